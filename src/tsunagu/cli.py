@@ -1,0 +1,34 @@
+"""The one entry point: ``tsunagu <verb>``."""
+
+from __future__ import annotations
+
+import typer
+
+from tsunagu import __version__
+from tsunagu.commands import catalog as catalog_cmd
+from tsunagu.commands import home as home_cmd
+
+app = typer.Typer(
+    name="tsunagu",
+    help="つなぐ — 部署が持つ子どものデータを、中央データベースを作らずにつなぎ、支援が必要な子どもを見つける",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="バージョンを表示して終了する", is_eager=True),
+) -> None:
+    if version:
+        typer.echo(f"tsunagu {__version__}")
+        raise typer.Exit()
+
+
+home_cmd.register(app)
+catalog_cmd.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""CLI commands, one module per verb; each parses, delegates to a package and reports."""

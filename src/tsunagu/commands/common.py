@@ -1,0 +1,76 @@
+"""What every command shares: the --home and --json options, output and error reporting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from tsunagu.config import Settings, load_settings
+from tsunagu.yamlstrict import ConfigError
+
+console = Console()
+err_console = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="自治体ホームフォルダ（既定: $TSUNAGU_HOME または ./tsunagu-home）"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="結果をJSONで出力する（スクリプト向け）")]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=_default) + "\n")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]エラー:[/] {message}")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def reported_errors(*kinds: type[Exception]) -> Iterator[None]:
+    """Turn expected errors into one clear line and a non-zero exit, never a traceback."""
+    try:
+        yield
+    except (ConfigError, *kinds) as exc:
+        fail(str(exc))
+
+
+def settings_for(home: Path | None, *, require_init: bool = True) -> Settings:
+    with reported_errors():
+        settings = load_settings(home)
+    if require_init and not settings.is_initialised:
+        fail(
+            f"{settings.home} は tsunagu のホームではありません。先に `tsunagu init --home {settings.home} "
+            "--name 自治体名 --code 地方公共団体コード` を実行してください / not a tsunagu home: run `tsunagu init` first"
+        )
+    return settings
+
+
+Command = Callable[..., None]

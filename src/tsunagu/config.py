@@ -1,0 +1,129 @@
+"""Settings: one object built from the home's config file and the environment.
+
+A *home* is the folder of one municipality's deployment: its config file (``tsunagu.yaml``), the
+department vaults and the embedded hub database. The environment (``TSUNAGU_*``) overrides the
+file, so an operator can point a home at PostgreSQL without editing it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from tsunagu.municipality import validate_code
+from tsunagu.yamlstrict import ConfigError, line_of, read_yaml, validation_error
+
+CONFIG_FILE = "tsunagu.yaml"
+DEFAULT_HOME = Path("tsunagu-home")
+
+
+class HomeFile(BaseModel):
+    """What a home's ``tsunagu.yaml`` may contain (everything else is an error)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    municipality_name: str = Field(min_length=1)
+    municipality_code: str
+    database_url: str | None = None
+    rules_dir: Path | None = None
+    note_key: str | None = None
+
+    @field_validator("municipality_code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        return validate_code(value)
+
+
+class Settings(BaseSettings):
+    """Resolved settings for one command run."""
+
+    model_config = SettingsConfigDict(env_prefix="TSUNAGU_", extra="ignore")
+
+    home: Path = DEFAULT_HOME
+    database_url: str | None = None
+    municipality_name: str | None = None
+    municipality_code: str | None = None
+    rules_dir: Path | None = None
+    note_key: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the home file (passed as init values): operators override.
+        return (env_settings, init_settings)
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_FILE
+
+    @property
+    def vault_dir(self) -> Path:
+        return self.home / "vaults"
+
+    @property
+    def hub_url(self) -> str:
+        """The hub store: PostgreSQL when configured, else a SQLite file in the home."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'hub.sqlite3').resolve()}"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.hub_url.startswith("postgresql")
+
+    @property
+    def is_initialised(self) -> bool:
+        return self.config_path.is_file()
+
+
+def valid_keys() -> list[str]:
+    return sorted(HomeFile.model_fields)
+
+
+def read_home_file(path: Path) -> HomeFile:
+    """Load a home's config file strictly; unknown keys list the valid ones."""
+    data, node = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(path, line_of(node, ()), "設定ファイルはキーと値の対応表である必要があります / must be a mapping")
+    unknown = [key for key in data if key not in HomeFile.model_fields]
+    if unknown:
+        raise ConfigError(
+            path,
+            line_of(node, (unknown[0],)),
+            f"unknown key {unknown[0]!r}; valid keys: {', '.join(valid_keys())}",
+        )
+    try:
+        return HomeFile.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(path, node, exc) from exc
+
+
+def resolve_home(home: Path | None) -> Path:
+    if home is not None:
+        return home
+    env = os.environ.get("TSUNAGU_HOME")
+    return Path(env) if env else DEFAULT_HOME
+
+
+def load_settings(home: Path | None = None) -> Settings:
+    """Settings for ``home`` (or ``TSUNAGU_HOME``, or ``./tsunagu-home``)."""
+    folder = resolve_home(home)
+    values: dict[str, Any] = {}
+    config = folder / CONFIG_FILE
+    if config.is_file():
+        values = read_home_file(config).model_dump(exclude_none=True)
+    values["home"] = folder
+    settings = Settings(**values)
+    # The home given on the command line wins over TSUNAGU_HOME.
+    settings.home = folder
+    return settings

@@ -1,0 +1,36 @@
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from tsunagu.store.db import create_hub_engine, current_revision, downgrade, migrate
+from tsunagu.store.models import Base
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_hub_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def _round_trip(url: str) -> None:
+    migrate(url)
+    assert current_revision(url) is not None
+    # The migrations build exactly the tables the models declare.
+    assert _tables(url) == set(Base.metadata.tables)
+    downgrade(url, "base")
+    assert current_revision(url) is None
+    assert _tables(url) == set()
+    migrate(url)
+    assert _tables(url) == set(Base.metadata.tables)
+
+
+def test_migrations_up_and_down_on_sqlite(tmp_path: Path) -> None:
+    _round_trip(f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+
+
+@pytest.mark.postgres
+def test_migrations_up_and_down_on_postgres(pg_url: str) -> None:
+    _round_trip(pg_url)
