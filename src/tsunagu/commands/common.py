@@ -58,8 +58,10 @@ def reported_errors(*kinds: type[Exception]) -> Iterator[None]:
     """Turn expected errors into one clear line and a non-zero exit, never a traceback."""
     try:
         yield
-    except (ConfigError, *kinds) as exc:
-        fail(str(exc))
+    except Exception as exc:
+        if isinstance(exc, (ConfigError, *kinds)):
+            fail(str(exc))
+        raise
 
 
 def settings_for(home: Path | None, *, require_init: bool = True) -> Settings:
