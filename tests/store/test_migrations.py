@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import inspect
 
 from tsunagu.store.db import create_hub_engine, current_revision, downgrade, migrate
-from tsunagu.store.models import Base
+from tsunagu.store.registry import hub_metadata
 
 
 def _tables(url: str) -> set[str]:
@@ -19,12 +19,12 @@ def _round_trip(url: str) -> None:
     migrate(url)
     assert current_revision(url) is not None
     # The migrations build exactly the tables the models declare.
-    assert _tables(url) == set(Base.metadata.tables)
+    assert _tables(url) == set(hub_metadata().tables)
     downgrade(url, "base")
     assert current_revision(url) is None
     assert _tables(url) == set()
     migrate(url)
-    assert _tables(url) == set(Base.metadata.tables)
+    assert _tables(url) == set(hub_metadata().tables)
 
 
 def test_migrations_up_and_down_on_sqlite(tmp_path: Path) -> None:

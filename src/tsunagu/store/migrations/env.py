@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from tsunagu.store.db import create_hub_engine
-from tsunagu.store.models import Base
+from tsunagu.store.registry import hub_metadata
 
 config = context.config
 
@@ -14,7 +14,7 @@ config = context.config
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=hub_metadata(),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
