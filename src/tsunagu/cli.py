@@ -7,6 +7,7 @@ import typer
 from tsunagu import __version__
 from tsunagu.commands import catalog as catalog_cmd
 from tsunagu.commands import home as home_cmd
+from tsunagu.commands import ingest as ingest_cmd
 
 app = typer.Typer(
     name="tsunagu",
@@ -28,6 +29,7 @@ def _root(
 
 home_cmd.register(app)
 catalog_cmd.register(app)
+ingest_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,277 @@
+"""Row conversion: cells → normalised identity fields and typed item observations.
+
+A row is loaded whole or quarantined whole: if any mapped cell breaks a rule, every problem in the
+row is reported and nothing of it is loaded, so a data steward fixes the row once.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from tsunagu.catalog import Catalog, DataItem
+from tsunagu.ingest.dates import DateParseError, parse_date
+from tsunagu.ingest.manifest import DateStyle, ItemMapping, Manifest
+from tsunagu.ingest.normalize import address_key, name_key, postal_code, reading_display, reading_key, split_name
+
+Value = bool | int | float | str | date
+
+
+@dataclass(frozen=True)
+class Problem:
+    column: str
+    value: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Observation:
+    item_id: str
+    value_text: str | None
+    value_num: float | None
+    value_bool: bool | None
+    observed_on: date
+
+
+@dataclass
+class ConvertedRow:
+    local_id: str
+    identity: dict[str, object]
+    observations: list[Observation]
+    raw: str
+
+
+@lru_cache(maxsize=200_000)
+def _cached_date(text: str, style: str) -> date:
+    return parse_date(text, style)
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def parse_cell_date(text: str, style: DateStyle) -> date:
+    """Dates in a cell, including the two styles that only observation columns use."""
+    folded = _fold(text)
+    if style == "year_month":
+        year, _, month = folded.replace("/", "-").partition("-")
+        try:
+            y, m = int(year), int(month)
+            return date(y, m, calendar.monthrange(y, m)[1])
+        except ValueError:
+            raise DateParseError(f"年月として読めません: {text!r} / not a year-month (YYYY-MM)") from None
+    if style == "fiscal_year":
+        if not (folded.isdigit() and len(folded) == 4):
+            raise DateParseError(f"年度として読めません: {text!r} / not a fiscal year (YYYY)")
+        return date(int(folded), 4, 1)
+    return _cached_date(text.strip(), style)
+
+
+def _typed(item: DataItem, raw: str, mapping: ItemMapping) -> Value:
+    """Apply the value map, then the catalogue's type; raise ValueError with the rule broken."""
+    value: object = raw.strip()
+    if mapping.present_means is not None:
+        value = mapping.present_means
+    elif mapping.values is not None:
+        if value not in mapping.values:
+            raise ValueError(f"値の対応表にない値です（{', '.join(map(str, mapping.values))}） / value not in the manifest's value map")
+        value = mapping.values[str(value)]
+    kind = item.value_type
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError("真偽値に変換できません（manifest の values が必要） / not a boolean")
+        return value
+    if kind in ("int", "float"):
+        if isinstance(value, bool):
+            raise ValueError("数値項目に真偽値は入りません / boolean in a numeric item")
+        text = _fold(str(value)).replace(",", "")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError("数値ではありません / not a number") from None
+        if kind == "int":
+            if not number.is_integer():
+                raise ValueError("整数ではありません / not an integer")
+            return int(number)
+        return number
+    if kind == "code":
+        code = _fold(str(value)) if isinstance(value, str) else value
+        assert item.codes is not None
+        if code not in item.codes:
+            raise ValueError(f"コード表にない値です（{', '.join(item.codes)}） / unknown code")
+        return str(code)
+    if kind == "date":
+        return parse_cell_date(str(value), mapping.date_style or "auto")
+    return _fold(str(value))
+
+
+def _observation(item_id: str, value: Value, observed_on: date) -> Observation:
+    if isinstance(value, bool):
+        return Observation(item_id, None, None, value, observed_on)
+    if isinstance(value, int | float):
+        return Observation(item_id, None, float(value), None, observed_on)
+    if isinstance(value, date):
+        return Observation(item_id, value.isoformat(), None, None, observed_on)
+    return Observation(item_id, value, None, None, observed_on)
+
+
+class RowConverter:
+    """Converts the rows of one file under one manifest; built once per file."""
+
+    def __init__(self, manifest: Manifest, catalog: Catalog, header: list[str], export_date: date) -> None:
+        self.manifest = manifest
+        self.export_date = export_date
+        self.index = {name: i for i, name in enumerate(header)}
+        self.header = header
+        self.items = [(m, catalog.item(m.item)) for m in manifest.items]
+        self._identity = _identity_builders(manifest)
+
+    def missing_columns(self) -> list[str]:
+        return [c for c in self.manifest.required_columns() if c not in self.index]
+
+    def cell(self, cells: list[str], column: str) -> str:
+        i = self.index[column]
+        return cells[i] if i < len(cells) else ""
+
+    def convert(self, cells: list[str]) -> ConvertedRow | list[Problem]:
+        problems: list[Problem] = []
+        if len(cells) > len(self.header) and any(c.strip() for c in cells[len(self.header):]):
+            problems.append(Problem("(行)", str(len(cells)), f"列数が見出し（{len(self.header)}列）より多い / more cells than header columns"))
+        local_parts = [self.cell(cells, c).strip() for c in self.manifest.local_id]
+        if not all(local_parts):
+            missing = self.manifest.local_id[local_parts.index("")]
+            problems.append(Problem(missing, "", "識別子（local_id）が空欄 / the record key is blank"))
+        identity: dict[str, object] = {}
+        for field, column in self.manifest.identifiers.items():
+            text = self.cell(cells, column).strip()
+            if not text:
+                continue
+            try:
+                for key, value in self._identity[field](text).items():
+                    identity[key] = value
+            except ValueError as exc:
+                problems.append(Problem(column, text, str(exc)))
+        observations = self._observations(cells, problems)
+        if problems:
+            return problems
+        raw = json.dumps(dict(zip(self.header, cells, strict=False)), ensure_ascii=False)
+        return ConvertedRow(":".join(local_parts), identity, observations, raw)
+
+    def _observations(self, cells: list[str], problems: list[Problem]) -> list[Observation]:
+        found: list[Observation] = []
+        for mapping, item in self.items:
+            if mapping.when and not all(_condition(self.cell(cells, col).strip(), want) for col, want in mapping.when.items()):
+                continue
+            text = self.cell(cells, mapping.column).strip()
+            value: Value
+            if not text:
+                if mapping.blank_means is None:
+                    continue
+                value = mapping.blank_means
+            else:
+                try:
+                    value = _typed(item, text, mapping)
+                except (ValueError, DateParseError) as exc:
+                    problems.append(Problem(mapping.column, text, f"{item.label}: {exc}"))
+                    continue
+            observed_on = self.export_date
+            if mapping.observed_on != "export_date":
+                when_text = self.cell(cells, mapping.observed_on).strip()
+                if not when_text:
+                    problems.append(Problem(mapping.observed_on, "", f"{item.label} の基準日が空欄 / the observation date is blank"))
+                    continue
+                try:
+                    observed_on = parse_cell_date(when_text, mapping.observed_style or self.manifest.date_style)
+                except DateParseError as exc:
+                    problems.append(Problem(mapping.observed_on, when_text, str(exc)))
+                    continue
+            found.append(_observation(item.id, value, observed_on))
+        return found
+
+
+def _condition(cell: str, want: str | list[str]) -> bool:
+    return cell in want if isinstance(want, list) else cell == want
+
+
+def _name_fields(prefix: str) -> Callable[[str], dict[str, object]]:
+    def build(text: str) -> dict[str, object]:
+        family, given = split_name(text)
+        fields: dict[str, object] = {f"{prefix}full_name": text}
+        if given is None:
+            fields[f"{prefix}family_key"] = name_key(family)
+        else:
+            fields.update({f"{prefix}family_name": family, f"{prefix}given_name": given,
+                           f"{prefix}family_key": name_key(family), f"{prefix}given_key": name_key(given)})
+        return fields
+
+    return build
+
+
+def _reading_fields(text: str) -> dict[str, object]:
+    display = reading_display(text)
+    parts = display.replace("\u3000", " ").split()
+    if len(parts) >= 2:
+        return {"reading": display, "family_reading_key": reading_key(parts[0]),
+                "given_reading_key": reading_key("".join(parts[1:]))}
+    return {"reading": display, "family_reading_key": reading_key(display)}
+
+
+def _identity_builders(manifest: Manifest) -> dict[str, Callable[[str], dict[str, object]]]:
+    style = manifest.date_style
+    sex_values = manifest.sex_values
+
+    def birth(text: str) -> dict[str, object]:
+        return {"birth_date": _cached_date(text, style)}
+
+    def sex(text: str) -> dict[str, object]:
+        folded = _fold(text)
+        if folded not in sex_values:
+            raise ValueError(f"性別の値が不正です（{', '.join(sex_values)}） / unknown sex code")
+        return {"sex": sex_values[folded]}
+
+    def address(text: str) -> dict[str, object]:
+        return {"address": text, "address_key": address_key(text).key}
+
+    def postal(text: str) -> dict[str, object]:
+        return {"postal_code": postal_code(text)}
+
+    def plain(field: str) -> Callable[[str], dict[str, object]]:
+        return lambda text: {field: _fold(text)}
+
+    person = _name_fields("")
+
+    def family(text: str) -> dict[str, object]:
+        return {"family_name": text, "family_key": name_key(text)}
+
+    def given(text: str) -> dict[str, object]:
+        return {"given_name": text, "given_key": name_key(text)}
+
+    def guardian(text: str) -> dict[str, object]:
+        return {"guardian_name": text, "guardian_name_key": name_key(text)}
+
+    return {
+        "aza_number": plain("aza_number"),
+        "household_number": plain("household_number"),
+        "guardian_aza_number": plain("guardian_aza_number"),
+        "school_code": plain("school_code"),
+        "local_id": lambda text: {},
+        "full_name": person,
+        "family_name": family,
+        "given_name": given,
+        "full_reading": _reading_fields,
+        "family_reading": lambda text: {"family_reading_key": reading_key(text)},
+        "given_reading": lambda text: {"given_reading_key": reading_key(text)},
+        "birth_date": birth,
+        "sex": sex,
+        "address": address,
+        "postal_code": postal,
+        "guardian_name": guardian,
+        "guardian_reading": lambda text: {"guardian_reading_key": reading_key(text)},
+        "previous_address": lambda text: {"previous_address_key": address_key(text).key},
+        "previous_name": lambda text: {"previous_name_key": name_key(text)},
+    }

@@ -1,0 +1,276 @@
+"""Source manifests: how one department export maps to data items and identifiers.
+
+A manifest is the contract between a department's export and tsunagu. It is loaded strictly and
+checked against the data-item catalogue, so a municipality copying the worked examples gets an
+error with file and line for every mistake rather than a silently wrong load.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.yamlstrict import ConfigError, line_of, read_yaml, validation_error
+
+IDENTIFIER_FIELDS = (
+    "aza_number",  # 宛名番号
+    "household_number",  # 世帯番号
+    "local_id",  # the source's own record id (児童生徒番号, ケース番号 …)
+    "full_name",  # family and given name in one cell
+    "family_name",
+    "given_name",
+    "full_reading",
+    "family_reading",
+    "given_reading",
+    "birth_date",
+    "sex",
+    "address",
+    "postal_code",
+    "guardian_name",
+    "guardian_reading",
+    "guardian_aza_number",
+    "school_code",
+    "previous_address",
+    "previous_name",
+)
+
+PURPOSES = (
+    "screening",
+    "assessment",
+    "support_coordination",
+    "statistics",
+    "disclosure_handling",
+    "administration",
+)
+
+DateStyle = Literal["auto", "wareki", "iso", "ymd_slash", "compact", "year_month", "fiscal_year"]
+ObservedOn = Literal["export_date"] | str
+
+_CADENCE_DAYS = {"daily": 3, "weekly": 10, "monthly": 45, "quarterly": 120, "yearly": 400}
+
+
+class LegalUse(BaseModel):
+    """The recorded ground for using the source beyond its original purpose (APPI art. 69(2))."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    law: str = Field(min_length=1)
+    article: str = Field(min_length=1)
+    clause: str = Field(min_length=1)
+    item: str = ""
+    reason: str = Field(min_length=10, description="相当の理由 — why this use is objectively reasonable")
+
+    def __str__(self) -> str:
+        item = f"第{self.item}号" if self.item else ""
+        return f"{self.law} 第{self.article}条第{self.clause}項{item}"
+
+
+class ItemMapping(BaseModel):
+    """One column (optionally under a condition) feeding one data item."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item: str
+    column: str
+    values: dict[str, bool | int | float | str] | None = None
+    when: dict[str, str | list[str]] | None = None
+    observed_on: ObservedOn = "export_date"
+    observed_style: DateStyle | None = None
+    date_style: DateStyle | None = None
+    blank_means: bool | int | float | str | None = None
+    present_means: bool | int | float | str | None = None
+
+    @model_validator(mode="after")
+    def _one_meaning(self) -> ItemMapping:
+        if self.present_means is not None and self.values:
+            raise ValueError("present_means and values exclude each other")
+        return self
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    department: str
+    label: str = Field(min_length=1)
+    files: str = Field(min_length=1, description="glob matched against the file name")
+    export_date_pattern: str = r"(\d{8})"
+    format: Literal["csv", "xlsx"]
+    encoding: Literal["cp932", "utf-8", "auto"] = "auto"
+    header_row: Annotated[int, Field(ge=1)] = 1
+    date_style: DateStyle = "auto"
+    subject: Literal["person", "household"] = "person"
+    identity_of: str | None = Field(
+        default=None, description="for rows keyed only by local_id: the source whose rows carry the identity"
+    )
+    local_id: list[str] = Field(min_length=1)
+    identifiers: dict[str, str] = Field(default_factory=dict)
+    sex_values: dict[str, Literal["M", "F"]] = Field(default_factory=lambda: {"男": "M", "女": "F"})
+    items: list[ItemMapping] = Field(default_factory=list)
+    legal_use: LegalUse
+    retention_years: Annotated[int, Field(ge=1, le=100)]
+    refresh: Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
+    consent: Literal["none", "required"] = "none"
+    release: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("identifiers")
+    @classmethod
+    def _known_identifiers(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(IDENTIFIER_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown identifier field {unknown[0]!r}; valid: {', '.join(IDENTIFIER_FIELDS)}")
+        return value
+
+    @field_validator("release")
+    @classmethod
+    def _known_purposes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        allowed = {*PURPOSES, "identifiers"}
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise ValueError(f"unknown purpose {unknown[0]!r}; valid: {', '.join(sorted(allowed))}")
+        return value
+
+    @field_validator("export_date_pattern")
+    @classmethod
+    def _one_group(cls, value: str) -> str:
+        if re.compile(value).groups != 1:
+            raise ValueError("export_date_pattern needs exactly one group (the date as YYYYMMDD)")
+        return value
+
+    @model_validator(mode="after")
+    def _identity(self) -> Manifest:
+        if self.identity_of is None and not self.identifiers:
+            raise ValueError("a source needs identifiers, or identity_of naming the source that carries them")
+        return self
+
+    @property
+    def stale_after_days(self) -> int:
+        """How old the latest export may be before its data is marked stale."""
+        return _CADENCE_DAYS[self.refresh]
+
+    def matches(self, file_name: str) -> bool:
+        return fnmatch.fnmatch(file_name, self.files)
+
+    def export_date_of(self, file_name: str) -> date | None:
+        found = re.search(self.export_date_pattern, file_name)
+        if not found:
+            return None
+        text = found.group(1)
+        try:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        except ValueError:
+            return None
+
+    def required_columns(self) -> list[str]:
+        columns: list[str] = [*self.local_id, *self.identifiers.values()]
+        for mapping in self.items:
+            columns.append(mapping.column)
+            columns.extend(mapping.when or {})
+            if mapping.observed_on != "export_date":
+                columns.append(mapping.observed_on)
+        return list(dict.fromkeys(columns))
+
+    def released_items(self, purpose: str) -> frozenset[str]:
+        return frozenset(self.release.get(purpose, ()))
+
+    @property
+    def item_ids(self) -> frozenset[str]:
+        return frozenset(m.item for m in self.items)
+
+
+def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog: Catalog) -> None:
+    import yaml
+
+    tree = node if isinstance(node, yaml.Node) else None
+    if manifest.department not in catalog.departments:
+        raise ConfigError(path, line_of(tree, ("department",)), f"unknown department {manifest.department!r}")
+    for i, mapping in enumerate(manifest.items):
+        where = line_of(tree, ("items", i, "item"))
+        item = catalog.items.get(mapping.item)
+        if item is None:
+            raise ConfigError(path, where, f"unknown data item {mapping.item!r}")
+        if item.department != manifest.department:
+            raise ConfigError(
+                path, where,
+                f"item {mapping.item!r} is held by {item.department!r}, not by {manifest.department!r}",
+            )
+        if item.value_type == "code" and mapping.values and item.codes:
+            bad = [v for v in mapping.values.values() if v not in item.codes]
+            if bad:
+                raise ConfigError(path, where, f"value {bad[0]!r} is not a code of {item.id!r}: {list(item.codes)}")
+    for purpose, items in manifest.release.items():
+        for j, item_id in enumerate(items):
+            if purpose != "identifiers" and item_id not in manifest.item_ids:
+                raise ConfigError(
+                    path, line_of(tree, ("release", purpose, j)),
+                    f"release.{purpose}: {item_id!r} is not an item of this source",
+                )
+
+
+def load_manifest(path: Path, catalog: Catalog | None = None) -> Manifest:
+    data, node = read_yaml(path)
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(path, node, exc) from exc
+    _check_against_catalog(manifest, path, node, catalog or default_catalog())
+    return manifest
+
+
+@dataclass(frozen=True)
+class ManifestSet:
+    manifests: dict[str, Manifest]
+
+    def for_file(self, file_name: str) -> Manifest | None:
+        for manifest in self.manifests.values():
+            if manifest.matches(file_name):
+                return manifest
+        return None
+
+    def of_department(self, department: str) -> list[Manifest]:
+        return [m for m in self.manifests.values() if m.department == department]
+
+    def get(self, source: str) -> Manifest:
+        try:
+            return self.manifests[source]
+        except KeyError:
+            raise KeyError(f"unknown source {source!r}") from None
+
+
+def load_manifests(folder: Path, catalog: Catalog | None = None) -> ManifestSet:
+    manifests: dict[str, Manifest] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        manifest = load_manifest(path, catalog)
+        if manifest.source in manifests:
+            raise ConfigError(path, None, f"duplicate source id {manifest.source!r}")
+        manifests[manifest.source] = manifest
+    for manifest in manifests.values():
+        if manifest.identity_of is not None and manifest.identity_of not in manifests:
+            raise ConfigError(folder, None, f"{manifest.source}: identity_of names unknown source {manifest.identity_of!r}")
+    return ManifestSet(manifests)
+
+
+def packaged_manifest_dir() -> Path:
+    return Path(str(resources.files("tsunagu.ingest") / "manifests"))
+
+
+def manifests_for_home(home: Path) -> ManifestSet:
+    """A home's own manifests (``home/manifests``) if it has them, else the packaged examples."""
+    own = home / "manifests"
+    if own.is_dir() and any(own.glob("*.yaml")):
+        return load_manifests(own)
+    return packaged_manifests()
+
+
+@lru_cache(maxsize=1)
+def packaged_manifests() -> ManifestSet:
+    return load_manifests(packaged_manifest_dir())

@@ -1,0 +1,165 @@
+"""Readers: turn an export file into header + numbered rows, accounting for every byte.
+
+CP932 is always decoded as ``cp932`` (``shift_jis`` fails on 髙, 﨑, ①). A line whose bytes do
+not decode is never repaired: it becomes a row-level problem with its row and byte offset, and
+the rest of the file still loads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+
+BOM = b"\xef\xbb\xbf"
+
+
+class UnreadableFileError(ValueError):
+    """The file cannot be read at all (wrong format, no header, …)."""
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A physical line that could not be decoded."""
+
+    row: int  # data row number (1 = first row after the header)
+    byte_offset: int  # offset of the first undecodable byte in the file
+    reason: str
+    raw: bytes
+
+
+@dataclass
+class Table:
+    """What a reader produces: the header, data rows numbered from 1, and undecodable lines."""
+
+    header: list[str]
+    rows: list[tuple[int, list[str]]]
+    bad_lines: list[BadLine] = field(default_factory=list)
+    encoding: str = ""
+    encoding_note: str = ""
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.rows) + len(self.bad_lines)
+
+
+def detect_encoding(data: bytes) -> tuple[str, str]:
+    """Pick an encoding for ``auto`` and say why."""
+    if data.startswith(BOM):
+        return "utf-8-sig", "UTF-8（BOM付き）を検出 / UTF-8 with BOM"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp932", "UTF-8として読めないためCP932と判定 / not valid UTF-8, read as CP932"
+    return "utf-8", "UTF-8（BOMなし）と判定 / valid UTF-8 without BOM"
+
+
+def _decode_lines(data: bytes, encoding: str) -> Iterator[tuple[int, bytes, str | None, str]]:
+    """Yield (byte offset, raw line, decoded line or None, reason) for each physical line.
+
+    Splitting on LF is safe for both encodings: 0x0A is never a CP932 trail byte.
+    """
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    offset = 0
+    if encoding == "utf-8-sig" and data.startswith(BOM):
+        offset = len(BOM)
+    for raw in data[offset:].split(b"\n"):
+        start = offset
+        offset += len(raw) + 1
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        try:
+            yield start, raw, line.decode(codec), ""
+        except UnicodeDecodeError as exc:
+            yield start + exc.start, raw, None, f"{codec} として解読できないバイト 0x{line[exc.start:exc.end].hex()} / undecodable byte"
+
+
+def read_csv(path: Path, encoding: Literal["cp932", "utf-8", "auto"], header_row: int) -> Table:
+    data = path.read_bytes()
+    if encoding == "auto":
+        chosen, note = detect_encoding(data)
+    elif encoding == "utf-8":
+        chosen, note = ("utf-8-sig", "UTF-8（BOM付き）") if data.startswith(BOM) else ("utf-8", "UTF-8")
+    else:
+        chosen, note = "cp932", "CP932"
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    bad: list[BadLine] = []
+    good_text: list[str] = []
+    good_numbers: list[int] = []
+    physical = 0
+    for offset, raw, text, reason in _decode_lines(data, chosen):
+        physical += 1
+        if physical < header_row:
+            continue
+        if physical == header_row:
+            if text is None:
+                raise UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）が解読できません / header undecodable: {reason}")
+            header = [cell.strip() for cell in next(csv.reader([text]), [])]
+            continue
+        row_number = physical - header_row
+        if text is None:
+            bad.append(BadLine(row_number, offset, reason, raw))
+        elif text.strip():
+            good_text.append(text)
+            good_numbers.append(row_number)
+    if header is None or not any(header):
+        raise UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）がありません / no header row at line {header_row}")
+    # A trailing newline leaves one empty line that is not a row.
+    while good_text and not good_text[-1].strip():
+        good_text.pop()
+        good_numbers.pop()
+    for number, text in zip(good_numbers, good_text, strict=True):
+        cells = next(csv.reader(io.StringIO(text)), [])
+        rows.append((number, cells))
+    return Table(header, rows, bad, chosen, note)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_xlsx(path: Path, header_row: int) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken zip
+        raise UnreadableFileError(f"{path.name}: Excelファイルとして読めません / not a readable xlsx: {exc}") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        header: list[str] | None = None
+        rows: list[tuple[int, list[str]]] = []
+        for physical, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if physical < header_row:
+                continue
+            cells = [_cell_text(v) for v in values]
+            if physical == header_row:
+                header = [c.strip() for c in cells]
+                continue
+            if any(c.strip() for c in cells):
+                rows.append((physical - header_row, cells))
+    finally:
+        workbook.close()
+    if header is None or not any(header):
+        raise UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）がありません / no header row at line {header_row}")
+    while header and not header[-1]:
+        header.pop()
+    return Table(header, rows, [], "xlsx", "Excel (.xlsx)")
+
+
+def read_table(path: Path, fmt: Literal["csv", "xlsx"], encoding: Literal["cp932", "utf-8", "auto"], header_row: int) -> Table:
+    if fmt == "xlsx":
+        return read_xlsx(path, header_row)
+    return read_csv(path, encoding, header_row)

@@ -1,0 +1,196 @@
+"""The department node: the only reader of a vault.
+
+Every request names the requester, the purpose and the items. The node releases what the
+department's manifests allow for that purpose, refuses the rest with a reason, and logs the
+request with a digest of its answer — so the department holds its own evidence of every exchange.
+This module is the in-process transport; the HTTP transport serves the same ``Node`` contract.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Literal, Protocol
+
+import polars as pl
+from sqlalchemy import Connection, and_, insert, or_, select
+
+from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.vault import schema
+from tsunagu.vault.store import Vault
+
+RequestKind = Literal["identifiers", "items", "record"]
+
+IDENTITY_FIELDS = (
+    "aza_number", "household_number", "guardian_aza_number", "school_code", "full_name", "family_name", "given_name",
+    "family_key", "given_key", "reading", "family_reading_key", "given_reading_key", "birth_date", "sex", "address",
+    "address_key", "postal_code", "guardian_name", "guardian_name_key", "guardian_reading_key",
+    "previous_address_key", "previous_name_key",
+)
+
+
+@dataclass(frozen=True)
+class NodeRequest:
+    requester: str
+    role: str
+    purpose: str
+    items: tuple[str, ...] = ()
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+class NodeRefusedError(PermissionError):
+    """The node refused the whole request; ``reason`` says which policy refused it."""
+
+    def __init__(self, department: str, reason: str) -> None:
+        self.department = department
+        self.reason = reason
+        super().__init__(f"{department}: {reason}")
+
+
+@dataclass
+class NodeAnswer:
+    department: str
+    request_id: str
+    data: pl.DataFrame
+    refused: dict[str, str]
+    digest: str
+
+
+class Node(Protocol):
+    department: str
+
+    def identifiers(self, request: NodeRequest, as_of: date | None = None) -> NodeAnswer: ...
+
+    def items(self, request: NodeRequest, as_of: date) -> NodeAnswer: ...
+
+    def record(self, request: NodeRequest, source: str, local_id: str, as_of: date | None = None) -> NodeAnswer: ...
+
+
+def frame_digest(frame: pl.DataFrame) -> str:
+    """A digest of an answer, stable for the same rows in the same order."""
+    payload = frame.write_csv().encode("utf-8")
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _valid_at(table: object, as_of: date) -> object:
+    columns = table.c  # type: ignore[attr-defined]
+    return and_(columns.valid_from <= as_of, or_(columns.valid_to.is_(None), columns.valid_to > as_of))
+
+
+class LocalNode:
+    """A department's node in the same process as the hub (the embedded default)."""
+
+    def __init__(self, department: str, vault: Vault, manifests: ManifestSet) -> None:
+        self.department = department
+        self.vault = vault
+        self.manifests = manifests.of_department(department)
+
+    # -- policy -----------------------------------------------------------------------------------
+    def _identifier_sources(self, purpose: str) -> list[str]:
+        return [m.source for m in self.manifests if purpose in m.release.get("identifiers", ())]
+
+    def _split_items(self, purpose: str, items: tuple[str, ...]) -> tuple[dict[str, list[str]], dict[str, str]]:
+        """Map each requested item to the sources that may release it; refuse the others with a reason."""
+        allowed: dict[str, list[str]] = {}
+        refused: dict[str, str] = {}
+        for item in items:
+            holders = [m for m in self.manifests if item in m.item_ids]
+            if not holders:
+                refused[item] = f"{self.department} はこの項目を保有していません / not held by this department"
+                continue
+            releasing = [m.source for m in holders if item in m.released_items(purpose)]
+            if releasing:
+                allowed[item] = releasing
+            else:
+                refused[item] = f"利用目的「{purpose}」では提供しない項目です（取込定義の release） / not released for purpose {purpose}"
+        return allowed, refused
+
+    # -- requests ---------------------------------------------------------------------------------
+    def identifiers(self, request: NodeRequest, as_of: date | None = None) -> NodeAnswer:
+        sources = self._identifier_sources(request.purpose)
+        with self.vault.transaction() as conn:
+            if not sources:
+                self._refuse(conn, request, "identifiers", "この利用目的では識別情報を提供しません / identifiers not released for this purpose")
+            r = schema.records
+            query = select(r.c.record_id, r.c.source, r.c.local_id, r.c.row_number, r.c.valid_from,
+                           *[r.c[f] for f in IDENTITY_FIELDS]).where(r.c.source.in_(sources))
+            if as_of is not None:
+                query = query.where(_valid_at(r, as_of))
+            else:
+                query = query.where(r.c.valid_to.is_(None))
+            frame = _frame(conn, query.order_by(r.c.record_id))
+            return self._answer(conn, request, "identifiers", frame, {}, frame.height)
+
+    def items(self, request: NodeRequest, as_of: date) -> NodeAnswer:
+        allowed, refused = self._split_items(request.purpose, request.items)
+        with self.vault.transaction() as conn:
+            if not allowed:
+                self._refuse(conn, request, "items", "; ".join(f"{k}: {v}" for k, v in refused.items()) or "項目の指定がありません / no items")
+            o, lo = schema.observations, schema.loads
+            pairs = [and_(o.c.item_id == item, o.c.source.in_(sources)) for item, sources in allowed.items()]
+            query = (
+                select(o.c.source, o.c.local_id, o.c.item_id, o.c.value_text, o.c.value_num, o.c.value_bool,
+                       o.c.observed_on, lo.c.export_date.label("snapshot_date"))
+                .join(lo, lo.c.load_id == o.c.load_id)
+                .where(or_(*pairs), _valid_at(o, as_of), o.c.observed_on <= as_of)
+                .order_by(o.c.obs_id)
+            )
+            frame = _frame(conn, query)
+            subjects = frame.select(["source", "local_id"]).unique().height if frame.height else 0
+            return self._answer(conn, request, "items", frame, refused, subjects)
+
+    def record(self, request: NodeRequest, source: str, local_id: str, as_of: date | None = None) -> NodeAnswer:
+        allowed, refused = self._split_items(request.purpose, request.items)
+        with self.vault.transaction() as conn:
+            if not allowed and not self._identifier_sources(request.purpose):
+                self._refuse(conn, request, "record", "この利用目的では提供できる情報がありません / nothing released for this purpose")
+            o, lo = schema.observations, schema.loads
+            item_filter = [and_(o.c.item_id == item, o.c.source.in_(sources)) for item, sources in allowed.items()]
+            query = (
+                select(o.c.source, o.c.local_id, o.c.item_id, o.c.value_text, o.c.value_num, o.c.value_bool,
+                       o.c.observed_on, lo.c.export_date.label("snapshot_date"), lo.c.file_name, o.c.record_id)
+                .join(lo, lo.c.load_id == o.c.load_id)
+                .where(o.c.local_id == local_id, or_(*item_filter) if item_filter else o.c.obs_id < 0)
+            )
+            if as_of is not None:
+                query = query.where(_valid_at(o, as_of))
+            frame = _frame(conn, query.order_by(o.c.observed_on, o.c.obs_id))
+            return self._answer(conn, request, "record", frame, refused, 1 if frame.height else 0)
+
+    # -- logging ----------------------------------------------------------------------------------
+    def _log(self, conn: Connection, request: NodeRequest, kind: RequestKind, subjects: int,
+             outcome: str, reason: str, digest: str) -> None:
+        conn.execute(insert(schema.request_log).values(
+            at=datetime.now(UTC), request_id=request.request_id, requester=request.requester, role=request.role,
+            purpose=request.purpose, kind=kind, items=json.dumps(list(request.items), ensure_ascii=False),
+            subjects=subjects, outcome=outcome, reason=reason, answer_digest=digest,
+        ))
+
+    def _refuse(self, conn: Connection, request: NodeRequest, kind: RequestKind, reason: str) -> None:
+        self._log(conn, request, kind, 0, "refused", reason, "")
+        conn.commit()
+        raise NodeRefusedError(self.department, reason)
+
+    def _answer(self, conn: Connection, request: NodeRequest, kind: RequestKind, frame: pl.DataFrame,
+                refused: dict[str, str], subjects: int) -> NodeAnswer:
+        digest = frame_digest(frame)
+        reason = "; ".join(f"{k}: {v}" for k, v in refused.items()) if refused else "提供 / released"
+        self._log(conn, request, kind, subjects, "partial" if refused else "released", reason, digest)
+        return NodeAnswer(self.department, request.request_id, frame, refused, digest)
+
+
+_TYPES: dict[str, pl.DataType] = {
+    "record_id": pl.Int64(), "row_number": pl.Int64(), "value_num": pl.Float64(), "value_bool": pl.Boolean(),
+    "observed_on": pl.Date(), "snapshot_date": pl.Date(), "valid_from": pl.Date(), "birth_date": pl.Date(),
+}
+
+
+def _frame(conn: Connection, query: object) -> pl.DataFrame:
+    """Rows as a typed frame; the types do not depend on whether any row came back."""
+    result = conn.execute(query)  # type: ignore[call-overload]
+    columns = list(result.keys())
+    frame_schema = {c: _TYPES.get(c, pl.Utf8()) for c in columns}
+    return pl.DataFrame([tuple(r) for r in result.fetchall()], schema=frame_schema, orient="row")
