@@ -58,6 +58,10 @@ ObservedOn = Literal["export_date"] | str
 _CADENCE_DAYS = {"daily": 3, "weekly": 10, "monthly": 45, "quarterly": 120, "yearly": 400}
 
 
+def _default_sex_values() -> dict[str, Literal["M", "F"]]:
+    return {"男": "M", "女": "F"}
+
+
 class LegalUse(BaseModel):
     """The recorded ground for using the source beyond its original purpose (APPI art. 69(2))."""
 
@@ -114,30 +118,13 @@ class Manifest(BaseModel):
     )
     local_id: list[str] = Field(min_length=1)
     identifiers: dict[str, str] = Field(default_factory=dict)
-    sex_values: dict[str, Literal["M", "F"]] = Field(default_factory=lambda: {"男": "M", "女": "F"})
+    sex_values: dict[str, Literal["M", "F"]] = Field(default_factory=_default_sex_values)
     items: list[ItemMapping] = Field(default_factory=list)
     legal_use: LegalUse
     retention_years: Annotated[int, Field(ge=1, le=100)]
     refresh: Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
     consent: Literal["none", "required"] = "none"
     release: dict[str, list[str]] = Field(default_factory=dict)
-
-    @field_validator("identifiers")
-    @classmethod
-    def _known_identifiers(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(IDENTIFIER_FIELDS))
-        if unknown:
-            raise ValueError(f"unknown identifier field {unknown[0]!r}; valid: {', '.join(IDENTIFIER_FIELDS)}")
-        return value
-
-    @field_validator("release")
-    @classmethod
-    def _known_purposes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        allowed = {*PURPOSES, "identifiers"}
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise ValueError(f"unknown purpose {unknown[0]!r}; valid: {', '.join(sorted(allowed))}")
-        return value
 
     @field_validator("export_date_pattern")
     @classmethod
@@ -191,6 +178,20 @@ def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog
     import yaml
 
     tree = node if isinstance(node, yaml.Node) else None
+    for key in manifest.identifiers:
+        if key not in IDENTIFIER_FIELDS:
+            raise ConfigError(
+                path,
+                line_of(tree, ("identifiers", key)),
+                f"unknown identifier field {key!r}; valid: {', '.join(IDENTIFIER_FIELDS)}",
+            )
+    for key in manifest.release:
+        if key not in (*PURPOSES, "identifiers"):
+            raise ConfigError(
+                path,
+                line_of(tree, ("release", key)),
+                f"unknown purpose {key!r}; valid: identifiers, {', '.join(PURPOSES)}",
+            )
     if manifest.department not in catalog.departments:
         raise ConfigError(path, line_of(tree, ("department",)), f"unknown department {manifest.department!r}")
     for i, mapping in enumerate(manifest.items):
@@ -200,7 +201,8 @@ def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog
             raise ConfigError(path, where, f"unknown data item {mapping.item!r}")
         if item.department != manifest.department:
             raise ConfigError(
-                path, where,
+                path,
+                where,
                 f"item {mapping.item!r} is held by {item.department!r}, not by {manifest.department!r}",
             )
         if item.value_type == "code" and mapping.values and item.codes:
@@ -211,7 +213,8 @@ def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog
         for j, item_id in enumerate(items):
             if purpose != "identifiers" and item_id not in manifest.item_ids:
                 raise ConfigError(
-                    path, line_of(tree, ("release", purpose, j)),
+                    path,
+                    line_of(tree, ("release", purpose, j)),
                     f"release.{purpose}: {item_id!r} is not an item of this source",
                 )
 
@@ -255,7 +258,9 @@ def load_manifests(folder: Path, catalog: Catalog | None = None) -> ManifestSet:
         manifests[manifest.source] = manifest
     for manifest in manifests.values():
         if manifest.identity_of is not None and manifest.identity_of not in manifests:
-            raise ConfigError(folder, None, f"{manifest.source}: identity_of names unknown source {manifest.identity_of!r}")
+            raise ConfigError(
+                folder, None, f"{manifest.source}: identity_of names unknown source {manifest.identity_of!r}"
+            )
     return ManifestSet(manifests)
 
 

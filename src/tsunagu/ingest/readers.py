@@ -8,7 +8,6 @@ the rest of the file still loads.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -74,7 +73,12 @@ def _decode_lines(data: bytes, encoding: str) -> Iterator[tuple[int, bytes, str 
         try:
             yield start, raw, line.decode(codec), ""
         except UnicodeDecodeError as exc:
-            yield start + exc.start, raw, None, f"{codec} として解読できないバイト 0x{line[exc.start:exc.end].hex()} / undecodable byte"
+            yield (
+                start + exc.start,
+                raw,
+                None,
+                f"{codec} として解読できないバイト 0x{line[exc.start : exc.end].hex()} / undecodable byte",
+            )
 
 
 def read_csv(path: Path, encoding: Literal["cp932", "utf-8", "auto"], header_row: int) -> Table:
@@ -88,8 +92,7 @@ def read_csv(path: Path, encoding: Literal["cp932", "utf-8", "auto"], header_row
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     bad: list[BadLine] = []
-    good_text: list[str] = []
-    good_numbers: list[int] = []
+    good: list[tuple[int, int, bytes, str]] = []
     physical = 0
     for offset, raw, text, reason in _decode_lines(data, chosen):
         physical += 1
@@ -97,24 +100,32 @@ def read_csv(path: Path, encoding: Literal["cp932", "utf-8", "auto"], header_row
             continue
         if physical == header_row:
             if text is None:
-                raise UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）が解読できません / header undecodable: {reason}")
-            header = [cell.strip() for cell in next(csv.reader([text]), [])]
+                raise UnreadableFileError(
+                    f"{path.name}: 見出し行（{header_row}行目）が解読できません / header undecodable: {reason}"
+                )
+            try:
+                header = [cell.strip() for cell in next(csv.reader([text], strict=True), [])]
+            except csv.Error as exc:
+                raise UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）を解析できません（{exc}） / malformed header") from exc
             continue
         row_number = physical - header_row
         if text is None:
             bad.append(BadLine(row_number, offset, reason, raw))
         elif text.strip():
-            good_text.append(text)
-            good_numbers.append(row_number)
+            good.append((row_number, offset, raw, text))
     if header is None or not any(header):
-        raise UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）がありません / no header row at line {header_row}")
-    # A trailing newline leaves one empty line that is not a row.
-    while good_text and not good_text[-1].strip():
-        good_text.pop()
-        good_numbers.pop()
-    for number, text in zip(good_numbers, good_text, strict=True):
-        cells = next(csv.reader(io.StringIO(text)), [])
-        rows.append((number, cells))
+        raise UnreadableFileError(
+            f"{path.name}: 見出し行（{header_row}行目）がありません / no header row at line {header_row}"
+        )
+    for number, offset, raw, text in good:
+        # One physical line is one row: exports with line breaks inside quoted cells are refused
+        # row by row (strict quoting) rather than silently joined or split.
+        try:
+            parsed = list(csv.reader([text], strict=True))
+        except csv.Error as exc:
+            bad.append(BadLine(number, offset, f"CSVの行として解析できません（{exc}） / malformed CSV line", raw))
+            continue
+        rows.append((number, parsed[0] if parsed else []))
     return Table(header, rows, bad, chosen, note)
 
 
@@ -153,13 +164,17 @@ def read_xlsx(path: Path, header_row: int) -> Table:
     finally:
         workbook.close()
     if header is None or not any(header):
-        raise UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）がありません / no header row at line {header_row}")
+        raise UnreadableFileError(
+            f"{path.name}: 見出し行（{header_row}行目）がありません / no header row at line {header_row}"
+        )
     while header and not header[-1]:
         header.pop()
     return Table(header, rows, [], "xlsx", "Excel (.xlsx)")
 
 
-def read_table(path: Path, fmt: Literal["csv", "xlsx"], encoding: Literal["cp932", "utf-8", "auto"], header_row: int) -> Table:
+def read_table(
+    path: Path, fmt: Literal["csv", "xlsx"], encoding: Literal["cp932", "utf-8", "auto"], header_row: int
+) -> Table:
     if fmt == "xlsx":
         return read_xlsx(path, header_row)
     return read_csv(path, encoding, header_row)

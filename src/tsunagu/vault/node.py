@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Literal, Protocol
 
 import polars as pl
-from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, insert, or_, select
 
 from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.vault import schema
@@ -75,8 +75,9 @@ def frame_digest(frame: pl.DataFrame) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def _valid_at(table: object, as_of: date) -> object:
-    columns = table.c  # type: ignore[attr-defined]
+def _valid_at(table: Table, as_of: date) -> ColumnElement[bool]:
+    """Rows of the snapshot that was current on ``as_of``."""
+    columns = table.c
     return and_(columns.valid_from <= as_of, or_(columns.valid_to.is_(None), columns.valid_to > as_of))
 
 
@@ -117,10 +118,7 @@ class LocalNode:
             r = schema.records
             query = select(r.c.record_id, r.c.source, r.c.local_id, r.c.row_number, r.c.valid_from,
                            *[r.c[f] for f in IDENTITY_FIELDS]).where(r.c.source.in_(sources))
-            if as_of is not None:
-                query = query.where(_valid_at(r, as_of))
-            else:
-                query = query.where(r.c.valid_to.is_(None))
+            query = query.where(_valid_at(r, as_of) if as_of is not None else r.c.valid_to.is_(None))
             frame = _frame(conn, query.order_by(r.c.record_id))
             return self._answer(conn, request, "identifiers", frame, {}, frame.height)
 
