@@ -79,7 +79,9 @@ def _typed(item: DataItem, raw: str, mapping: ItemMapping) -> Value:
         value = mapping.present_means
     elif mapping.values is not None:
         if value not in mapping.values:
-            raise ValueError(f"値の対応表にない値です（{', '.join(map(str, mapping.values))}） / value not in the manifest's value map")
+            raise ValueError(
+                f"値の対応表にない値です（{', '.join(map(str, mapping.values))}） / value not in the manifest's value map"
+            )
         value = mapping.values[str(value)]
     kind = item.value_type
     if kind == "bool":
@@ -140,8 +142,14 @@ class RowConverter:
 
     def convert(self, cells: list[str]) -> ConvertedRow | list[Problem]:
         problems: list[Problem] = []
-        if len(cells) > len(self.header) and any(c.strip() for c in cells[len(self.header):]):
-            problems.append(Problem("(行)", str(len(cells)), f"列数が見出し（{len(self.header)}列）より多い / more cells than header columns"))
+        if len(cells) > len(self.header) and any(c.strip() for c in cells[len(self.header) :]):
+            problems.append(
+                Problem(
+                    "(行)",
+                    str(len(cells)),
+                    f"列数が見出し（{len(self.header)}列）より多い / more cells than header columns",
+                )
+            )
         local_parts = [self.cell(cells, c).strip() for c in self.manifest.local_id]
         if not all(local_parts):
             missing = self.manifest.local_id[local_parts.index("")]
@@ -165,7 +173,9 @@ class RowConverter:
     def _observations(self, cells: list[str], problems: list[Problem]) -> list[Observation]:
         found: list[Observation] = []
         for mapping, item in self.items:
-            if mapping.when and not all(_condition(self.cell(cells, col).strip(), want) for col, want in mapping.when.items()):
+            if mapping.when and not all(
+                _condition(self.cell(cells, col).strip(), want) for col, want in mapping.when.items()
+            ):
                 continue
             text = self.cell(cells, mapping.column).strip()
             value: Value
@@ -183,7 +193,9 @@ class RowConverter:
             if mapping.observed_on != "export_date":
                 when_text = self.cell(cells, mapping.observed_on).strip()
                 if not when_text:
-                    problems.append(Problem(mapping.observed_on, "", f"{item.label} の基準日が空欄 / the observation date is blank"))
+                    problems.append(
+                        Problem(mapping.observed_on, "", f"{item.label} の基準日が空欄 / the observation date is blank")
+                    )
                     continue
                 try:
                     observed_on = parse_cell_date(when_text, mapping.observed_style or self.manifest.date_style)
@@ -205,8 +217,14 @@ def _name_fields(prefix: str) -> Callable[[str], dict[str, object]]:
         if given is None:
             fields[f"{prefix}family_key"] = name_key(family)
         else:
-            fields.update({f"{prefix}family_name": family, f"{prefix}given_name": given,
-                           f"{prefix}family_key": name_key(family), f"{prefix}given_key": name_key(given)})
+            fields.update(
+                {
+                    f"{prefix}family_name": family,
+                    f"{prefix}given_name": given,
+                    f"{prefix}family_key": name_key(family),
+                    f"{prefix}given_key": name_key(given),
+                }
+            )
         return fields
 
     return build
@@ -216,8 +234,11 @@ def _reading_fields(text: str) -> dict[str, object]:
     display = reading_display(text)
     parts = display.replace("\u3000", " ").split()
     if len(parts) >= 2:
-        return {"reading": display, "family_reading_key": reading_key(parts[0]),
-                "given_reading_key": reading_key("".join(parts[1:]))}
+        return {
+            "reading": display,
+            "family_reading_key": reading_key(parts[0]),
+            "given_reading_key": reading_key("".join(parts[1:])),
+        }
     return {"reading": display, "family_reading_key": reading_key(display)}
 
 

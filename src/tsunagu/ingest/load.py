@@ -128,7 +128,9 @@ class Ingestor:
     def ingest_file(self, path: Path) -> FileResult:
         manifest = self.manifests.for_file(path.name)
         if manifest is None:
-            raise FileRefusedError(f"{path.name}: 対応する取込定義（manifest）がありません / no manifest matches this file name")
+            raise FileRefusedError(
+                f"{path.name}: 対応する取込定義（manifest）がありません / no manifest matches this file name"
+            )
         export_date = manifest.export_date_of(path.name)
         if export_date is None:
             raise FileRefusedError(
@@ -142,7 +144,11 @@ class Ingestor:
             earlier = vault.find_load(conn, manifest.source, digest)
             if earlier is not None:
                 result.already_loaded = True
-                result.rows_in, result.loaded, result.quarantined = earlier["rows_in"], earlier["loaded"], earlier["quarantined"]
+                result.rows_in, result.loaded, result.quarantined = (
+                    earlier["rows_in"],
+                    earlier["loaded"],
+                    earlier["quarantined"],
+                )
                 result.encoding = earlier["encoding"]
                 return result
             table = read_table(path, manifest.format, manifest.encoding, manifest.header_row)
@@ -153,16 +159,26 @@ class Ingestor:
                     f"{path.name}: 必須の列「{missing[0]}」がありません（取込定義 {manifest.source}.yaml）"
                     f" / required column {missing[0]!r} missing (manifest {manifest.source})"
                 )
-            writer = LoadWriter(conn, manifest.source, path.name, _partition(manifest, path.name), digest,
-                                export_date, table.encoding)
+            writer = LoadWriter(
+                conn, manifest.source, path.name, _partition(manifest, path.name), digest, export_date, table.encoding
+            )
             for bad in table.bad_lines:
-                writer.add_quarantine(bad.row, [("(行全体)", bad.raw.hex(), bad.reason)], bad.raw.hex(), bad.byte_offset)
+                writer.add_quarantine(
+                    bad.row, [("(行全体)", bad.raw.hex(), bad.reason)], bad.raw.hex(), bad.byte_offset
+                )
             for row_number, cells in table.rows:
                 converted = converter.convert(cells)
                 if isinstance(converted, ConvertedRow):
                     writer.add_record(
-                        row_number, converted.local_id, manifest.subject, converted.identity, converted.raw,
-                        ((o.item_id, o.value_text, o.value_num, o.value_bool, o.observed_on) for o in converted.observations),
+                        row_number,
+                        converted.local_id,
+                        manifest.subject,
+                        converted.identity,
+                        converted.raw,
+                        (
+                            (o.item_id, o.value_text, o.value_num, o.value_bool, o.observed_on)
+                            for o in converted.observations
+                        ),
                     )
                 else:
                     raw = "\t".join(cells)

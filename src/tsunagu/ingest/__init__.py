@@ -1,0 +1,1 @@
+"""Ingest of municipal department exports (parsing and normalisation)."""
