@@ -8,6 +8,8 @@ from tsunagu import __version__
 from tsunagu.commands import catalog as catalog_cmd
 from tsunagu.commands import home as home_cmd
 from tsunagu.commands import ingest as ingest_cmd
+from tsunagu.commands import link as link_cmd
+from tsunagu.commands import node as node_cmd
 
 app = typer.Typer(
     name="tsunagu",
@@ -30,6 +32,8 @@ def _root(
 home_cmd.register(app)
 catalog_cmd.register(app)
 ingest_cmd.register(app)
+link_cmd.register(app)
+node_cmd.register(app)
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ from tsunagu.store.models import Base
 
 MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.store.models",
+    "tsunagu.privacy.models",
+    "tsunagu.link.models",
 )
 
 

@@ -1,0 +1,1 @@
+"""Linkage (名寄せ): one person per child across all departments."""

@@ -1,0 +1,194 @@
+"""The probabilistic linkage model: Splink settings built from the identifiers the sources carry.
+
+Comparisons are named building blocks; the model uses only those whose columns some source
+without 宛名番号 actually declares in its manifest, so another municipality's (or another
+country's) sources link without code changes. The settings are plain JSON: saved with every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+MODEL_FORMAT = 1
+
+Level = dict[str, Any]
+
+
+def _null(*columns: str) -> Level:
+    condition = " OR ".join(f"({c}_l IS NULL OR {c}_r IS NULL)" for c in columns)
+    if len(columns) > 1:
+        condition = " AND ".join(f"({c}_l IS NULL OR {c}_r IS NULL)" for c in columns)
+    return {"sql_condition": condition, "label_for_charts": "欠損 / null", "is_null_level": True}
+
+
+def _level(sql: str, label: str, **extra: Any) -> Level:
+    return {"sql_condition": sql, "label_for_charts": label, **extra}
+
+
+_ELSE: Level = {"sql_condition": "ELSE", "label_for_charts": "不一致 / else"}
+
+
+def given_name() -> dict[str, Any]:
+    return {
+        "output_column_name": "given_name",
+        "comparison_description": "名（漢字・読み）",
+        "comparison_levels": [
+            _null("given_key", "given_reading_key"),
+            _level("given_key_l = given_key_r", "名 漢字一致", tf_adjustment_column="given_key", tf_adjustment_weight=1.0),
+            _level("given_reading_key_l = given_reading_key_r", "名 読み一致",
+                   tf_adjustment_column="given_reading_key", tf_adjustment_weight=1.0),
+            _level("jaro_winkler_similarity(given_reading_key_l, given_reading_key_r) >= 0.9", "名 読み類似"),
+            _ELSE,
+        ],
+    }
+
+
+def family_name() -> dict[str, Any]:
+    return {
+        "output_column_name": "family_name",
+        "comparison_description": "姓（漢字・読み・旧姓）",
+        "comparison_levels": [
+            _null("family_key", "family_reading_key"),
+            _level("family_key_l = family_key_r", "姓 漢字一致", tf_adjustment_column="family_key", tf_adjustment_weight=1.0),
+            _level("family_reading_key_l = family_reading_key_r", "姓 読み一致"),
+            _level("list_contains(previous_family_keys_l, family_key_r)", "旧姓と一致"),
+            _level("jaro_winkler_similarity(family_reading_key_l, family_reading_key_r) >= 0.9", "姓 読み類似"),
+            _ELSE,
+        ],
+    }
+
+
+def birth_date() -> dict[str, Any]:
+    iso_l, iso_r = "CAST(birth_date_l AS VARCHAR)", "CAST(birth_date_r AS VARCHAR)"
+    return {
+        "output_column_name": "birth_date",
+        "comparison_description": "生年月日（完全一致・1桁違い・月日入れ替わり）",
+        "comparison_levels": [
+            _null("birth_date"),
+            _level("birth_date_l = birth_date_r", "生年月日 一致"),
+            _level(f"levenshtein({iso_l}, {iso_r}) = 1", "1桁違い"),
+            _level("year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = day(birth_date_r) "
+                   "AND day(birth_date_l) = month(birth_date_r)", "月日の入れ替わり"),
+            _ELSE,
+        ],
+    }
+
+
+def sex() -> dict[str, Any]:
+    return {
+        "output_column_name": "sex",
+        "comparison_description": "性別",
+        "comparison_levels": [_null("sex"), _level("sex_l = sex_r", "性別 一致"), _ELSE],
+    }
+
+
+def address() -> dict[str, Any]:
+    place = "regexp_replace({side}, '[0-9]+(-[0-9]+)*$', '')"
+    return {
+        "output_column_name": "address",
+        "comparison_description": "住所（現住所・旧住所・同じ町）",
+        "comparison_levels": [
+            _null("address_key"),
+            _level("address_key_l = address_key_r", "住所 一致"),
+            _level("list_contains(previous_address_keys_l, address_key_r)", "旧住所と一致"),
+            _level(f"{place.format(side='address_key_l')} = {place.format(side='address_key_r')}", "同じ町・丁目"),
+            _ELSE,
+        ],
+    }
+
+
+def guardian() -> dict[str, Any]:
+    return {
+        "output_column_name": "guardian",
+        "comparison_description": "保護者（氏名・読み）",
+        "comparison_levels": [
+            {"sql_condition": "guardian_names_l IS NULL OR (guardian_name_key_r IS NULL AND guardian_reading_key_r IS NULL)",
+             "label_for_charts": "欠損 / null", "is_null_level": True},
+            _level("list_contains(guardian_names_l, guardian_name_key_r)", "保護者 氏名一致"),
+            _level("list_contains(guardian_readings_l, guardian_reading_key_r)", "保護者 読み一致"),
+            _level("list_contains(guardian_givens_l, guardian_given_key_r)", "保護者 名一致（姓の変更）"),
+            _ELSE,
+        ],
+    }
+
+
+def school() -> dict[str, Any]:
+    return {
+        "output_column_name": "school",
+        "comparison_description": "在籍学校",
+        "comparison_levels": [_null("school_code"), _level("school_code_l = school_code_r", "学校 一致"), _ELSE],
+    }
+
+
+@dataclass(frozen=True)
+class ComparisonBlock:
+    """A named comparison and the identifier fields (from manifests) it needs on the record side."""
+
+    name: str
+    needs: frozenset[str]
+    build: Callable[[], dict[str, Any]]
+
+
+COMPARISONS: tuple[ComparisonBlock, ...] = (
+    ComparisonBlock("given_name", frozenset({"full_name", "given_name", "full_reading", "given_reading"}), given_name),
+    ComparisonBlock("family_name", frozenset({"full_name", "family_name", "full_reading", "family_reading"}), family_name),
+    ComparisonBlock("birth_date", frozenset({"birth_date"}), birth_date),
+    ComparisonBlock("sex", frozenset({"sex"}), sex),
+    ComparisonBlock("address", frozenset({"address"}), address),
+    ComparisonBlock("guardian", frozenset({"guardian_name", "guardian_reading"}), guardian),
+    ComparisonBlock("school", frozenset({"school_code"}), school),
+)
+
+# Each rule is a list of columns joined by equality; counted before prediction.
+BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
+    ("birth_date",),
+    ("given_reading_key", "family_reading_key"),
+    ("given_key", "address_key"),
+    ("given_reading_key", "school_code"),
+)
+
+
+def choose_comparisons(declared_fields: Iterable[str]) -> list[ComparisonBlock]:
+    declared = set(declared_fields)
+    return [c for c in COMPARISONS if c.needs & declared]
+
+
+def settings_dict(comparisons: list[ComparisonBlock]) -> dict[str, Any]:
+    """Splink settings for linking unkeyed records to the register's spine (link only)."""
+    names = {c.name for c in comparisons}
+    rules = [r for r in BLOCKING_RULES if _rule_usable(r, names)]
+    return {
+        "link_type": "link_only",
+        "unique_id_column_name": "key",
+        "source_dataset_column_name": "source_dataset",
+        "probability_two_random_records_match": 1e-5,
+        "comparisons": [c.build() for c in comparisons],
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": blocking_sql(rule)} for rule in rules
+        ],
+        "retain_matching_columns": True,
+        "retain_intermediate_calculation_columns": False,
+        "additional_columns_to_retain": ["source", "school_code"],
+        "em_convergence": 0.001,
+        "max_iterations": 20,
+    }
+
+
+def blocking_sql(rule: tuple[str, ...]) -> str:
+    return " AND ".join(f"l.{c} = r.{c}" for c in rule)
+
+
+def _rule_usable(rule: tuple[str, ...], comparison_names: set[str]) -> bool:
+    needs = {"birth_date": "birth_date", "given_reading_key": "given_name", "family_reading_key": "family_name",
+             "given_key": "given_name", "address_key": "address", "school_code": "school"}
+    return all(needs[c] in comparison_names for c in rule)
+
+
+def model_version(settings: dict[str, Any]) -> str:
+    """A content hash: two runs with the same trained model share a version."""
+    text = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,176 @@
+"""Gathering what linkage needs from the department nodes.
+
+The hub asks every node for identifiers (purpose: screening, requester: the link run). What comes
+back lives only in memory for the run; only the link index is stored. Records are reduced to one
+row per (source, local id), and the resident register's records become the *spine*: one row per
+宛名番号 with the household's guardians, previous surnames and previous addresses attached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.ingest.normalize import name_key, reading_key, split_name
+from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
+
+GUARDIAN_RELATIONSHIPS = ("世帯主", "妻", "夫", "父", "母")
+SPINE_SOURCE = "juki_jumin"
+REGISTRY = "resident_registry"
+
+# Values that many unrelated records share; left in, they would make one enormous block.
+PLACEHOLDER_BIRTH_DATES = (date(1900, 1, 1), date(1901, 1, 1), date(2000, 1, 1))
+
+RECORD_COLUMNS = (
+    "key", "department", "source", "local_id", "aza_number", "household_number", "school_code",
+    "family_key", "given_key", "family_reading_key", "given_reading_key", "birth_date", "sex",
+    "address_key", "guardian_name_key", "guardian_given_key", "guardian_reading_key",
+)
+
+
+@dataclass
+class LinkInputs:
+    """One run's view of every identity record, plus the spine built from the register."""
+
+    records: pl.DataFrame
+    spine: pl.DataFrame
+    relationships: pl.DataFrame
+    missing_sources: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def _latest_per_local_id(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort("record_id").unique(subset=["source", "local_id"], keep="last", maintain_order=True)
+
+
+def _guardian_parts(name: str | None) -> tuple[str | None, str | None]:
+    if not name:
+        return None, None
+    family, given = split_name(name)
+    whole = name_key(family + (given or ""))
+    return whole or None, (name_key(given) if given else None)
+
+
+def _null_placeholders(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.when(pl.col("birth_date").is_in(list(PLACEHOLDER_BIRTH_DATES))).then(None)
+        .otherwise(pl.col("birth_date")).alias("birth_date"),
+        *[pl.when(pl.col(c).str.len_chars() == 0).then(None).otherwise(pl.col(c)).alias(c)
+          for c in ("family_key", "given_key", "family_reading_key", "given_reading_key", "address_key")],
+    )
+
+
+def shape_records(frame: pl.DataFrame, department: str) -> pl.DataFrame:
+    """Reduce a node's identifier answer to the columns linkage compares."""
+    frame = _latest_per_local_id(frame)
+    guardian = [_guardian_parts(n) for n in frame["guardian_name"].to_list()]
+    frame = frame.with_columns(
+        pl.Series("guardian_name_key", [g[0] for g in guardian], dtype=pl.Utf8),
+        pl.Series("guardian_given_key", [g[1] for g in guardian], dtype=pl.Utf8),
+        pl.lit(department).alias("department"),
+        (pl.col("source") + ":" + pl.col("local_id")).alias("key"),
+    )
+    # A name written without a space gives no given name; its reading may still split.
+    frame = frame.with_columns(
+        pl.when(pl.col("given_key").is_null() & pl.col("family_key").is_not_null() & pl.col("given_reading_key").is_not_null())
+        .then(None).otherwise(pl.col("given_key")).alias("given_key"),
+    )
+    return _null_placeholders(frame.select(RECORD_COLUMNS))
+
+
+def _spine(records: pl.DataFrame, relationships: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """One row per registered person, enriched with guardians, school and history."""
+    registry = records.filter(pl.col("source") == SPINE_SOURCE)
+    school = (
+        records.filter(pl.col("school_code").is_not_null() & pl.col("aza_number").is_not_null())
+        .select("aza_number", pl.col("school_code").alias("enrolled_school"))
+        .unique(subset=["aza_number"], keep="last")
+    )
+    people = registry.join(relationships, on="aza_number", how="left")
+    guardians = (
+        people.filter(pl.col("relationship").is_in(GUARDIAN_RELATIONSHIPS))
+        .select(
+            "household_number",
+            pl.col("aza_number").alias("guardian_aza"),
+            pl.concat_str(pl.col("family_key"), pl.col("given_key").fill_null("")).alias("g_name"),
+            pl.col("given_key").alias("g_given"),
+            pl.concat_str(pl.col("family_reading_key"), pl.col("given_reading_key").fill_null("")).alias("g_reading"),
+        )
+    )
+    per_household = (
+        people.select("aza_number", "household_number")
+        .join(guardians, on="household_number", how="inner")
+        .filter(pl.col("aza_number") != pl.col("guardian_aza"))
+        .group_by("aza_number")
+        .agg(
+            pl.col("g_name").drop_nulls().unique().sort().alias("guardian_names"),
+            pl.col("g_given").drop_nulls().unique().sort().alias("guardian_givens"),
+            pl.col("g_reading").drop_nulls().unique().sort().alias("guardian_readings"),
+        )
+    )
+    previous = history.group_by("aza_number").agg(
+        pl.col("previous_name_key").drop_nulls().unique().sort().alias("previous_family_keys"),
+        pl.col("previous_address_key").drop_nulls().unique().sort().alias("previous_address_keys"),
+    )
+    return (
+        people.join(per_household, on="aza_number", how="left")
+        .join(previous, on="aza_number", how="left")
+        .join(school, on="aza_number", how="left")
+        .with_columns(pl.coalesce("enrolled_school", "school_code").alias("school_code"))
+        .drop("enrolled_school")
+        .unique(subset=["aza_number"], keep="last", maintain_order=True)
+    )
+
+
+def _previous_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """Previous surnames are stored whole; keep the family part so it compares with surnames."""
+    names = [split_name(n)[0] if n else None for n in frame["previous_name_key"].to_list()]
+    return frame.with_columns(pl.Series("previous_name_key", [name_key(n) if n else None for n in names], dtype=pl.Utf8))
+
+
+def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> LinkInputs:
+    """Ask every node for identifiers; a node that fails is named, and the run goes on without it."""
+    frames: list[pl.DataFrame] = []
+    missing: list[str] = []
+    refused: dict[str, str] = {}
+    history = pl.DataFrame(schema={"aza_number": pl.Utf8, "previous_name_key": pl.Utf8, "previous_address_key": pl.Utf8})
+    relationships = pl.DataFrame(schema={"aza_number": pl.Utf8, "relationship": pl.Utf8})
+    for department, node in sorted(nodes.items()):
+        request = NodeRequest(requester=f"hub:link:{run_id}", role="system", purpose="screening")
+        try:
+            answer = node.identifiers(request)
+        except NodeRefusedError as exc:
+            refused[department] = exc.reason
+            continue
+        except Exception as exc:  # a node that is down or answers garbage must not stop the run
+            missing.extend(m.source for m in manifests.of_department(department))
+            refused[department] = f"{type(exc).__name__}: {exc}"
+            continue
+        identity_sources = {m.source for m in manifests.of_department(department) if m.identity_of is None}
+        data = answer.data
+        if department == REGISTRY:
+            hist = data.filter(pl.col("source") != SPINE_SOURCE).select("aza_number", "previous_name_key", "previous_address_key")
+            history = pl.concat([history, _previous_keys(hist)])
+            relationships = _registry_relationships(node, run_id)
+        frames.append(shape_records(data.filter(pl.col("source").is_in(identity_sources)), department))
+    records = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in RECORD_COLUMNS})
+    return LinkInputs(records, _spine(records, relationships, history), relationships, missing, refused)
+
+
+def _registry_relationships(node: Node, run_id: str) -> pl.DataFrame:
+    request = NodeRequest(requester=f"hub:link:{run_id}", role="system", purpose="screening", items=("relationship_to_head",))
+    latest = date.max
+    answer = node.items(request, latest)
+    return (
+        answer.data.filter(pl.col("source") == SPINE_SOURCE)
+        .select(pl.col("local_id").alias("aza_number"), pl.col("value_text").alias("relationship"))
+        .unique(subset=["aza_number"], keep="last")
+    )
+
+
+def normalised_reading(text: str | None) -> str | None:
+    return reading_key(text) if text else None
