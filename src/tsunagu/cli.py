@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from tsunagu import __version__
+from tsunagu.commands import audit as audit_cmd
 from tsunagu.commands import catalog as catalog_cmd
 from tsunagu.commands import home as home_cmd
 from tsunagu.commands import ingest as ingest_cmd
+from tsunagu.commands import keys as keys_cmd
 from tsunagu.commands import link as link_cmd
 from tsunagu.commands import node as node_cmd
 
@@ -34,6 +36,8 @@ catalog_cmd.register(app)
 ingest_cmd.register(app)
 link_cmd.register(app)
 node_cmd.register(app)
+audit_cmd.register(app)
+keys_cmd.register(app)
 
 
 def main() -> None:

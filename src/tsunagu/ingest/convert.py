@@ -72,6 +72,12 @@ def parse_cell_date(text: str, style: DateStyle) -> date:
     return _cached_date(text.strip(), style)
 
 
+@lru_cache(maxsize=256)
+def _code_table(codes: tuple[str, ...]) -> dict[str, str]:
+    """Width-folded code → the catalogue's own spelling (養護相談(虐待) → 養護相談（虐待）)."""
+    return {_fold(code): code for code in codes}
+
+
 def _typed(item: DataItem, raw: str, mapping: ItemMapping) -> Value:
     """Apply the value map, then the catalogue's type; raise ValueError with the rule broken."""
     value: object = raw.strip()
@@ -102,11 +108,11 @@ def _typed(item: DataItem, raw: str, mapping: ItemMapping) -> Value:
             return int(number)
         return number
     if kind == "code":
-        code = _fold(str(value)) if isinstance(value, str) else value
         assert item.codes is not None
-        if code not in item.codes:
+        canonical = _code_table(item.codes).get(_fold(str(value)))
+        if canonical is None:
             raise ValueError(f"コード表にない値です（{', '.join(item.codes)}） / unknown code")
-        return str(code)
+        return canonical
     if kind == "date":
         return parse_cell_date(str(value), mapping.date_style or "auto")
     return _fold(str(value))
@@ -172,12 +178,22 @@ class RowConverter:
 
     def _observations(self, cells: list[str], problems: list[Problem]) -> list[Observation]:
         found: list[Observation] = []
+        for column, allowed in self.manifest.allowed_values.items():
+            text = _fold(self.cell(cells, column))
+            if text and text not in allowed:
+                problems.append(Problem(column, text, f"許容値にない値です（{', '.join(allowed)}） / value not allowed"))
         for mapping, item in self.items:
+            text = self.cell(cells, mapping.column).strip()
             if mapping.when and not all(
                 _condition(self.cell(cells, col).strip(), want) for col, want in mapping.when.items()
             ):
+                # The cell feeds no item on this row, but a malformed value is still a broken row.
+                if text and mapping.present_means is None:
+                    try:
+                        _typed(item, text, mapping)
+                    except (ValueError, DateParseError) as exc:
+                        problems.append(Problem(mapping.column, text, f"{item.label}: {exc}"))
                 continue
-            text = self.cell(cells, mapping.column).strip()
             value: Value
             if not text:
                 if mapping.blank_means is None:

@@ -120,6 +120,9 @@ class Manifest(BaseModel):
     identifiers: dict[str, str] = Field(default_factory=dict)
     sex_values: dict[str, Literal["M", "F"]] = Field(default_factory=_default_sex_values)
     items: list[ItemMapping] = Field(default_factory=list)
+    allowed_values: dict[str, list[str]] = Field(
+        default_factory=dict, description="columns checked against a list of values even when no item reads them"
+    )
     legal_use: LegalUse
     retention_years: Annotated[int, Field(ge=1, le=100)]
     refresh: Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
@@ -159,6 +162,7 @@ class Manifest(BaseModel):
 
     def required_columns(self) -> list[str]:
         columns: list[str] = [*self.local_id, *self.identifiers.values()]
+        columns.extend(self.allowed_values)
         for mapping in self.items:
             columns.append(mapping.column)
             columns.extend(mapping.when or {})

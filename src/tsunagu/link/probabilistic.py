@@ -99,9 +99,9 @@ def _linker(left: pl.DataFrame, right: pl.DataFrame, settings: dict[str, Any]) -
     from splink import DuckDBAPI, Linker
 
     db_api = DuckDBAPI(connection=duckdb.connect())
-    left_sdf = db_api.register(left.to_arrow(), table_name=LEFT_DATASET)
-    right_sdf = db_api.register(right.to_arrow(), table_name=RIGHT_DATASET)
-    return Linker([left_sdf, right_sdf], settings)
+    left_sdf = db_api.register(left.to_arrow(), table_name="tsunagu_spine")
+    right_sdf = db_api.register(right.to_arrow(), table_name="tsunagu_records")
+    return Linker([left_sdf, right_sdf], settings, log_level=logging.ERROR)
 
 
 def _train(linker: Any, seed: int) -> None:
@@ -131,7 +131,7 @@ def link_probabilistic(
     check_budget(counts, budget)
     if right.height == 0 or left.height == 0:
         return ProbabilisticResult(_empty_pairs(), trained_model or settings, counts)
-    logging.getLogger("splink").setLevel(logging.WARNING)
+    logging.getLogger("splink").setLevel(logging.ERROR)
     model = copy.deepcopy(trained_model) if trained_model is not None else settings
     linker = _linker(left, right, model)
     if trained_model is None:

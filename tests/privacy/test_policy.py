@@ -1,0 +1,290 @@
+"""The access policy, checked over every role × action × purpose × relationship × sensitivity.
+
+EXPECTED below is an independent statement of the policy, written by hand from the design (who
+needs what, DOMAIN.md) — not read from policy.yaml. If the two disagree, one of them is wrong
+and the test names every disagreement.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tsunagu.catalog import default_catalog
+from tsunagu.privacy import PolicyError, Subject, decide, default_policy, load_policy, registered_actions
+from tsunagu.privacy.policy import UnknownActionError, UnknownPurposeError, UnknownRelationshipError, UnknownRoleError
+from tsunagu.yamlstrict import ConfigError
+
+S, A, SC, ST, DH, AD = "screening", "assessment", "support_coordination", "statistics", "disclosure_handling", "administration"
+AC, SS, MU, NONE = "assigned_case", "same_school", "municipality", "none"
+SCHOOL_HELD = frozenset({"schools", "board_of_education"})
+
+
+@dataclass(frozen=True)
+class G:
+    """A grant: these purposes, these relationships (None = any), up to this sensitivity, these holders."""
+
+    purposes: frozenset[str]
+    relationships: frozenset[str] | None = None
+    max_sensitivity: int = 3
+    holders: frozenset[str] | None = None
+
+
+def g(purposes: set[str], relationships: set[str] | None = None, max_sensitivity: int = 3,
+      holders: frozenset[str] | None = None) -> G:
+    return G(frozenset(purposes), frozenset(relationships) if relationships is not None else None,
+             max_sensitivity, holders)
+
+
+STATS = [g({ST})]
+
+
+def _care_team(rel: set[str]) -> dict[str, list[G]]:
+    return {
+        "candidates.list": [g({S, A}, rel)],
+        "child.view": [g({S, A, SC}, rel)],
+        "child.items.read": [g({S, A, SC}, rel)],
+        "observation.write": [g({A}, rel)],
+        "review.write": [g({A}, rel)],
+        "plan.write": [g({A, SC}, rel)],
+        "referral.write": [g({SC}, rel)],
+        "statistics.read": STATS,
+    }
+
+
+def _school(rel: set[str]) -> dict[str, list[G]]:
+    return {
+        "candidates.list": [g({S, A}, rel, 2)],
+        "child.view": [g({S, A, SC}, rel, 2)],
+        "child.items.read": [g({S, A, SC}, rel, 2, SCHOOL_HELD)],
+        "observation.write": [g({A}, rel, 2)],
+        "statistics.read": STATS,
+    }
+
+
+EXPECTED: dict[str, dict[str, list[G]]] = {
+    "school_social_worker": _care_team({AC, SS}),
+    "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})]},
+    "public_health_nurse": _care_team({AC, MU}),
+    "child_guidance_caseworker": {
+        "child.view": [g({A, SC}, {AC})],
+        "child.items.read": [g({A, SC}, {AC})],
+        "referral.write": [g({SC}, {AC})],
+        "statistics.read": STATS,
+    },
+    "school_manager": _school({SS}),
+    "teacher": _school({AC}),
+    "data_steward": {
+        "sources.load": [g({AD})],
+        "link.review": [g({S}, {MU}, 1)],
+        "statistics.read": STATS,
+    },
+    "privacy_officer": {
+        "requests.handle": [g({DH}, {MU}, 2)],
+        "child.view": [g({DH}, {MU}, 2)],
+        "child.items.read": [g({DH}, {MU}, 2)],
+        "audit.read": [g({DH, AD})],
+        "audit.verify": [g({AD})],
+        "notifications.read": [g({AD})],
+        "statistics.read": STATS,
+    },
+    "administrator": {
+        "rules.manage": [g({AD})],
+        "users.manage": [g({AD})],
+        "keys.manage": [g({AD})],
+        "audit.read": [g({AD})],
+        "audit.verify": [g({AD})],
+        "statistics.read": STATS,
+    },
+}
+DUTY_BOUND = {"school_social_worker", "centre_caseworker", "public_health_nurse", "child_guidance_caseworker"}
+NO_CHILD_DETAIL = {"administrator", "data_steward"}
+CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "observation.write", "review.write",
+                        "plan.write", "referral.write", "requests.handle"}
+CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}
+ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
+                                "sources.load", "keys.manage", "statistics.read"}
+PURPOSES = [S, A, SC, ST, DH, AD]
+RELATIONSHIPS = [AC, SS, MU, NONE]
+HOLDERS = [None, "schools", "family_centre"]
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def expected(role: str, action: str, purpose: str, rel: str, sensitivity: int, holder: str | None) -> tuple[bool, str]:
+    """(allowed, rule id of the refusal) — checks in the documented order."""
+    if action in CHILD_DETAIL_ACTIONS and role in NO_CHILD_DETAIL:
+        return False, "deny.no_child_detail"
+    grants = EXPECTED[role].get(action, [])
+    if not grants:
+        return False, "deny.role_action"
+    grants = [x for x in grants if purpose in x.purposes]
+    if not grants:
+        return False, "deny.purpose"
+    if action not in CHILD_TOUCHING:
+        return True, ""
+    grants = [x for x in grants if x.relationships is None or rel in x.relationships]
+    if not grants:
+        return False, "deny.relationship"
+    grants = [x for x in grants if x.holders is None or holder in x.holders]
+    if not grants:
+        return False, "deny.holder"
+    if sensitivity == 3 and role not in DUTY_BOUND:
+        return False, "deny.sensitivity.duty"
+    if sensitivity > max(x.max_sensitivity for x in grants):
+        return False, "deny.sensitivity.rule"
+    return True, ""
+
+
+def test_the_expected_table_covers_exactly_the_registered_names() -> None:
+    policy = default_policy()
+    assert set(registered_actions()) == ALL_ACTIONS
+    assert set(policy.roles) == set(EXPECTED)
+    assert set(policy.purposes) == set(PURPOSES)
+    assert set(policy.relationships) == set(RELATIONSHIPS)
+    assert {r for r, spec in policy.roles.items() if spec.confidentiality_duty} == DUTY_BOUND
+    assert {r for r, spec in policy.roles.items() if not spec.child_detail} == NO_CHILD_DETAIL
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_every_decision_matches_the_independent_table(role: str) -> None:
+    subject = Subject("u-1", role, "org-1")
+    rule_ids = {r.id for r in default_policy().spec.rules}
+    mismatches = []
+    checked = 0
+    for action, purpose, rel, sensitivity, holder in itertools.product(
+        sorted(ALL_ACTIONS), PURPOSES, RELATIONSHIPS, (1, 2, 3), HOLDERS
+    ):
+        decision = decide(subject, action, purpose, relationship=rel, sensitivity=sensitivity, holder=holder)
+        allowed, deny_rule = expected(role, action, purpose, rel, sensitivity, holder)
+        checked += 1
+        case = (action, purpose, rel, sensitivity, holder)
+        if decision.allowed != allowed or (not allowed and decision.rule != deny_rule):
+            mismatches.append((case, decision.allowed, decision.rule, allowed, deny_rule))
+        assert decision.reason and JAPANESE.search(decision.reason), case
+        assert not decision.break_glass
+        if decision.allowed:
+            assert decision.rule in rule_ids and decision.rule in decision.reason
+    assert checked == len(ALL_ACTIONS) * 6 * 4 * 3 * 3
+    assert not mismatches, "\n".join(map(str, mismatches[:20]))
+
+
+def test_sensitivity_three_only_ever_reaches_duty_bound_roles() -> None:
+    for role, action, purpose, rel in itertools.product(EXPECTED, CHILD_TOUCHING, PURPOSES, RELATIONSHIPS):
+        decision = decide(Subject("u", role, "o"), action, purpose, relationship=rel, sensitivity=3, holder="schools")
+        if decision.allowed:
+            assert role in DUTY_BOUND
+
+
+def test_reasons_name_the_rule_and_the_dimension() -> None:
+    teacher = Subject("t-1", "teacher", "school-001")
+    reason = decide(teacher, "child.items.read", A, relationship=AC, sensitivity=2, holder="tax").reason
+    assert "deny.holder" in reason and "税務課" in reason
+    reason = decide(teacher, "child.view", A, relationship=NONE).reason
+    assert "関係なし" in reason and "担当ケース" in reason
+    reason = decide(teacher, "child.view", A, relationship=AC, sensitivity=3).reason
+    assert "守秘義務" in reason and "児童福祉法第25条の5" in reason
+    ok = decide(Subject("s-1", "school_social_worker", "school-001"), "child.items.read", A, relationship=SS,
+                sensitivity=3)
+    assert ok.allowed and "ssw.child_read" in ok.reason
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"action": "child.delete"}, UnknownActionError),
+        ({"purpose": "marketing"}, UnknownPurposeError),
+        ({"relationship": "neighbour"}, UnknownRelationshipError),
+        ({"sensitivity": 4}, PolicyError),
+        ({"sensitivity": True}, PolicyError),
+        ({"holder": "no_such_department"}, PolicyError),
+    ],
+)
+def test_unknown_names_are_errors_not_silent_denials(kwargs: dict[str, object], error: type[Exception]) -> None:
+    args: dict[str, object] = {"action": "child.view", "purpose": A, "relationship": AC, "sensitivity": 1}
+    args.update(kwargs)
+    with pytest.raises(error, match=r"未登録|機微度"):
+        decide(Subject("u", "centre_caseworker", "o"), str(args.pop("action")), str(args.pop("purpose")),
+               **args)  # type: ignore[arg-type]
+
+
+def test_unknown_role_is_an_error() -> None:
+    with pytest.raises(UnknownRoleError, match="superuser"):
+        decide(Subject("u", "superuser", "o"), "child.view", A)
+
+
+def test_items_are_decided_one_by_one_with_their_catalogue_sensitivity_and_holder() -> None:
+    teacher = Subject("t-1", "teacher", "school-001")
+    decisions = default_policy().decide_items(
+        teacher, "child.items.read", A, ["absence_days", "lunch_fee_arrears_months", "abuse_consultation", "public_assistance"],
+        relationship=AC,
+    )
+    assert {k for k, d in decisions.items() if d.allowed} == {"absence_days", "lunch_fee_arrears_months"}
+    assert decisions["abuse_consultation"].rule == "deny.holder"  # held by the centre, and sensitivity 3
+    assert decisions["public_assistance"].rule == "deny.holder"
+    catalog = default_catalog()
+    assert catalog.item("absence_days").department == "schools"
+
+
+MINI = """\
+roles:
+  nurse: {label: 保健師, confidentiality_duty: true, duty_basis: 保健師助産師看護師法, child_detail: true, break_glass: true}
+  clerk: {label: 事務, confidentiality_duty: false, duty_basis: 地方公務員法, child_detail: false}
+  helper: {label: 支援員, confidentiality_duty: false, duty_basis: 地方公務員法, child_detail: true}
+purposes: {assessment: {label: 二次アセスメント}}
+relationships: {assigned_case: {label: 担当ケース}, none: {label: 関係なし}}
+actions:
+  child.view: {label: 概要の閲覧, kind: child_record, break_glass: true}
+  stats.read: {label: 統計, kind: aggregate}
+rules:
+  - {id: nurse.view, label: 保健師は担当の子どもを見られる, roles: [nurse], actions: [child.view], purposes: [assessment], relationships: [assigned_case]}
+"""
+
+
+def _mini(extra: str = "", base: str = MINI) -> str:
+    return base + extra
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "message"),
+    [
+        ("  - {id: clerk.view, label: x, roles: [clerk], actions: [child.view], purposes: [assessment], max_sensitivity: 2}\n",
+         12, "child_detail: false"),
+        ("  - {id: helper.view, label: x, roles: [helper], actions: [child.view], purposes: [assessment]}\n",
+         12, "max_sensitivity: 2"),
+        ("  - {id: x.view, label: x, roles: [ghost], actions: [child.view], purposes: [assessment]}\n", 12, "unknown role"),
+        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.edit], purposes: [assessment]}\n", 12, "unknown action"),
+        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.view], purposes: [assessment], holders: [mars]}\n",
+         12, "unknown holder"),
+        ("  - {id: nurse.view, label: x, roles: [nurse], actions: [stats.read], purposes: [assessment]}\n", 12,
+         "duplicate rule id"),
+        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.view], purposes: [assessment], colour: red}\n", 12,
+         "unknown key"),
+    ],
+)
+def test_a_policy_file_that_breaks_an_invariant_is_refused_with_its_line(extra: str, line: int, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        load_policy(Path("policy.yaml"), text=_mini(extra))
+    assert info.value.line == line
+
+
+def test_break_glass_only_on_child_records_and_duplicate_keys_refused() -> None:
+    bad = MINI.replace("stats.read: {label: 統計, kind: aggregate}", "stats.read: {label: 統計, kind: aggregate, break_glass: true}")
+    with pytest.raises(ConfigError, match="break_glass is only for child_record"):
+        load_policy(Path("p.yaml"), text=bad)
+    with pytest.raises(ConfigError, match="duplicate key"):
+        load_policy(Path("p.yaml"), text=MINI + "purposes: {}\n")
+
+
+def test_dated_rules_apply_only_in_their_period_in_japan_time() -> None:
+    dated = MINI.replace("relationships: [assigned_case]}", "relationships: [assigned_case], valid_until: 2027-03-31}")
+    policy = load_policy(Path("p.yaml"), text=dated)
+    nurse = Subject("n", "nurse", "o")
+    # 2027-03-31 23:30 JST is still the last day; 15:30 UTC on the 31st is 00:30 JST on 1 April.
+    assert policy.decide(nurse, "child.view", A, relationship=AC, now=datetime(2027, 3, 31, 14, 30, tzinfo=UTC)).allowed
+    late = policy.decide(nurse, "child.view", A, relationship=AC, now=datetime(2027, 3, 31, 15, 30, tzinfo=UTC))
+    assert not late.allowed and late.rule == "deny.role_action"
