@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,7 +30,7 @@ from tsunagu.ingest.load import Ingestor
 from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.vault.errors import NodeAuthenticationError, NodeUnavailableError
 from tsunagu.vault.http import ExchangeRecord, HttpNode, Timeouts, signed_headers, signing, wire
-from tsunagu.vault.http.server import create_app
+from tsunagu.vault.http.server import create_app, nonces_from_log
 from tsunagu.vault.node import LocalNode, NodeAnswer, NodeRefusedError, NodeRequest
 from tsunagu.vault.store import Vault, VaultLocation
 
@@ -220,8 +221,95 @@ def test_partial_release_crosses_the_wire_with_its_reasons(world: World) -> None
     assert (record.request_id, record.outcome, record.digest) == (request.request_id, "partial", answer.digest)
     node_rows = world.log_rows("resident_registry", f"request_id = '{request.request_id}'")
     assert [r["outcome"] for r in node_rows] == ["partial", "partial"]  # the local call and the HTTP call
-    assert node_rows[-1]["reason"].endswith(f"[nonce={record.nonce}]")
+    # The message's nonce has its own column; an in-process call has none. The reason is the node's alone.
+    assert [r["nonce"] for r in node_rows] == [None, record.nonce]
+    assert node_rows[-1]["reason"] == node_rows[0]["reason"]
     assert node_rows[-1]["answer_digest"] == answer.digest
+
+
+# -- identifiers of a few records ------------------------------------------------------------------
+FEW = {
+    "resident_registry": [("juki_jumin", "1000000003"), ("juki_jumin", "1000000001"), ("kodomo_center", "C0001")],
+    "board_of_education": [("shugaku_enjo", "1000000001"), ("juki_jumin", "1000000002")],
+    "family_centre": [("kodomo_center", "相談R8/0003"), ("kodomo_center", "C0002"), ("juki_jumin", "1000000001")],
+}
+
+
+def _only(frame: pl.DataFrame, pairs: list[tuple[str, str]]) -> pl.DataFrame:
+    wanted = pl.DataFrame(pairs, schema={"source": pl.Utf8, "local_id": pl.Utf8}, orient="row")
+    return frame.join(wanted, on=["source", "local_id"], how="semi", maintain_order="left")
+
+
+def test_identifiers_of_a_few_records_answer_exactly_like_in_process(world: World) -> None:
+    for department, pairs in FEW.items():
+        local = world.locals[department]
+        everyone = local.identifiers(_request()).data
+        with world.http(department) as remote:
+            request = _request()
+            local_answer = local.identifiers(request, local_ids=pairs)
+            remote_answer = remote.identifiers(request, local_ids=pairs)
+            _same(local_answer, remote_answer)
+            _same(local.identifiers(request, AS_OF, local_ids=pairs), remote.identifiers(request, AS_OF, local_ids=pairs))
+        # Only the records asked for, in the order of the whole set; a pair of another source is no row.
+        expected = _only(everyone, pairs)
+        assert 0 < expected.height < everyone.height or department == "board_of_education"
+        assert_frame_equal(remote_answer.data, expected, check_exact=True)
+        assert expected.height == len([p for p in pairs if p[0] in set(everyone["source"])])
+        rows = world.log_rows(department, f"request_id = '{request.request_id}'")
+        assert [(r["kind"], r["outcome"], r["subjects"]) for r in rows] == [("identifiers", "released", expected.height)] * 4
+        assert [r["nonce"] is None for r in rows] == [True, False, True, False]
+
+
+def test_a_local_id_of_another_departments_source_returns_no_row(world: World) -> None:
+    # 1000000001 is a resident, but of the register's source: asked for under another source, nobody.
+    cases = {"family_centre": [("juki_jumin", "1000000001")],
+             "resident_registry": [("shugaku_enjo", "1000000001"), ("kodomo_center", "C0001")],
+             "board_of_education": []}
+    for department, pairs in cases.items():
+        request = _request()
+        local = world.locals[department].identifiers(request, local_ids=pairs)
+        with world.http(department) as remote:
+            answer = remote.identifiers(request, local_ids=pairs)
+        _same(local, answer)
+        assert answer.data.height == 0
+        assert answer.data.schema == world.locals[department].identifiers(_request()).data.schema
+        assert world.seen[-1].rows == 0
+        rows = world.log_rows(department, f"request_id = '{request.request_id}'")
+        assert [(r["outcome"], r["subjects"]) for r in rows] == [("released", 0)] * 2
+
+
+def test_identifiers_of_a_few_records_still_follow_the_purpose(world: World) -> None:
+    request = _request("statistics")
+    pairs = [("juki_jumin", "1000000001")]
+    with pytest.raises(NodeRefusedError) as local_refusal:
+        world.locals["resident_registry"].identifiers(request, local_ids=pairs)
+    with world.http("resident_registry") as remote, pytest.raises(NodeRefusedError) as refusal:
+        remote.identifiers(request, local_ids=pairs)
+    assert refusal.value.reason == local_refusal.value.reason
+    rows = world.log_rows("resident_registry", f"request_id = '{request.request_id}'")
+    assert [(r["outcome"], r["subjects"]) for r in rows] == [("refused", 0)] * 2
+
+
+def test_many_local_ids_are_asked_for_in_batches(world: World) -> None:
+    pairs = [("juki_jumin", f"2{i:09d}") for i in range(1_200)] + FEW["resident_registry"] * 2
+    request = _request()
+    local = world.locals["resident_registry"]
+    with world.http("resident_registry") as remote:
+        answer = remote.identifiers(request, local_ids=pairs)
+    _same(local.identifiers(request, local_ids=pairs), answer)
+    assert_frame_equal(answer.data, local.identifiers(request, local_ids=FEW["resident_registry"]).data)
+
+
+def test_local_ids_belong_to_identifiers_only(world: World) -> None:
+    request = _request(items=("school_aid",))
+    assert b"local_ids" not in wire.request_body("board_of_education", "items", request, AS_OF)
+    body = wire.request_body("board_of_education", "items", request, AS_OF, local_ids=[("shugaku_enjo", "1")])
+    headers = signed_headers("board_of_education", HUB, world.hub_key, body)
+    response = _post(world.servers["board_of_education"].url + "/items", body, headers)
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "bad_request")
+    assert "local_ids" in response.json()["error"]["message"]
+    row = world.log_rows("board_of_education", f"request_id = '{request.request_id}'")[-1]
+    assert (row["outcome"], row["nonce"]) == ("refused", headers[wire.H_NONCE])
 
 
 # -- refusals ----------------------------------------------------------------------------------------
@@ -238,7 +326,7 @@ def test_item_outside_purpose_is_refused_with_the_nodes_reason_on_both_sides(wor
     assert (hub_side.outcome, hub_side.reason, hub_side.status) == ("refused", refusal.value.reason, 403)
     node_side = world.log_rows("resident_registry", f"request_id = '{request.request_id}'")[-1]
     assert node_side["outcome"] == "refused"
-    assert node_side["reason"] == f"{refusal.value.reason} [nonce={hub_side.nonce}]"
+    assert (node_side["reason"], node_side["nonce"]) == (refusal.value.reason, hub_side.nonce)
 
 
 def test_signature_by_an_unregistered_key_is_refused_and_logged_on_both_sides(world: World) -> None:
@@ -253,6 +341,7 @@ def test_signature_by_an_unregistered_key_is_refused_and_logged_on_both_sides(wo
     assert len(rows) == 1
     assert (rows[0]["outcome"], rows[0]["requester"], rows[0]["subjects"]) == ("refused", HUB, 0)
     assert rows[0]["reason"].startswith("bad_signature:")
+    assert rows[0]["nonce"] is None  # a signature that does not verify makes the nonce nobody's
 
 
 def test_tampered_body_is_refused_and_logged(world: World) -> None:
@@ -266,8 +355,8 @@ def test_tampered_body_is_refused_and_logged(world: World) -> None:
     row = world.log_rows("board_of_education", f"request_id = '{request.request_id}'")[-1]
     # The log keeps what the forged message claimed, marked refused.
     assert (row["outcome"], row["purpose"], row["requester"]) == ("refused", "assessment", HUB)
-    # An unverified nonce is recorded as a claim, never as a marker a restarted node would reload.
-    assert "[nonce=" not in row["reason"] and headers[wire.H_NONCE] in row["reason"]
+    # An unverified nonce is recorded as a claim, never in the column a restarted node reloads.
+    assert row["nonce"] is None and headers[wire.H_NONCE] in row["reason"]
 
 
 def test_replayed_request_is_refused_and_logged(world: World) -> None:
@@ -281,7 +370,8 @@ def test_replayed_request_is_refused_and_logged(world: World) -> None:
     assert _response_is_signed(world, "board_of_education", replay, headers[wire.H_NONCE])
     rows = world.log_rows("board_of_education", f"request_id = '{request.request_id}'")
     assert [r["outcome"] for r in rows] == ["released", "refused"]
-    assert rows[1]["reason"].startswith("replay:")
+    assert rows[1]["reason"] == f"replay: {replay.json()['error']['message']}"
+    assert [r["nonce"] for r in rows] == [headers[wire.H_NONCE]] * 2
 
 
 def test_replay_stays_refused_after_the_node_restarts(world: World) -> None:
@@ -299,6 +389,30 @@ def test_replay_stays_refused_after_the_node_restarts(world: World) -> None:
         restarted.stop()
     assert replay.status_code == 401
     assert replay.json()["error"]["code"] == "replay"
+
+
+def test_a_forged_message_cannot_plant_its_nonce_for_a_restarted_node(world: World) -> None:
+    request = _request(items=("school_aid",))
+    body, headers = _signed_request(world, "board_of_education", request)
+    forged = signed_headers("board_of_education", HUB, Ed25519PrivateKey.generate(), body,
+                            nonce=headers[wire.H_NONCE])
+    first = ServerThread(world.app("board_of_education")).start()
+    try:
+        assert _post(first.url + "/items", body, forged).status_code == 401
+    finally:
+        first.stop()
+    vault = world.vault("board_of_education")
+    try:
+        reloaded = {nonce for nonce, _at in nonces_from_log(vault, datetime.now(UTC) - timedelta(minutes=5))}
+    finally:
+        vault.dispose()
+    assert headers[wire.H_NONCE] not in reloaded
+    restarted = ServerThread(world.app("board_of_education")).start()
+    try:
+        # The hub's own message with that nonce is still accepted: the stranger's claim was not remembered.
+        assert _post(restarted.url + "/items", body, headers).status_code == 200
+    finally:
+        restarted.stop()
 
 
 @pytest.mark.parametrize("offset_s", [-300, 300])
@@ -431,6 +545,11 @@ def test_node_on_a_postgres_vault_answers_and_remembers_nonces_across_a_restart(
     try:
         with HttpNode("board_of_education", server.url, hub_key, node_key.public_key(), hub_id=HUB) as remote:
             _same(local.items(request, AS_OF), remote.items(request, AS_OF))
+            few = [("shugaku_enjo", "2000000002"), ("juki_jumin", "2000000001")]
+            ids_request = _request()
+            answer = remote.identifiers(ids_request, local_ids=few)
+            _same(local.identifiers(ids_request, local_ids=few), answer)
+            assert answer.data["local_id"].to_list() == ["2000000002"]
         assert _post(server.url + "/items", body, headers).status_code == 200
     finally:
         server.stop()

@@ -79,6 +79,7 @@ def _identity(key: str, nodes: Mapping[str, Node], manifests: ManifestSet, reque
     source, _, local_id = key.partition(":")
     department = manifests.get(source).department
     node = nodes[department]
-    answer = node.identifiers(NodeRequest(requester=requester, role=role, purpose="assessment"))
-    found = answer.data.filter((answer.data["source"] == source) & (answer.data["local_id"] == local_id))
+    answer = node.identifiers(NodeRequest(requester=requester, role=role, purpose="assessment"),
+                              local_ids=[(source, local_id)])
+    found = answer.data
     return found.row(-1, named=True) if found.height else {}

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal, Protocol
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, Table, and_, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, insert, or_, select, tuple_
 
 from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.vault import schema
@@ -30,6 +31,9 @@ IDENTITY_FIELDS = (
     "address_key", "postal_code", "guardian_name", "guardian_name_key", "guardian_reading_key",
     "previous_address_key", "previous_name_key",
 )
+# (source, local_id) pairs per query when identifiers are asked for named records: well under the
+# bind-parameter limits of SQLite and PostgreSQL, whatever the number of pairs asked for.
+_PAIR_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,10 @@ class NodeRequest:
     purpose: str
     items: tuple[str, ...] = ()
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The transport's message nonce, recorded in the node's log so a restarted node still refuses a
+    # replay; None in process. A transport sets it from the message it received: a nonce set by the
+    # caller of ``HttpNode`` is not sent (each attempt is signed with a fresh one).
+    nonce: str | None = None
 
 
 class NodeRefusedError(PermissionError):
@@ -62,7 +70,11 @@ class NodeAnswer:
 class Node(Protocol):
     department: str
 
-    def identifiers(self, request: NodeRequest, as_of: date | None = None) -> NodeAnswer: ...
+    def identifiers(self, request: NodeRequest, as_of: date | None = None, *,
+                    local_ids: Sequence[tuple[str, str]] | None = None) -> NodeAnswer:
+        """Identity rows of the records the purpose releases; with ``local_ids`` ((source, local_id)
+        pairs), only those records — a pair of another department's source matches no row."""
+        ...
 
     def items(self, request: NodeRequest, as_of: date) -> NodeAnswer: ...
 
@@ -110,7 +122,8 @@ class LocalNode:
         return allowed, refused
 
     # -- requests ---------------------------------------------------------------------------------
-    def identifiers(self, request: NodeRequest, as_of: date | None = None) -> NodeAnswer:
+    def identifiers(self, request: NodeRequest, as_of: date | None = None, *,
+                    local_ids: Sequence[tuple[str, str]] | None = None) -> NodeAnswer:
         sources = self._identifier_sources(request.purpose)
         with self.vault.transaction() as conn:
             if not sources:
@@ -119,7 +132,13 @@ class LocalNode:
             query = select(r.c.record_id, r.c.source, r.c.local_id, r.c.row_number, r.c.valid_from,
                            *[r.c[f] for f in IDENTITY_FIELDS]).where(r.c.source.in_(sources))
             query = query.where(_valid_at(r, as_of) if as_of is not None else r.c.valid_to.is_(None))
-            frame = _frame(conn, query.order_by(r.c.record_id))
+            if local_ids is None:
+                frame = _frame(conn, query.order_by(r.c.record_id))
+            else:
+                pairs = sorted({(str(source), str(local_id)) for source, local_id in local_ids})
+                batches = [pairs[i:i + _PAIR_BATCH] for i in range(0, len(pairs), _PAIR_BATCH)] or [[]]
+                frames = [_frame(conn, query.where(tuple_(r.c.source, r.c.local_id).in_(batch))) for batch in batches]
+                frame = pl.concat(frames).sort("record_id")
             return self._answer(conn, request, "identifiers", frame, {}, frame.height)
 
     def items(self, request: NodeRequest, as_of: date) -> NodeAnswer:
@@ -164,7 +183,7 @@ class LocalNode:
         conn.execute(insert(schema.request_log).values(
             at=datetime.now(UTC), request_id=request.request_id, requester=request.requester, role=request.role,
             purpose=request.purpose, kind=kind, items=json.dumps(list(request.items), ensure_ascii=False),
-            subjects=subjects, outcome=outcome, reason=reason, answer_digest=digest,
+            subjects=subjects, outcome=outcome, reason=reason, answer_digest=digest, nonce=request.nonce,
         ))
 
     def _refuse(self, conn: Connection, request: NodeRequest, kind: RequestKind, reason: str) -> None:

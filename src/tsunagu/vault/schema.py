@@ -138,4 +138,7 @@ request_log = Table(
     Column("outcome", String(10), nullable=False),
     Column("reason", Text, nullable=False),
     Column("answer_digest", String(64), nullable=False),
+    # The nonce of the signed message that carried the request (None in process): a restarted
+    # HTTP node reads back recent ones so a replay stays refused. Only verified nonces are written.
+    Column("nonce", String(64)),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal, NoReturn
@@ -44,7 +44,7 @@ class ExchangeRecord:
     rows: int
     status: int | None
     attempts: int
-    # The nonce of the last attempt: the node's log row for this exchange carries the same one.
+    # The nonce of the last attempt: the ``nonce`` column of the node's log row for this exchange holds the same.
     nonce: str
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -121,8 +121,9 @@ class HttpNode:
         self.close()
 
     # -- the Node contract ------------------------------------------------------------------------
-    def identifiers(self, request: NodeRequest, as_of: date | None = None) -> NodeAnswer:
-        return self._exchange(_Call("identifiers", request), wire.ENDPOINTS["identifiers"], as_of)
+    def identifiers(self, request: NodeRequest, as_of: date | None = None, *,
+                    local_ids: Sequence[tuple[str, str]] | None = None) -> NodeAnswer:
+        return self._exchange(_Call("identifiers", request), wire.ENDPOINTS["identifiers"], as_of, local_ids=local_ids)
 
     def items(self, request: NodeRequest, as_of: date) -> NodeAnswer:
         return self._exchange(_Call("items", request), wire.ENDPOINTS["items"], as_of)
@@ -133,8 +134,8 @@ class HttpNode:
 
     # -- one exchange -----------------------------------------------------------------------------
     def _exchange(self, call: _Call, path: str, as_of: date | None, source: str | None = None,
-                  local_id: str | None = None) -> NodeAnswer:
-        body = wire.request_body(self.department, call.kind, call.request, as_of, source, local_id)
+                  local_id: str | None = None, *, local_ids: Sequence[tuple[str, str]] | None = None) -> NodeAnswer:
+        body = wire.request_body(self.department, call.kind, call.request, as_of, source, local_id, local_ids)
         reason = ""
         for attempt in range(self.retries + 1):
             if attempt:

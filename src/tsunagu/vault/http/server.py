@@ -5,9 +5,10 @@ and a nonce never seen before — and signs every reply, refusals included, so t
 real refusal from a forged one. Refused messages are written to the vault's ``request_log`` like
 any other request, so the department's own log holds the evidence of an attack as well.
 
-Seen nonces are kept in memory and recorded in ``request_log`` (as a ``[nonce=…]`` marker at the
-end of the row's reason: the log table has no column of its own for it yet); a restarted node
-reads back the nonces of the last two windows, so a replay stays refused across a restart.
+Seen nonces are kept in memory and recorded in the ``nonce`` column of ``request_log`` (the node
+writes the message's nonce with the request it passes on; this service writes it in the rows of
+the messages it refuses itself, once their signature has verified). A restarted node reads back
+the nonces of the last two windows, so a replay stays refused across a restart.
 """
 
 from __future__ import annotations
@@ -15,36 +16,27 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import FastAPI, Request, Response
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import insert, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.vault import schema
 from tsunagu.vault.http import signing, wire
-from tsunagu.vault.node import LocalNode, NodeAnswer, NodeRefusedError, NodeRequest, RequestKind
+from tsunagu.vault.node import LocalNode, NodeAnswer, NodeRefusedError, RequestKind
 from tsunagu.vault.store import Vault
 
 DEFAULT_WINDOW_S = 120.0
 MAX_BODY_BYTES = 1 << 20
-_NONCE_MARKER = re.compile(r"\[nonce=([0-9a-f]{32})\]\s*$")
 _LOG_SCAN_BATCH = 500
 
 log = logging.getLogger(__name__)
-_current_nonce: ContextVar[str | None] = ContextVar("tsunagu_node_nonce", default=None)
-
-
-def with_nonce(reason: str, nonce: str | None) -> str:
-    return f"{reason} [nonce={nonce}]" if nonce and signing.NONCE_RE.match(nonce) else reason
 
 
 class ReplayGuard:
@@ -84,31 +76,19 @@ def nonces_from_log(vault: Vault, since: datetime) -> list[tuple[str, datetime]]
     """(nonce, logged at) of the log rows written since ``since``, newest first."""
     found: list[tuple[str, datetime]] = []
     log_table = schema.request_log
-    query = select(log_table.c.at, log_table.c.reason).order_by(log_table.c.log_id.desc())
+    query = select(log_table.c.at, log_table.c.nonce).order_by(log_table.c.log_id.desc())
     with vault.reading() as conn:
         result = conn.execution_options(stream_results=True).execute(query)
         # The log is append-only, so walking back by id walks back in time; stop at the first old row.
         while batch := result.fetchmany(_LOG_SCAN_BATCH):
-            for at, reason in batch:
+            for at, nonce in batch:
                 at_utc = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
                 if at_utc < since:
                     result.close()
                     return found
-                marker = _NONCE_MARKER.search(reason or "")
-                if marker:
-                    found.append((marker.group(1), at_utc))
+                if nonce:
+                    found.append((nonce, at_utc))
     return found
-
-
-class _WireNode(LocalNode):
-    """The wrapped node, writing the message's nonce into each log row it writes."""
-
-    def __init__(self, node: LocalNode) -> None:
-        super().__init__(node.department, node.vault, ManifestSet({m.source: m for m in node.manifests}))
-
-    def _log(self, conn: Connection, request: NodeRequest, kind: RequestKind, subjects: int,
-             outcome: str, reason: str, digest: str) -> None:
-        super()._log(conn, request, kind, subjects, outcome, with_nonce(reason, _current_nonce.get()), digest)
 
 
 @dataclass(frozen=True)
@@ -133,7 +113,7 @@ class NodeService:
 
     def __init__(self, node: LocalNode, *, node_key: Ed25519PrivateKey, hub_keys: Mapping[str, Ed25519PublicKey],
                  window_s: float = DEFAULT_WINDOW_S, clock: Callable[[], datetime] | None = None) -> None:
-        self.node = _WireNode(node)
+        self.node = node
         self.department = node.department
         self.node_key = node_key
         self.hub_keys = dict(hub_keys)
@@ -188,6 +168,8 @@ class NodeService:
             raise _Refusal(400, "bad_request", "基準日（as_of）がありません / items need as_of")
         if kind == "record" and (not request.source or request.local_id != local_id):
             raise _Refusal(400, "bad_request", "source と local_id が必要です / record needs source and matching local_id")
+        if kind != "identifiers" and request.local_ids is not None:
+            raise _Refusal(400, "bad_request", f"local_ids は識別情報の要求にだけ使えます / local_ids sent to {kind!r}")
         return request
 
     # -- the exchange -----------------------------------------------------------------------------
@@ -200,9 +182,8 @@ class NodeService:
             self._log_refusal(kind, body, headers, refusal.code, refusal.message, "refused",
                               authenticated=refusal.authenticated)
             return Reply(refusal.status, wire.error_body(refusal.code, refusal.message), nonce)
-        token = _current_nonce.set(nonce)
         try:
-            body_out = wire.answer_body(self._call(kind, request), kind)
+            body_out = wire.answer_body(self._call(kind, request, nonce), kind)
         except NodeRefusedError as exc:
             return Reply(403, wire.error_body("refused", exc.reason), nonce)
         except Exception:
@@ -210,14 +191,13 @@ class NodeService:
             message = "ノード内部のエラーです / internal node error"
             self._log_refusal(kind, body, headers, "internal", message, "error")
             return Reply(500, wire.error_body("internal", message), nonce)
-        finally:
-            _current_nonce.reset(token)
         return Reply(200, body_out, nonce)
 
-    def _call(self, kind: RequestKind, request: wire.WireRequest) -> NodeAnswer:
-        node_request = request.node_request()
+    def _call(self, kind: RequestKind, request: wire.WireRequest, nonce: str) -> NodeAnswer:
+        # The signature has verified, so the nonce is the hub's: the node logs it with the request.
+        node_request = request.node_request(nonce)
         if kind == "identifiers":
-            return self.node.identifiers(node_request, request.as_of)
+            return self.node.identifiers(node_request, request.as_of, local_ids=request.local_ids)
         if kind == "items":
             assert request.as_of is not None  # checked in _parse
             return self.node.items(node_request, request.as_of)
@@ -229,9 +209,9 @@ class NodeService:
         """Log a message the node never passed on; its fields are claims, the signature may be false."""
         claimed = wire.claimed_fields(body)
         nonce = headers.get(wire.H_NONCE, "")
-        # An unverified nonce is kept for the record but not as a marker: a restart reloads only the hub's nonces.
-        reason = with_nonce(f"{code}: {message}", nonce) if authenticated else \
-            f"{code}: {message} (claimed nonce {nonce[:64]!r})"
+        # An unverified nonce is kept in the reason, for the record, but never in the nonce column:
+        # a restart reloads that column, and only the hub may fill it.
+        reason = f"{code}: {message}" if authenticated else f"{code}: {message} (claimed nonce {nonce[:64]!r})"
         items = claimed.get("items")
 
         def text(key: str, limit: int) -> str:
@@ -244,6 +224,7 @@ class NodeService:
             "role": text("role", 40), "purpose": text("purpose", 40), "kind": kind,
             "items": json.dumps([str(i) for i in items] if isinstance(items, list) else [], ensure_ascii=False),
             "subjects": 0, "outcome": outcome, "reason": reason, "answer_digest": "",
+            "nonce": nonce if authenticated and signing.NONCE_RE.match(nonce) else None,
         }
         try:
             with self.node.vault.transaction() as conn:

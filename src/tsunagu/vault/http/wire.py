@@ -12,6 +12,7 @@ import base64
 import binascii
 import io
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -54,19 +55,24 @@ class WireRequest(BaseModel):
     as_of: date | None = None
     source: str | None = None
     local_id: str | None = None
+    # identifiers only: the (source, local_id) pairs asked for; absent means every record.
+    local_ids: tuple[tuple[str, str], ...] | None = None
 
-    def node_request(self) -> NodeRequest:
-        return NodeRequest(self.requester, self.role, self.purpose, self.items, self.request_id)
+    def node_request(self, nonce: str | None = None) -> NodeRequest:
+        """The request as the node sees it; ``nonce`` is the verified nonce of the message that carried it."""
+        return NodeRequest(self.requester, self.role, self.purpose, self.items, self.request_id, nonce)
 
 
 def request_body(department: str, kind: RequestKind, request: NodeRequest, as_of: date | None,
-                 source: str | None = None, local_id: str | None = None) -> bytes:
+                 source: str | None = None, local_id: str | None = None,
+                 local_ids: Sequence[tuple[str, str]] | None = None) -> bytes:
     wire = WireRequest(
         department=department, kind=kind, request_id=request.request_id, requester=request.requester,
         role=request.role, purpose=request.purpose, items=tuple(request.items), as_of=as_of, source=source,
-        local_id=local_id,
+        local_id=local_id, local_ids=None if local_ids is None else tuple((s, i) for s, i in local_ids),
     )
-    return wire.model_dump_json().encode("utf-8")
+    # Without local_ids the body is what it was before the field existed.
+    return wire.model_dump_json(exclude={"local_ids"} if local_ids is None else None).encode("utf-8")
 
 
 def parse_request(body: bytes) -> WireRequest:
