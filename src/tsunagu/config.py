@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     def is_initialised(self) -> bool:
         return self.config_path.is_file()
 
+    @property
+    def rules_path(self) -> Path:
+        """The rule sets: ``rules_dir`` (file or TSUNAGU_RULES_DIR), else the ``rules/`` of this checkout."""
+        if self.rules_dir is not None:
+            return self.rules_dir if self.rules_dir.is_absolute() else self.home / self.rules_dir
+        return Path(__file__).resolve().parents[2] / "rules"
+
 
 def valid_keys() -> list[str]:
     return sorted(HomeFile.model_fields)

@@ -170,7 +170,7 @@ def _store(session: Session, run_id: str, inputs: LinkInputs, clustered: pl.Data
     if rows:
         session.execute(insert(PersonLink), rows)
     session.execute(update(ClericalPair).where(ClericalPair.status == "open").values(status="obsolete"))
-    decided = {(l, r) for l, r in session.execute(select(LinkDecision.left_key, LinkDecision.right_key)).all()}
+    decided = {(left, right) for left, right in session.execute(select(LinkDecision.left_key, LinkDecision.right_key)).all()}
     existing = {(p.left_key, p.right_key): p for p in session.scalars(select(ClericalPair))}
     gamma = [c for c in review.columns if c.startswith("gamma_")]
     for row in review.iter_rows(named=True):

@@ -1,0 +1,205 @@
+"""What a screening run reads: the children and their item values, asked from the department nodes.
+
+Only the items the rule set uses are requested, each from the department that holds it, for the
+purpose ``screening``. Values arrive keyed by (source, local id) and are mapped onto person ids
+through the link index; a household's values (tax status, care needs) reach each of its children.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.catalog import Catalog
+from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.link.models import HouseholdMember, Person, PersonLink
+from tsunagu.screen.evaluate import OBSERVATION_SCHEMA, PEOPLE_SCHEMA
+from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
+
+REGISTRY = "resident_registry"
+SPINE_SOURCE = "juki_jumin"
+CHILD_AGE_LIMIT = 18
+# 文部科学省 学校コード: the first letter is the kind of school (B 小学校, C 中学校, D 義務教育学校).
+JUNIOR_HIGH_PREFIX = "C"
+
+
+@dataclass
+class ScreeningInputs:
+    people: pl.DataFrame
+    observations: pl.DataFrame
+    snapshots: dict[str, list[str]] = field(default_factory=dict)
+    missing_sources: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """Same inputs, same digest: the evidence that a rerun read the same data."""
+        h = hashlib.sha256()
+        for frame in (self.people.sort("person_id"), self.observations.sort(["person_id", "item_id", "observed_on"])):
+            h.update(frame.write_csv().encode("utf-8"))
+        return h.hexdigest()
+
+
+def _links(session: Session) -> pl.DataFrame:
+    rows = session.execute(select(PersonLink.source, PersonLink.local_id, PersonLink.person_id)).all()
+    return pl.DataFrame(rows, schema={"source": pl.Utf8, "local_id": pl.Utf8, "person_id": pl.Utf8}, orient="row")
+
+
+def _households(session: Session) -> pl.DataFrame:
+    rows = session.execute(select(HouseholdMember.person_id, HouseholdMember.household_id, HouseholdMember.role)
+                           .where(HouseholdMember.valid_to.is_(None))).all()
+    return pl.DataFrame(rows, schema={"person_id": pl.Utf8, "household_id": pl.Utf8, "role": pl.Utf8}, orient="row")
+
+
+def _request(run_id: str, items: tuple[str, ...] = ()) -> NodeRequest:
+    return NodeRequest(requester=f"hub:screen:{run_id}", role="system", purpose="screening", items=items)
+
+
+def _people(node: Node, links: pl.DataFrame, households: pl.DataFrame, as_of: date, run_id: str) -> pl.DataFrame:
+    """Registered children (0–17 on ``as_of``) who had not moved out or died by then."""
+    identity = node.identifiers(_request(run_id), as_of=as_of).data.filter(pl.col("source") == SPINE_SOURCE)
+    registry = identity.select("local_id", "birth_date", "sex").join(
+        links.filter(pl.col("source") == SPINE_SOURCE), on="local_id", how="inner")
+    limit = date(as_of.year - CHILD_AGE_LIMIT, as_of.month, min(as_of.day, 28))
+    children = registry.filter(pl.col("birth_date").is_not_null() & (pl.col("birth_date") > limit)
+                               & (pl.col("birth_date") <= as_of))
+    gone = node.items(_request(run_id, ("move_out_date", "death_date")), as_of).data
+    if gone.height:
+        left = gone.filter(pl.col("source") == SPINE_SOURCE).select("local_id").unique()
+        children = children.join(left, on="local_id", how="anti")
+    return (
+        children.unique(subset=["person_id"], keep="first")
+        .join(households.select("person_id", "household_id"), on="person_id", how="left")
+        .select("person_id", "birth_date", "sex", "household_id")
+    )
+
+
+def _map_to_people(answer: pl.DataFrame, manifests: ManifestSet, links: pl.DataFrame) -> pl.DataFrame:
+    """(source, local_id) → person, via the identity source for sources keyed by another's ids."""
+    identity_of = {m.source: (m.identity_of or m.source) for m in manifests.manifests.values()}
+    keyed = answer.with_columns(
+        pl.col("source").replace_strict(identity_of, default=pl.col("source")).alias("identity_source"))
+    return keyed.join(links.rename({"source": "identity_source"}), on=["identity_source", "local_id"], how="inner")
+
+
+def _expand_households(frame: pl.DataFrame, household_sources: set[str], households: pl.DataFrame) -> pl.DataFrame:
+    """A household's values reach each child in it (tax status, a member's care need)."""
+    if not household_sources or frame.height == 0:
+        return frame
+    per_household = frame.filter(pl.col("source").is_in(list(household_sources)))
+    rest = frame.filter(~pl.col("source").is_in(list(household_sources)))
+    members = households.select("person_id", "household_id")
+    spread = (
+        per_household.join(members, on="person_id", how="inner")
+        .drop("person_id")
+        .join(members.rename({"person_id": "member"}), on="household_id", how="inner")
+        .rename({"member": "person_id"})
+        .drop("household_id")
+    )
+    return pl.concat([rest, spread.select(rest.columns)])
+
+
+def _derived(observations: pl.DataFrame, households: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Household facts the rules read: a member with a disability certificate, a single guardian."""
+    members = households.select("person_id", "household_id", "role")
+    certified = (
+        observations.filter(pl.col("item_id") == "disability_certificate")
+        .join(members, on="person_id", how="inner")
+        .filter(pl.col("role") != "child")
+        .select("household_id", "observed_on", "department", "source_id", "snapshot_date", "stale")
+        .join(members.filter(pl.col("role") == "child").select("person_id", "household_id"), on="household_id")
+        .with_columns(pl.lit("household_disability_certificate").alias("item_id"), pl.lit(True).alias("value_bool"),
+                      pl.lit(None, dtype=pl.Float64).alias("value_num"), pl.lit(None, dtype=pl.Utf8).alias("value_text"))
+    )
+    guardians = members.filter(pl.col("role") == "guardian").group_by("household_id").len("guardians")
+    single = (
+        members.filter(pl.col("role") == "child").join(guardians, on="household_id", how="inner")
+        .filter(pl.col("guardians") == 1)
+        .select("person_id", pl.lit("single_parent_household").alias("item_id"), pl.lit(None, dtype=pl.Float64).alias("value_num"),
+                pl.lit(None, dtype=pl.Utf8).alias("value_text"), pl.lit(True).alias("value_bool"), pl.lit(as_of).alias("observed_on"),
+                pl.lit(REGISTRY).alias("department"), pl.lit("tsunagu:household").alias("source_id"),
+                pl.lit(as_of).alias("snapshot_date"), pl.lit(False).alias("stale"))
+    )
+    columns = list(OBSERVATION_SCHEMA)
+    return pl.concat([certified.select(columns), single.select(columns)])
+
+
+def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
+           item_ids: frozenset[str], as_of: date, run_id: str) -> ScreeningInputs:
+    links, households = _links(session), _households(session)
+    refused: dict[str, str] = {}
+    missing: list[str] = []
+    if REGISTRY not in nodes:
+        raise RuntimeError("住民記録のノードがありません: 子どもの一覧を作れません / no resident-registry node")
+    people = _people(nodes[REGISTRY], links, households, as_of, run_id)
+    frames: list[pl.DataFrame] = []
+    by_department: dict[str, list[str]] = {}
+    wanted = (item_ids | {"school_code", "grade"}) - {"household_disability_certificate", "single_parent_household"}
+    for item in sorted(wanted):
+        if item in catalog.items:
+            by_department.setdefault(catalog.items[item].department, []).append(item)
+    if "household_disability_certificate" in item_ids:
+        by_department.setdefault("disability_welfare", []).append("disability_certificate")
+    for department, items in sorted(by_department.items()):
+        node = nodes.get(department)
+        if node is None:
+            missing.extend(m.source for m in manifests.of_department(department))
+            continue
+        try:
+            answer = node.items(_request(run_id, tuple(sorted(set(items)))), as_of)
+        except NodeRefusedError as exc:
+            refused[department] = exc.reason
+            continue
+        except Exception as exc:  # a node down or answering garbage must not stop the run
+            refused[department] = f"{type(exc).__name__}: {exc}"
+            missing.extend(m.source for m in manifests.of_department(department))
+            continue
+        refused.update({f"{department}:{k}": v for k, v in answer.refused.items()})
+        frames.append(answer.data.with_columns(pl.lit(department).alias("department")))
+    raw = pl.concat(frames) if frames else pl.DataFrame(schema={"source": pl.Utf8, "local_id": pl.Utf8})
+    observations = _observations(raw, manifests, links, households, as_of)
+    observations = pl.concat([observations, _derived(observations, households, as_of)])
+    observations = observations.join(people.select("person_id"), on="person_id", how="semi")
+    snapshots = {
+        source: sorted({d.isoformat() for d in group["snapshot_date"].to_list()})
+        for (source,), group in observations.group_by("source_id")
+    } if observations.height else {}
+    return ScreeningInputs(_with_school(people, observations), observations, snapshots, sorted(set(missing)), refused)
+
+
+def _observations(raw: pl.DataFrame, manifests: ManifestSet, links: pl.DataFrame, households: pl.DataFrame,
+                  as_of: date) -> pl.DataFrame:
+    if raw.height == 0:
+        return pl.DataFrame(schema=OBSERVATION_SCHEMA)
+    stale_days = {m.source: m.stale_after_days for m in manifests.manifests.values()}
+    mapped = _map_to_people(raw, manifests, links)
+    household_sources = {m.source for m in manifests.manifests.values() if m.subject == "household"}
+    mapped = _expand_households(mapped, household_sources, households)
+    age_days = (pl.lit(as_of) - pl.col("snapshot_date")).dt.total_days()
+    return mapped.with_columns(
+        pl.col("source").alias("source_id"),
+        (age_days > pl.col("source").replace_strict(stale_days, default=45, return_dtype=pl.Int64)).alias("stale"),
+    ).select(list(OBSERVATION_SCHEMA))
+
+
+def _with_school(people: pl.DataFrame, observations: pl.DataFrame) -> pl.DataFrame:
+    """School and school year (1–9) from the school-age register's latest values."""
+    def latest(item: str, column: str) -> pl.DataFrame:
+        return (observations.filter(pl.col("item_id") == item).sort("observed_on")
+                .group_by("person_id").agg(pl.col(column).last().alias(item)))
+    school = latest("school_code", "value_text")
+    grade = latest("grade", "value_num")
+    out = people.join(school, on="person_id", how="left").join(grade, on="person_id", how="left")
+    out = out.with_columns(
+        pl.when(pl.col("school_code").str.starts_with(JUNIOR_HIGH_PREFIX)).then(pl.col("grade") + 6)
+        .otherwise(pl.col("grade")).cast(pl.Int64).alias("grade"))
+    return out.select(list(PEOPLE_SCHEMA))
+
+
+def persons_known(session: Session) -> set[str]:
+    return set(session.scalars(select(Person.person_id)).all())

@@ -1,0 +1,147 @@
+"""A screening run: evaluate the rule set over every linked child as of a date and store the results.
+
+A run freezes what it used — the rule set (its hash and resolved JSON), the linkage run and model
+version, the export dates it read and a digest of its inputs — so the same inputs give the same
+results and an earlier list can be explained later.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from tsunagu.catalog import Catalog
+from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.link.models import LinkRun
+from tsunagu.privacy import AuditEvent, append
+from tsunagu.screen import RuleSet, evaluate
+from tsunagu.screen.model import TIERS
+from tsunagu.screen.runs.inputs import ScreeningInputs, gather
+from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
+from tsunagu.vault.node import Node
+
+_RANK = {tier: len(TIERS) - i for i, tier in enumerate(TIERS)}  # 重点支援 highest
+NOT_LISTED = TIERS[-1]
+
+
+@dataclass
+class ScreeningReport:
+    run_id: str
+    as_of: str
+    children: int
+    by_tier: dict[str, int]
+    listed: int
+    no_mark: int
+    first_flags: int
+    worse: int
+    benefit_only_flags: int
+    stigma_guard_capped: int
+    rule_set_hash: str
+    link_run_id: str | None
+    data_digest: str
+    seconds: float
+    missing_sources: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def _previous(session: Session, as_of: date) -> tuple[dict[str, str], set[str]]:
+    """Tiers in the latest earlier run, and everyone ever listed before."""
+    last = session.execute(
+        select(ScreeningRun.run_id).where(ScreeningRun.as_of <= as_of, ScreeningRun.finished_at.is_not(None))
+        .order_by(ScreeningRun.as_of.desc(), ScreeningRun.started_at.desc()).limit(1)
+    ).scalar()
+    tiers: dict[str, str] = {}
+    if last is not None:
+        tiers = dict(session.execute(select(ScreeningResult.person_id, ScreeningResult.tier)
+                                     .where(ScreeningResult.run_id == last)).all())
+    ever = set(session.scalars(select(ScreeningResult.person_id).where(ScreeningResult.tier != NOT_LISTED)).all())
+    return tiers, ever
+
+
+def _trend(tier: str, before: str | None) -> str:
+    if before is None:
+        return "new"
+    now, then = _RANK[tier], _RANK[before]
+    return "worse" if now > then else "better" if now < then else "same"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _rows(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previous: dict[str, str], ever: set[str],
+          run_id: str) -> list[dict[str, Any]]:
+    frame = results.join(people.select("person_id", "birth_date", "school_code", "grade"), on="person_id", how="left")
+    rows = []
+    for r in frame.iter_rows(named=True):
+        listed = r["tier"] != NOT_LISTED
+        reasons = r["reasons"] or []
+        rows.append({
+            "run_id": run_id, "person_id": r["person_id"], "tier": r["tier"], "domains": _json(r["domains"] or []),
+            "domain_scores": _json(r["domain_scores"]), "hard_rules": _json(r["hard_rules"] or []),
+            "reasons": _json(reasons), "benefit_only": bool(r["benefit_only"]),
+            "known_to_support": bool(r["known_to_support"]), "known_by": _json(r["known_by"] or []),
+            "no_mark": listed and not r["known_to_support"], "first_flag": listed and r["person_id"] not in ever,
+            "trend": _trend(r["tier"], previous.get(r["person_id"])), "school_code": r["school_code"],
+            "grade": r["grade"], "age": round((as_of - r["birth_date"]).days / 365.25, 2) if r["birth_date"] else None,
+            "stale_reasons": sum(1 for x in reasons if x.get("stale")),
+        })
+    return rows
+
+
+def _link_run(session: Session) -> tuple[str | None, str | None]:
+    row = session.execute(select(LinkRun.run_id, LinkRun.model_version).where(LinkRun.finished_at.is_not(None))
+                          .order_by(LinkRun.started_at.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def run_screening(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
+                  rule_set: RuleSet, as_of: date, *, excluded: set[str] | None = None) -> ScreeningReport:
+    """``excluded``: persons whose use is suspended (利用停止): never evaluated, never listed."""
+    started = time.perf_counter()
+    run_id = f"{as_of.isoformat()}-{uuid.uuid4().hex[:8]}"
+    inputs: ScreeningInputs = gather(session, nodes, manifests, catalog, rule_set.item_ids, as_of, run_id)
+    if excluded:
+        inputs.people = inputs.people.filter(~pl.col("person_id").is_in(list(excluded)))
+        inputs.observations = inputs.observations.filter(~pl.col("person_id").is_in(list(excluded)))
+    result = evaluate(rule_set, as_of, inputs.people, inputs.observations)
+    previous, ever = _previous(session, as_of)
+    rows = _rows(result.results, inputs.people, as_of, previous, ever, run_id)
+    link_run_id, link_version = _link_run(session)
+    digest = inputs.digest()
+    counts = result.counts
+    session.add(ScreeningRun(
+        run_id=run_id, as_of=as_of, started_at=datetime.now(UTC), finished_at=None, rule_set_hash=rule_set.hash,
+        rule_set_json=_json(rule_set.resolved(as_of)), link_run_id=link_run_id, link_model_version=link_version,
+        snapshots_json=_json(inputs.snapshots), missing_sources=_json(inputs.missing_sources),
+        counts_json=_json(counts), children=inputs.people.height, data_digest=digest,
+    ))
+    session.flush()
+    if rows:
+        session.execute(insert(ScreeningResult), rows)
+    run = session.get(ScreeningRun, run_id)
+    assert run is not None
+    run.finished_at = datetime.now(UTC)
+    append(session, AuditEvent(
+        actor=f"hub:screen:{run_id}", role="system", organisation="hub", purpose="screening", action="screening.run",
+        outcome="allowed", reason=f"一次スクリーニング（{as_of.isoformat()}時点、{inputs.people.height}人）",
+        items=tuple(sorted(rule_set.item_ids)),
+    ))
+    listed = [r for r in rows if r["tier"] != NOT_LISTED]
+    return ScreeningReport(
+        run_id=run_id, as_of=as_of.isoformat(), children=inputs.people.height, by_tier=counts["by_tier"],
+        listed=len(listed), no_mark=sum(r["no_mark"] for r in listed), first_flags=sum(r["first_flag"] for r in listed),
+        worse=sum(r["trend"] == "worse" for r in listed), benefit_only_flags=counts["benefit_only_flags"],
+        stigma_guard_capped=counts["stigma_guard_capped"], rule_set_hash=rule_set.hash, link_run_id=link_run_id,
+        data_digest=digest, seconds=round(time.perf_counter() - started, 2), missing_sources=inputs.missing_sources,
+        refused=inputs.refused,
+    )
