@@ -7,6 +7,7 @@ import typer
 from tsunagu import __version__
 from tsunagu.commands import audit as audit_cmd
 from tsunagu.commands import catalog as catalog_cmd
+from tsunagu.commands import demo as demo_cmd
 from tsunagu.commands import home as home_cmd
 from tsunagu.commands import ingest as ingest_cmd
 from tsunagu.commands import keys as keys_cmd
@@ -32,6 +33,7 @@ def _root(
         raise typer.Exit()
 
 
+demo_cmd.register(app)
 home_cmd.register(app)
 catalog_cmd.register(app)
 ingest_cmd.register(app)

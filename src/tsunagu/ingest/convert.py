@@ -55,6 +55,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+@lru_cache(maxsize=100_000)
 def parse_cell_date(text: str, style: DateStyle) -> date:
     """Dates in a cell, including the two styles that only observation columns use."""
     folded = _fold(text)
