@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,22 @@ def test_file_names_find_their_manifest() -> None:
     assert manifests.for_file("school_C127210000010_kiroku_20261031.csv").source == "school_kiroku"  # type: ignore[union-attr]
     assert manifests.for_file("juki_jumin_20261031.csv").source == "juki_jumin"  # type: ignore[union-attr]
     assert manifests.for_file("unknown_20261031.csv") is None
+
+
+@pytest.mark.parametrize(
+    ("file_name", "expected"),
+    [
+        # the school code holds digits too: the date is the run just before the extension
+        ("school_B992901100012_kiroku_20261031.csv", date(2026, 10, 31)),
+        ("juki_jumin_20260401.csv", date(2026, 4, 1)),
+        ("hoiku_20261031.xlsx", date(2026, 10, 31)),
+        ("juki_jumin_20261331.csv", None),
+    ],
+)
+def test_export_date_comes_from_the_end_of_the_file_name(file_name: str, expected: date | None) -> None:
+    manifest = packaged_manifests().for_file(file_name)
+    assert manifest is not None
+    assert manifest.export_date_of(file_name) == expected
 
 
 @pytest.mark.parametrize(

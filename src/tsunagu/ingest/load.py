@@ -7,6 +7,7 @@ that lacks a column its manifest needs, is refused whole and leaves the vault as
 from __future__ import annotations
 
 import hashlib
+from datetime import date, timedelta
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -136,6 +137,10 @@ class Ingestor:
             raise FileRefusedError(
                 f"{path.name}: ファイル名から出力日（YYYYMMDD）が読めません（{manifest.source}.yaml の export_date_pattern）"
                 " / no export date in the file name"
+            )
+        if export_date > date.today() + timedelta(days=1):
+            raise FileRefusedError(
+                f"{path.name}: ファイル名の出力日 {export_date.isoformat()} が未来の日付です / the export date is in the future"
             )
         digest = file_hash(path)
         result = FileResult(str(path), manifest.source, manifest.department, export_date=export_date.isoformat())

@@ -107,7 +107,8 @@ class Manifest(BaseModel):
     department: str
     label: str = Field(min_length=1)
     files: str = Field(min_length=1, description="glob matched against the file name")
-    export_date_pattern: str = r"(\d{8})"
+    # The export date is the last 8-digit run before the extension (school codes also hold digits).
+    export_date_pattern: str = r"(\d{8})\.[A-Za-z]+$"
     format: Literal["csv", "xlsx"]
     encoding: Literal["cp932", "utf-8", "auto"] = "auto"
     header_row: Annotated[int, Field(ge=1)] = 1
