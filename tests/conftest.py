@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from support.municipality import SmallTown, build_small_town
 
 PG_ADMIN_URL = os.environ.get("TSUNAGU_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
@@ -37,3 +40,42 @@ def pg_url() -> Iterator[str]:
         )
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')  # type: ignore[attr-defined]
         admin.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session() -> Iterator[pytest.MonkeyPatch]:
+    patch = pytest.MonkeyPatch()
+    patch.delenv("TSUNAGU_DATABASE_URL", raising=False)
+    yield patch
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def small_town(tmp_path_factory: pytest.TempPathFactory, monkeypatch_session: pytest.MonkeyPatch) -> SmallTown:
+    """A 1,500-child synthetic municipality, ingested into a home (built once per test session)."""
+    return build_small_town(tmp_path_factory.mktemp("town"))
+
+
+@pytest.fixture(scope="session")
+def linked_town(small_town: SmallTown, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the small town's home after one full linkage run."""
+    import shutil
+
+    from tsunagu.config import load_settings
+    from tsunagu.ingest.manifest import manifests_for_home
+    from tsunagu.link.run import run_linkage
+    from tsunagu.store.db import create_hub_engine, session_factory
+    from tsunagu.vault.topology import close_nodes, open_nodes
+
+    home = tmp_path_factory.mktemp("linked-town") / "home"
+    shutil.copytree(small_town.home, home)
+    settings = load_settings(home)
+    engine = create_hub_engine(settings.hub_url)
+    nodes = open_nodes(settings)
+    try:
+        with session_factory(engine).begin() as session:
+            run_linkage(session, nodes, manifests_for_home(home))
+    finally:
+        close_nodes(nodes)
+        engine.dispose()
+    return home

@@ -1,29 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from support.municipality import SmallTown, build_small_town
-
-
-@pytest.fixture(scope="session")
-def small_town(tmp_path_factory: pytest.TempPathFactory, monkeypatch_session: pytest.MonkeyPatch) -> SmallTown:
-    return build_small_town(tmp_path_factory.mktemp("town"))
-
-
-@pytest.fixture(scope="session")
-def monkeypatch_session() -> Iterator[pytest.MonkeyPatch]:
-    patch = pytest.MonkeyPatch()
-    patch.delenv("TSUNAGU_DATABASE_URL", raising=False)
-    yield patch
-    patch.undo()
-
-
-@pytest.fixture(scope="session")
-def town_root(small_town: SmallTown) -> Path:
-    return small_town.home.parent
+from support.municipality import SmallTown
 
 
 @pytest.fixture(scope="session")
