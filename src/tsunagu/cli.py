@@ -14,6 +14,7 @@ from tsunagu.commands import keys as keys_cmd
 from tsunagu.commands import link as link_cmd
 from tsunagu.commands import node as node_cmd
 from tsunagu.commands import screen as screen_cmd
+from tsunagu.commands import synth as synth_cmd
 
 app = typer.Typer(
     name="tsunagu",
@@ -39,6 +40,7 @@ catalog_cmd.register(app)
 ingest_cmd.register(app)
 link_cmd.register(app)
 screen_cmd.register(app)
+synth_cmd.register(app)
 node_cmd.register(app)
 audit_cmd.register(app)
 keys_cmd.register(app)

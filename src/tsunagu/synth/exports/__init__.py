@@ -1,0 +1,1 @@
+"""Department export builders: one function per source, each returning the tables it writes."""
