@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, reported_errors
@@ -53,7 +53,7 @@ def demo(
         else:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                           console=console, transient=False) as progress:
-                tasks: dict[str, int] = {}
+                tasks: dict[str, TaskID] = {}
 
                 def stage(name: str) -> None:
                     for task in tasks.values():
