@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import polars as pl
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.link.models import HouseholdMember, Person
 from tsunagu.link.records import GUARDIAN_RELATIONSHIPS, LinkInputs
+from tsunagu.store.bulk import bulk_insert, bulk_update
 
 ADULT_AGE = 18
 
@@ -42,18 +43,20 @@ def write_households(session: Session, inputs: LinkInputs, clustered: pl.DataFra
         wanted[(f"H:{household}", person_id)] = (_role(birth, relationship, today), relationship)
     current = {(m.household_id, m.person_id): m for m in session.scalars(
         select(HouseholdMember).where(HouseholdMember.valid_to.is_(None)))}
-    changes = 0
+    closed: list[tuple[object, int]] = []
     for key, member in current.items():
         if key not in wanted or wanted[key][0] != member.role:
-            member.valid_to = now
-            changes += 1
-    for key, (role, relationship) in wanted.items():
-        if key in current and current[key].valid_to is None:
-            continue
-        session.add(HouseholdMember(household_id=key[0], person_id=key[1], role=role, relationship=relationship,
-                                    valid_from=now, valid_to=None))
-        changes += 1
-    session.flush()
-    if wanted:
-        session.execute(update(Person), [{"person_id": pid, "household_id": hid} for hid, pid in wanted])
-    return changes
+            closed.append((now, member.id))
+    opened = [
+        (household_id, person_id, role, relationship, now, None)
+        for (household_id, person_id), (role, relationship) in wanted.items()
+        if (household_id, person_id) not in current or current[(household_id, person_id)].role != role
+    ]
+    conn = session.connection()
+    bulk_update(conn, HouseholdMember.__table__, ("valid_to",), "id", closed)  # type: ignore[arg-type]
+    bulk_insert(conn, HouseholdMember.__table__,  # type: ignore[arg-type]
+                ("household_id", "person_id", "role", "relationship", "valid_from", "valid_to"), opened)
+    bulk_update(conn, Person.__table__, ("household_id",), "person_id",  # type: ignore[arg-type]
+                [(household_id, person_id) for household_id, person_id in wanted])
+    session.expire_all()
+    return len(closed) + len(opened)

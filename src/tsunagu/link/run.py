@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tsunagu.ingest.manifest import ManifestSet
@@ -22,6 +22,7 @@ from tsunagu.link.identity import IdentityChanges, cluster_records, stable_ids
 from tsunagu.link.models import ClericalPair, LinkDecision, LinkRun, Person, PersonEvent, PersonLink
 from tsunagu.link.probabilistic import link_probabilistic
 from tsunagu.link.records import SPINE_SOURCE, LinkInputs, gather
+from tsunagu.store.bulk import bulk_insert
 from tsunagu.vault.node import Node
 
 
@@ -141,15 +142,12 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
 def _store(session: Session, run_id: str, inputs: LinkInputs, clustered: pl.DataFrame, links: pl.DataFrame,
            changes: IdentityChanges, review: pl.DataFrame, previous_ids: dict[str, str]) -> None:
     now = datetime.now(UTC)
+    conn = session.connection()
     known = set(session.scalars(select(Person.person_id)).all())
-    fresh = [{"person_id": pid, "created_run": run_id, "status": "active"}
-             for pid in sorted(set(changes.assignment.values()) - known)]
-    if fresh:
-        session.execute(insert(Person), fresh)
-    if changes.created:
-        session.execute(insert(PersonEvent), [
-            {"run_id": run_id, "at": now, "kind": "created", "person_id": pid, "cause": "新しい記録 / new records"}
-            for pid in changes.created])
+    fresh = [(pid, run_id, "active") for pid in sorted(set(changes.assignment.values()) - known)]
+    bulk_insert(conn, Person.__table__, ("person_id", "created_run", "status"), fresh)  # type: ignore[arg-type]
+    bulk_insert(conn, PersonEvent.__table__, ("run_id", "at", "kind", "person_id", "cause"),  # type: ignore[arg-type]
+                [(run_id, now, "created", pid, "新しい記録 / new records") for pid in changes.created])
     for absorbed, keep in changes.merged:
         session.execute(update(Person).where(Person.person_id == absorbed).values(status="merged", merged_into=keep))
         session.add(PersonEvent(run_id=run_id, at=now, kind="merged", person_id=keep, other_person_id=absorbed,
@@ -160,15 +158,14 @@ def _store(session: Session, run_id: str, inputs: LinkInputs, clustered: pl.Data
     probability = dict(links.select("key_r", "match_probability").iter_rows())
     method = dict(links.select("key_r", "method").iter_rows())
     session.execute(delete(PersonLink))
-    rows = []
-    for key, source, department, local_id, aza, cluster in clustered.select(
-        "key", "source", "department", "local_id", "aza_number", "cluster"
-    ).iter_rows():
-        how = "aza_number" if aza is not None else method.get(key, "singleton")
-        rows.append({"person_id": changes.assignment[cluster], "department": department, "source": source,
-                     "local_id": local_id, "method": how, "match_probability": probability.get(key), "run_id": run_id})
-    if rows:
-        session.execute(insert(PersonLink), rows)
+    rows = [
+        (changes.assignment[cluster], department, source, local_id,
+         "aza_number" if aza is not None else method.get(key, "singleton"), probability.get(key), run_id)
+        for key, source, department, local_id, aza, cluster in clustered.select(
+            "key", "source", "department", "local_id", "aza_number", "cluster").iter_rows()
+    ]
+    bulk_insert(conn, PersonLink.__table__,  # type: ignore[arg-type]
+                ("person_id", "department", "source", "local_id", "method", "match_probability", "run_id"), rows)
     session.execute(update(ClericalPair).where(ClericalPair.status == "open").values(status="obsolete"))
     decided = {(left, right) for left, right in session.execute(select(LinkDecision.left_key, LinkDecision.right_key)).all()}
     existing = {(p.left_key, p.right_key): p for p in session.scalars(select(ClericalPair))}

@@ -1,0 +1,61 @@
+"""Bulk writes straight to the database driver.
+
+The ORM's per-row bookkeeping is most of the time of a large load or link run (hundreds of
+thousands of rows); these helpers hand plain tuples to the driver's executemany instead, inside
+the caller's transaction. SQLite gets dates and times in the text form SQLAlchemy itself writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def driver_rows(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    if conn.dialect.name == "sqlite":
+        return [tuple(_sqlite_value(v) for v in row) for row in rows]
+    return [tuple(row) for row in rows]
+
+
+def _qualified(conn: Connection, table: Table) -> str:
+    schema_name = (conn.get_execution_options().get("schema_translate_map") or {}).get(None) or table.schema
+    return f'"{schema_name}"."{table.name}"' if schema_name else f'"{table.name}"'
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                *, converted: bool = False) -> None:
+    """INSERT many rows; ``converted`` rows already hold driver values (skip the conversion pass)."""
+    if not rows:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join([_mark(conn)] * len(columns))
+    payload = list(rows) if converted else driver_rows(conn, rows)
+    conn.exec_driver_sql(f"INSERT INTO {_qualified(conn, table)} ({names}) VALUES ({marks})", payload)
+
+
+def bulk_update(conn: Connection, table: Table, set_columns: Sequence[str], key: str,
+                rows: Sequence[Sequence[Any]]) -> None:
+    """UPDATE many rows by ``key``; each row is (*new values, key value)."""
+    if not rows:
+        return
+    mark = _mark(conn)
+    assignments = ", ".join(f'"{c}" = {mark}' for c in set_columns)
+    conn.exec_driver_sql(f'UPDATE {_qualified(conn, table)} SET {assignments} WHERE "{key}" = {mark}',
+                         driver_rows(conn, rows))
