@@ -13,8 +13,11 @@ from tsunagu.commands import ingest as ingest_cmd
 from tsunagu.commands import keys as keys_cmd
 from tsunagu.commands import link as link_cmd
 from tsunagu.commands import node as node_cmd
+from tsunagu.commands import resources as resources_cmd
 from tsunagu.commands import screen as screen_cmd
+from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import synth as synth_cmd
+from tsunagu.commands import users as users_cmd
 
 app = typer.Typer(
     name="tsunagu",
@@ -44,6 +47,9 @@ synth_cmd.register(app)
 node_cmd.register(app)
 audit_cmd.register(app)
 keys_cmd.register(app)
+users_cmd.register(app)
+resources_cmd.register(app)
+serve_cmd.register(app)
 
 
 def main() -> None:

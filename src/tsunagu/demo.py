@@ -28,6 +28,7 @@ from tsunagu.screen.runs.models import ScreeningRun
 from tsunagu.screen.runs.run import run_screening
 from tsunagu.store.db import create_hub_engine, migrate, session_factory
 from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.work.access import suspended_persons
 
 DEMO_NAME = "つなぐ市（合成データ）"
 DEMO_CODE = "272205"  # a valid code for the synthetic municipality's home; the data is fictional
@@ -107,7 +108,8 @@ def _link_and_screen(settings: Settings, summary: DemoSummary, fresh: bool, say:
                 summary.screening = {"as_of": as_of.isoformat(), **json.loads(previous)}
             else:
                 rule_set = load_rule_set(settings.rules_path, settings.municipality_code)
-                summary.screening = vars(run_screening(session, nodes, manifests, default_catalog(), rule_set, as_of))
+                summary.screening = vars(run_screening(session, nodes, manifests, default_catalog(), rule_set, as_of,
+                                                       excluded=suspended_persons(session)))
                 summary.stages["screen"] = "screened"
     finally:
         close_nodes(nodes)

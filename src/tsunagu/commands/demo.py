@@ -9,6 +9,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, reported_errors
+from tsunagu.commands.serve_demo import serve_demo
 from tsunagu.config import resolve_home
 from tsunagu.demo import DemoSummary, build_demo
 from tsunagu.home import HomeConflictError
@@ -67,10 +68,7 @@ def demo(
         emit_json(summary)
     else:
         _print_summary(summary, time.perf_counter() - started)
-    if not no_serve:
-        from tsunagu.commands.serve_demo import serve_demo
-
-        serve_demo(folder, quiet=json_out)
+    serve_demo(folder, quiet=json_out, serve=not no_serve)
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,7 @@ from tsunagu.privacy import (
     rotate,
 )
 from tsunagu.privacy.crypto import notes_dir
+from tsunagu.work.notes import reencrypt_notes
 
 keys_app = typer.Typer(help="暗号鍵（ケース記録の暗号化鍵・アクセス記録の署名鍵）の管理", no_args_is_help=True)
 
@@ -44,9 +45,9 @@ def rotate_command(
         decision = authorise(session, subject, "keys.manage", "administration", key=key)
         if decision.allowed:
             try:
-                # No stored notes to move yet: the work package passes its re-encryption callback
-                # to tsunagu.privacy.rotate when case notes exist.
-                report = rotate(settings.home, None, note_key=settings.note_key)
+                # Every stored case note moves to the new key in the same hub transaction.
+                report = rotate(settings.home, lambda old, new: reencrypt_notes(session, old, new),
+                                note_key=settings.note_key)
             except (NoteKeyError, KeyFileError) as exc:
                 error = str(exc)
     if not decision.allowed:

@@ -18,6 +18,7 @@ from tsunagu.screen.runs.run import ScreeningReport, run_screening
 from tsunagu.screen.runs.truth import evaluate_screening
 from tsunagu.store.db import create_hub_engine, migrate, session_factory
 from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.work.access import suspended_persons
 
 screen_app = typer.Typer(help="一次スクリーニング", invoke_without_command=True)
 rules_app = typer.Typer(help="判定ルール", no_args_is_help=True)
@@ -38,7 +39,8 @@ def screen_home(settings: Settings, as_of: date) -> ScreeningReport:
     nodes = open_nodes(settings)
     try:
         with session_factory(engine).begin() as session:
-            return run_screening(session, nodes, manifests_for_home(settings.home), default_catalog(), rule_set, as_of)
+            return run_screening(session, nodes, manifests_for_home(settings.home), default_catalog(), rule_set, as_of,
+                                 excluded=suspended_persons(session))
     finally:
         close_nodes(nodes)
         engine.dispose()

@@ -17,6 +17,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.privacy.models",
     "tsunagu.link.models",
     "tsunagu.screen.runs.models",
+    "tsunagu.work.models",
 )
 
 

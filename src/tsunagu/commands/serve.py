@@ -1,0 +1,43 @@
+"""``tsunagu serve``: the staff web app (and the public resource page) with uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import typer
+
+from tsunagu.commands.common import HomeOption, console, settings_for
+from tsunagu.store.db import migrate
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="待ち受けるアドレス（既定: この機械の中だけ）"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="待ち受けるポート"),
+    secure_cookies: bool = typer.Option(
+        False, "--secure-cookies", help="Cookie に Secure を付ける（HTTPS の逆プロキシの後ろで動かすとき）"
+    ),
+    home: HomeOption = None,
+) -> None:
+    """職員用ウェブアプリを起動する。"""
+    import uvicorn
+
+    from tsunagu.web.app import create_app
+
+    settings = settings_for(home)
+    migrate(settings.hub_url)
+    if not _loopback(host) and not secure_cookies:
+        console.print("[yellow]注意:[/] この機械の外から接続できます。HTTPS の逆プロキシの後ろで --secure-cookies を付けて動かしてください。")
+    app = create_app(settings, secure_cookies=secure_cookies)
+    console.print(f"tsunagu: http://{host}:{port}/ （停止は Ctrl+C）")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

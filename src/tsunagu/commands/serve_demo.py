@@ -1,0 +1,49 @@
+"""The end of ``tsunagu demo``: demo accounts for every role, then the staff web app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tsunagu.commands.common import console, emit_json
+from tsunagu.config import load_settings
+from tsunagu.demo_accounts import DemoAccount, ensure_demo_accounts
+from tsunagu.store.db import create_hub_engine, session_factory
+
+HOST, PORT = "127.0.0.1", 8000
+URL = f"http://{HOST}:{PORT}/"
+
+
+def prepare_accounts(home: Path) -> list[DemoAccount]:
+    settings = load_settings(home)
+    engine = create_hub_engine(settings.hub_url)
+    try:
+        with session_factory(engine).begin() as session:
+            return ensure_demo_accounts(session, home)
+    finally:
+        engine.dispose()
+
+
+def print_accounts(accounts: list[DemoAccount], json_out: bool) -> None:
+    if json_out:
+        emit_json({"url": URL, "accounts": accounts})
+        return
+    console.print(f"[bold]デモ用アカウント[/]（{URL} でサインイン。パスワードはこの実行でのみ表示し、保存はハッシュのみ）")
+    width = max(len(a.user_id) for a in accounts)
+    for account in accounts:
+        # Plain lines, not a table: a password must never be cut to fit the terminal.
+        console.print(f"  {account.user_id:<{width}}  {account.password}  {account.label}（{account.organisation}）",
+                      soft_wrap=True)
+    console.print("まず centre（こども家庭センター職員）でサインインすると、市全域の候補一覧を見られます。", soft_wrap=True)
+
+
+def serve_demo(home: Path, *, quiet: bool = False, serve: bool = True) -> list[DemoAccount]:
+    accounts = prepare_accounts(home)
+    print_accounts(accounts, quiet)
+    if serve:
+        import uvicorn
+
+        from tsunagu.web.app import create_app
+
+        console.print(f"tsunagu: {URL} で待ち受けています（停止は Ctrl+C）", soft_wrap=True)
+        uvicorn.run(create_app(load_settings(home)), host=HOST, port=PORT, log_level="warning")
+    return accounts

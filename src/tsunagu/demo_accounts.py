@@ -1,0 +1,82 @@
+"""One demo account per role, so a visitor can see what each kind of user sees.
+
+Passwords are generated, printed once per demo run and stored only as argon2 hashes; running the
+demo again gives each demo account a fresh password (the earlier one stops working).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.privacy import Subject, load_or_create_signing_key
+from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
+from tsunagu.work.assignments import assign
+from tsunagu.work.models import CaseAssignment, User
+from tsunagu.work.users import create_user, generate_password, set_password
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    user_id: str
+    role: str
+    label: str
+    organisation: str
+    password: str
+
+
+ROLES: tuple[tuple[str, str, str, str], ...] = (
+    # user id, role, 日本語, organisation ("school" = the school with most candidates)
+    ("ssw", "school_social_worker", "スクールソーシャルワーカー", "school"),
+    ("centre", "centre_caseworker", "こども家庭センター職員", "family_centre"),
+    ("nurse", "public_health_nurse", "保健師", "maternal_child_health"),
+    ("cgc", "child_guidance_caseworker", "児童相談所職員", "child_guidance"),
+    ("principal", "school_manager", "校長・教頭", "school"),
+    ("teacher", "teacher", "担任", "school"),
+    ("steward", "data_steward", "データ担当", "board_of_education"),
+    ("privacy", "privacy_officer", "個人情報保護担当", "privacy_office"),
+    ("admin", "administrator", "システム管理者", "it"),
+)
+TEACHER_PUPILS = 5
+
+
+def _busiest_school(session: Session) -> tuple[str, list[str]]:
+    run_id = session.scalars(select(ScreeningRun.run_id).order_by(ScreeningRun.started_at.desc())).first()
+    rows = session.execute(select(ScreeningResult.school_code, ScreeningResult.person_id).where(
+        ScreeningResult.run_id == run_id, ScreeningResult.tier != "対象外",
+        ScreeningResult.school_code.is_not(None))).all()
+    by_school: dict[str, list[str]] = {}
+    for school, person in rows:
+        if school:
+            by_school.setdefault(school, []).append(person)
+    if not by_school:
+        return "", []
+    school = max(sorted(by_school), key=lambda s: len(by_school[s]))
+    return school, sorted(by_school[school])
+
+
+def ensure_demo_accounts(session: Session, home: Path) -> list[DemoAccount]:
+    """Create (or re-password) the demo accounts; the teacher is given a few pupils of the school."""
+    key = load_or_create_signing_key(home)
+    admin = Subject("tsunagu-demo", "administrator", "it")
+    school, pupils = _busiest_school(session)
+    accounts = []
+    for user_id, role, label, organisation in ROLES:
+        org = school if organisation == "school" else organisation
+        password = generate_password()
+        if session.get(User, user_id) is None:
+            create_user(session, admin, user_id, role=role, display_name=f"デモ {label}", organisation=org,
+                        password=password, key=key)
+        else:
+            set_password(session, user_id, password)
+        accounts.append(DemoAccount(user_id, role, label, org, password))
+    assigned = set(session.scalars(select(CaseAssignment.person_id).where(
+        CaseAssignment.user_id == "teacher", CaseAssignment.ended_at.is_(None))))
+    for person_id in pupils[:TEACHER_PUPILS]:
+        if person_id not in assigned:
+            assign(session, admin, "teacher", person_id, key=key)
+    return accounts
+

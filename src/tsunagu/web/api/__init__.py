@@ -1,0 +1,1 @@
+"""The JSON API under /api: the same sign-in (session cookie) and the same work services as the pages."""

@@ -1,0 +1,82 @@
+"""The staff web app: ``create_app(settings)``.
+
+Routers are thin: they parse the request, call a ``tsunagu.work`` service (which decides and
+records through the privacy core) and render. Pages are server-rendered Japanese HTML; the JSON
+API under ``/api`` shares the sign-in and the permissions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from tsunagu.config import Settings
+from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
+from tsunagu.store.db import create_hub_engine, session_factory
+from tsunagu.web import errors
+from tsunagu.web.api import candidates as api_candidates
+from tsunagu.web.api import children as api_children
+from tsunagu.web.api import resources as api_resources
+from tsunagu.web.api import reviews as api_reviews
+from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
+from tsunagu.web.routes import resources as resource_pages
+from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret
+from tsunagu.web.state import AppState, make_templates
+
+# Everything is served from this origin: no CDN, no web fonts, no inline scripts.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
+    engine = create_hub_engine(settings.hub_url)
+    state = AppState(
+        settings=settings, engine=engine, factory=session_factory(engine),
+        cipher=load_note_cipher(settings.home, settings.note_key),
+        key=load_or_create_signing_key(settings.home),
+        signer=CookieSigner(load_or_create_secret(settings.home)),
+        templates=make_templates(), secure_cookies=secure_cookies,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(
+        title="tsunagu 職員用API", version="0.1.0", lifespan=lifespan,
+        description="つなぐ — 職員用ウェブアプリのAPI。サインイン（セッションCookie）と権限は画面と共通です。"
+                    "子どもの情報を読む操作はすべてアクセス記録に残ります。",
+    )
+    app.state.tsunagu = state
+    app.mount("/static", StaticFiles(packages=[("tsunagu.web", "static")]), name="static")
+    for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
+                   admin, privacy, api_candidates, api_children, api_reviews, api_resources):
+        app.include_router(module.router)
+    errors.install(app)
+
+    @app.middleware("http")
+    async def session_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.web_session = state.signer.read_session(request.cookies.get(SESSION_COOKIE))
+        request.state.new_session = None
+        request.state.end_session = False
+        response = await call_next(request)
+        new = request.state.new_session or (None if request.state.end_session else request.state.web_session)
+        if request.state.end_session and request.state.new_session is None:
+            response.delete_cookie(SESSION_COOKIE, path="/")
+        elif new is not None and not request.url.path.startswith("/static/"):
+            # Re-signed on every request: the signature's age is the idle time.
+            response.set_cookie(SESSION_COOKIE, state.signer.session_cookie(new), httponly=True, samesite="strict",
+                                secure=state.secure_cookies, path="/")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")  # pages hold children's data
+        return response
+
+    return app

@@ -1,0 +1,114 @@
+"""Request dependencies: the app state, the signed-in user and their Subject, CSRF checks, rendering."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, Header, Request
+from fastapi.responses import HTMLResponse
+
+from tsunagu.privacy import Subject, default_policy
+from tsunagu.web.security import WebSession, same_token
+from tsunagu.web.state import AppState
+from tsunagu.work.access import allows
+from tsunagu.work.errors import Invalid
+from tsunagu.work.users import Account, get_account
+
+PURPOSE_CHOICES = ("screening", "assessment", "support_coordination", "disclosure_handling")
+
+
+class AuthRequired(Exception):
+    """No valid session: the page redirects to sign-in, the API answers 401."""
+
+
+class CsrfFailed(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.tsunagu
+    return state
+
+
+State = Annotated[AppState, Depends(app_state)]
+
+
+def web_session(request: Request) -> WebSession | None:
+    found: WebSession | None = getattr(request.state, "web_session", None)
+    return found
+
+
+def current_user(request: Request, state: State) -> Account:
+    session = web_session(request)
+    if session is None:
+        raise AuthRequired()
+    with state.factory() as db:
+        account = get_account(db, session.user_id)
+    if account is None or account.disabled or account.session_epoch != session.epoch:
+        raise AuthRequired()
+    request.state.account = account
+    return account
+
+
+User = Annotated[Account, Depends(current_user)]
+
+
+def current_subject(account: User) -> Subject:
+    return account.subject
+
+
+CurrentSubject = Annotated[Subject, Depends(current_subject)]
+
+
+def check_csrf_form(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    session = web_session(request)
+    if session is None or not same_token(csrf_token, session.csrf):
+        raise CsrfFailed()
+
+
+def check_csrf_header(request: Request, x_csrf_token: Annotated[str | None, Header()] = None) -> None:
+    session = web_session(request)
+    if session is None or not same_token(x_csrf_token, session.csrf):
+        raise CsrfFailed()
+
+
+CsrfForm = Depends(check_csrf_form)
+CsrfHeader = Depends(check_csrf_header)
+
+
+def check_purpose(purpose: str) -> str:
+    """A purpose the policy knows (an unknown one would be a PolicyError: a bug, not a refusal)."""
+    if purpose not in default_policy().purposes:
+        raise Invalid("利用目的を選んでください。")
+    return purpose
+
+
+def navigation(subject: Subject) -> list[tuple[str, str]]:
+    """Menu entries the role can use (pure policy checks: offering a page is not reading data)."""
+    entries = [("/dashboard", "ダッシュボード")]
+    rels = ("assigned_case", "same_school", "municipality")
+    if any(allows(subject, "candidates.list", p, relationship=r, sensitivity=2) for p in ("screening", "assessment")
+           for r in rels):
+        entries.append(("/candidates", "候補一覧"))
+    entries.append(("/resources", "社会資源"))
+    if allows(subject, "link.review", "screening", relationship="municipality"):
+        entries.append(("/link-review", "名寄せ確認"))
+    if any(allows(subject, a, "administration") for a in ("users.manage", "sources.load", "rules.manage")):
+        entries.append(("/admin", "管理"))
+    if allows(subject, "audit.read", "administration") or allows(subject, "audit.read", "disclosure_handling"):
+        entries.append(("/privacy", "個人情報保護"))
+    return entries
+
+
+def render(request: Request, state: AppState, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    account: Account | None = getattr(request.state, "account", None)
+    session = web_session(request)
+    policy = default_policy()
+    base = state.render_context(
+        account=account,
+        csrf_token=session.csrf if session is not None else "",
+        nav=navigation(account.subject) if account is not None else [],
+        current_path=request.url.path,
+        purpose_labels={p: policy.purpose_label(p) for p in PURPOSE_CHOICES},
+    )
+    return state.templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)

@@ -1,0 +1,97 @@
+"""One error shape for the API, ``{"error": {"code", "message"}}``, and Japanese error pages."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from tsunagu.privacy import default_policy
+from tsunagu.privacy.policy import DENY_RELATIONSHIP
+from tsunagu.web.deps import AuthRequired, CsrfFailed, render
+from tsunagu.web.state import AppState
+from tsunagu.work.errors import Refused, WorkError
+
+HTTP_MESSAGES = {
+    400: "リクエストが正しくありません。", 401: "サインインしてください。", 403: "この操作は許可されていません。",
+    404: "ページが見つかりません。", 405: "この方法では使えません。", 422: "入力が正しくありません。",
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def error_json(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _page(request: Request, status: int, title: str, message: str, refused: Refused | None = None) -> Response:
+    state: AppState = request.app.state.tsunagu
+    account = getattr(request.state, "account", None)
+    # Offer break-glass only where it could work: a child's page, refused for the relationship
+    # alone, to a role the policy lets break the glass.
+    may_break_glass = (
+        refused is not None and refused.decision is not None and refused.decision.rule == DENY_RELATIONSHIP
+        and account is not None and default_policy().role(account.role).break_glass
+        and request.method == "GET" and "person_id" in request.path_params and not is_api(request)
+    )
+    return render(request, state, "error.html", status_code=status, title=title, message=message, refused=refused,
+                  may_break_glass=may_break_glass)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AuthRequired)
+    async def _auth(request: Request, _exc: AuthRequired) -> Response:
+        if is_api(request):
+            return error_json(401, "unauthenticated", "サインインしてください（セッションが切れた可能性があります）。")
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, _exc: CsrfFailed) -> Response:
+        message = "フォームの有効期限が切れたか、不正な送信です。画面を開き直してからやり直してください。"
+        if is_api(request):
+            return error_json(403, "csrf", message)
+        return _page(request, 403, "送信できませんでした", message)
+
+    @app.exception_handler(WorkError)
+    async def _work(request: Request, exc: WorkError) -> Response:
+        if is_api(request):
+            return error_json(exc.status, exc.code, exc.message)
+        refused = exc if isinstance(exc, Refused) else None
+        title = "許可されていません" if refused is not None else "処理できませんでした"
+        return _page(request, exc.status, title, exc.message, refused)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        fields = "、".join(".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()) or "入力"
+        message = f"入力が正しくありません（{fields}）。"
+        if is_api(request):
+            return error_json(422, "invalid", message)
+        return _page(request, 422, "入力が正しくありません", message)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        message = HTTP_MESSAGES.get(exc.status_code, "エラーが発生しました。")
+        if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii():
+            message = exc.detail  # our own Japanese details
+        if is_api(request):
+            return error_json(exc.status_code, f"http_{exc.status_code}", message)
+        return _page(request, exc.status_code, message, message)
+
+
+# Documented in OpenAPI for every API route: the one error shape.
+_ERROR_SCHEMA = {"application/json": {"schema": {
+    "type": "object", "properties": {"error": {"type": "object", "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}}, "required": ["code", "message"]}},
+    "required": ["error"]}}}
+API_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"description": "サインインしていない", "content": _ERROR_SCHEMA},
+    403: {"description": "アクセス方針により拒否（拒否も記録されます）", "content": _ERROR_SCHEMA},
+    404: {"description": "見つからない", "content": _ERROR_SCHEMA},
+    422: {"description": "入力が正しくない", "content": _ERROR_SCHEMA},
+}

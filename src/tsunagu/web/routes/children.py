@@ -1,0 +1,52 @@
+"""こども詳細: opened only for a chosen purpose, which is recorded with every read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tsunagu.web.charts import trend_svg
+from tsunagu.web.deps import PURPOSE_CHOICES, CsrfForm, CurrentSubject, State, check_purpose, render
+from tsunagu.work.access import allows, relationship
+from tsunagu.work.child import open_break_glass, open_child, person_exists
+from tsunagu.work.errors import NotFound
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/children/{person_id}")
+def child_page(request: Request, state: State, subject: CurrentSubject, person_id: str,
+               purpose: str | None = None) -> Response:
+    if not purpose:
+        # The purpose chooser shows nothing of the child: which purposes the role may use is a
+        # policy fact, so it is checked without a record; the read that follows is recorded.
+        with state.factory() as session:
+            if not person_exists(session, person_id):
+                raise NotFound(f"個人ID {person_id} の子どもはいません。")
+            rel = relationship(session, subject, person_id)
+        usable = {p: allows(subject, "child.view", p, relationship=rel) for p in PURPOSE_CHOICES}
+        return render(request, state, "child_purpose.html", person_id=person_id, usable=usable,
+                      purposes=PURPOSE_CHOICES)
+    check_purpose(purpose)
+    with state.unit() as session:
+        view = open_child(session, subject, purpose, person_id, nodes=state.nodes(), manifests=state.manifests(),
+                          cipher=state.cipher, key=state.key)
+    may_review = allows(subject, "review.write", "assessment", relationship=view.relationship, sensitivity=3)
+    may_observe = allows(subject, "observation.write", "assessment", relationship=view.relationship, sensitivity=2)
+    may_history = allows(subject, "audit.read", "disclosure_handling")
+    return render(request, state, "child.html", view=view, chart=trend_svg(view.trend), may_review=may_review,
+                  may_observe=may_observe, may_history=may_history)
+
+
+@router.post("/children/{person_id}/break-glass", dependencies=[CsrfForm])
+def break_glass_open(
+    state: State, subject: CurrentSubject, person_id: str, purpose: Annotated[str, Form()],
+    justification: Annotated[str, Form()], minutes: Annotated[int, Form()] = 30,
+) -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        open_break_glass(session, subject, purpose, person_id, justification, minutes, key=state.key)
+    return RedirectResponse(f"/children/{quote(person_id)}?purpose={quote(purpose)}", status_code=303)

@@ -1,0 +1,24 @@
+"""ダッシュボード: the latest run in the user's scope, and the user's open follow-ups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tsunagu.web.deps import CurrentSubject, State, render
+from tsunagu.work.candidates import dashboard
+from tsunagu.work.plans import open_follow_ups
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/dashboard")
+def dashboard_page(request: Request, state: State, subject: CurrentSubject) -> Response:
+    with state.unit() as session:
+        board = dashboard(session, subject, key=state.key)
+        follow_ups = open_follow_ups(session, subject.user_id)
+    labels = {m.source: m.label for m in state.manifests().manifests.values()}
+    return render(request, state, "dashboard.html", board=board, follow_ups=follow_ups,
+                  today=datetime.now(UTC).date(), source_labels=labels)

@@ -1,0 +1,139 @@
+"""支援方針・つなぎ・フォローアップ: the support page and its forms."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
+from tsunagu.work import plans as work_plans
+from tsunagu.work.access import allows
+from tsunagu.work.child import summary
+from tsunagu.work.errors import Invalid
+from tsunagu.work.resources import list_resources
+from tsunagu.work.users import colleagues
+
+router = APIRouter(include_in_schema=False)
+SUPPORT = "support_coordination"
+
+
+def _date(text: str, label: str, required: bool = False) -> date | None:
+    if not text.strip():
+        if required:
+            raise Invalid(f"{label}を入力してください。")
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise Invalid(f"{label}は YYYY-MM-DD の形で入力してください。") from exc
+
+
+def _back(person_id: str, purpose: str = SUPPORT, saved: str = "") -> RedirectResponse:
+    suffix = f"&saved={saved}" if saved else ""
+    return RedirectResponse(f"/children/{quote(person_id)}/support?purpose={quote(purpose)}{suffix}", status_code=303)
+
+
+@router.get("/children/{person_id}/support")
+def support_page(request: Request, state: State, subject: CurrentSubject, person_id: str, purpose: str = SUPPORT,
+                 saved: str = "") -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
+        resources = list_resources(session)
+        people = colleagues(session)
+    rel = view.relationship
+    return render(
+        request, state, "support.html", view=view, resources=resources, people=people, saved=saved,
+        may_plan=allows(subject, "plan.write", purpose, relationship=rel, sensitivity=3) or view.break_glass,
+        may_refer=allows(subject, "referral.write", SUPPORT, relationship=rel, sensitivity=3),
+        statuses=work_plans.REFERRAL_STATUSES, outcomes=work_plans.OUTCOMES,
+    )
+
+
+@router.post("/children/{person_id}/plans", dependencies=[CsrfForm])
+def plan_create(
+    state: State, subject: CurrentSubject, person_id: str, goals: Annotated[str, Form()],
+    responsible_body: Annotated[str, Form()], next_review_on: Annotated[str, Form()] = "",
+    review_id: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = SUPPORT,
+) -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        work_plans.create_plan(
+            session, subject, purpose, person_id, goals=goals, responsible_body=responsible_body,
+            next_review_on=_date(next_review_on, "次回の見直し日"),
+            review_id=int(review_id) if review_id.isdigit() else None, cipher=state.cipher, key=state.key,
+        )
+    return _back(person_id, purpose, "plan")
+
+
+@router.post("/plans/{plan_id}/referrals", dependencies=[CsrfForm])
+def referral_create(
+    state: State, subject: CurrentSubject, plan_id: int, resource_id: Annotated[int, Form()],
+    note: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = SUPPORT,
+) -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        person_id = work_plans.plan_person(session, plan_id)
+        work_plans.add_referral(session, subject, purpose, plan_id, resource_id=resource_id, note=note,
+                                cipher=state.cipher, key=state.key)
+    return _back(person_id, SUPPORT, "referral")
+
+
+@router.post("/referrals/{referral_id}", dependencies=[CsrfForm])
+def referral_update(
+    state: State, subject: CurrentSubject, referral_id: int, status: Annotated[str, Form()],
+    outcome: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
+    purpose: Annotated[str, Form()] = SUPPORT,
+) -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        person_id = work_plans.referral_person(session, referral_id)
+        work_plans.update_referral(session, subject, purpose, referral_id, status=status, outcome=outcome or None,
+                                   note=note, cipher=state.cipher, key=state.key)
+    return _back(person_id, SUPPORT, "referral")
+
+
+@router.post("/plans/{plan_id}/follow-ups", dependencies=[CsrfForm])
+def follow_up_create(
+    state: State, subject: CurrentSubject, plan_id: int, due_on: Annotated[str, Form()], owner: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "", referral_id: Annotated[str, Form()] = "",
+    purpose: Annotated[str, Form()] = SUPPORT,
+) -> Response:
+    check_purpose(purpose)
+    due = _date(due_on, "期日", required=True)
+    assert due is not None
+    with state.unit() as session:
+        person_id = work_plans.plan_person(session, plan_id)
+        work_plans.add_follow_up(session, subject, purpose, plan_id, due_on=due, owner=owner, note=note,
+                                 referral_id=int(referral_id) if referral_id.isdigit() else None,
+                                 cipher=state.cipher, key=state.key)
+    return _back(person_id, purpose, "follow_up")
+
+
+@router.post("/follow-ups/{follow_up_id}/done", dependencies=[CsrfForm])
+def follow_up_done(
+    state: State, subject: CurrentSubject, follow_up_id: int, note: Annotated[str, Form()] = "",
+    purpose: Annotated[str, Form()] = SUPPORT,
+) -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        person_id = work_plans.follow_up_person(session, follow_up_id)
+        work_plans.complete_follow_up(session, subject, purpose, follow_up_id, note=note, cipher=state.cipher,
+                                      key=state.key)
+    return _back(person_id, purpose, "follow_up")
+
+
+@router.post("/plans/{plan_id}/close", dependencies=[CsrfForm])
+def plan_close(
+    state: State, subject: CurrentSubject, plan_id: int, note: Annotated[str, Form()],
+    purpose: Annotated[str, Form()] = SUPPORT,
+) -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        person_id = work_plans.plan_person(session, plan_id)
+        work_plans.close_plan(session, subject, purpose, plan_id, note=note, cipher=state.cipher, key=state.key)
+    return _back(person_id, purpose, "closed")

@@ -1,0 +1,80 @@
+"""個人情報保護: audit search, a person's access history, verification, suspensions of use."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tsunagu.privacy.audit import EVENT_LABELS, OUTCOME_LABELS
+from tsunagu.privacy.policy import JST, default_policy
+from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
+from tsunagu.work.access import allows
+from tsunagu.work.errors import Invalid
+from tsunagu.work.oversight import history, search_log, verify_log
+from tsunagu.work.suspensions import lift, list_suspensions, suspend
+
+router = APIRouter(include_in_schema=False)
+
+
+def _since(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise Invalid("日付は YYYY-MM-DD で入力してください。") from exc
+    return datetime(day.year, day.month, day.day, tzinfo=JST)
+
+
+def _page(request: Request, state: State, subject: CurrentSubject, *, person: str = "", actor: str = "",
+          since: str = "", limit: int = 100, report: object = None, saved: str = "") -> Response:
+    with state.unit() as session:
+        entries = search_log(session, subject, person_id=person or None, actor=actor or None, since=_since(since),
+                             limit=min(max(limit, 1), 1000), key=state.key)
+        suspensions = list_suspensions(session, subject, key=state.key) \
+            if allows(subject, "requests.handle", "disclosure_handling", relationship="municipality") else None
+    policy = default_policy()
+    return render(request, state, "privacy.html", entries=entries, suspensions=suspensions, report=report,
+                  person=person, actor=actor, since=since, limit=limit, saved=saved,
+                  action_labels={**{k: a.label for k, a in policy.actions.items()}, **EVENT_LABELS},
+                  role_labels={k: r.label for k, r in policy.roles.items()}, purpose_labels_all=policy.purposes,
+                  outcome_labels=OUTCOME_LABELS)
+
+
+@router.get("/privacy")
+def privacy_page(request: Request, state: State, subject: CurrentSubject, person: str = "", actor: str = "",
+                 since: str = "", limit: int = 100, saved: str = "") -> Response:
+    return _page(request, state, subject, person=person, actor=actor, since=since, limit=limit, saved=saved)
+
+
+@router.post("/privacy/verify", dependencies=[CsrfForm])
+def privacy_verify(request: Request, state: State, subject: CurrentSubject) -> Response:
+    with state.unit() as session:
+        report = verify_log(session, subject, key=state.key)
+    return _page(request, state, subject, report=report)
+
+
+@router.get("/privacy/history/{person_id}")
+def access_history_page(request: Request, state: State, subject: CurrentSubject, person_id: str) -> Response:
+    with state.unit() as session:
+        records = history(session, subject, person_id, key=state.key)
+    return render(request, state, "access_history.html", person_id=person_id, records=records)
+
+
+@router.post("/privacy/suspensions", dependencies=[CsrfForm])
+def suspension_add(state: State, subject: CurrentSubject, person_id: Annotated[str, Form()],
+                   reason: Annotated[str, Form()]) -> Response:
+    with state.unit() as session:
+        suspend(session, subject, person_id.strip(), reason, key=state.key)
+    return RedirectResponse("/privacy?saved=suspended", status_code=303)
+
+
+@router.post("/privacy/suspensions/{person_id}/lift", dependencies=[CsrfForm])
+def suspension_lift(state: State, subject: CurrentSubject, person_id: str) -> Response:
+    with state.unit() as session:
+        lift(session, subject, person_id, key=state.key)
+    return RedirectResponse(f"/privacy?saved=lifted&person={quote(person_id)}", status_code=303)

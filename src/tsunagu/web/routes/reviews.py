@@ -1,0 +1,75 @@
+"""二次アセスメント and 観察記録 forms."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
+from tsunagu.work.access import allows
+from tsunagu.work.child import summary
+from tsunagu.work.reviews import (
+    ASPECTS,
+    DECISIONS,
+    LEVELS,
+    TIER_DECISION,
+    Observation,
+    record_observation,
+    record_review,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+async def observations_from(request: Request) -> list[Observation]:
+    form = await request.form()
+    return [Observation(aspect, str(form[f"obs_{aspect}"])) for aspect in ASPECTS
+            if str(form.get(f"obs_{aspect}") or "")]
+
+
+@router.get("/children/{person_id}/review")
+def review_form(request: Request, state: State, subject: CurrentSubject, person_id: str,
+                purpose: str = "assessment") -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
+    return render(request, state, "review_form.html", view=view, aspects=ASPECTS, levels=LEVELS, decisions=DECISIONS,
+                  suggested=TIER_DECISION.get(view.tier or "", ""),
+                  may_review=allows(subject, "review.write", purpose, relationship=view.relationship, sensitivity=3),
+                  may_observe=allows(subject, "observation.write", purpose, relationship=view.relationship,
+                                     sensitivity=2))
+
+
+Observations = Annotated[list[Observation], Depends(observations_from)]
+
+
+@router.post("/children/{person_id}/reviews", dependencies=[CsrfForm])
+def review_submit(
+    state: State, subject: CurrentSubject, person_id: str, observations: Observations, decision: Annotated[str, Form()],
+    rationale: Annotated[str, Form()] = "", override_reason: Annotated[str, Form()] = "",
+    purpose: Annotated[str, Form()] = "assessment", run_id: Annotated[str, Form()] = "",
+) -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        record_review(session, subject, purpose, person_id, decision=decision, rationale=rationale,
+                      observations=observations, override_reason=override_reason, run_id=run_id or None,
+                      cipher=state.cipher, key=state.key)
+    if decision == "support":  # the next step is a plan
+        return RedirectResponse(f"/children/{quote(person_id)}/support?purpose=support_coordination&saved=review",
+                                status_code=303)
+    return RedirectResponse(f"/children/{quote(person_id)}?purpose={quote(purpose)}&saved=review", status_code=303)
+
+
+@router.post("/children/{person_id}/observations", dependencies=[CsrfForm])
+def observation_submit(
+    state: State, subject: CurrentSubject, person_id: str, observations: Observations,
+    note: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = "assessment",
+) -> Response:
+    check_purpose(purpose)
+    with state.unit() as session:
+        record_observation(session, subject, purpose, person_id, observations=observations, note=note,
+                           cipher=state.cipher, key=state.key)
+    return RedirectResponse(f"/children/{quote(person_id)}?purpose={quote(purpose)}", status_code=303)

@@ -1,0 +1,84 @@
+"""Signed session cookies with an idle expiry, CSRF tokens, and the key that signs them.
+
+The cookie holds only the user id, the account's session epoch and the CSRF token, signed (not
+encrypted: nothing in it is secret but the signature) with a key kept in the home. It is
+re-signed on every request, and a signature older than the idle limit is refused, so a session
+ends after 30 minutes without use. Signing out or disabling the account bumps the epoch, which
+ends every cookie issued before.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from tsunagu.privacy.keyfiles import create_secret, read_secret
+
+SESSION_COOKIE = "tsunagu_session"
+PRE_SESSION_COOKIE = "tsunagu_pre"  # carries the sign-in form's CSRF token before there is a session
+IDLE_SECONDS = 30 * 60
+KEY_PATH = Path("keys") / "web_session.key"
+
+
+def load_or_create_secret(home: Path) -> str:
+    """The cookie signing key, ``home/keys/web_session.key`` (0600), created on first use."""
+    path = home / KEY_PATH
+    if not path.exists():
+        create_secret(path, secrets.token_urlsafe(48).encode("ascii") + b"\n")
+    return read_secret(path).decode("ascii").strip()
+
+
+@dataclass(frozen=True)
+class WebSession:
+    user_id: str
+    epoch: int
+    csrf: str
+
+    def dump(self) -> dict[str, Any]:
+        return {"u": self.user_id, "e": self.epoch, "c": self.csrf}
+
+
+class CookieSigner:
+    def __init__(self, secret: str, idle_seconds: int = IDLE_SECONDS) -> None:
+        self.idle_seconds = idle_seconds
+        self._session = URLSafeTimedSerializer(secret, salt="tsunagu.session")
+        self._pre = URLSafeTimedSerializer(secret, salt="tsunagu.pre-session")
+
+    def session_cookie(self, session: WebSession) -> str:
+        return self._session.dumps(session.dump())
+
+    def read_session(self, value: str | None) -> WebSession | None:
+        if not value:
+            return None
+        try:
+            data = self._session.loads(value, max_age=self.idle_seconds)
+        except BadSignature:  # also SignatureExpired: idle too long
+            return None
+        if not isinstance(data, dict) or not {"u", "e", "c"} <= data.keys():
+            return None
+        return WebSession(str(data["u"]), int(data["e"]), str(data["c"]))
+
+    def pre_session_cookie(self, token: str) -> str:
+        return self._pre.dumps(token)
+
+    def read_pre_session(self, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            token = self._pre.loads(value, max_age=self.idle_seconds)
+        except BadSignature:
+            return None
+        return token if isinstance(token, str) else None
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def same_token(given: str | None, expected: str | None) -> bool:
+    return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))

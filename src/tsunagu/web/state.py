@@ -1,0 +1,112 @@
+"""What the app holds for its lifetime: settings, the hub store, keys, the nodes, the templates."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tsunagu.catalog import default_catalog
+from tsunagu.config import Settings
+from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
+from tsunagu.privacy import NoteCipher
+from tsunagu.privacy.policy import JST
+from tsunagu.vault.node import Node
+from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.web.security import CookieSigner
+from tsunagu.work.errors import Refused
+
+TIER_CLASSES = {"重点支援": "tier-priority", "予防的支援": "tier-preventive", "見守り": "tier-watch", "対象外": "tier-none"}
+
+
+def _jst(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(JST).strftime(fmt)
+
+
+def _day(value: date | str | None) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _item_labels(items: Sequence[str]) -> str:
+    catalog = default_catalog()
+    return "、".join(catalog.items[i].label if i in catalog.items else i for i in items)
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(loader=PackageLoader("tsunagu.web", "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["jst"] = _jst
+    env.filters["day"] = _day
+    env.filters["tier_class"] = lambda tier: TIER_CLASSES.get(str(tier), "tier-none")
+    env.filters["item_labels"] = _item_labels
+    env.filters["percent"] = lambda p: "" if p is None else f"{float(p) * 100:.1f}%"
+    return Jinja2Templates(env=env)
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    cipher: NoteCipher
+    key: Ed25519PrivateKey
+    signer: CookieSigner
+    templates: Jinja2Templates
+    secure_cookies: bool = False
+    _nodes: dict[str, Node] | None = None
+    _manifests: ManifestSet | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def unit(self) -> Iterator[Session]:
+        """One transaction per request's work. A policy refusal commits too: its audit entry
+        must survive the refusal (the entry is all that was added before the service refused)."""
+        session = self.factory()
+        try:
+            yield session
+            session.commit()
+        except Refused:
+            session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def nodes(self) -> dict[str, Node]:
+        """The departments' nodes, opened on first use and kept for the app's lifetime."""
+        with self._lock:
+            if self._nodes is None:
+                self._nodes = open_nodes(self.settings)
+            return self._nodes
+
+    def manifests(self) -> ManifestSet:
+        with self._lock:
+            if self._manifests is None:
+                self._manifests = manifests_for_home(self.settings.home)
+            return self._manifests
+
+    def close(self) -> None:
+        with self._lock:
+            if self._nodes is not None:
+                close_nodes(self._nodes)
+                self._nodes = None
+        self.engine.dispose()
+
+    def render_context(self, **values: Any) -> dict[str, Any]:
+        return {"municipality": self.settings.municipality_name or "", **values}

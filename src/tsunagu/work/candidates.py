@@ -1,0 +1,279 @@
+"""候補一覧 and the dashboard: the latest screening run, seen through the user's scope.
+
+The list shows only children the policy lets the user list (their class, their schools, or the
+municipality), never a suspended child, and only the reasons whose data items the user may
+see. Each child shown gets its own audit entry, so a family's access history names the list
+views their child appeared in, not only the record views.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.catalog import default_catalog
+from tsunagu.privacy import Subject, default_policy
+from tsunagu.screen.model import DOMAINS, TIERS
+from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
+from tsunagu.work.access import Scope, allows, list_scope, record_listed, suspended_persons
+from tsunagu.work.errors import Invalid, Refused
+
+ACTION = "candidates.list"
+NOT_LISTED = TIERS[-1]
+LISTED_TIERS = TIERS[:-1]
+TIER_RANK = {tier: i for i, tier in enumerate(TIERS)}
+TREND_LABELS = {"worse": "悪化", "better": "改善", "same": "変化なし", "new": "初回"}
+# A domain is itself information: 虐待リスク tells a reader as much as the abuse record behind it.
+DOMAIN_SENSITIVITY = {"abuse_risk": 3}
+SORTS = {"tier": "区分順", "school": "学校・学年順", "stale": "古いデータが多い順", "person": "個人ID順"}
+PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    as_of: date
+    started_at: datetime
+    finished_at: datetime | None
+    children: int
+    missing_sources: tuple[str, ...]
+    snapshots: dict[str, list[str]]
+    rule_set_hash: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    label: str
+    item_id: str | None
+    item_label: str
+    value: str | None
+    department: str | None
+    observed_on: str | None
+    stale: bool
+    score: int | None
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    person_id: str
+    tier: str
+    domains: tuple[str, ...]
+    domain_labels: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    hidden_reasons: int
+    no_mark: bool
+    first_flag: bool
+    trend: str
+    trend_label: str
+    school_code: str | None
+    grade: int | None
+    stale_reasons: int
+
+
+@dataclass
+class CandidateFilter:
+    school: str | None = None
+    grade: int | None = None
+    tier: str | None = None
+    domain: str | None = None
+    first_only: bool = False
+    worsened_only: bool = False
+    no_mark_only: bool = False
+    sort: str = "tier"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    def check(self) -> None:
+        if self.tier is not None and self.tier not in LISTED_TIERS:
+            raise Invalid(f"区分は {'・'.join(LISTED_TIERS)} のいずれかです。")
+        if self.domain is not None and self.domain not in DOMAINS:
+            raise Invalid("領域の指定が正しくありません。")
+        if self.sort not in SORTS:
+            raise Invalid("並べ替えの指定が正しくありません。")
+        if self.page < 1 or not 1 <= self.per_page <= 500:
+            raise Invalid("ページの指定が正しくありません。")
+
+
+@dataclass
+class CandidatePage:
+    run: RunInfo | None
+    rows: list[CandidateRow]
+    total: int
+    page: int
+    pages: int
+    scope: str
+    schools: list[str] = field(default_factory=list)
+    grades: list[int] = field(default_factory=list)
+
+
+def latest_run(session: Session) -> RunInfo | None:
+    run = session.scalars(select(ScreeningRun).where(ScreeningRun.finished_at.is_not(None))
+                          .order_by(ScreeningRun.as_of.desc(), ScreeningRun.started_at.desc()).limit(1)).first()
+    if run is None:
+        return None
+    return RunInfo(run.run_id, run.as_of, run.started_at, run.finished_at, run.children,
+                   tuple(json.loads(run.missing_sources or "[]")), json.loads(run.snapshots_json or "{}"),
+                   run.rule_set_hash)
+
+
+def _policy_visible(subject: Subject, action: str, purpose: str, relationship: str) -> Callable[..., bool]:
+    policy = default_policy()
+
+    def visible(level: int, holder: str | None = None) -> bool:
+        return policy.decide(subject, action, purpose, relationship=relationship, sensitivity=level,
+                             holder=holder).allowed
+
+    return visible
+
+
+def reasons_for(subject: Subject, action: str, purpose: str, relationship: str, raw: str, *,
+                visible: Callable[..., bool] | None = None) -> tuple[list[Reason], int]:
+    """The reasons the user may see (by the sensitivity of each reason's item), and how many are hidden."""
+    catalog = default_catalog()
+    check = visible or _policy_visible(subject, action, purpose, relationship)
+    shown: list[Reason] = []
+    hidden = 0
+    for r in json.loads(raw or "[]"):
+        item = catalog.items.get(r.get("item_id") or "")
+        if not check(item.sensitivity if item is not None else 2):
+            hidden += 1
+            continue
+        shown.append(Reason(
+            r.get("rule", ""), r.get("label", ""), r.get("item_id"), item.label if item else "",
+            None if r.get("value") is None else str(r.get("value")), r.get("department"),
+            None if r.get("observed_on") is None else str(r.get("observed_on")), bool(r.get("stale")),
+            r.get("score"),
+        ))
+    return shown, hidden
+
+
+def domains_for(subject: Subject, action: str, purpose: str, relationship: str, raw: str, *,
+                visible: Callable[..., bool] | None = None) -> tuple[str, ...]:
+    check = visible or _policy_visible(subject, action, purpose, relationship)
+    return tuple(d for d in json.loads(raw or "[]") if check(DOMAIN_SENSITIVITY.get(d, 2)))
+
+
+def _row(subject: Subject, purpose: str, scope: Scope, result: ScreeningResult) -> CandidateRow:
+    rel = scope.relationship_to(result.person_id, result.school_code)
+    reasons, hidden = reasons_for(subject, ACTION, purpose, rel, result.reasons)
+    domains = domains_for(subject, ACTION, purpose, rel, result.domains)
+    return CandidateRow(
+        result.person_id, result.tier, domains, tuple(DOMAINS.get(d, d) for d in domains), tuple(reasons), hidden,
+        result.no_mark, result.first_flag, result.trend, TREND_LABELS.get(result.trend, result.trend),
+        result.school_code, result.grade, result.stale_reasons,
+    )
+
+
+def _in_scope(session: Session, run_id: str, scope: Scope) -> list[ScreeningResult]:
+    hidden = suspended_persons(session)
+    rows = session.scalars(select(ScreeningResult).where(ScreeningResult.run_id == run_id,
+                                                         ScreeningResult.tier != NOT_LISTED))
+    return [r for r in rows if r.person_id not in hidden and scope.covers(r.person_id, r.school_code)]
+
+
+def _matches(r: ScreeningResult, f: CandidateFilter) -> bool:
+    return all((
+        f.school is None or r.school_code == f.school,
+        f.grade is None or r.grade == f.grade,
+        f.tier is None or r.tier == f.tier,
+        f.domain is None or f.domain in json.loads(r.domains or "[]"),
+        not f.first_only or r.first_flag,
+        not f.worsened_only or r.trend == "worse",
+        not f.no_mark_only or r.no_mark,
+    ))
+
+
+def _sort_key(sort: str) -> Any:
+    if sort == "school":
+        return lambda r: (r.school_code or "", r.grade or 0, TIER_RANK.get(r.tier, 9), r.person_id)
+    if sort == "stale":
+        return lambda r: (-r.stale_reasons, TIER_RANK.get(r.tier, 9), r.person_id)
+    if sort == "person":
+        return lambda r: r.person_id
+    return lambda r: (TIER_RANK.get(r.tier, 9), -len(json.loads(r.domains or "[]")), not r.no_mark, r.person_id)
+
+
+def list_candidates(
+    session: Session, subject: Subject, purpose: str, filters: CandidateFilter, *, paginate: bool = True,
+    key: Ed25519PrivateKey | None = None,
+) -> CandidatePage:
+    """The candidates of the latest run in the user's scope, filtered, sorted and (by default) one page."""
+    filters.check()
+    scope, decision = list_scope(session, subject, ACTION, purpose, key=key)
+    run = latest_run(session)
+    if run is None:
+        return CandidatePage(None, [], 0, 1, 1, scope.broadest)
+    visible = _in_scope(session, run.run_id, scope)
+    chosen = sorted((r for r in visible if _matches(r, filters)), key=_sort_key(filters.sort))
+    total = len(chosen)
+    pages = max(1, math.ceil(total / filters.per_page)) if paginate else 1
+    page = min(filters.page, pages)
+    shown = chosen[(page - 1) * filters.per_page: page * filters.per_page] if paginate else chosen
+    rows = [_row(subject, purpose, scope, r) for r in shown]
+    record_listed(session, subject, decision, ACTION, purpose, [r.person_id for r in rows], key=key)
+    return CandidatePage(
+        run, rows, total, page, pages, scope.broadest,
+        schools=sorted({r.school_code for r in visible if r.school_code}),
+        grades=sorted({r.grade for r in visible if r.grade is not None}),
+    )
+
+
+@dataclass
+class Dashboard:
+    run: RunInfo | None
+    allowed: bool
+    scope: str = "none"
+    listed: int = 0
+    by_tier: dict[str, int] = field(default_factory=dict)
+    by_domain: dict[str, int] = field(default_factory=dict)
+    no_mark: int = 0
+    first_time: int = 0
+    worsened: int = 0
+    stale_children: int = 0
+
+
+def dashboard(session: Session, subject: Subject, purpose: str = "screening", *,
+              key: Ed25519PrivateKey | None = None) -> Dashboard:
+    """Counts over the user's scope (aggregates: one audit entry, not one per child).
+
+    Roles that may not list children get the run's facts only; their page view is not recorded
+    as a refused list (nothing of a child was asked for).
+    """
+    run = latest_run(session)
+    if not _may_list(subject, purpose):
+        return Dashboard(run, False)
+    try:
+        scope, _decision = list_scope(session, subject, ACTION, purpose, key=key)
+    except Refused:
+        return Dashboard(run, False)  # the refusal is recorded; the page still shows the run
+    board = Dashboard(run, True, scope.broadest)
+    if run is None:
+        return board
+    rows = _in_scope(session, run.run_id, scope)
+    board.listed = len(rows)
+    board.by_tier = {t: n for t, n in Counter(r.tier for r in rows).items()}
+    domains: Counter[str] = Counter()
+    for r in rows:
+        rel = scope.relationship_to(r.person_id, r.school_code)
+        domains.update(domains_for(subject, ACTION, purpose, rel, r.domains))
+    board.by_domain = {DOMAINS.get(d, d): n for d, n in domains.most_common()}
+    board.no_mark = sum(r.no_mark for r in rows)
+    board.first_time = sum(r.first_flag for r in rows)
+    board.worsened = sum(r.trend == "worse" for r in rows)
+    board.stale_children = sum(r.stale_reasons > 0 for r in rows)
+    return board
+
+
+def _may_list(subject: Subject, purpose: str) -> bool:
+    return any(allows(subject, ACTION, purpose, relationship=r, sensitivity=2)
+               for r in ("assigned_case", "same_school", "municipality"))

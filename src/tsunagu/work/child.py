@@ -1,0 +1,320 @@
+"""こども詳細: one child's linked picture, asked of the departments' nodes for a stated purpose.
+
+The hub keeps no department rows: the timeline is built from ``node.record`` answers for each
+of the child's (source, local_id) links, asking each department only for the items this user
+may read for this purpose (by role, relationship, sensitivity and holding department). Each
+department asked gets its own audit entry naming the items.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import polars as pl
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.catalog import default_catalog
+from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.link.models import Person, PersonLink
+from tsunagu.privacy import (
+    AuditEvent,
+    BreakGlassRefused,
+    Decision,
+    Grant,
+    NoteCipher,
+    Subject,
+    append,
+    authorise,
+    break_glass,
+    default_policy,
+)
+from tsunagu.screen.model import DOMAINS
+from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
+from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
+from tsunagu.work.access import guard, latest_result, relationship
+from tsunagu.work.candidates import TREND_LABELS, Reason, domains_for, reasons_for
+from tsunagu.work.errors import NotFound, Refused
+from tsunagu.work.plans import PlanView, plans_of
+from tsunagu.work.reviews import ReviewView, reviews_of
+from tsunagu.yamlstrict import ConfigError
+
+METHOD_LABELS = {
+    "aza_number": "宛名番号で確定", "probabilistic": "確率的名寄せ", "clerical": "職員が確認",
+    "spine": "住民記録（基準）", "singleton": "単独の記録",
+}
+SEX_LABELS = {"M": "男", "F": "女"}
+IDENTITY_SHOWN = ("full_name", "reading", "birth_date", "sex", "address", "school_code")
+IDENTITY_LABELS = {"full_name": "氏名", "reading": "よみ", "birth_date": "生年月日", "sex": "性別",
+                   "address": "住所", "school_code": "学校コード"}
+
+
+@dataclass(frozen=True)
+class LinkView:
+    source: str
+    source_label: str
+    department: str
+    department_label: str
+    local_id: str
+    method: str
+    method_label: str
+    probability: float | None
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    source_label: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    observed_on: date | None
+    department_label: str
+    source_label: str
+    item_id: str
+    item_label: str
+    value: str
+    snapshot_date: date | None
+    stale: bool
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    as_of: date
+    tier: str
+    score: int
+
+
+@dataclass
+class ChildView:
+    person_id: str
+    purpose: str
+    purpose_label: str
+    relationship: str
+    relationship_label: str
+    decision_reason: str
+    break_glass: bool
+    links: list[LinkView] = field(default_factory=list)
+    identity: list[IdentityRow] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    tier: str | None = None
+    run_id: str | None = None
+    domain_labels: list[str] = field(default_factory=list)
+    trend_label: str = ""
+    no_mark: bool = False
+    reasons: list[Reason] = field(default_factory=list)
+    hidden_reasons: int = 0
+    trend: list[TrendPoint] = field(default_factory=list)
+    reviews: list[ReviewView] = field(default_factory=list)
+    plans: list[PlanView] = field(default_factory=list)
+    notes_visible: bool = False
+
+
+def person_exists(session: Session, person_id: str) -> bool:
+    if session.get(Person, person_id) is not None:
+        return True
+    return session.scalars(select(ScreeningResult.id).where(ScreeningResult.person_id == person_id).limit(1)).first() \
+        is not None
+
+
+def _visibility(subject: Subject, action: str, purpose: str, rel: str, decision: Decision) -> Callable[..., bool]:
+    """Whether a sensitivity level (from a holder) is visible: by policy, or by an active break-glass."""
+    policy = default_policy()
+
+    def visible(level: int, holder: str | None = None) -> bool:
+        if policy.decide(subject, action, purpose, relationship=rel, sensitivity=level, holder=holder).allowed:
+            return True
+        return decision.break_glass and policy.overridable(subject, action, purpose, sensitivity=level, holder=holder)
+
+    return visible
+
+
+def _value(row: dict[str, Any], unit: str | None) -> str:
+    if row.get("value_bool") is not None:
+        return "あり" if row["value_bool"] else "なし"
+    if row.get("value_num") is not None:
+        num = float(row["value_num"])
+        text = str(int(num)) if num.is_integer() else f"{num:g}"
+        return f"{text}{unit or ''}"
+    return str(row.get("value_text") or "")
+
+
+def _source_label(manifests: ManifestSet, source: str) -> str:
+    try:
+        return manifests.get(source).label
+    except (KeyError, ConfigError):
+        return source
+
+
+def _stale_after(manifests: ManifestSet, source: str) -> int | None:
+    try:
+        return manifests.get(source).stale_after_days
+    except (KeyError, ConfigError):
+        return None
+
+
+def open_child(
+    session: Session, subject: Subject, purpose: str, person_id: str, *, nodes: Mapping[str, Node],
+    manifests: ManifestSet, cipher: NoteCipher, key: Ed25519PrivateKey | None = None, today: date | None = None,
+) -> ChildView:
+    """The child's page for ``purpose``; Refused (recorded) when the policy says no."""
+    if not person_exists(session, person_id):
+        raise NotFound(f"個人ID {person_id} の子どもはいません。")
+    decision = guard(session, subject, "child.view", purpose, person_id, sensitivity=1, key=key)
+    policy = default_policy()
+    catalog = default_catalog()
+    rel = relationship(session, subject, person_id)
+    view = ChildView(person_id, purpose, policy.purpose_label(purpose), rel, policy.relationship_label(rel),
+                     decision.reason, decision.break_glass)
+    see = _visibility(subject, "child.view", purpose, rel, decision)
+    read = _visibility(subject, "child.items.read", purpose, rel, decision)
+    links = list(session.scalars(select(PersonLink).where(PersonLink.person_id == person_id)
+                                 .order_by(PersonLink.department, PersonLink.source)))
+    view.links = [LinkView(
+        link.source, _source_label(manifests, link.source), link.department,
+        catalog.departments[link.department].name if link.department in catalog.departments else link.department,
+        link.local_id, link.method, METHOD_LABELS.get(link.method, link.method), link.match_probability,
+    ) for link in links]
+    by_department: dict[str, list[PersonLink]] = {}
+    for link in links:
+        by_department.setdefault(link.department, []).append(link)
+    request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose)
+    day = today or datetime.now(UTC).date()
+    for department, dept_links in sorted(by_department.items()):
+        label = catalog.departments[department].name if department in catalog.departments else department
+        node = nodes.get(department)
+        if node is None:
+            view.unavailable[label] = "この部署のノードに接続できません（保管庫がないか、設定されていません）。"
+            continue
+        _identity(view, node, request, dept_links, manifests, label)
+        items = [i.id for i in catalog.items_of(department) if read(i.sensitivity, department)]
+        if not items:
+            continue
+        allowed = authorise(
+            session, subject, "child.items.read", purpose, person_id=person_id, items=items, relationship=rel,
+            sensitivity=max(catalog.items[i].sensitivity for i in items), holder=department, key=key,
+        )
+        if not allowed.allowed:
+            view.unavailable[label] = allowed.reason
+            continue
+        item_request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose, items=tuple(items))
+        for link in dept_links:
+            try:
+                answer = node.record(item_request, link.source, link.local_id)
+            except NodeRefusedError as exc:
+                view.unavailable[label] = exc.reason
+                continue
+            except Exception as exc:  # a node that is down must not take the page with it
+                view.unavailable[label] = f"部署のノードから応答がありません（{type(exc).__name__}）。"
+                continue
+            view.timeline.extend(_timeline(answer.data, manifests, label, day))
+    view.timeline.sort(key=lambda e: (e.observed_on or date.min, e.item_label), reverse=True)
+    _screening(session, view, subject, purpose, rel, see)
+    view.notes_visible = see(3)
+    view.reviews = reviews_of(session, person_id, cipher, notes=view.notes_visible)
+    view.plans = plans_of(session, person_id, cipher, notes=view.notes_visible)
+    return view
+
+
+def _identity(view: ChildView, node: Node, request: NodeRequest, links: list[PersonLink], manifests: ManifestSet,
+              label: str) -> None:
+    try:
+        answer = node.identifiers(request, local_ids=[(link.source, link.local_id) for link in links])
+    except NodeRefusedError:
+        return  # this purpose releases no identity from this department; the items may still come
+    except Exception as exc:
+        view.unavailable[label] = f"部署のノードから応答がありません（{type(exc).__name__}）。"
+        return
+    for row in answer.data.iter_rows(named=True):
+        values = {}
+        for name in IDENTITY_SHOWN:
+            value = row.get(name)
+            if value is None or value == "":
+                continue
+            values[IDENTITY_LABELS[name]] = SEX_LABELS.get(str(value), str(value)) if name == "sex" else \
+                (value.isoformat() if isinstance(value, date) else str(value))
+        if values:
+            view.identity.append(IdentityRow(_source_label(manifests, str(row["source"])), values))
+
+
+def _timeline(frame: pl.DataFrame, manifests: ManifestSet, label: str, day: date) -> list[TimelineEntry]:
+    catalog = default_catalog()
+    entries = []
+    for row in frame.iter_rows(named=True):
+        item = catalog.items.get(str(row["item_id"]))
+        snapshot = row.get("snapshot_date")
+        limit = _stale_after(manifests, str(row["source"]))
+        stale = snapshot is not None and limit is not None and (day - snapshot).days > limit
+        entries.append(TimelineEntry(
+            row.get("observed_on"), label, _source_label(manifests, str(row["source"])), str(row["item_id"]),
+            item.label if item else str(row["item_id"]), _value(row, item.unit if item else None), snapshot, stale,
+        ))
+    return entries
+
+
+def _screening(session: Session, view: ChildView, subject: Subject, purpose: str, rel: str,
+               see: Callable[..., bool]) -> None:
+    result = latest_result(session, view.person_id)
+    if result is not None:
+        view.tier, view.run_id, view.no_mark = result.tier, result.run_id, result.no_mark
+        view.trend_label = TREND_LABELS.get(result.trend, result.trend)
+        reasons, hidden = reasons_for(subject, "child.view", purpose, rel, result.reasons, visible=see)
+        view.reasons, view.hidden_reasons = reasons, hidden
+        domains = domains_for(subject, "child.view", purpose, rel, result.domains, visible=see)
+        view.domain_labels = [DOMAINS.get(d, d) for d in domains]
+    history = session.execute(
+        select(ScreeningRun.as_of, ScreeningResult.tier, ScreeningResult.domain_scores)
+        .join(ScreeningRun, ScreeningRun.run_id == ScreeningResult.run_id)
+        .where(ScreeningResult.person_id == view.person_id).order_by(ScreeningRun.as_of)
+    ).all()
+    view.trend = [TrendPoint(as_of, tier, int(sum(json.loads(scores or "{}").values()))) for as_of, tier, scores in
+                  history]
+
+
+def summary(
+    session: Session, subject: Subject, purpose: str, person_id: str, *, cipher: NoteCipher,
+    key: Ed25519PrivateKey | None = None,
+) -> ChildView:
+    """The hub's own part of the page (screening result, reviews, plans) without asking the nodes:
+    for the assessment form and the support page, which need no department records."""
+    if not person_exists(session, person_id):
+        raise NotFound(f"個人ID {person_id} の子どもはいません。")
+    decision = guard(session, subject, "child.view", purpose, person_id, sensitivity=1, key=key)
+    policy = default_policy()
+    rel = relationship(session, subject, person_id)
+    view = ChildView(person_id, purpose, policy.purpose_label(purpose), rel, policy.relationship_label(rel),
+                     decision.reason, decision.break_glass)
+    see = _visibility(subject, "child.view", purpose, rel, decision)
+    _screening(session, view, subject, purpose, rel, see)
+    view.notes_visible = see(3)
+    view.reviews = reviews_of(session, person_id, cipher, notes=view.notes_visible)
+    view.plans = plans_of(session, person_id, cipher, notes=view.notes_visible)
+    return view
+
+
+def open_break_glass(
+    session: Session, subject: Subject, purpose: str, person_id: str, justification: str, minutes: int, *,
+    key: Ed25519PrivateKey | None = None,
+) -> Grant:
+    """緊急閲覧: unlock a relationship refusal for a while, loudly (audit entry and a notice)."""
+    if not person_exists(session, person_id):
+        raise NotFound(f"個人ID {person_id} の子どもはいません。")
+    try:
+        return break_glass(session, subject, "child.view", purpose, person_id, justification, minutes,
+                           relationship=relationship(session, subject, person_id), sensitivity=1, key=key)
+    except BreakGlassRefused as exc:
+        # privacy writes nothing for a refused break-glass; an attempt to break the glass on a
+        # child is worth a line in the log all the same.
+        append(session, AuditEvent(
+            actor=subject.user_id, role=subject.role, organisation=subject.organisation, purpose=purpose,
+            action="break_glass.open", outcome="denied", reason=exc.reason, rule="break_glass.refused",
+            person_id=person_id, items=("child.view",),
+        ), key=key)
+        raise Refused(exc.reason) from exc

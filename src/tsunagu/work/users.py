@@ -1,0 +1,210 @@
+"""Local accounts: argon2 password hashes, roles from the privacy policy, sign-in throttling.
+
+Managing accounts is the policy's ``users.manage`` (administration); signing in is not an act on
+anyone's data, so it is throttled (per user and per address) rather than audited in the chain.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.privacy import Subject, authorise, default_policy
+from tsunagu.work.errors import Invalid, NotFound, Refused
+from tsunagu.work.models import LoginAttempt, User
+
+USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
+MIN_PASSWORD_CHARS = 12
+MAX_FAILURES = 5
+LOCK_MINUTES = 5
+
+_hasher = PasswordHasher()
+# Verifying against this when the user does not exist keeps the answer time the same.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class LoginFailed(Exception):
+    """Wrong user, wrong password or a disabled account: one message for all, on purpose."""
+
+    message = "利用者IDまたはパスワードが違います。"
+
+
+class LoginLocked(LoginFailed):
+    def __init__(self, until: datetime) -> None:
+        super().__init__()
+        self.until = until
+
+    @property
+    def message(self) -> str:  # type: ignore[override]
+        return "サインインの失敗が続いたため、5分間サインインできません。しばらくしてからやり直してください。"
+
+
+@dataclass(frozen=True)
+class Account:
+    user_id: str
+    display_name: str
+    role: str
+    role_label: str
+    organisation: str
+    disabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    session_epoch: int
+
+    @property
+    def subject(self) -> Subject:
+        return Subject(self.user_id, self.role, self.organisation)
+
+
+def _account(row: User) -> Account:
+    role = default_policy().roles.get(row.role)
+    return Account(row.user_id, row.display_name, row.role, role.label if role else row.role, row.organisation,
+                   row.disabled, row.created_at, row.last_login_at, row.session_epoch)
+
+
+def _manage(session: Session, subject: Subject, key: Ed25519PrivateKey | None) -> None:
+    decision = authorise(session, subject, "users.manage", "administration", key=key)
+    if not decision.allowed:
+        raise Refused(decision.reason, decision)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise Invalid(f"パスワードは{MIN_PASSWORD_CHARS}文字以上にしてください。")
+
+
+def create_user(
+    session: Session, subject: Subject, user_id: str, *, role: str, display_name: str, organisation: str,
+    password: str, key: Ed25519PrivateKey | None = None,
+) -> Account:
+    _manage(session, subject, key)
+    if not USER_ID.match(user_id):
+        raise Invalid("利用者IDは英数字と . _ - で2〜64文字にしてください。")
+    if role not in default_policy().roles:
+        raise Invalid(f"役割 {role!r} はアクセス方針にありません（{', '.join(sorted(default_policy().roles))}）。")
+    if not display_name.strip():
+        raise Invalid("氏名を入力してください。")
+    check_password(password)
+    if session.get(User, user_id) is not None:
+        raise Invalid(f"利用者ID {user_id} は既に使われています。")
+    row = User(user_id=user_id, display_name=display_name.strip(), role=role, organisation=organisation.strip(),
+               password_hash=_hasher.hash(password), disabled=False, created_at=datetime.now(UTC), session_epoch=0)
+    session.add(row)
+    session.flush()
+    return _account(row)
+
+
+def set_password(session: Session, user_id: str, password: str) -> None:
+    """Give an account a new password (the demo's fresh passwords); its open sessions end."""
+    check_password(password)
+    row = session.get(User, user_id)
+    if row is None:
+        raise Invalid(f"利用者 {user_id} はいません。")
+    row.password_hash = _hasher.hash(password)
+    row.session_epoch += 1
+
+
+def list_users(session: Session, subject: Subject, *, key: Ed25519PrivateKey | None = None) -> list[Account]:
+    _manage(session, subject, key)
+    return [_account(u) for u in session.scalars(select(User).order_by(User.user_id))]
+
+
+def disable_user(session: Session, subject: Subject, user_id: str, *, key: Ed25519PrivateKey | None = None) -> Account:
+    _manage(session, subject, key)
+    row = session.get(User, user_id)
+    if row is None:
+        raise NotFound(f"利用者 {user_id} はいません。")
+    row.disabled = True
+    row.session_epoch += 1  # signed-in sessions end now, not at their idle expiry
+    session.flush()
+    return _account(row)
+
+
+def get_account(session: Session, user_id: str) -> Account | None:
+    row = session.get(User, user_id)
+    return _account(row) if row is not None else None
+
+
+def end_sessions(session: Session, user_id: str) -> None:
+    row = session.get(User, user_id)
+    if row is not None:
+        row.session_epoch += 1
+
+
+def _lock_until(failures: Sequence[datetime]) -> datetime | None:
+    """The end of a lock: MAX_FAILURES failures within LOCK_MINUTES lock for LOCK_MINUTES after the last."""
+    window = timedelta(minutes=LOCK_MINUTES)
+    ends = [failures[i + MAX_FAILURES - 1] + window for i in range(len(failures) - MAX_FAILURES + 1)
+            if failures[i + MAX_FAILURES - 1] - failures[i] <= window]
+    return max(ends) if ends else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _failures(session: Session, *, user_id: str | None = None, ip: str | None = None, since: datetime) -> list[datetime]:
+    stmt = select(LoginAttempt).where(LoginAttempt.at >= since).order_by(LoginAttempt.at)
+    if user_id is not None:
+        stmt = stmt.where(LoginAttempt.user_id == user_id)
+    if ip is not None:
+        stmt = stmt.where(LoginAttempt.ip == ip)
+    failures: list[datetime] = []
+    for attempt in session.scalars(stmt):
+        if attempt.success and user_id is not None:
+            failures = []  # a success clears the user's count (not the address's: one account must not reset it)
+        elif not attempt.success:
+            failures.append(_aware(attempt.at))
+    return failures
+
+
+def locked_until(session: Session, user_id: str, ip: str, now: datetime | None = None) -> datetime | None:
+    moment = now or datetime.now(UTC)
+    since = moment - timedelta(minutes=3 * LOCK_MINUTES)
+    ends = [end for end in (_lock_until(_failures(session, user_id=user_id, since=since)),
+                            _lock_until(_failures(session, ip=ip, since=since))) if end is not None and end > moment]
+    return max(ends) if ends else None
+
+
+def authenticate(session: Session, user_id: str, password: str, ip: str, now: datetime | None = None) -> Account:
+    """The account, or LoginFailed / LoginLocked. Every attempt (but a locked one) is recorded."""
+    moment = now or datetime.now(UTC)
+    until = locked_until(session, user_id, ip, moment)
+    if until is not None:
+        raise LoginLocked(until)  # not recorded: retrying while locked must not extend the lock
+    row = session.get(User, user_id)
+    ok = False
+    try:
+        ok = _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    ok = ok and row is not None and not row.disabled
+    session.add(LoginAttempt(at=moment, user_id=user_id[:64], ip=ip[:64], success=ok))
+    if not ok or row is None:
+        session.flush()
+        raise LoginFailed()
+    row.last_login_at = moment
+    if _hasher.check_needs_rehash(row.password_hash):
+        row.password_hash = _hasher.hash(password)
+    session.flush()
+    return _account(row)
+
+
+def colleagues(session: Session) -> list[tuple[str, str]]:
+    """(user id, name) of active accounts, for choosing a follow-up's owner (staff, not children)."""
+    rows = session.execute(select(User.user_id, User.display_name).where(User.disabled.is_(False))
+                           .order_by(User.user_id)).all()
+    return [(uid, name) for uid, name in rows]

@@ -1,0 +1,231 @@
+"""Meta-test over every route of the app.
+
+1. Signed out, every route but the open ones is refused (sign-in page, 401 or a CSRF refusal).
+2. Signed in while the policy denies everything (``Policy.decide`` replaced by a recording
+   denial), every route asks the policy, refuses what concerns a child, and every route that
+   touches a person leaves an audit entry naming that person.
+3. With the real policy and a role that may, every route that touches a person succeeds and
+   leaves an audit entry naming that person (or, for lists, one per child listed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import func, select
+from starlette.routing import BaseRoute
+
+from tsunagu.link.models import ClericalPair
+from tsunagu.privacy import AuditEntry, Decision, Policy, Subject
+from tsunagu.web.app import create_app
+from tsunagu.work import plans
+from web.conftest import Browser
+from work.builders import Home
+
+OPEN = {"/", "/login", "/public/resources", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permission
+# Pages with no child's data that still render when the policy denies everything (they ask it,
+# to decide what to offer, and offer nothing).
+RENDER_WHEN_DENIED = {("GET", "/dashboard"), ("GET", "/resources"), ("GET", "/api/resources")}
+# Routes about one child: path parameter -> the person it concerns (plan/referral/follow-up 1 are P0002's).
+PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id"}
+LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates"}
+
+PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
+               "pair_id": "1", "user_id": "teacher2"}
+FORMS: dict[str, dict[str, str]] = {
+    "/children/{person_id}/break-glass": {"purpose": "assessment", "justification": "夜間に警察から通告があり、安全確認のため至急", "minutes": "15"},
+    "/children/{person_id}/reviews": {"decision": "support", "rationale": "就学援助と欠席の増加", "purpose": "assessment",
+                                      "obs_attendance": "some"},
+    "/children/{person_id}/observations": {"note": "元気がない", "obs_mood": "some", "purpose": "assessment"},
+    "/children/{person_id}/plans": {"goals": "学習支援につなぐ", "responsible_body": "こども家庭センター",
+                                    "next_review_on": "2027-01-31", "purpose": "support_coordination"},
+    "/plans/{plan_id}/referrals": {"resource_id": "2", "note": "紹介", "purpose": "support_coordination"},
+    "/referrals/{referral_id}": {"status": "closed", "outcome": "using", "note": "利用中"},
+    "/plans/{plan_id}/follow-ups": {"due_on": "2026-12-15", "owner": "cw1", "note": "確認"},
+    "/follow-ups/{follow_up_id}/done": {"note": "確認した"},
+    "/plans/{plan_id}/close": {"note": "目標を達成した"},
+    "/resources": {"name": "放課後の居場所", "category": "居場所・こども食堂", "public": "on", "active": "on"},
+    "/resources/{resource_id}": {"name": "こども食堂 ひだまり", "category": "居場所・こども食堂", "public": "on",
+                                 "active": "on"},
+    "/link-review/{pair_id}": {"decision": "non_match", "reason": "生年月日が異なる"},
+    "/admin/users": {"user_id": "newcomer", "display_name": "新人 職員", "role": "teacher", "organisation": "S001",
+                     "password": "a-long-enough-password"},
+    "/admin/assignments": {"user_id": "teacher1", "person_id": "P0002"},
+    "/privacy/suspensions": {"person_id": "P0002", "reason": "利用停止請求 第3号"},
+}
+JSON_BODIES: dict[str, dict[str, Any]] = {
+    "/api/reviews": {"person_id": "P0002", "decision": "support", "rationale": "API から記録",
+                     "observations": [{"aspect": "learning", "level": "some"}]},
+    "/api/resources": {"name": "相談窓口 API", "category": "相談支援"},
+}
+# Who may use each route with the real policy (case 3); everything else: the centre caseworker.
+ACTING_USER = {"/admin": "admin1", "/privacy": "po1", "/children/{person_id}/break-glass": "ssw1"}
+PERSON_FOR_USER = {"ssw1": "P0003"}  # break-glass: a child of another school
+
+
+def flat_routes(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+    """app.routes, with included routers opened (newer FastAPI includes them lazily)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from flat_routes(inner.routes)
+        else:
+            yield route
+
+
+def routes_of(home: Home) -> list[tuple[str, str]]:
+    app = create_app(home.settings)
+    found = []
+    for route in flat_routes(app.routes):
+        if not isinstance(route, APIRoute):
+            continue  # the /static mount and FastAPI's own documentation routes
+        for method in sorted(route.methods or ()):
+            if method in ("HEAD", "OPTIONS"):
+                continue
+            found.append((method, route.path))
+    return found
+
+
+def person_of(template: str, user: str = "cw1") -> str | None:
+    params = set(re.findall(r"{(\w+)}", template))
+    if params & PERSON_PARAMS:
+        return PERSON_FOR_USER.get(user, "P0002")
+    if template in ("/admin/assignments", "/privacy/suspensions", "/api/reviews"):
+        return "P0002"
+    return None
+
+
+def url_of(template: str, user: str = "cw1") -> str:
+    values = dict(PATH_VALUES)
+    if user in PERSON_FOR_USER:
+        values["person_id"] = PERSON_FOR_USER[user]
+    return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], template)
+
+
+def actor_for(template: str) -> str:
+    for prefix, user in ACTING_USER.items():
+        if template == prefix or template.startswith(prefix + "/"):
+            return user
+    return "cw1"
+
+
+def call(b: Browser, method: str, template: str, user: str = "cw1") -> Any:
+    url = url_of(template, user)
+    if method == "GET":
+        query = {"purpose": "assessment"} if "{person_id}" in template or template.startswith("/api/children") else {}
+        if template == "/children/{person_id}/support":
+            query = {"purpose": "support_coordination"}
+        return b.client.get(url, params=query, follow_redirects=False)
+    if template in JSON_BODIES:
+        return b.client.post(url, json=JSON_BODIES[template], headers={"X-CSRF-Token": b.csrf})
+    return b.post(url, FORMS.get(template, {}))
+
+
+def audit_count(home: Home, person_id: str | None = None, action: str | None = None) -> int:
+    with home.factory() as session:
+        stmt = select(func.count()).select_from(AuditEntry)
+        if person_id is not None:
+            stmt = stmt.where(AuditEntry.person_id == person_id)
+        if action is not None:
+            stmt = stmt.where(AuditEntry.action == action, AuditEntry.person_id.is_not(None))
+        return int(session.scalar(stmt) or 0)
+
+
+def _seed_work(home: Home) -> None:
+    """Plan 1, referral 1 and follow-up 1 (P0002), and clerical pair 1, for the deny-everything pass."""
+    cw = Subject("cw1", "centre_caseworker", "family_centre")
+    with home.factory.begin() as session:
+        plan = plans.create_plan(session, cw, "support_coordination", "P0002", goals="目標", responsible_body="センター",
+                                 next_review_on=date(2027, 1, 1), cipher=home.cipher)
+        referral = plans.add_referral(session, cw, "support_coordination", plan.id, resource_id=1, cipher=home.cipher)
+        plans.add_follow_up(session, cw, "support_coordination", plan.id, due_on=date(2026, 12, 1), owner="cw1",
+                            referral_id=referral.id, cipher=home.cipher)
+
+
+def _seed_pair(home: Home) -> None:
+    with home.factory.begin() as session:
+        session.add(ClericalPair(run_id="link-1", left_key="juki_jumin:1000000002", right_key="school_kiroku:S001:0002",
+                                 match_probability=0.62, comparison_json="{}", status="open"))
+
+
+def test_signed_out_every_route_but_the_open_ones_is_refused(home: Home, browser: Callable[..., Browser]) -> None:
+    b = browser()
+    checked = 0
+    for method, template in routes_of(home):
+        if template in OPEN:
+            continue
+        response = call(b, method, template)
+        checked += 1
+        if template.startswith("/api/"):
+            assert response.status_code in (401, 403), (method, template, response.status_code)
+            assert set(response.json()["error"]) == {"code", "message"}
+        elif method == "POST":  # no session, so no CSRF token: refused before anything else
+            assert response.status_code == 403, (method, template, response.status_code)
+        else:
+            assert response.status_code == 303 and response.headers["location"].startswith("/?next="), template
+    assert checked > 30
+
+
+def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
+    home: Home, browser: Callable[..., Browser], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _seed_work(home)
+    _seed_pair(home)
+    b = browser("cw1")
+    calls: list[str] = []
+
+    def deny(self: Policy, subject: Subject, action: str, purpose: str, **_: Any) -> Decision:
+        calls.append(action)
+        return Decision(False, "拒否（テスト: すべて拒否）", "deny.test")
+
+    monkeypatch.setattr(Policy, "decide", deny)
+    checked = 0
+    for method, template in routes_of(home):
+        if template in OPEN or template in NEEDS_SESSION_ONLY:
+            continue
+        checked += 1
+        calls.clear()
+        person = person_of(template)
+        before = audit_count(home, person) if person else audit_count(home)
+        response = call(b, method, template)
+        assert calls, f"{method} {template} never asked the policy"
+        if (method, template) in RENDER_WHEN_DENIED:
+            assert response.status_code == 200, (method, template)
+            continue
+        assert response.status_code == 403, (method, template, response.status_code, response.text[:300])
+        if template.startswith("/api/"):
+            assert response.json()["error"]["code"] == "forbidden"
+        else:
+            assert "拒否" in response.text
+        if person is not None:
+            assert audit_count(home, person) > before, f"{method} {template}: refusal about {person} not recorded"
+    assert checked > 30
+
+
+def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[..., Browser]) -> None:
+    _seed_pair(home)
+    sessions: dict[str, Browser] = {}
+    touched = 0
+    for method, template in routes_of(home):
+        if template in OPEN or template in NEEDS_SESSION_ONLY:
+            continue
+        user = actor_for(template)
+        b = sessions.get(user) or sessions.setdefault(user, browser(user))
+        person = person_of(template, user)
+        listed_before = audit_count(home, action="candidates.list")
+        before = audit_count(home, person) if person else 0
+        response = call(b, method, template, user)
+        assert response.status_code < 400, (method, template, user, response.status_code, response.text[:400])
+        if template in LIST_ROUTES:
+            touched += 1
+            assert audit_count(home, action="candidates.list") > listed_before, template
+        elif person is not None:
+            touched += 1
+            assert audit_count(home, person) > before, f"{method} {template} touched {person} without a record"
+    assert touched >= 20
