@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tsunagu.commands.common import console, emit_json
+from tsunagu.commands.common import console, emit_json, err_console
 from tsunagu.config import load_settings
 from tsunagu.demo_accounts import DemoAccount, ensure_demo_accounts
 from tsunagu.store.db import create_hub_engine, session_factory
@@ -44,6 +44,6 @@ def serve_demo(home: Path, *, quiet: bool = False, serve: bool = True) -> list[D
 
         from tsunagu.web.app import create_app
 
-        console.print(f"tsunagu: {URL} で待ち受けています（停止は Ctrl+C）", soft_wrap=True)
+        (err_console if quiet else console).print(f"tsunagu: {URL} で待ち受けています（停止は Ctrl+C）", soft_wrap=True)
         uvicorn.run(create_app(load_settings(home)), host=HOST, port=PORT, log_level="warning")
     return accounts
