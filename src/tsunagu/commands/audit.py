@@ -8,7 +8,6 @@ same transaction as what it reads. A refused command is recorded too, then repor
 
 from __future__ import annotations
 
-import getpass
 import json
 import uuid
 from collections.abc import Iterator
@@ -17,21 +16,26 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, settings_for
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    settings_for,
+    signing_key,
+)
 from tsunagu.config import Settings
 from tsunagu.privacy import (
     ChainBrokenError,
-    KeyFileError,
-    Subject,
     access_history,
     authorise,
     checkpoint,
-    load_or_create_signing_key,
     parse_public_key,
     query_log,
     verify,
@@ -43,26 +47,12 @@ from tsunagu.store.db import create_hub_engine, session_factory
 
 audit_app = typer.Typer(help="アクセス記録（監査ログ）の検証と閲覧", no_args_is_help=True)
 
-CLI_ROLES = ("privacy_officer", "administrator")
 AsRoleOption = Annotated[
     str,
     typer.Option("--as-role", help="CLIを使う人の役割: privacy_officer（既定）または administrator。OSのユーザー名とともに記録されます"),
 ]
 OrganisationOption = Annotated[str, typer.Option("--organisation", help="所属（アクセス記録に残す）")]
 PurposeOption = Annotated[str, typer.Option("--purpose", help="利用目的（administration / disclosure_handling）")]
-
-
-def cli_subject(as_role: str, organisation: str) -> Subject:
-    if as_role not in CLI_ROLES:
-        fail(f"--as-role は {' / '.join(CLI_ROLES)} のいずれかです（指定: {as_role}）")
-    return Subject(getpass.getuser(), as_role, organisation)
-
-
-def signing_key(settings: Settings) -> Ed25519PrivateKey:
-    try:
-        return load_or_create_signing_key(settings.home)
-    except KeyFileError as exc:
-        fail(str(exc))
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 
 from tsunagu.config import Settings, load_settings
+from tsunagu.privacy import KeyFileError, Subject, load_or_create_signing_key
 from tsunagu.yamlstrict import ConfigError
 
 console = Console()
@@ -73,6 +76,28 @@ def settings_for(home: Path | None, *, require_init: bool = True) -> Settings:
             "--name 自治体名 --code 地方公共団体コード` を実行してください / not a tsunagu home: run `tsunagu init` first"
         )
     return settings
+
+
+# The roles an operator may claim on the command line: the CLI is a back office, not a caseworker's tool.
+CLI_ROLES = ("privacy_officer", "administrator")
+
+
+def cli_subject(as_role: str, organisation: str, *, back_office_only: bool = True) -> Subject:
+    """The person at the terminal: their OS user name and the role they claim (recorded in the audit).
+
+    ``back_office_only=False`` lets any role be claimed, so the policy refuses it on the record.
+    """
+    if back_office_only and as_role not in CLI_ROLES:
+        fail(f"--as-role は {' / '.join(CLI_ROLES)} のいずれかです（指定: {as_role}）")
+    return Subject(getpass.getuser(), as_role, organisation)
+
+
+def signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The hub's audit signing key (created on first use)."""
+    try:
+        return load_or_create_signing_key(settings.home)
+    except KeyFileError as exc:
+        fail(str(exc))
 
 
 Command = Callable[..., None]

@@ -11,8 +11,17 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tsunagu.commands.audit import AsRoleOption, OrganisationOption, cli_subject, hub_session, signing_key
-from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, settings_for
+from tsunagu.commands.audit import AsRoleOption, OrganisationOption, hub_session
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    settings_for,
+    signing_key,
+)
 from tsunagu.privacy import (
     KeyFileError,
     NoteKeyError,

@@ -7,8 +7,18 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, reported_errors, settings_for
-from tsunagu.commands.users import cli_subject, signing_key, work_session
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    reported_errors,
+    settings_for,
+    signing_key,
+)
+from tsunagu.commands.users import work_session
 from tsunagu.work import resources as directory
 from tsunagu.work.errors import WorkError
 
@@ -55,7 +65,7 @@ def add_command(
                                     area=area, public=not private)
     try:
         with work_session(settings) as session:
-            view = directory.add_resource(session, cli_subject(as_role, "cli"), "administration", entry, key=key)
+            view = directory.add_resource(session, cli_subject(as_role, "cli", back_office_only=False), "administration", entry, key=key)
     except WorkError as exc:
         fail(exc.message)
     console.print(f"[green]✔[/] 社会資源 #{view.id} {view.name} を登録しました")
@@ -72,7 +82,7 @@ def import_command(
     key = signing_key(settings)
     try:
         with reported_errors(), work_session(settings) as session:
-            added, updated = directory.import_resources(session, cli_subject(as_role, "cli"), "administration", file,
+            added, updated = directory.import_resources(session, cli_subject(as_role, "cli", back_office_only=False), "administration", file,
                                                         key=key)
     except WorkError as exc:
         fail(exc.message)

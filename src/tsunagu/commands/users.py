@@ -6,57 +6,42 @@ as for ``tsunagu audit``; managing accounts is the policy's ``users.manage`` and
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, settings_for
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    settings_for,
+    signing_key,
+)
 from tsunagu.config import Settings
-from tsunagu.privacy import KeyFileError, Subject, load_or_create_signing_key
 from tsunagu.store.db import create_hub_engine, migrate, session_factory
 from tsunagu.work import users as accounts
-from tsunagu.work.errors import Refused, WorkError
+from tsunagu.work.errors import WorkError
+from tsunagu.work.unit import unit_of_work
 
 users_app = typer.Typer(help="利用者（職員のアカウント）の管理", no_args_is_help=True)
 
 AS_ROLE_HELP = "CLIを使う人の役割（既定: administrator）。OSのユーザー名とともにアクセス記録に残ります"
 
 
-def cli_subject(as_role: str, organisation: str) -> Subject:
-    return Subject(getpass.getuser(), as_role, organisation)
-
-
-def signing_key(settings: Settings) -> Ed25519PrivateKey:
-    try:
-        return load_or_create_signing_key(settings.home)
-    except KeyFileError as exc:
-        fail(str(exc))
-
-
 @contextmanager
 def work_session(settings: Settings) -> Iterator[Session]:
-    """One transaction that also commits when the policy refused, so the refusal stays on record."""
     migrate(settings.hub_url)  # a home made before the work tables existed gets them now
     engine = create_hub_engine(settings.hub_url)
     try:
-        session = session_factory(engine)()
-        try:
+        with unit_of_work(session_factory(engine)) as session:
             yield session
-            session.commit()
-        except Refused:
-            session.commit()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
     finally:
         engine.dispose()
 
@@ -91,7 +76,7 @@ def add_command(
     try:
         with work_session(settings) as session:
             account = accounts.create_user(
-                session, cli_subject(as_role, "cli"), user_id, role=role, display_name=name,
+                session, cli_subject(as_role, "cli", back_office_only=False), user_id, role=role, display_name=name,
                 organisation=organisation, password=password, key=key,
             )
     except WorkError as exc:
@@ -116,7 +101,7 @@ def list_command(
     key = signing_key(settings)
     try:
         with work_session(settings) as session:
-            rows = accounts.list_users(session, cli_subject(as_role, "cli"), key=key)
+            rows = accounts.list_users(session, cli_subject(as_role, "cli", back_office_only=False), key=key)
     except WorkError as exc:
         fail(exc.message)
     if json_out:
@@ -144,7 +129,7 @@ def disable_command(
     key = signing_key(settings)
     try:
         with work_session(settings) as session:
-            account = accounts.disable_user(session, cli_subject(as_role, "cli"), user_id, key=key)
+            account = accounts.disable_user(session, cli_subject(as_role, "cli", back_office_only=False), user_id, key=key)
     except WorkError as exc:
         fail(exc.message)
     console.print(f"[green]✔[/] 利用者 {account.user_id} を無効にしました")

@@ -23,7 +23,7 @@ from tsunagu.privacy.policy import JST
 from tsunagu.vault.node import Node
 from tsunagu.vault.topology import close_nodes, open_nodes
 from tsunagu.web.security import CookieSigner
-from tsunagu.work.errors import Refused
+from tsunagu.work.unit import unit_of_work
 
 TIER_CLASSES = {"重点支援": "tier-priority", "予防的支援": "tier-preventive", "見守り": "tier-watch", "対象外": "tier-none"}
 
@@ -73,20 +73,9 @@ class AppState:
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
-        """One transaction per request's work. A policy refusal commits too: its audit entry
-        must survive the refusal (the entry is all that was added before the service refused)."""
-        session = self.factory()
-        try:
+        """One transaction per request's work (a policy refusal commits too: see ``unit_of_work``)."""
+        with unit_of_work(self.factory) as session:
             yield session
-            session.commit()
-        except Refused:
-            session.commit()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     def nodes(self) -> dict[str, Node]:
         """The departments' nodes, opened on first use and kept for the app's lifetime."""
