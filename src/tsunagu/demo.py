@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from tsunagu.catalog import default_catalog
 from tsunagu.config import Settings, load_settings
 from tsunagu.home import init_home
+from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.load import Ingestor
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.models import LinkRun
@@ -26,8 +27,7 @@ from tsunagu.municipality import Municipality
 from tsunagu.screen import load_rule_set
 from tsunagu.screen.runs.models import ScreeningRun
 from tsunagu.screen.runs.run import run_screening
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.store.db import migrate
 from tsunagu.work.access import suspended_persons
 
 DEMO_NAME = "つなぐ市（合成データ）"
@@ -85,12 +85,10 @@ def build_demo(home: Path, children: int, seed: int, profile: str = "default",
 
 
 def _link_and_screen(settings: Settings, summary: DemoSummary, fresh: bool, say: Stage) -> None:
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
     manifests = manifests_for_home(settings.home)
-    try:
+    with hub_with_nodes(settings) as (sessions, nodes):
         say("link")
-        with session_factory(engine).begin() as session:
+        with sessions.begin() as session:
             done = session.scalar(select(func.count()).select_from(LinkRun)) or 0
             if done and not fresh:
                 summary.stages["link"] = "reused"
@@ -101,7 +99,7 @@ def _link_and_screen(settings: Settings, summary: DemoSummary, fresh: bool, say:
                 summary.stages["link"] = "linked"
         say("screen")
         as_of = _export_date(settings.home) or date.today()
-        with session_factory(engine).begin() as session:
+        with sessions.begin() as session:
             previous = session.scalars(select(ScreeningRun.counts_json).where(ScreeningRun.as_of == as_of)).first()
             if previous is not None and not fresh:
                 summary.stages["screen"] = "reused"
@@ -111,9 +109,6 @@ def _link_and_screen(settings: Settings, summary: DemoSummary, fresh: bool, say:
                 summary.screening = vars(run_screening(session, nodes, manifests, default_catalog(), rule_set, as_of,
                                                        excluded=suspended_persons(session)))
                 summary.stages["screen"] = "screened"
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
 
 
 def _export_date(home: Path) -> date | None:

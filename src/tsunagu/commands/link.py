@@ -11,27 +11,21 @@ from rich.table import Table
 
 from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, reported_errors, settings_for
 from tsunagu.config import Settings
+from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link import review as review_queue
 from tsunagu.link.evaluate import evaluate_linkage
 from tsunagu.link.probabilistic import BlockingTooLargeError
 from tsunagu.link.run import LinkReport, run_linkage
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
+from tsunagu.store.db import create_hub_engine, session_factory
 from tsunagu.vault.topology import close_nodes, open_nodes
 
 link_app = typer.Typer(help="名寄せ（同一人物の記録をつなぐ）", invoke_without_command=True)
 
 
 def link_home(settings: Settings, incremental: bool = False) -> LinkReport:
-    migrate(settings.hub_url)
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        with session_factory(engine).begin() as session:
-            return run_linkage(session, nodes, manifests_for_home(settings.home), incremental=incremental)
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
+    with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session:
+        return run_linkage(session, nodes, manifests_for_home(settings.home), incremental=incremental)
 
 
 @link_app.callback()

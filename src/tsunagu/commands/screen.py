@@ -11,13 +11,13 @@ from rich.table import Table
 from tsunagu.catalog import default_catalog
 from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, reported_errors, settings_for
 from tsunagu.config import Settings
+from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.screen import RuleSet, load_rule_set, run_scenarios
 from tsunagu.screen.expr import ExprError
 from tsunagu.screen.runs.run import ScreeningReport, run_screening
 from tsunagu.screen.runs.truth import evaluate_screening
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.store.db import create_hub_engine, session_factory
 from tsunagu.work.access import suspended_persons
 
 screen_app = typer.Typer(help="一次スクリーニング", invoke_without_command=True)
@@ -33,17 +33,10 @@ def rule_set_for(settings: Settings) -> RuleSet:
 
 
 def screen_home(settings: Settings, as_of: date) -> ScreeningReport:
-    migrate(settings.hub_url)
     rule_set = rule_set_for(settings)
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        with session_factory(engine).begin() as session:
-            return run_screening(session, nodes, manifests_for_home(settings.home), default_catalog(), rule_set, as_of,
-                                 excluded=suspended_persons(session))
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
+    with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session:
+        return run_screening(session, nodes, manifests_for_home(settings.home), default_catalog(), rule_set, as_of,
+                             excluded=suspended_persons(session))
 
 
 @screen_app.callback()
