@@ -7,10 +7,10 @@ that lacks a column its manifest needs, is refused whole and leaves the vault as
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 from tsunagu.catalog import Catalog, default_catalog
