@@ -13,7 +13,10 @@ from tsunagu.commands import ingest as ingest_cmd
 from tsunagu.commands import keys as keys_cmd
 from tsunagu.commands import link as link_cmd
 from tsunagu.commands import node as node_cmd
+from tsunagu.commands import registers as registers_cmd
+from tsunagu.commands import requests as requests_cmd
 from tsunagu.commands import resources as resources_cmd
+from tsunagu.commands import retention as retention_cmd
 from tsunagu.commands import screen as screen_cmd
 from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import synth as synth_cmd
@@ -46,6 +49,9 @@ screen_cmd.register(app)
 synth_cmd.register(app)
 node_cmd.register(app)
 audit_cmd.register(app)
+requests_cmd.register(app)
+retention_cmd.register(app)
+registers_cmd.register(app)
 keys_cmd.register(app)
 users_cmd.register(app)
 resources_cmd.register(app)

@@ -20,10 +20,13 @@ from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 from starlette.routing import BaseRoute
 
+from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.link.models import ClericalPair
 from tsunagu.privacy import AuditEntry, Decision, Policy, Subject
 from tsunagu.web.app import create_app
 from tsunagu.work import plans
+from tsunagu.work.rights import requests
+from tsunagu.work.rights.corrections import CorrectionClaim
 from web.conftest import Browser
 from work.builders import Home
 
@@ -33,11 +36,11 @@ NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permissio
 # to decide what to offer, and offer nothing).
 RENDER_WHEN_DENIED = {("GET", "/dashboard"), ("GET", "/resources"), ("GET", "/api/resources")}
 # Routes about one child: path parameter -> the person it concerns (plan/referral/follow-up 1 are P0002's).
-PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id"}
+PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no"}
 LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates"}
 
 PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
-               "pair_id": "1", "user_id": "teacher2"}
+               "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1"}
 FORMS: dict[str, dict[str, str]] = {
     "/children/{person_id}/break-glass": {"purpose": "assessment", "justification": "夜間に警察から通告があり、安全確認のため至急", "minutes": "15"},
     "/children/{person_id}/reviews": {"decision": "support", "rationale": "就学援助と欠席の増加", "purpose": "assessment",
@@ -58,6 +61,9 @@ FORMS: dict[str, dict[str, str]] = {
                      "password": "a-long-enough-password"},
     "/admin/assignments": {"user_id": "teacher1", "person_id": "P0002"},
     "/privacy/suspensions": {"person_id": "P0002", "reason": "利用停止請求 第3号"},
+    "/privacy/requests": {"person_id": "P0002", "kind": "disclosure", "requester_kind": "person"},
+    "/privacy/requests/{request_no}": {"action": "start", "note": "対応を始める"},
+    "/privacy/corrections/{notice_no}": {"outcome": "rejected", "note": "住民記録のとおりで誤りはありません"},
 }
 JSON_BODIES: dict[str, dict[str, Any]] = {
     "/api/reviews": {"person_id": "P0002", "decision": "support", "rationale": "API から記録",
@@ -65,7 +71,9 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
     "/api/resources": {"name": "相談窓口 API", "category": "相談支援"},
 }
 # Who may use each route with the real policy (case 3); everything else: the centre caseworker.
-ACTING_USER = {"/admin": "admin1", "/privacy": "po1", "/children/{person_id}/break-glass": "ssw1"}
+# (first match wins: the stewards' page before the rest of /privacy)
+ACTING_USER = {"/admin": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
+               "/children/{person_id}/break-glass": "ssw1"}
 PERSON_FOR_USER = {"ssw1": "P0003"}  # break-glass: a child of another school
 
 
@@ -154,6 +162,17 @@ def _seed_pair(home: Home) -> None:
                                  match_probability=0.62, comparison_json="{}", status="open"))
 
 
+def _seed_requests(home: Home) -> None:
+    """Request 1 (disclosure) and request 2 (correction, with notice 1 to the resident registry), both P0002's."""
+    officer = Subject("po1", "privacy_officer", "privacy")
+    with home.factory.begin() as session:
+        requests.create_request(session, officer, "P0002", "disclosure", requester_kind="person",
+                                received_on=date(2026, 11, 2))
+        requests.create_request(session, officer, "P0002", "correction", requester_kind="person",
+                                received_on=date(2026, 11, 2), manifests=packaged_manifests(), claims=[
+                                    CorrectionClaim("juki_jumin", "1000000002", "full_name", "佐藤　華子")])
+
+
 def test_signed_out_every_route_but_the_open_ones_is_refused(home: Home, browser: Callable[..., Browser]) -> None:
     b = browser()
     checked = 0
@@ -177,6 +196,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
 ) -> None:
     _seed_work(home)
     _seed_pair(home)
+    _seed_requests(home)
     b = browser("cw1")
     calls: list[str] = []
 
@@ -210,6 +230,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
 
 def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[..., Browser]) -> None:
     _seed_pair(home)
+    _seed_requests(home)
     sessions: dict[str, Browser] = {}
     touched = 0
     for method, template in routes_of(home):

@@ -18,6 +18,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.link.models",
     "tsunagu.screen.runs.models",
     "tsunagu.work.models",
+    "tsunagu.work.rights.models",
 )
 
 

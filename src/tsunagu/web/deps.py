@@ -97,6 +97,8 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
         entries.append(("/admin", "管理"))
     if allows(subject, "audit.read", "administration") or allows(subject, "audit.read", "disclosure_handling"):
         entries.append(("/privacy", "個人情報保護"))
+    elif allows(subject, "sources.load", "administration"):
+        entries.append(("/privacy/corrections", "訂正の連絡"))  # the holding department's side of a correction
     return entries
 
 

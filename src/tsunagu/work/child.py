@@ -42,6 +42,7 @@ from tsunagu.work.candidates import TREND_LABELS, Reason, domains_for, reasons_f
 from tsunagu.work.errors import NotFound, Refused
 from tsunagu.work.plans import PlanView, plans_of
 from tsunagu.work.reviews import ReviewView, reviews_of
+from tsunagu.work.rights.corrections import DisputeView, disputes_of
 from tsunagu.yamlstrict import ConfigError
 
 METHOD_LABELS = {
@@ -115,6 +116,7 @@ class ChildView:
     reviews: list[ReviewView] = field(default_factory=list)
     plans: list[PlanView] = field(default_factory=list)
     notes_visible: bool = False
+    disputes: list[DisputeView] = field(default_factory=list)
 
 
 def person_exists(session: Session, person_id: str) -> bool:
@@ -175,6 +177,7 @@ def open_child(
                      decision.reason, decision.break_glass)
     see = _visibility(subject, "child.view", purpose, rel, decision)
     read = _visibility(subject, "child.items.read", purpose, rel, decision)
+    view.disputes = disputes_of(session, person_id, active_only=True)
     links = list(session.scalars(select(PersonLink).where(PersonLink.person_id == person_id)
                                  .order_by(PersonLink.department, PersonLink.source)))
     view.links = [LinkView(

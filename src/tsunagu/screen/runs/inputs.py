@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
+from tsunagu.ingest.basis import require_basis
 from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.link.models import HouseholdMember, Person, PersonLink
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA, PEOPLE_SCHEMA
@@ -131,6 +132,7 @@ def _derived(observations: pl.DataFrame, households: pl.DataFrame, as_of: date) 
 
 def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
            item_ids: frozenset[str], as_of: date, run_id: str) -> ScreeningInputs:
+    require_basis(manifests)  # no source without a recorded ground (APPI art. 69(2)) is read
     links, households = _links(session), _households(session)
     refused: dict[str, str] = {}
     missing: list[str] = []

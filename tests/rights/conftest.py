@@ -1,0 +1,106 @@
+"""A screened copy of the linked synthetic town, built once; each test works on its own copy."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tsunagu.catalog import default_catalog
+from tsunagu.config import Settings, load_settings
+from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
+from tsunagu.link.models import PersonLink
+from tsunagu.privacy import NoteCipher, Subject, load_note_cipher, load_or_create_signing_key
+from tsunagu.screen import load_rule_set
+from tsunagu.screen.runs.models import ScreeningResult
+from tsunagu.screen.runs.run import ScreeningReport, run_screening
+from tsunagu.store.db import create_hub_engine, migrate, session_factory
+from tsunagu.vault.node import Node
+from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.work.access import suspended_persons
+
+AS_OF = date(2026, 10, 31)
+OFFICER = Subject("po1", "privacy_officer", "privacy")
+CASEWORKER = Subject("cw1", "centre_caseworker", "family_centre")
+ADMIN = Subject("setup", "administrator", "cli")
+
+
+@dataclass
+class Town:
+    settings: Settings
+    factory: sessionmaker[Session]
+    cipher: NoteCipher
+    nodes: dict[str, Node]
+    manifests: ManifestSet
+    child: str
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    def screen(self) -> ScreeningReport:
+        return screen(self.settings, self.nodes, self.factory)
+
+    def key(self):  # type: ignore[no-untyped-def]
+        return load_or_create_signing_key(self.home)
+
+
+def screen(settings: Settings, nodes: dict[str, Node], factory: sessionmaker[Session]) -> ScreeningReport:
+    with factory.begin() as session:
+        return run_screening(session, nodes, manifests_for_home(settings.home), default_catalog(),
+                             load_rule_set(settings.rules_path, settings.municipality_code), AS_OF,
+                             excluded=suspended_persons(session))
+
+
+def pick_child(session: Session) -> str:
+    """A listed child with records in the most departments (a school's among them)."""
+    listed = select(ScreeningResult.person_id).where(ScreeningResult.tier != "対象外")
+    schooled = select(PersonLink.person_id).where(PersonLink.department == "schools")
+    row = session.execute(
+        select(PersonLink.person_id, func.count(func.distinct(PersonLink.department)).label("n"))
+        .where(PersonLink.person_id.in_(listed), PersonLink.person_id.in_(schooled))
+        .group_by(PersonLink.person_id).order_by(func.count(func.distinct(PersonLink.department)).desc(),
+                                                 PersonLink.person_id).limit(1)
+    ).first()
+    assert row is not None
+    return str(row[0])
+
+
+@pytest.fixture(scope="session")
+def rights_town(linked_town: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    home = tmp_path_factory.mktemp("rights-town") / "home"
+    shutil.copytree(linked_town, home)
+    settings = load_settings(home)
+    migrate(settings.hub_url)
+    engine = create_hub_engine(settings.hub_url)
+    nodes = open_nodes(settings)
+    try:
+        factory = session_factory(engine)
+        screen(settings, nodes, factory)
+        with factory() as session:
+            child = pick_child(session)
+    finally:
+        close_nodes(nodes)
+        engine.dispose()
+    return home, child
+
+
+@pytest.fixture
+def town(rights_town: tuple[Path, str], tmp_path: Path) -> Iterator[Town]:
+    source, child = rights_town
+    home = tmp_path / "home"
+    shutil.copytree(source, home)
+    settings = load_settings(home)
+    engine = create_hub_engine(settings.hub_url)
+    nodes = open_nodes(settings)
+    try:
+        yield Town(settings, session_factory(engine), load_note_cipher(home), nodes, manifests_for_home(home), child)
+    finally:
+        close_nodes(nodes)
+        engine.dispose()

@@ -1,0 +1,88 @@
+"""The requests pages in Debian's Chromium: receive, see the due date, answer; axe-core finds nothing serious.
+
+Screenshots go to test-artifacts/screenshots/ (rights-*.png).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, expect, sync_playwright
+
+from tsunagu.web.app import create_app
+from tsunagu.work.rights.requests import jst_today
+from web.test_browser import CHROMIUM_ARGS, SHOTS, _free_port, new_page, serious_violations, shot, sign_in
+from work.builders import build_home
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = build_home(tmp_path_factory.mktemp("rights-browser"))
+    home.close()
+    port = _free_port()
+    running = uvicorn.Server(uvicorn.Config(create_app(home.settings), host="127.0.0.1", port=port,
+                                            log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not running.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium がありません: apt-get install -y chromium fonts-ipaexfont-gothic（scripts/apt-packages.txt）")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_receive_track_and_answer_requests(server: str, browser: Browser) -> None:
+    page = new_page(browser)
+    sign_in(page, server, "po1")
+    page.goto(f"{server}/privacy")
+    page.get_by_role("link", name="本人・法定代理人からの請求（開示・訂正・利用停止・削除）").click()
+    page.get_by_label("個人ID").fill("P0001")
+    page.get_by_label("種類").select_option("correction")
+    page.get_by_label("請求者", exact=True).select_option("legal_representative")
+    page.get_by_label("請求者の補足（例: 母（親権者））").fill("母（親権者）")
+    page.get_by_label("受付日").fill((jst_today() - timedelta(days=35)).isoformat())
+    page.get_by_label("データソース（例: juki_jumin）").fill("juki_jumin")
+    page.get_by_label("記録番号").fill("1000000001")
+    page.get_by_label("項目（データ項目ID、または full_name などの本人確認項目）").fill("full_name")
+    page.get_by_label("本人が正しいとする値").fill("高橋　太郎")
+    page.get_by_role("button", name="受け付ける").click()
+    expect(page.get_by_role("status")).to_contain_text("請求を受け付けました")
+    expect(page.get_by_role("alert")).to_contain_text("過ぎています")
+    assert serious_violations(page) == []
+    shot(page, "rights-request")
+    page.goto(f"{server}/privacy/requests")
+    expect(page.get_by_text("期限超過 5日")).to_be_visible()
+    assert serious_violations(page) == []
+    shot(page, "rights-requests")
+
+    steward = new_page(browser)
+    sign_in(steward, server, "steward1")
+    steward.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="訂正の連絡").click()
+    expect(steward.get_by_text("高橋　太郎")).to_be_visible()
+    assert serious_violations(steward) == []
+    steward.get_by_label("回答", exact=True).select_option("rejected")
+    steward.get_by_label("理由・補足").fill("住民票は届出のとおりで誤りはありません")
+    steward.get_by_role("button", name="回答する").click()
+    expect(steward.get_by_role("status")).to_contain_text("回答しました")
+    shot(steward, "rights-corrections")
