@@ -19,32 +19,18 @@ import platform
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+# The stage timer (its own wrapper process per stage, so peak RSS is that stage's) is shared with
+# `tsunagu bench`: one implementation, in the package.
+from tsunagu.bench.timing import timed as _timed
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "work"
 RESULTS = ROOT / "benchmarks" / "results"
 PY = sys.executable
 TSUNAGU = str(Path(PY).parent / "tsunagu")
-
-
-_WRAPPER = (
-    "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
-    "sys.stderr.write(f'\\nMAXRSS={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}\\n'); sys.exit(done.returncode)"
-)
-
-
-def _timed(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (MB) and stdout of one stage, run under its own wrapper process."""
-    started = time.perf_counter()
-    done = subprocess.run([PY, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    peak_kb = int(done.stderr.rsplit("MAXRSS=", 1)[1].split()[0])
-    return seconds, peak_kb // 1024, done.stdout
 
 
 def _municipality(children: int, seed: int, profile: str) -> Path:

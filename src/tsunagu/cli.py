@@ -6,6 +6,7 @@ import typer
 
 from tsunagu import __version__
 from tsunagu.commands import audit as audit_cmd
+from tsunagu.commands import bench as bench_cmd
 from tsunagu.commands import catalog as catalog_cmd
 from tsunagu.commands import demo as demo_cmd
 from tsunagu.commands import home as home_cmd
@@ -53,6 +54,7 @@ requests_cmd.register(app)
 retention_cmd.register(app)
 registers_cmd.register(app)
 keys_cmd.register(app)
+bench_cmd.register(app)
 users_cmd.register(app)
 resources_cmd.register(app)
 serve_cmd.register(app)

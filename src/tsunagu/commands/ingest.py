@@ -4,18 +4,42 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, reported_errors, settings_for
+from tsunagu.commands.audit import hub_session
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    reported_errors,
+    settings_for,
+    signing_key,
+)
 from tsunagu.config import Settings
 from tsunagu.csvout import write_rows
 from tsunagu.ingest.load import Ingestor, IngestReport, expand_paths
 from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.privacy import authorise
 from tsunagu.vault import quarantine as q
 from tsunagu.vault.store import Vault, VaultLocation
+
+StewardRole = Annotated[str, typer.Option("--as-role", help="CLIを使う人の役割（既定: data_steward）。アクセス記録に残ります")]
+
+
+def authorise_steward(settings: Settings, as_role: str) -> None:
+    """Loading exports and reading quarantined rows handle personal data: decided and recorded."""
+    with hub_session(settings) as session:
+        decision = authorise(session, cli_subject(as_role, "cli", back_office_only=False), "sources.load",
+                             "administration", key=signing_key(settings))
+    if not decision.allowed:
+        fail(decision.reason)
 
 
 def run_ingest(settings: Settings, paths: list[Path], show_progress: bool) -> IngestReport:
@@ -34,11 +58,13 @@ def run_ingest(settings: Settings, paths: list[Path], show_progress: bool) -> In
 
 def ingest(
     paths: list[Path] = typer.Argument(..., help="取り込むファイルまたはフォルダ", exists=True),
+    as_role: StewardRole = "data_steward",
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """部署のエクスポートを各部署の保管庫に取り込む（全行を取込または保留に振り分ける）。"""
     settings = settings_for(home)
+    authorise_steward(settings, as_role)
     with reported_errors():
         report = run_ingest(settings, paths, show_progress=not json_out and sys.stderr.isatty())
     if json_out:
@@ -74,9 +100,10 @@ def _vaults(settings: Settings) -> list[Vault]:
 
 
 @quarantine_app.command("list")
-def quarantine_list(home: HomeOption = None, json_out: JsonOption = False) -> None:
+def quarantine_list(as_role: StewardRole = "data_steward", home: HomeOption = None, json_out: JsonOption = False) -> None:
     """保留行のあるファイルを一覧表示する。"""
     settings = settings_for(home)
+    authorise_steward(settings, as_role)
     summaries = [s for v in _vaults(settings) for s in q.summarise(v)]
     if json_out:
         emit_json({"quarantine": summaries})
@@ -94,11 +121,13 @@ def quarantine_show(
     source: str = typer.Argument(..., help="データソースID"),
     row: int | None = typer.Option(None, "--row", help="行番号（見出しの次の行が1）"),
     limit: int = typer.Option(50, "--limit", help="表示件数"),
+    as_role: StewardRole = "data_steward",
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """1つのデータソースの保留行を、列・値・理由とともに表示する。"""
     settings = settings_for(home)
+    authorise_steward(settings, as_role)
     with reported_errors(KeyError):
         department = manifests_for_home(settings.home).get(source).department
     vault = Vault(VaultLocation.for_home(department, settings.vault_dir, settings.hub_url))
@@ -121,11 +150,13 @@ def quarantine_show(
 def quarantine_export(
     out: Path = typer.Option(..., "--out", help="書き出すCSVファイル（UTF-8 BOM付き、Excelで開ける）"),
     source: str | None = typer.Option(None, "--source", help="データソースIDで絞り込む"),
+    as_role: StewardRole = "data_steward",
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """保留行をCSVに書き出す（数式として解釈されうるセルはエスケープ）。"""
     settings = settings_for(home)
+    authorise_steward(settings, as_role)
     rows = [e for v in _vaults(settings) for e in q.entries(v, source=source)]
     if source and not rows and source not in manifests_for_home(settings.home).manifests:
         fail(f"データソース {source!r} はありません / unknown source")

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.prompt import Prompt
 from rich.table import Table
 
-from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, reported_errors, settings_for
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    reported_errors,
+    settings_for,
+    signing_key,
+)
 from tsunagu.config import Settings
 from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.manifest import manifests_for_home
-from tsunagu.link import review as review_queue
 from tsunagu.link.evaluate import evaluate_linkage
 from tsunagu.link.probabilistic import BlockingTooLargeError
 from tsunagu.link.run import LinkReport, run_linkage
 from tsunagu.store.db import create_hub_engine, session_factory
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.work import linkreview
+from tsunagu.work.errors import WorkError
+from tsunagu.work.unit import unit_of_work
 
 link_app = typer.Typer(help="名寄せ（同一人物の記録をつなぐ）", invoke_without_command=True)
 
@@ -59,49 +70,47 @@ def link(
         console.print(f"[yellow]未取得のデータソース:[/] {source}")
 
 
+AsRole = Annotated[str, typer.Option("--as-role", help="CLIを使う人の役割（既定: data_steward）。アクセス記録に残ります")]
+
+
 @link_app.command("review")
 def review(
     decide: bool = typer.Option(False, "--decide", help="1組ずつ表示して判断を入力する"),
     limit: int = typer.Option(20, "--limit", help="表示する組数"),
+    as_role: AsRole = "data_steward",
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """名寄せ確認の待ち行列を表示し、判断（同一人物／別人）を記録する。"""
     settings = settings_for(home)
-    engine = create_hub_engine(settings.hub_url)
-    manifests = manifests_for_home(settings.home)
-    user = getpass.getuser()
-    with session_factory(engine).begin() as session:
-        pairs = review_queue.open_pairs(session, limit)
+    subject = cli_subject(as_role, "cli", back_office_only=False)
+    key = signing_key(settings)
+    with reported_errors(WorkError), hub_with_nodes(settings) as (sessions, nodes), unit_of_work(sessions) as session:
+        pairs = linkreview.pending_pairs(session, subject, nodes, manifests_for_home(settings.home), limit=limit,
+                                         key=key)
         if json_out and not decide:
             emit_json({"pairs": pairs})
             return
         if not pairs:
             console.print("確認待ちの組はありません / the review queue is empty")
             return
-        nodes = open_nodes(settings)
-        try:
-            for pair in pairs:
-                table = Table(title=f"組 {pair.id}: 一致確率 {pair.match_probability:.3f}")
-                for header in ("項目", pair.left_key, pair.right_key):
-                    table.add_column(header)
-                for name, left, right in review_queue.side_by_side(pair, nodes, manifests, f"cli:{user}", "data_steward"):
-                    table.add_row(name, left, right)
-                console.print(table)
-                console.print("比較の内訳: " + ", ".join(f"{k}={v}" for k, v in pair.comparison.items()))
-                if not decide:
-                    continue
-                answer = Prompt.ask("同一人物ですか？ [y]同一 / [n]別人 / [s]保留 / [q]終了", choices=["y", "n", "s", "q"])
-                if answer == "q":
-                    break
-                if answer == "s":
-                    continue
-                reason = Prompt.ask("判断の理由")
-                with reported_errors(ValueError, LookupError):
-                    review_queue.decide(session, pair.id, "match" if answer == "y" else "non_match", user, reason)
-        finally:
-            close_nodes(nodes)
-    engine.dispose()
+        for pair in pairs:
+            table = Table(title=f"組 {pair.id}: 一致確率 {pair.match_probability:.3f}")
+            for header in ("項目", pair.left_key, pair.right_key, ""):
+                table.add_column(header)
+            for label, left, right, same in pair.rows:
+                table.add_row(label, left, right, "＝" if same else "≠")
+            console.print(table)
+            if not decide:
+                continue
+            answer = Prompt.ask("同一人物ですか？ [y]同一 / [n]別人 / [s]保留 / [q]終了", choices=["y", "n", "s", "q"])
+            if answer == "q":
+                break
+            if answer == "s":
+                continue
+            reason = Prompt.ask("判断の理由")
+            linkreview.decide_pair(session, subject, pair.id, "match" if answer == "y" else "non_match", reason,
+                                   key=key)
 
 
 @link_app.command("decide")
@@ -109,20 +118,23 @@ def decide_pair(
     pair_id: int = typer.Argument(..., help="組の番号"),
     decision: str = typer.Argument(..., help="match（同一人物）または non_match（別人）"),
     reason: str = typer.Option(..., "--reason", help="判断の理由"),
+    as_role: AsRole = "data_steward",
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """名寄せ確認の1組に判断を記録する（以後の名寄せはこの判断に従う）。"""
     settings = settings_for(home)
+    subject = cli_subject(as_role, "cli", back_office_only=False)
     engine = create_hub_engine(settings.hub_url)
-    with reported_errors(ValueError, LookupError), session_factory(engine).begin() as session:
-        made = review_queue.decide(session, pair_id, decision, getpass.getuser(), reason)
-        result = {"left_key": made.left_key, "right_key": made.right_key, "decision": made.decision}
-    engine.dispose()
+    try:
+        with reported_errors(WorkError), unit_of_work(session_factory(engine)) as session:
+            linkreview.decide_pair(session, subject, pair_id, decision, reason, key=signing_key(settings))
+    finally:
+        engine.dispose()
     if json_out:
-        emit_json(result)
+        emit_json({"pair": pair_id, "decision": decision})
     else:
-        console.print(f"記録しました: {result['left_key']} ↔ {result['right_key']} = {decision}")
+        console.print(f"記録しました: 組 {pair_id} = {decision}")
 
 
 @link_app.command("evaluate")

@@ -22,6 +22,7 @@ from tsunagu.link.identity import IdentityChanges, cluster_records, stable_ids
 from tsunagu.link.models import ClericalPair, LinkDecision, LinkRun, Person, PersonEvent, PersonLink
 from tsunagu.link.probabilistic import link_probabilistic
 from tsunagu.link.records import SPINE_SOURCE, LinkInputs, gather
+from tsunagu.privacy import AuditEvent, append
 from tsunagu.store.bulk import bulk_insert
 from tsunagu.vault.node import Node
 
@@ -132,6 +133,11 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
         block_counts=[asdict(c) for c in result.counts], missing_sources=inputs.missing_sources,
         refused=inputs.refused,
     )
+    append(session, AuditEvent(
+        actor=f"hub:link:{run_id}", role="system", organisation="hub", purpose="screening", action="link.run",
+        outcome="allowed", reason=f"名寄せ（{report.mode}、記録 {report.records}件、個人 {report.persons}人）",
+        items=("identifiers",),
+    ))
     session.add(LinkRun(run_id=run_id, started_at=datetime.now(UTC), finished_at=datetime.now(UTC), mode=report.mode,
                         model_version=version, model_json=json.dumps(model_json, ensure_ascii=False, default=str),
                         stats_json=json.dumps(asdict(report), ensure_ascii=False, default=str),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -19,7 +19,17 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # pysqlite would open the transaction only at the first write, so two requests could read the
+    # same audit-chain head before either writes. Let SQLAlchemy emit BEGIN itself (below).
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Take the write lock when a transaction starts: hub transactions (each appending to the audit
+    # chain) are serialised, and a waiting one blocks (busy_timeout) instead of failing.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_hub_engine(url: str) -> Engine:
@@ -38,6 +48,7 @@ def create_hub_engine(url: str) -> Engine:
     engine = create_engine(url)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
