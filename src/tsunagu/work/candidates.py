@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -174,14 +174,39 @@ def _row(subject: Subject, purpose: str, scope: Scope, result: ScreeningResult) 
     )
 
 
-def _in_scope(session: Session, run_id: str, scope: Scope) -> list[ScreeningResult]:
+class _Listed(NamedTuple):
+    """What filtering, sorting and paging need: the reasons (the bulk of a row) are read per page only."""
+
+    id: int
+    person_id: str
+    tier: str
+    domains: str
+    school_code: str | None
+    grade: int | None
+    first_flag: bool
+    trend: str
+    no_mark: bool
+    stale_reasons: int
+
+
+def _in_scope(session: Session, run_id: str, scope: Scope) -> list[_Listed]:
     hidden = suspended_persons(session)
-    rows = session.scalars(select(ScreeningResult).where(ScreeningResult.run_id == run_id,
-                                                         ScreeningResult.tier != NOT_LISTED))
-    return [r for r in rows if r.person_id not in hidden and scope.covers(r.person_id, r.school_code)]
+    r = ScreeningResult
+    rows = session.execute(select(r.id, r.person_id, r.tier, r.domains, r.school_code, r.grade, r.first_flag, r.trend,
+                                  r.no_mark, r.stale_reasons)
+                           .where(r.run_id == run_id, r.tier != NOT_LISTED))
+    return [_Listed._make(row) for row in rows
+            if row.person_id not in hidden and scope.covers(row.person_id, row.school_code)]
 
 
-def _matches(r: ScreeningResult, f: CandidateFilter) -> bool:
+def _full(session: Session, chosen: list[_Listed]) -> list[ScreeningResult]:
+    """The complete results of one page, in the page's order."""
+    by_id = {r.id: r for r in session.scalars(select(ScreeningResult).where(
+        ScreeningResult.id.in_([c.id for c in chosen])))}
+    return [by_id[c.id] for c in chosen]
+
+
+def _matches(r: _Listed, f: CandidateFilter) -> bool:
     return all((
         f.school is None or r.school_code == f.school,
         f.grade is None or r.grade == f.grade,
@@ -219,7 +244,7 @@ def list_candidates(
     pages = max(1, math.ceil(total / filters.per_page)) if paginate else 1
     page = min(filters.page, pages)
     shown = chosen[(page - 1) * filters.per_page: page * filters.per_page] if paginate else chosen
-    rows = [_row(subject, purpose, scope, r) for r in shown]
+    rows = [_row(subject, purpose, scope, r) for r in _full(session, shown)]
     record_listed(session, subject, decision, ACTION, purpose, [r.person_id for r in rows], key=key)
     return CandidatePage(
         run, rows, total, page, pages, scope.broadest,
