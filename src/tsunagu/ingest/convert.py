@@ -259,6 +259,23 @@ def _reading_fields(text: str) -> dict[str, object]:
     return {"reading": display, "family_reading_key": reading_key(display)}
 
 
+# Identifier fields stored as written, width-folded (_fold), under their own name.
+PLAIN_IDENTIFIERS = ("aza_number", "household_number", "guardian_aza_number", "school_code")
+
+
+def identity_settings(manifest: Manifest, field: str) -> object:
+    """What an identity builder reads from the manifest besides the cell (see _identity_builders).
+
+    Two manifests with the same settings build the same fields from the same text, so results can
+    be shared between their files.
+    """
+    if field == "birth_date":
+        return manifest.date_style
+    if field == "sex":
+        return tuple(sorted(manifest.sex_values.items()))
+    return None
+
+
 def _identity_builders(manifest: Manifest) -> dict[str, Callable[[str], dict[str, object]]]:
     style = manifest.date_style
     sex_values = manifest.sex_values
@@ -293,10 +310,7 @@ def _identity_builders(manifest: Manifest) -> dict[str, Callable[[str], dict[str
         return {"guardian_name": text, "guardian_name_key": name_key(text)}
 
     return {
-        "aza_number": plain("aza_number"),
-        "household_number": plain("household_number"),
-        "guardian_aza_number": plain("guardian_aza_number"),
-        "school_code": plain("school_code"),
+        **{field: plain(field) for field in PLAIN_IDENTIFIERS},
         "local_id": lambda text: {},
         "full_name": person,
         "family_name": family,

@@ -8,6 +8,7 @@ the rest of the file still loads.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -81,6 +82,66 @@ def _decode_lines(data: bytes, encoding: str) -> Iterator[tuple[int, bytes, str 
             )
 
 
+def _parse_header(path: Path, text: str, header_row: int) -> list[str]:
+    try:
+        return [cell.strip() for cell in next(csv.reader([text], strict=True), [])]
+    except csv.Error as exc:
+        raise UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）を解析できません（{exc}） / malformed header") from exc
+
+
+def _no_header(path: Path, header_row: int) -> UnreadableFileError:
+    return UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）がありません / no header row at line {header_row}")
+
+
+# Characters that make the csv module do more than split on commas: quotes, and line breaks or
+# NUL inside a line (which it reports as errors). A line without any of them, and no longer than
+# the csv field size limit, parses exactly as ``line.split(",")``.
+_CSV_SPECIAL = re.compile('["\r\x00]')
+
+
+def _read_csv_fast(path: Path, data: bytes, chosen: str, note: str, header_row: int) -> Table | None:
+    """The common case in one pass: every line decodes and parses. None means "use the exact path".
+
+    Decoding the whole file at once gives the same text as decoding line by line when it succeeds,
+    because LF is never part of a multi-byte character in UTF-8 or CP932. Any undecodable byte or
+    malformed line sends the file to :func:`_read_csv_lines`, which accounts for it byte by byte.
+    """
+    codec = "utf-8" if chosen == "utf-8-sig" else chosen
+    start = len(BOM) if chosen == "utf-8-sig" and data.startswith(BOM) else 0
+    try:
+        text = data[start:].decode(codec)
+    except UnicodeDecodeError:
+        return None
+    # Without quotes, NUL or a CR other than in CRLF, every line is plain (the usual export).
+    plain = '"' not in text and "\x00" not in text and text.count("\r") == text.count("\r\n")
+    lines = (text.replace("\r\n", "\n") if plain else text).split("\n")
+    del text  # the lines hold it again: no need for both at the peak
+    if len(lines) < header_row:
+        raise _no_header(path, header_row)
+    header = _parse_header(path, lines[header_row - 1].removesuffix("\r"), header_row)
+    if not any(header):
+        raise _no_header(path, header_row)
+    limit = csv.field_size_limit()
+    body = lines[header_row:]
+    if plain and max(map(len, body), default=0) <= limit:
+        return Table(header, [(n, line.split(",")) for n, line in enumerate(body, start=1) if line.strip()], [],
+                     chosen, note)
+    rows: list[tuple[int, list[str]]] = []
+    for number, raw_line in enumerate(body, start=1):
+        line = raw_line.removesuffix("\r")
+        if not line.strip():
+            continue
+        if len(line) <= limit and _CSV_SPECIAL.search(line) is None:
+            rows.append((number, line.split(",")))
+            continue
+        try:
+            parsed = list(csv.reader([line], strict=True))
+        except csv.Error:
+            return None  # the exact path reports the line with its byte offset
+        rows.append((number, parsed[0] if parsed else []))
+    return Table(header, rows, [], chosen, note)
+
+
 def read_csv(path: Path, encoding: Literal["cp932", "utf-8", "auto"], header_row: int) -> Table:
     data = path.read_bytes()
     if encoding == "auto":
@@ -89,6 +150,12 @@ def read_csv(path: Path, encoding: Literal["cp932", "utf-8", "auto"], header_row
         chosen, note = ("utf-8-sig", "UTF-8（BOM付き）") if data.startswith(BOM) else ("utf-8", "UTF-8")
     else:
         chosen, note = "cp932", "CP932"
+    fast = _read_csv_fast(path, data, chosen, note, header_row)
+    return fast if fast is not None else _read_csv_lines(path, data, chosen, note, header_row)
+
+
+def _read_csv_lines(path: Path, data: bytes, chosen: str, note: str, header_row: int) -> Table:
+    """Line by line, keeping each line's bytes and offset so that a broken line can be reported."""
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     bad: list[BadLine] = []
@@ -103,10 +170,7 @@ def read_csv(path: Path, encoding: Literal["cp932", "utf-8", "auto"], header_row
                 raise UnreadableFileError(
                     f"{path.name}: 見出し行（{header_row}行目）が解読できません / header undecodable: {reason}"
                 )
-            try:
-                header = [cell.strip() for cell in next(csv.reader([text], strict=True), [])]
-            except csv.Error as exc:
-                raise UnreadableFileError(f"{path.name}: 見出し行（{header_row}行目）を解析できません（{exc}） / malformed header") from exc
+            header = _parse_header(path, text, header_row)
             continue
         row_number = physical - header_row
         if text is None:
@@ -114,9 +178,7 @@ def read_csv(path: Path, encoding: Literal["cp932", "utf-8", "auto"], header_row
         elif text.strip():
             good.append((row_number, offset, raw, text))
     if header is None or not any(header):
-        raise UnreadableFileError(
-            f"{path.name}: 見出し行（{header_row}行目）がありません / no header row at line {header_row}"
-        )
+        raise _no_header(path, header_row)
     for number, offset, raw, text in good:
         # One physical line is one row: exports with line breaks inside quoted cells are refused
         # row by row (strict quoting) rather than silently joined or split.
@@ -144,6 +206,8 @@ def _cell_text(value: object) -> str:
 def read_xlsx(path: Path, header_row: int) -> Table:
     from openpyxl import load_workbook
 
+    from tsunagu.ingest.xlsx_rows import fast_rows
+
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken zip
@@ -152,7 +216,10 @@ def read_xlsx(path: Path, header_row: int) -> Table:
         sheet = workbook.worksheets[0]
         header: list[str] | None = None
         rows: list[tuple[int, list[str]]] = []
-        for physical, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        values_by_row = fast_rows(sheet)  # openpyxl's values, read faster; None when openpyxl must read them
+        if values_by_row is None:
+            values_by_row = sheet.iter_rows(values_only=True)
+        for physical, values in enumerate(values_by_row, start=1):
             if physical < header_row:
                 continue
             cells = [_cell_text(v) for v in values]
