@@ -170,3 +170,15 @@ def test_node_releases_only_what_the_purpose_allows(tmp_path: Path, ingestor: In
     with sqlite3.connect(tmp_path / "vaults" / "resident_registry.sqlite3") as conn:
         outcomes = [r[0] for r in conn.execute("select outcome from request_log order by log_id")]
     assert outcomes == ["partial", "refused"]
+
+
+def test_a_roster_row_with_a_broken_school_year_is_quarantined(tmp_path: Path, ingestor: Ingestor) -> None:
+    header = "学校コード,児童生徒番号,氏名,ふりがな,生年月日,性別,住所,保護者氏名,保護者ふりがな,学年,組"
+    path = write_csv(tmp_path / "school_S001_meibo_20261031.csv", header, [
+        "S001,0001,山田　花子,やまだ　はなこ,2015/4/2,女,つなぐ市中央町1-2-3,山田　一郎,やまだ　いちろう,5,1",
+        "S001,0002,山田　桃子,やまだ　ももこ,2015/4/2,女,つなぐ市中央町1-2-3,山田　一郎,やまだ　いちろう,??,1",
+    ], encoding="utf-8")
+    result = ingestor.ingest_file(path)
+    assert (result.loaded, result.quarantined) == (1, 1)
+    with sqlite3.connect(tmp_path / "vaults" / "schools.sqlite3") as conn:
+        assert conn.execute("select row_number, column_name from quarantine").fetchall() == [(2, "学年")]
