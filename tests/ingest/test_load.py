@@ -182,3 +182,19 @@ def test_a_roster_row_with_a_broken_school_year_is_quarantined(tmp_path: Path, i
     assert (result.loaded, result.quarantined) == (1, 1)
     with sqlite3.connect(tmp_path / "vaults" / "schools.sqlite3") as conn:
         assert conn.execute("select row_number, column_name from quarantine").fetchall() == [(2, "学年")]
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_a_row_with_only_a_broken_observation_date_is_quarantined(tmp_path: Path, columnar: bool) -> None:
+    header = "宛名番号,母宛名番号,妊娠届出週数,4か月児健診,1歳6か月児健診,3歳児健診,新生児訪問,EPDS得点,記録日"
+    path = write_csv(tmp_path / "boshi_hoken_20261031.csv", header, [
+        "1000000001,1000000009,10,受診,,,訪問済,,令和7年4月1日",
+        "1000000002,1000000008,,,,,,,令和7年2月30日",
+    ])
+    ingestor = Ingestor(packaged_manifests(), tmp_path / "vaults", f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+                        columnar=columnar)
+    result = ingestor.ingest_file(path)
+    ingestor.close()
+    assert (result.loaded, result.quarantined) == (1, 1)
+    with sqlite3.connect(tmp_path / "vaults" / "maternal_child_health.sqlite3") as conn:
+        assert conn.execute("select distinct row_number, column_name from quarantine").fetchall() == [(2, "記録日")]

@@ -347,7 +347,7 @@ class ColumnConverter:
         value: Value
         if not text:
             if mapping.blank_means is None:
-                return None
+                return self._date_alone(mapping, cells)
             value = mapping.blank_means
         else:
             try:
@@ -364,6 +364,16 @@ class ColumnConverter:
             except DateParseError:
                 return BROKEN
         return self._encoded(_observation(item.id, value, observed_on))
+
+    def _date_alone(self, mapping: ItemMapping, cells: Sequence[str]) -> _Broken | None:
+        """RowConverter._check_date_alone: no value to record, but a broken date breaks the row."""
+        if mapping.observed_on == "export_date" or not cells[-1].strip():
+            return None
+        try:
+            parse_cell_date(cells[-1].strip(), mapping.observed_style or self.rows.manifest.date_style)
+        except DateParseError:
+            return BROKEN
+        return None
 
     def _encoded(self, o: Observation) -> ObservationValues:
         e = self.encode

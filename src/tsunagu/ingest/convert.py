@@ -177,6 +177,17 @@ class RowConverter:
         raw = json.dumps(dict(zip(self.header, cells, strict=False)), ensure_ascii=False)
         return ConvertedRow(":".join(local_parts), identity, observations, raw)
 
+    def _check_date_alone(self, cells: list[str], mapping: ItemMapping, problems: list[Problem]) -> None:
+        """A row with no value to record may still carry a broken observation date: a broken row."""
+        if mapping.observed_on == "export_date" or any(p.column == mapping.observed_on for p in problems):
+            return
+        when_text = self.cell(cells, mapping.observed_on).strip()
+        if when_text:
+            try:
+                parse_cell_date(when_text, mapping.observed_style or self.manifest.date_style)
+            except DateParseError as exc:
+                problems.append(Problem(mapping.observed_on, when_text, str(exc)))
+
     def _observations(self, cells: list[str], problems: list[Problem]) -> list[Observation]:
         found: list[Observation] = []
         for column, allowed in self.manifest.allowed_values.items():
@@ -198,6 +209,7 @@ class RowConverter:
             value: Value
             if not text:
                 if mapping.blank_means is None:
+                    self._check_date_alone(cells, mapping, problems)
                     continue
                 value = mapping.blank_means
             else:
