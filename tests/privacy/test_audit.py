@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import shutil
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select, text
@@ -37,58 +33,11 @@ from tsunagu.privacy import (
 )
 from tsunagu.privacy.chain import entry_hash
 from tsunagu.privacy.checkpoint import checkpoint_message
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
+from tsunagu.store.db import session_factory
 
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def pg_module_url(pg_url: str) -> Iterator[str]:
-    """One migrated PostgreSQL database for this module; each test starts from empty tables."""
-    admin_dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"tsunagu_privacy_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
-    migrate(url)
-    yield url
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file, copied for each test (quicker than migrating each time)."""
-    path = tmp_path_factory.mktemp("template") / "hub.sqlite3"
-    migrate(f"sqlite:///{path}")
-    return path
-
-
-PRIVACY_TABLES = "audit_entries, audit_checkpoints, privacy_break_glass_grants, privacy_notifications"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated, empty hub store for each test, on each back-end."""
-    if request.param == "sqlite":
-        target = tmp_path / "hub.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        url = f"sqlite:///{target}"
-    else:
-        url = request.getfixturevalue("pg_module_url")
-    eng = create_hub_engine(url)
-    if request.param == "postgres":
-        # Emptying the append-only tables is an operator's act: triggers off, truncate, triggers on.
-        with eng.begin() as conn:
-            conn.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
-            conn.execute(text("ALTER TABLE audit_checkpoints DISABLE TRIGGER USER"))
-            conn.execute(text(f"TRUNCATE {PRIVACY_TABLES} RESTART IDENTITY"))
-            conn.execute(text("ALTER TABLE audit_entries ENABLE TRIGGER USER"))
-            conn.execute(text("ALTER TABLE audit_checkpoints ENABLE TRIGGER USER"))
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 @pytest.fixture

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import psycopg
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import (
@@ -25,60 +20,13 @@ from tsunagu.privacy import (
     decide_with_grants,
     verify,
 )
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
+from tsunagu.store.db import session_factory
 
 T0 = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)  # 12:00 in Japan
 REASON = "夜間に警察から本児の安全確認の依頼があり、担当者不在のため記録を確認する"
 SSW = Subject("ssw-2", "school_social_worker", "school-002")
 
 
-@pytest.fixture(scope="module")
-def pg_module_url(pg_url: str) -> Iterator[str]:
-    """One migrated PostgreSQL database for this module; each test starts from empty tables."""
-    admin_dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"tsunagu_bg_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
-    migrate(url)
-    yield url
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file, copied for each test (quicker than migrating each time)."""
-    path = tmp_path_factory.mktemp("template") / "hub.sqlite3"
-    migrate(f"sqlite:///{path}")
-    return path
-
-
-PRIVACY_TABLES = "audit_entries, audit_checkpoints, privacy_break_glass_grants, privacy_notifications"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated, empty hub store for each test, on each back-end."""
-    if request.param == "sqlite":
-        target = tmp_path / "hub.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        url = f"sqlite:///{target}"
-    else:
-        url = request.getfixturevalue("pg_module_url")
-    eng = create_hub_engine(url)
-    if request.param == "postgres":
-        # Emptying the append-only tables is an operator's act: triggers off, truncate, triggers on.
-        with eng.begin() as conn:
-            conn.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
-            conn.execute(text("ALTER TABLE audit_checkpoints DISABLE TRIGGER USER"))
-            conn.execute(text(f"TRUNCATE {PRIVACY_TABLES} RESTART IDENTITY"))
-            conn.execute(text("ALTER TABLE audit_entries ENABLE TRIGGER USER"))
-            conn.execute(text("ALTER TABLE audit_checkpoints ENABLE TRIGGER USER"))
-    try:
-        yield eng
-    finally:
-        eng.dispose()
 
 
 def _read(session: Session, subject: Subject, person: str, at: datetime, *, purpose: str = "assessment",
