@@ -5,19 +5,17 @@ Screenshots go to test-artifacts/screenshots/ (rights-*.png).
 
 from __future__ import annotations
 
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
+from support.serving import chromium as chromium_browser
+from support.serving import served
 from tsunagu.web.app import create_app
 from tsunagu.work.rights.requests import jst_today
-from web.test_browser import CHROMIUM_ARGS, SHOTS, _free_port, new_page, serious_violations, shot, sign_in
+from web.test_browser import SHOTS, new_page, serious_violations, shot, sign_in
 from work.builders import build_home
 
 
@@ -25,31 +23,14 @@ from work.builders import build_home
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = build_home(tmp_path_factory.mktemp("rights-browser"))
     home.close()
-    port = _free_port()
-    running = uvicorn.Server(uvicorn.Config(create_app(home.settings), host="127.0.0.1", port=port,
-                                            log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not running.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(home.settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("chromium がありません: apt-get install -y chromium fonts-ipaexfont-gothic（scripts/apt-packages.txt）")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with chromium_browser(SHOTS) as launched:
         yield launched
-        launched.close()
 
 
 def test_receive_track_and_answer_requests(server: str, browser: Browser) -> None:
