@@ -74,3 +74,17 @@ def test_catalog_show_and_unknown_item() -> None:
     missing = runner.invoke(app, ["catalog", "show", "no_such_item"])
     assert missing.exit_code == 1
     assert "no_such_item" in missing.output
+
+
+def test_rules_test_runs_baseline_and_municipal_scenarios_each_against_its_own_rule_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A home of 箕面市 (which has its own rule changes) once failed on the baseline's scenarios.
+    monkeypatch.delenv("TSUNAGU_DATABASE_URL", raising=False)
+    home = tmp_path / "minoh"
+    assert _init(home)[0] == 0
+    rules = Path(__file__).resolve().parents[1] / "rules"
+    for target in (rules / "baseline" / "scenarios", rules / "municipalities" / "272205" / "scenarios"):
+        result = runner.invoke(app, ["rules", "test", str(target), "--home", str(home), "--json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output)
+        assert report["failed"] == 0 and report["passed"] >= 1

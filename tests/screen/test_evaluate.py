@@ -205,7 +205,7 @@ def _guard_off(tmp_path: Path) -> RuleSet:
     return load_rule_set(rules, "999999")
 
 
-def test_stigma_guard_caps_benefit_only_children_at_watch(tmp_path: Path) -> None:
+def test_stigma_guard_keeps_benefit_only_children_off_the_list(tmp_path: Path) -> None:
     ids = ["benefit_only", "benefit_and_arrears", "one_benefit"]
     rows = [("benefit_only", *r) for r in BENEFIT_ONLY]
     rows += [("benefit_and_arrears", *r) for r in BENEFIT_ONLY] + [("benefit_and_arrears", *POVERTY_1[0])]
@@ -213,10 +213,10 @@ def test_stigma_guard_caps_benefit_only_children_at_watch(tmp_path: Path) -> Non
     guarded = evaluate(BASELINE, AS_OF, people(ids), obs(rows))
     unguarded = evaluate(_guard_off(tmp_path), AS_OF, people(ids), obs(rows))
     tiers = dict(zip(ids, guarded.results["tier"].to_list(), strict=True))
-    assert tiers == {"benefit_only": "見守り", "benefit_and_arrears": "予防的支援", "one_benefit": "対象外"}
+    assert tiers == {"benefit_only": "対象外", "benefit_and_arrears": "予防的支援", "one_benefit": "対象外"}
     assert guarded.results["benefit_only"].to_list() == [True, False, True]
     assert unguarded.results["tier"].to_list()[0] == "予防的支援"
-    # Flags resting only on benefit use: flagged children (not 対象外) whose points are all benefits.
+    # Flags resting only on benefit use: children the tiers alone would list, whose points are all benefits.
     assert (guarded.benefit_only_flags, guarded.stigma_guard_capped) == (1, 1)
     assert (unguarded.benefit_only_flags, unguarded.stigma_guard_capped) == (1, 0)
 

@@ -37,7 +37,8 @@ def test_baseline_scenarios_cover_every_domain_hard_rule_and_guard() -> None:
     assert expected_domains == set(DOMAINS)
     fired = {r for s in BASELINE_SCENARIOS for r in s.scenario.expect.hard_rules or []}
     assert fired == {c.id for c in baseline.hard_rules}
-    assert any(s.scenario.expect.benefit_only and s.scenario.expect.tier == "見守り" for s in BASELINE_SCENARIOS)
+    assert any(s.scenario.expect.benefit_only and s.scenario.expect.tier == "対象外" and s.scenario.expect.domains
+               for s in BASELINE_SCENARIOS)
     assert any(not s.scenario.records and s.scenario.expect.tier == "対象外" for s in BASELINE_SCENARIOS)
     tiers = {s.scenario.expect.tier for s in BASELINE_SCENARIOS}
     assert tiers == {"重点支援", "予防的支援", "見守り", "対象外"}

@@ -13,10 +13,11 @@ from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, 
 from tsunagu.config import Settings
 from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.manifest import manifests_for_home
-from tsunagu.screen import RuleSet, load_rule_set, run_scenarios
+from tsunagu.screen import RuleSet, load_rule_set
 from tsunagu.screen.expr import ExprError
 from tsunagu.screen.runs.run import ScreeningReport, run_screening
 from tsunagu.screen.runs.truth import evaluate_screening
+from tsunagu.screen.scenarios import load_scenarios, run_scenario
 from tsunagu.store.db import create_hub_engine, session_factory
 from tsunagu.work.access import suspended_persons
 
@@ -127,13 +128,20 @@ def rules_test(
 ) -> None:
     """YAMLで書かれたシナリオテストを実行する（政策担当者が書けるテスト）。"""
     settings = settings_for(home)
-    rule_set = rule_set_for(settings)
     target = path or settings.rules_path / "baseline" / "scenarios"
     files = sorted(target.glob("*.yaml")) if target.is_dir() else [target]
     if not files:
         fail(f"シナリオがありません: {target}")
+    # Each file names the rule set it tests: the national baseline's scenarios run against the
+    # baseline, a municipality's against the baseline with that municipality's changes.
+    rule_sets: dict[str | None, RuleSet] = {}
+    outcomes = []
     with reported_errors(ExprError, FileNotFoundError):
-        outcomes = [o for f in files for o in run_scenarios(f, rule_set)]
+        for file in files:
+            for loaded in load_scenarios(file):
+                if loaded.municipality not in rule_sets:
+                    rule_sets[loaded.municipality] = load_rule_set(settings.rules_path, loaded.municipality)
+                outcomes.append(run_scenario(loaded, rule_sets[loaded.municipality]))
     failed = [o for o in outcomes if not o.passed]
     if json_out:
         emit_json({"passed": len(outcomes) - len(failed), "failed": len(failed), "scenarios": outcomes})

@@ -42,7 +42,6 @@ OBSERVATION_SCHEMA: dict[str, pl.DataType] = {
     "stale": pl.Boolean(),
 }
 _OBS_KEEP = ["_pix", "observed_on", "snapshot_date", "value_num", "value_text", "value_bool", "department", "stale"]
-_RANK = {tier: len(TIERS) - i for i, tier in enumerate(TIERS)}  # 重点支援 4 … 対象外 1
 
 
 @dataclass(frozen=True)
@@ -277,10 +276,11 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
     raw_tier = chain.otherwise(pl.lit(NO_TIER))
     benefit_only = (pl.col("n_hard_rules") == 0) & (pl.col("_other_points") == 0) & (pl.col("_benefit_points") > 0)
     lazy = lazy.with_columns(_raw_tier=raw_tier, benefit_only=benefit_only)
-    raw_rank = pl.col("_raw_tier").replace_strict(_RANK, return_dtype=pl.Int64)
-    capped = pl.lit(rule_set.settings.stigma_guard) & pl.col("benefit_only") & (raw_rank > _RANK["見守り"])
+    # The guard keeps benefit use alone off the list altogether: even 見守り is a "risk" in the eyes
+    # of the family, and a benefit that puts a child on a list is one families learn to avoid.
+    capped = pl.lit(rule_set.settings.stigma_guard) & pl.col("benefit_only") & (pl.col("_raw_tier") != NO_TIER)
     lazy = lazy.with_columns(
-        tier=pl.when(capped).then(pl.lit("見守り")).otherwise(pl.col("_raw_tier")),
+        tier=pl.when(capped).then(pl.lit(NO_TIER)).otherwise(pl.col("_raw_tier")),
         _capped=capped,
         domains=_string_list([(pl.col(f"lvl:{d}") >= 1, d) for d in DOMAINS]),
         domain_scores=pl.struct([pl.col(f"dom:{d}").alias(d) for d in DOMAINS]),
@@ -306,7 +306,6 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
     tier_counts = {t: 0 for t in TIERS}
     for tier, count in results.group_by("tier").len().iter_rows():
         tier_counts[str(tier)] = int(count)
-    flagged = scored["tier"] != NO_TIER
     return ScreeningResult(
         results=results,
         rule_set_hash=rule_set.hash,
@@ -314,7 +313,7 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
         municipality_code=rule_set.municipality_code,
         parameters=dict(params),
         tier_counts=tier_counts,
-        benefit_only_flags=int((scored["benefit_only"] & flagged).sum()),
+        benefit_only_flags=int((scored["benefit_only"] & (scored["_raw_tier"] != NO_TIER)).sum()),
         stigma_guard_capped=int(scored["_capped"].sum()),
         known_to_support=int(scored["known_to_support"].sum()),
     )

@@ -108,12 +108,17 @@ def _expand_households(frame: pl.DataFrame, household_sources: set[str], househo
 def _derived(observations: pl.DataFrame, households: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Household facts the rules read: a member with a disability certificate, a single guardian."""
     members = households.select("person_id", "household_id", "role")
+    # Any other member counts, a brother or sister too: in the national survey most young carers
+    # in junior high care for a sibling (きょうだい 61.8%, 厚生労働省・文部科学省 2021). The
+    # certificate holder's own flag is not a household signal, so the holder is left out.
     certified = (
         observations.filter(pl.col("item_id") == "disability_certificate")
         .join(members, on="person_id", how="inner")
-        .filter(pl.col("role") != "child")
-        .select("household_id", "observed_on", "department", "source_id", "snapshot_date", "stale")
+        .select(pl.col("person_id").alias("holder"), "household_id", "observed_on", "department", "source_id",
+                "snapshot_date", "stale")
         .join(members.filter(pl.col("role") == "child").select("person_id", "household_id"), on="household_id")
+        .filter(pl.col("person_id") != pl.col("holder"))
+        .drop("holder")
         .with_columns(pl.lit("household_disability_certificate").alias("item_id"), pl.lit(True).alias("value_bool"),
                       pl.lit(None, dtype=pl.Float64).alias("value_num"), pl.lit(None, dtype=pl.Utf8).alias("value_text"))
     )
