@@ -87,7 +87,7 @@ def run(children: int, seed: int, profile: str) -> dict[str, Any]:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "tsunagu": {"wall_seconds": round(link_s, 2), "peak_rss_mb": link_mb, "records": report["records"],
                     "probabilistic_links": report["probabilistic_links"], "review_pairs": report["review_pairs"],
-                    "block_counts": report["block_counts"],
+                    "block_counts": report["block_counts"], "stage_seconds": report["stage_seconds"],
                     **{k: quality[k] for k in ("precision", "recall", "f1", "review_band_share",
                                                "recall_with_review_resolved", "cluster", "by_group")}},
         "incremental": {"wall_seconds": round(inc_s, 2), "peak_rss_mb": inc_mb, "records_relinked": forgotten,

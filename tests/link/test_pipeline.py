@@ -77,6 +77,8 @@ def test_person_ids_are_stable_across_runs(linked: tuple[Path, LinkReport], tmp_
     after = _links(home)
     assert report.created == 0 and report.merged == 0 and report.split == 0
     assert before == after
+    # nothing changed, so nothing is rewritten
+    assert report.links_written == {"deleted": 0, "updated": 0, "inserted": 0}
 
 
 def test_human_decisions_are_respected_by_later_runs(linked: tuple[Path, LinkReport], tmp_path: Path) -> None:
@@ -109,6 +111,7 @@ def test_incremental_run_links_only_new_records_with_the_saved_model(linked: tup
     assert report.mode == "incremental"
     assert report.created == 0
     assert _links(home) == _links(linked[0])
+    assert report.links_written["inserted"] == report.links_written["deleted"] == 0
 
 
 def _copy_linked(home: Path, tmp_path: Path) -> Path:

@@ -27,6 +27,13 @@ SCALAR_COLUMNS = (
     "address_key", "school_code", "guardian_name_key", "guardian_given_key", "guardian_reading_key",
 )
 
+# Columns the comparisons read that are made from others once per record (see model.py).
+BLOCK_NUMBERS = r"[0-9]+(-[0-9]+)*$"
+DERIVED_COLUMNS = {
+    "town_key": pl.col("address_key").str.replace(BLOCK_NUMBERS, ""),
+    "birth_text": pl.col("birth_date").cast(pl.Utf8),
+}
+
 
 class BlockingTooLargeError(RuntimeError):
     """A blocking rule would generate more comparisons than the run allows."""
@@ -46,7 +53,8 @@ def _side(frame: pl.DataFrame, dataset: str) -> pl.DataFrame:
         columns.append(pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.Utf8).alias(name))
     for name in LIST_COLUMNS:
         columns.append(pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.List(pl.Utf8)).alias(name))
-    return frame.select(*columns, pl.lit(dataset).alias("source_dataset"))
+    derived = [expr.alias(name) for name, expr in DERIVED_COLUMNS.items()]
+    return frame.select(*columns, pl.lit(dataset).alias("source_dataset")).with_columns(*derived)
 
 
 def count_comparisons(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tuple[str, ...], ...] = BLOCKING_RULES) -> list[BlockCount]:

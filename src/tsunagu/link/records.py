@@ -14,7 +14,7 @@ from datetime import date
 
 import polars as pl
 
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.ingest.manifest import Manifest, ManifestSet
 from tsunagu.ingest.normalize import name_key, reading_key, split_name
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 
@@ -24,6 +24,16 @@ REGISTRY = "resident_registry"
 
 # Values that many unrelated records share; left in, they would make one enormous block.
 PLACEHOLDER_BIRTH_DATES = (date(1900, 1, 1), date(1901, 1, 1), date(2000, 1, 1))
+
+# What the run asks each node for (data minimisation: never the names and addresses as written).
+# Departments whose records all carry 宛名番号 as their own id join their person by it alone.
+KEYED_FIELDS = ("aza_number", "school_code")
+# The register's and the unkeyed records' comparison keys (the guardian's name is split here).
+COMPARISON_FIELDS = (
+    "aza_number", "household_number", "school_code", "family_key", "given_key", "family_reading_key",
+    "given_reading_key", "birth_date", "sex", "address_key", "guardian_name", "guardian_reading_key",
+)
+HISTORY_FIELDS = ("previous_name_key", "previous_address_key")
 
 RECORD_COLUMNS = (
     "key", "department", "source", "local_id", "aza_number", "household_number", "school_code",
@@ -64,13 +74,38 @@ def _null_placeholders(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _keyed_by_aza(manifest: Manifest) -> bool:
+    """Its own id is the 宛名番号: every row joins its person by it, none is ever compared."""
+    aza = manifest.identifiers.get("aza_number")
+    return aza is not None and manifest.local_id == [aza]
+
+
+def requested_fields(department: str, manifests: ManifestSet) -> tuple[str, ...]:
+    """The identity fields the run needs from ``department``."""
+    if department == REGISTRY:
+        return (*COMPARISON_FIELDS, *HISTORY_FIELDS)
+    identity = [m for m in manifests.of_department(department) if m.identity_of is None]
+    return KEYED_FIELDS if all(_keyed_by_aza(m) for m in identity) else COMPARISON_FIELDS
+
+
+def _guardian_keys(names: pl.Series) -> pl.DataFrame:
+    """Whole-name and given-name keys of each distinct guardian name (split once per name)."""
+    distinct = names.drop_nulls().unique().to_list()
+    parts = [_guardian_parts(n) for n in distinct]
+    return pl.DataFrame({"guardian_name": distinct, "guardian_name_key": [p[0] for p in parts],
+                         "guardian_given_key": [p[1] for p in parts]},
+                        schema={"guardian_name": pl.Utf8, "guardian_name_key": pl.Utf8, "guardian_given_key": pl.Utf8})
+
+
 def shape_records(frame: pl.DataFrame, department: str) -> pl.DataFrame:
-    """Reduce a node's identifier answer to the columns linkage compares."""
-    frame = _latest_per_local_id(frame)
-    guardian = [_guardian_parts(n) for n in frame["guardian_name"].to_list()]
+    """Reduce a node's identifier answer to the columns linkage compares (absent ones as nulls)."""
+    derived = ("key", "department", "guardian_name_key", "guardian_given_key")
+    missing = [c for c in ("guardian_name", *RECORD_COLUMNS) if c not in frame.columns and c not in derived]
+    frame = _latest_per_local_id(frame).drop("guardian_name_key", strict=False).with_columns(
+        *[pl.lit(None, dtype=pl.Date if c == "birth_date" else pl.Utf8).alias(c) for c in missing])
+    frame = frame.join(_guardian_keys(frame["guardian_name"]), on="guardian_name", how="left",
+                       maintain_order="left")
     frame = frame.with_columns(
-        pl.Series("guardian_name_key", [g[0] for g in guardian], dtype=pl.Utf8),
-        pl.Series("guardian_given_key", [g[1] for g in guardian], dtype=pl.Utf8),
         pl.lit(department).alias("department"),
         (pl.col("source") + ":" + pl.col("local_id")).alias("key"),
     )
@@ -132,31 +167,57 @@ def _previous_keys(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.Series("previous_name_key", [name_key(n) if n else None for n in names], dtype=pl.Utf8))
 
 
+@dataclass
+class _Answer:
+    """One department's part of the gathering: its records, or why it gave none."""
+
+    department: str
+    records: pl.DataFrame | None = None
+    history: pl.DataFrame | None = None
+    relationships: pl.DataFrame | None = None
+    refused: str | None = None
+    missing: list[str] = field(default_factory=list)
+
+
+def _ask(department: str, node: Node, manifests: ManifestSet, run_id: str) -> _Answer:
+    request = NodeRequest(requester=f"hub:link:{run_id}", role="system", purpose="screening",
+                          fields=requested_fields(department, manifests))
+    try:
+        answer = node.identifiers(request)
+    except NodeRefusedError as exc:
+        return _Answer(department, refused=exc.reason)
+    except Exception as exc:  # a node that is down or answers garbage must not stop the run
+        return _Answer(department, refused=f"{type(exc).__name__}: {exc}",
+                       missing=[m.source for m in manifests.of_department(department)])
+    identity_sources = {m.source for m in manifests.of_department(department) if m.identity_of is None}
+    data = answer.data
+    asked = _Answer(department, shape_records(data.filter(pl.col("source").is_in(identity_sources)), department))
+    if department == REGISTRY:
+        hist = data.filter(pl.col("source") != SPINE_SOURCE).select("aza_number", "previous_name_key", "previous_address_key")
+        asked.history = _previous_keys(hist)
+        asked.relationships = _registry_relationships(node, run_id)
+    return asked
+
+
 def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> LinkInputs:
     """Ask every node for identifiers; a node that fails is named, and the run goes on without it."""
+    history = pl.DataFrame(schema={"aza_number": pl.Utf8, "previous_name_key": pl.Utf8, "previous_address_key": pl.Utf8})
+    relationships = pl.DataFrame(schema={"aza_number": pl.Utf8, "relationship": pl.Utf8})
+    answers = [_ask(department, node, manifests, run_id) for department, node in sorted(nodes.items())]
     frames: list[pl.DataFrame] = []
     missing: list[str] = []
     refused: dict[str, str] = {}
-    history = pl.DataFrame(schema={"aza_number": pl.Utf8, "previous_name_key": pl.Utf8, "previous_address_key": pl.Utf8})
-    relationships = pl.DataFrame(schema={"aza_number": pl.Utf8, "relationship": pl.Utf8})
-    for department, node in sorted(nodes.items()):
-        request = NodeRequest(requester=f"hub:link:{run_id}", role="system", purpose="screening")
-        try:
-            answer = node.identifiers(request)
-        except NodeRefusedError as exc:
-            refused[department] = exc.reason
+    for asked in answers:
+        if asked.refused is not None:
+            refused[asked.department] = asked.refused
+            missing.extend(asked.missing)
             continue
-        except Exception as exc:  # a node that is down or answers garbage must not stop the run
-            missing.extend(m.source for m in manifests.of_department(department))
-            refused[department] = f"{type(exc).__name__}: {exc}"
-            continue
-        identity_sources = {m.source for m in manifests.of_department(department) if m.identity_of is None}
-        data = answer.data
-        if department == REGISTRY:
-            hist = data.filter(pl.col("source") != SPINE_SOURCE).select("aza_number", "previous_name_key", "previous_address_key")
-            history = pl.concat([history, _previous_keys(hist)])
-            relationships = _registry_relationships(node, run_id)
-        frames.append(shape_records(data.filter(pl.col("source").is_in(identity_sources)), department))
+        assert asked.records is not None
+        frames.append(asked.records)
+        if asked.history is not None:
+            history = pl.concat([history, asked.history])
+        if asked.relationships is not None:
+            relationships = asked.relationships
     records = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in RECORD_COLUMNS})
     return LinkInputs(records, _spine(records, relationships, history), relationships, missing, refused)
 

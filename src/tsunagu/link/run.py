@@ -11,19 +11,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.link import model as link_model
 from tsunagu.link.assign import Thresholds, assign
-from tsunagu.link.households import write_households
-from tsunagu.link.identity import IdentityChanges, cluster_records, stable_ids
-from tsunagu.link.models import ClericalPair, LinkDecision, LinkRun, Person, PersonEvent, PersonLink
+from tsunagu.link.households import household_membership, household_of, write_households
+from tsunagu.link.identity import cluster_records, stable_ids
+from tsunagu.link.index import link_rows, previous_links, write_links, write_persons, write_review
+from tsunagu.link.models import LinkDecision, LinkRun
 from tsunagu.link.probabilistic import link_probabilistic
-from tsunagu.link.records import SPINE_SOURCE, LinkInputs, gather
+from tsunagu.link.records import SPINE_SOURCE, gather
 from tsunagu.privacy import AuditEvent, append
-from tsunagu.store.bulk import bulk_insert
+from tsunagu.store.bulk import large_cache
 from tsunagu.vault.node import Node
 
 
@@ -46,6 +47,8 @@ class LinkReport:
     block_counts: list[dict[str, Any]] = field(default_factory=list)
     missing_sources: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    links_written: dict[str, int] = field(default_factory=dict)  # link-index rows deleted / updated / inserted
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _declared_fields(manifests: ManifestSet) -> set[str]:
@@ -63,15 +66,6 @@ def _declared_fields(manifests: ManifestSet) -> set[str]:
 def _decisions(session: Session) -> pl.DataFrame:
     rows = session.execute(select(LinkDecision.left_key, LinkDecision.right_key, LinkDecision.decision)).all()
     return pl.DataFrame(rows, schema={"left_key": pl.Utf8, "right_key": pl.Utf8, "decision": pl.Utf8}, orient="row")
-
-
-def _previous_links(session: Session) -> pl.DataFrame:
-    rows = session.execute(
-        select(PersonLink.source, PersonLink.local_id, PersonLink.person_id, PersonLink.method, PersonLink.match_probability)
-    ).all()
-    return pl.DataFrame(rows, schema={"source": pl.Utf8, "local_id": pl.Utf8, "person_id": pl.Utf8, "method": pl.Utf8,
-                                      "match_probability": pl.Float64}, orient="row").with_columns(
-        (pl.col("source") + ":" + pl.col("local_id")).alias("key"))
 
 
 def _kept_links(previous: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
@@ -94,34 +88,58 @@ def latest_model(session: Session) -> dict[str, Any] | None:
     return json.loads(row) if row else None
 
 
+class _Stages:
+    """Seconds per stage of a run, for the report: where a run's time goes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.perf_counter()
+
+    def done(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self._mark, 3)
+        self._mark = now
+
+
 def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, *, incremental: bool = False,
                 thresholds: Thresholds | None = None) -> LinkReport:
     """Link every record the nodes release; store only the link index, in the caller's transaction."""
     bands = thresholds or Thresholds()
     started = time.perf_counter()
+    stages = _Stages()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     inputs = gather(nodes, manifests, run_id)
-    previous = _previous_links(session)
+    stages.done("gather")
+    previous = previous_links(session)
     trained = latest_model(session) if incremental else None
     unkeyed = inputs.records.filter(pl.col("aza_number").is_null())
     if incremental and trained is not None:
         unkeyed = unkeyed.join(previous.select("key"), on="key", how="anti")
     else:
         incremental = False
+    stages.done("previous")
     settings = link_model.settings_dict(link_model.choose_comparisons(_declared_fields(manifests)))
-    result = link_probabilistic(inputs.spine.with_columns((pl.lit(SPINE_SOURCE + ":") + pl.col("aza_number")).alias("key")),
-                                unkeyed, settings, trained_model=trained)
+    spine = inputs.spine.with_columns((pl.lit(SPINE_SOURCE + ":") + pl.col("aza_number")).alias("key"))
+    result = link_probabilistic(spine, unkeyed, settings, trained_model=trained)
+    stages.done("probabilistic")
     assignment = assign(result.pairs, _decisions(session), bands)
     links = assignment.links
     if incremental:
         links = pl.concat([_kept_links(previous, inputs.records), links])
     clustered = cluster_records(inputs.records, links)
-    previous_ids = dict(previous.select("key", "person_id").iter_rows())
-    changes = stable_ids(clustered, previous_ids)
+    changes = stable_ids(clustered, previous)
+    now = datetime.now(UTC)
+    membership = household_membership(inputs, clustered, changes.assignment, now.date())
+    stages.done("assign")
+    with large_cache(session.connection()):
+        write_persons(session, run_id, now, changes, household_of(membership))
+        written = write_links(session, run_id, link_rows(clustered, links, changes.assignment), previous)
+        write_review(session, run_id, assignment.review)
+        stages.done("write_links")
+        write_households(session, membership, now)
+        stages.done("write_households")
     model_json = result.model
     version = link_model.model_version(model_json)
-    _store(session, run_id, inputs, clustered, links, changes, assignment.review, previous_ids)
-    write_households(session, inputs, clustered, changes.assignment, run_id)
     report = LinkReport(
         run_id=run_id, mode="incremental" if incremental else "full", records=inputs.records.height,
         persons=len(changes.assignment), deterministic_links=int(clustered["aza_number"].is_not_null().sum()),
@@ -131,7 +149,7 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
         created=len(changes.created), merged=len(changes.merged), split=len(changes.split),
         model_version=version, seconds=round(time.perf_counter() - started, 2),
         block_counts=[asdict(c) for c in result.counts], missing_sources=inputs.missing_sources,
-        refused=inputs.refused,
+        refused=inputs.refused, links_written=written, stage_seconds=stages.seconds,
     )
     append(session, AuditEvent(
         actor=f"hub:link:{run_id}", role="system", organisation="hub", purpose="screening", action="link.run",
@@ -143,47 +161,3 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
                         stats_json=json.dumps(asdict(report), ensure_ascii=False, default=str),
                         missing_sources=json.dumps(inputs.missing_sources)))
     return report
-
-
-def _store(session: Session, run_id: str, inputs: LinkInputs, clustered: pl.DataFrame, links: pl.DataFrame,
-           changes: IdentityChanges, review: pl.DataFrame, previous_ids: dict[str, str]) -> None:
-    now = datetime.now(UTC)
-    conn = session.connection()
-    known = set(session.scalars(select(Person.person_id)).all())
-    fresh = [(pid, run_id, "active") for pid in sorted(set(changes.assignment.values()) - known)]
-    bulk_insert(conn, Person.__table__, ("person_id", "created_run", "status"), fresh)  # type: ignore[arg-type]
-    bulk_insert(conn, PersonEvent.__table__, ("run_id", "at", "kind", "person_id", "cause"),  # type: ignore[arg-type]
-                [(run_id, now, "created", pid, "新しい記録 / new records") for pid in changes.created])
-    for absorbed, keep in changes.merged:
-        session.execute(update(Person).where(Person.person_id == absorbed).values(status="merged", merged_into=keep))
-        session.add(PersonEvent(run_id=run_id, at=now, kind="merged", person_id=keep, other_person_id=absorbed,
-                                cause="同一人物の記録と判定（名寄せ） / records found to be the same person"))
-    for original, new in changes.split:
-        session.add(PersonEvent(run_id=run_id, at=now, kind="split", person_id=new, other_person_id=original,
-                                cause="別人の記録と判定（名寄せ） / records found to be different people"))
-    probability = dict(links.select("key_r", "match_probability").iter_rows())
-    method = dict(links.select("key_r", "method").iter_rows())
-    session.execute(delete(PersonLink))
-    rows = [
-        (changes.assignment[cluster], department, source, local_id,
-         "aza_number" if aza is not None else method.get(key, "singleton"), probability.get(key), run_id)
-        for key, source, department, local_id, aza, cluster in clustered.select(
-            "key", "source", "department", "local_id", "aza_number", "cluster").iter_rows()
-    ]
-    bulk_insert(conn, PersonLink.__table__,  # type: ignore[arg-type]
-                ("person_id", "department", "source", "local_id", "method", "match_probability", "run_id"), rows)
-    session.execute(update(ClericalPair).where(ClericalPair.status == "open").values(status="obsolete"))
-    decided = {(left, right) for left, right in session.execute(select(LinkDecision.left_key, LinkDecision.right_key)).all()}
-    existing = {(p.left_key, p.right_key): p for p in session.scalars(select(ClericalPair))}
-    gamma = [c for c in review.columns if c.startswith("gamma_")]
-    for row in review.iter_rows(named=True):
-        pair = (row["key_l"], row["key_r"])
-        if pair in decided:
-            continue
-        levels = json.dumps({c.removeprefix("gamma_"): row[c] for c in gamma}, ensure_ascii=False)
-        if pair in existing:
-            existing[pair].status, existing[pair].run_id = "open", run_id
-            existing[pair].match_probability, existing[pair].comparison_json = float(row["match_probability"]), levels
-        else:
-            session.add(ClericalPair(run_id=run_id, left_key=pair[0], right_key=pair[1], status="open",
-                                     match_probability=float(row["match_probability"]), comparison_json=levels))

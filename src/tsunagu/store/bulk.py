@@ -7,11 +7,13 @@ the caller's transaction. SQLite gets dates and times in the text form SQLAlchem
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table
+import polars as pl
+from sqlalchemy import Connection, Executable, Table
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -22,6 +24,11 @@ def _sqlite_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+def driver_value(conn: Connection, value: Any) -> Any:
+    """One value as the driver is handed it: for a value repeated on every row, convert it once."""
+    return _sqlite_value(value) if conn.dialect.name == "sqlite" else value
 
 
 def driver_rows(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
@@ -59,3 +66,33 @@ def bulk_update(conn: Connection, table: Table, set_columns: Sequence[str], key:
     assignments = ", ".join(f'"{c}" = {mark}' for c in set_columns)
     conn.exec_driver_sql(f'UPDATE {_qualified(conn, table)} SET {assignments} WHERE "{key}" = {mark}',
                          driver_rows(conn, rows))
+
+
+def read_frame(conn: Connection, query: Executable, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """A query's rows as a frame, column by column from the driver's tuples (no per-row processing:
+    hundreds of thousands of link-index rows are read on every run). Text, number and boolean
+    columns only: SQLite returns dates as text."""
+    result = conn.execute(query)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pl.DataFrame([pl.Series(name, values, dtype=dtype, strict=False)
+                         for (name, dtype), values in zip(schema.items(), columns, strict=True)])
+
+
+@contextmanager
+def large_cache(conn: Connection, mebibytes: int = 256) -> Iterator[None]:
+    """On SQLite, a page cache big enough for the indexes that hundreds of thousands of inserts
+    touch all over (SQLite's default is 2 MiB: most index pages were read back from the file);
+    the connection's own setting comes back afterwards. Other databases: nothing to do."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{mebibytes * 1024}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")

@@ -57,10 +57,12 @@ class WireRequest(BaseModel):
     local_id: str | None = None
     # identifiers only: the (source, local_id) pairs asked for; absent means every record.
     local_ids: tuple[tuple[str, str], ...] | None = None
+    # identifiers only: the identity fields wanted; absent means every field.
+    fields: tuple[str, ...] | None = None
 
     def node_request(self, nonce: str | None = None) -> NodeRequest:
         """The request as the node sees it; ``nonce`` is the verified nonce of the message that carried it."""
-        return NodeRequest(self.requester, self.role, self.purpose, self.items, self.request_id, nonce)
+        return NodeRequest(self.requester, self.role, self.purpose, self.items, self.request_id, nonce, self.fields)
 
 
 def request_body(department: str, kind: RequestKind, request: NodeRequest, as_of: date | None,
@@ -70,9 +72,11 @@ def request_body(department: str, kind: RequestKind, request: NodeRequest, as_of
         department=department, kind=kind, request_id=request.request_id, requester=request.requester,
         role=request.role, purpose=request.purpose, items=tuple(request.items), as_of=as_of, source=source,
         local_id=local_id, local_ids=None if local_ids is None else tuple((s, i) for s, i in local_ids),
+        fields=request.fields if kind == "identifiers" else None,
     )
-    # Without local_ids the body is what it was before the field existed.
-    return wire.model_dump_json(exclude={"local_ids"} if local_ids is None else None).encode("utf-8")
+    # Without local_ids or fields the body is what it was before those fields existed.
+    absent = {name for name, value in (("local_ids", local_ids), ("fields", wire.fields)) if value is None}
+    return wire.model_dump_json(exclude=absent or None).encode("utf-8")
 
 
 def parse_request(body: bytes) -> WireRequest:

@@ -1,0 +1,66 @@
+"""What a linkage run asks the department nodes for: only the identity fields it compares."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from support.municipality import SmallTown
+from tsunagu.config import load_settings
+from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.link.records import COMPARISON_FIELDS, KEYED_FIELDS, gather
+from tsunagu.vault import schema
+from tsunagu.vault.node import IDENTITY_FIELDS, LocalNode, NodeRefusedError, NodeRequest
+from tsunagu.vault.topology import close_nodes, open_nodes
+
+
+@pytest.fixture()
+def home(small_town: SmallTown, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(small_town.home, tmp_path / "home"))
+
+
+def test_an_identifiers_request_gets_only_the_fields_it_names(home: Path) -> None:
+    nodes = open_nodes(load_settings(home))
+    try:
+        node = nodes["resident_registry"]
+        everything = node.identifiers(NodeRequest("tester", "system", "screening")).data
+        asked = node.identifiers(NodeRequest("tester", "system", "screening", fields=("birth_date", "aza_number", "bogus")))
+        assert asked.data.columns == ["record_id", "source", "local_id", "aza_number", "birth_date"]
+        assert asked.data.equals(everything.select(asked.data.columns))
+        assert set(asked.refused) == {"bogus"}
+        with pytest.raises(NodeRefusedError):
+            node.identifiers(NodeRequest("tester", "system", "screening", fields=("bogus",)))
+        assert everything.columns == ["record_id", "source", "local_id", "row_number", "valid_from", *IDENTITY_FIELDS]
+        # items (observation items a caller also asks for) do not narrow an identifiers answer
+        with_items = node.identifiers(NodeRequest("tester", "system", "screening", items=("school_code",)))
+        assert with_items.data.columns == everything.columns
+    finally:
+        close_nodes(nodes)
+
+
+def test_a_link_run_asks_departments_keyed_by_aza_for_the_aza_only(home: Path) -> None:
+    nodes = open_nodes(load_settings(home))
+    try:
+        inputs = gather(nodes, manifests_for_home(home), "test-run")
+        asked: dict[str, list[str]] = {}
+        for department, node in nodes.items():
+            assert isinstance(node, LocalNode)
+            with node.vault.transaction() as conn:
+                log = schema.request_log
+                items = conn.execute(select(log.c["items"]).where(log.c.requester == "hub:link:test-run",
+                                                               log.c.kind == "identifiers")).scalar_one()
+            asked[department] = json.loads(items)
+    finally:
+        close_nodes(nodes)
+    assert asked["child_support"] == list(KEYED_FIELDS)
+    assert asked["tax"] == list(KEYED_FIELDS)
+    assert set(COMPARISON_FIELDS) <= set(asked["schools"])
+    assert "previous_name_key" in asked["resident_registry"]
+    assert not any("full_name" in fields or "address" in fields for fields in asked.values())
+    # keyed records still arrive, with what clustering needs
+    keyed = inputs.records.filter(inputs.records["source"] == "jidou_teate")
+    assert keyed.height > 0 and keyed["aza_number"].null_count() == 0 and keyed["family_key"].null_count() == keyed.height
