@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from tsunagu.bench.web import run_web_load
+from tsunagu.bench.web import DEFAULT_WORKERS, run_web_load
 from tsunagu.bench.webload import LoadConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=20_000)
     parser.add_argument("--think-ms", type=float, default=0.0, help="mean pause between one user's requests")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="the server's worker processes")
     parser.add_argument("--out", type=Path, help="also write the result here (JSON)")
     args = parser.parse_args(argv)
     home = args.home or ROOT / "benchmarks" / "work" / f"bench-{args.profile}-{args.children}" / "home"
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not a tsunagu home: {home}")
     config = LoadConfig(users=args.users, seconds=args.seconds, max_requests=args.max_requests, seed=args.seed,
                         think_seconds=args.think_ms / 1000)
-    result = run_web_load(home.resolve(), config)
+    result = run_web_load(home.resolve(), config, workers=args.workers)
     print(f"{'page':15} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for kind in ("candidate_list", "child_page", "sign_in"):
         s = result["latency"][kind]

@@ -26,6 +26,7 @@ from tsunagu.privacy import (
     append,
     authorise,
     checkpoint,
+    defer_appends,
     load_or_create_signing_key,
     public_key_hex,
     query_log,
@@ -271,6 +272,39 @@ def test_a_missing_key_delays_the_checkpoint_but_never_skips_it(engine: Engine, 
         cp = session.scalars(select(AuditCheckpoint)).one()
         assert cp.public_key == public_key_hex(key)
         key.public_key().verify(bytes.fromhex(cp.signature), checkpoint_message(cp.upto_seq, cp.head_hash, cp.at))
+
+
+def test_queued_entries_join_the_chain_together_with_one_checkpoint(engine: Engine, key: Ed25519PrivateKey) -> None:
+    _fill(engine, 3, key, every=10)
+    with session_factory(engine)() as reading:
+        queue = defer_appends(reading)
+        for i in range(3, 25):
+            assert append(reading, _event(i), key=key, checkpoint_every=10) is None
+        assert reading.scalar(select(func.count()).select_from(AuditEntry)) == 3  # queued, not written
+    with session_factory(engine).begin() as session:
+        rows = queue.write(session)
+    assert [r.seq for r in rows] == list(range(4, 26)) and queue.entries == []
+    report = _report(engine, key)
+    assert report.ok and (report.entries_checked, report.head_seq) == (25, 25)
+    with session_factory(engine)() as session:
+        # the batch crossed seq 10 and 20: one checkpoint, after its last entry
+        assert [c.upto_seq for c in session.scalars(select(AuditCheckpoint))] == [25]
+
+
+def test_a_queued_batch_over_damage_tells_the_privacy_officer_once(engine: Engine, key: Ed25519PrivateKey) -> None:
+    _fill(engine, 3, key, every=4)
+    _tamper(engine, "UPDATE audit_entries SET actor = 'someone-else' WHERE seq = 2")
+    for _ in range(2):  # 3 + 6 = 9, then 15: each batch crosses a multiple of 4 once or twice
+        with session_factory(engine)() as reading:
+            queue = defer_appends(reading)
+            for i in range(6):
+                append(reading, _event(i), key=key, checkpoint_every=4)
+        with session_factory(engine).begin() as session:
+            queue.write(session)
+    with session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(AuditCheckpoint)) == 0
+        notes = list(session.scalars(select(PrivacyNotification)))
+    assert [n.kind for n in notes] == ["audit_chain_broken"] * 2  # one per batch that crossed an interval
 
 
 def test_access_history_is_the_familys_data_tracker(engine: Engine) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.link.models import PersonLink
 from tsunagu.privacy import AuditEntry, rotate
 from tsunagu.vault.topology import close_nodes, open_nodes
 from tsunagu.work import plans, reviews
@@ -254,6 +255,29 @@ def test_child_page_asks_the_nodes_for_allowed_items_only(home: Home) -> None:
     assert len(reads) == 1 and "ssw_involvement" not in reads[0].items
 
 
+def test_child_page_shows_a_record_once_when_two_sources_share_its_local_id(home: Home) -> None:
+    # The register's moves (住民異動) use the same 宛名番号 as the register itself; the node answers
+    # a record by local id across the department's sources, so one question per local id.
+    nodes = open_nodes(home.settings)
+    manifests = manifests_for_home(home.settings.home)
+    try:
+        with unit(home) as session:
+            before = open_child(session, home.subject("cw1"), "assessment", "P0001", nodes=nodes,
+                                manifests=manifests, cipher=home.cipher)
+            link = session.scalars(select(PersonLink).where(PersonLink.person_id == "P0001",
+                                                            PersonLink.source == "juki_jumin")).one()
+            session.add(PersonLink(person_id="P0001", department="resident_registry", source="juki_idou",
+                                   local_id=link.local_id, method="aza_number", match_probability=None,
+                                   run_id="link-1"))
+        with unit(home) as session:
+            after = open_child(session, home.subject("cw1"), "assessment", "P0001", nodes=nodes,
+                               manifests=manifests, cipher=home.cipher)
+    finally:
+        close_nodes(nodes)
+    assert len(after.links) == len(before.links) + 1
+    assert after.timeline == before.timeline and len(set(after.timeline)) == len(after.timeline)
+
+
 def test_sign_in_throttle_locks_per_user_and_address(home: Home) -> None:
     now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -280,6 +304,27 @@ def test_sign_in_throttle_locks_per_user_and_address(home: Home) -> None:
                              organisation="S001", password=PASSWORD)
     with pytest.raises(Refused), unit(home) as session:
         accounts.list_users(session, home.subject("cw1"))
+
+
+def test_parallel_sign_in_attempts_get_no_more_guesses_than_serial_ones(home: Home) -> None:
+    # As the web app signs in: the hash read, argon2 outside any transaction, then the attempt recorded.
+    checks = []
+    for i in range(8):  # eight guesses in flight at once, all read before any is recorded
+        with home.factory() as session:
+            stored = accounts.read_credentials(session, "ssw1", "10.0.0.9")
+        checks.append(accounts.check_password_hash("ssw1", stored, PASSWORD if i == 7 else f"wrong-guess-{i}"))
+    outcomes = []
+    for check in checks:
+        with unit(home) as session:
+            try:
+                outcomes.append(type(accounts.record_sign_in(session, check, "10.0.0.9")).__name__)
+            except accounts.LoginFailed as exc:
+                outcomes.append(type(exc).__name__)
+    # the sixth and later find the lock the first five made: even the right password is refused
+    assert outcomes == ["LoginFailed"] * 5 + ["LoginLocked"] * 3
+    with home.factory() as session:
+        recorded = session.execute(text("SELECT count(*) FROM login_attempts WHERE user_id = 'ssw1'")).scalar()
+    assert recorded == 5
 
 
 def test_resources_import_and_admin_views(home: Home, tmp_path: Path) -> None:

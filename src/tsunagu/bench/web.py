@@ -29,6 +29,7 @@ HOST = "127.0.0.1"
 BENCH_USER = "bench-centre"
 READY_SECONDS = 120.0
 STOP_SECONDS = 15.0
+DEFAULT_WORKERS = 1
 
 
 def prepare_account(home: Path) -> tuple[str, str]:
@@ -61,14 +62,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def serve(home: Path, port: int) -> None:
-    """The server process: the app as ``tsunagu serve`` builds it, without the per-request access log."""
-    import uvicorn
-
+def serve(home: Path, port: int, workers: int) -> None:
+    """The server process: the app as ``tsunagu serve`` runs it, without the per-request access log."""
     from tsunagu.config import load_settings
-    from tsunagu.web.app import create_app
+    from tsunagu.web.serving import run
 
-    uvicorn.run(create_app(load_settings(home)), host=HOST, port=port, log_level="warning", access_log=False)
+    run(load_settings(home), host=HOST, port=port, workers=workers, log_level="warning", access_log=False)
 
 
 def _wait_ready(server: subprocess.Popen[bytes], url: str) -> None:
@@ -103,12 +102,14 @@ def _stop(server: subprocess.Popen[bytes]) -> dict[str, Any]:
         time.sleep(0.1)
 
 
-def run_web_load(home: Path, config: LoadConfig, log: Path | None = None) -> dict[str, Any]:
+def run_web_load(home: Path, config: LoadConfig, log: Path | None = None, *,
+                 workers: int = DEFAULT_WORKERS) -> dict[str, Any]:
     """Account, server, load, stop: the figures of one web-load run."""
     user_id, password = prepare_account(home)
     port = free_port()
     log_path = log or home.parent / f"{home.name}-web-server.log"
-    cmd = [sys.executable, "-m", "tsunagu.bench.web", "--serve", str(port), "--home", str(home)]
+    cmd = [sys.executable, "-m", "tsunagu.bench.web", "--serve", str(port), "--home", str(home),
+           "--workers", str(workers)]
     with log_path.open("wb") as log_file:
         server = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
         try:
@@ -119,7 +120,8 @@ def run_web_load(home: Path, config: LoadConfig, log: Path | None = None) -> dic
             result = asyncio.run(run_load(base, user_id, password, config))
         finally:
             stopped = _stop(server)
-    return {**result, "server": {"start_seconds": round(start_seconds, 2), **stopped, "log": str(log_path)}}
+    return {**result, "server": {"workers": workers, "start_seconds": round(start_seconds, 2), **stopped,
+                                 "log": str(log_path)}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,19 +132,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=20_000)
     parser.add_argument("--think-ms", type=float, default=0.0, help="mean pause between a user's requests")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="the server's worker processes")
     parser.add_argument("--log", type=Path, help="the server's log (default: next to the home)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     home = args.home.resolve()
     if args.serve is not None:
-        serve(home, args.serve)
+        serve(home, args.serve, args.workers)
         return 0
-    if args.users < 1 or args.seconds <= 0 or args.max_requests < 1:
-        parser.error("--users, --seconds and --max-requests must be positive")
+    if args.users < 1 or args.seconds <= 0 or args.max_requests < 1 or args.workers < 1:
+        parser.error("--users, --seconds, --max-requests and --workers must be positive")
     config = LoadConfig(users=args.users, seconds=args.seconds, max_requests=args.max_requests, seed=args.seed,
                         think_seconds=args.think_ms / 1000)
-    result = run_web_load(home, config, args.log)
+    result = run_web_load(home, config, args.log, workers=args.workers)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

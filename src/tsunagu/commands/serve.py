@@ -23,20 +23,21 @@ def serve(
     secure_cookies: bool = typer.Option(
         False, "--secure-cookies", help="Cookie に Secure を付ける（HTTPS の逆プロキシの後ろで動かすとき）"
     ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="ワーカープロセスの数（目安: CPU コア数。1 プロセスは 1 コアしか使えません）"
+    ),
     home: HomeOption = None,
 ) -> None:
     """職員用ウェブアプリを起動する。"""
-    import uvicorn
-
-    from tsunagu.web.app import create_app
+    from tsunagu.web.serving import run
 
     settings = settings_for(home)
     migrate(settings.hub_url)
     if not _loopback(host) and not secure_cookies:
         console.print("[yellow]注意:[/] この機械の外から接続できます。HTTPS の逆プロキシの後ろで --secure-cookies を付けて動かしてください。")
-    app = create_app(settings, secure_cookies=secure_cookies)
-    console.print(f"tsunagu: http://{host}:{port}/ （停止は Ctrl+C）")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    console.print(f"tsunagu: http://{host}:{port}/ （ワーカー {workers}、停止は Ctrl+C）")
+    run(settings, host=host, port=port, workers=workers, secure_cookies=secure_cookies, log_level="info",
+        proxy_headers=False)
 
 
 def register(app: typer.Typer) -> None:

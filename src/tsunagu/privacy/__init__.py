@@ -6,7 +6,7 @@ holds or serves personal data. See docs/privacy.md.
 """
 
 from tsunagu.privacy.access import authorise
-from tsunagu.privacy.audit import AccessRecord, AuditEvent, access_history, append, query_log
+from tsunagu.privacy.audit import AccessRecord, AuditEvent, AuditQueue, access_history, append, defer_appends, query_log
 from tsunagu.privacy.breakglass import BreakGlassRefused, Grant, active_grant, break_glass, decide_with_grants
 from tsunagu.privacy.chain import ChainProblem
 from tsunagu.privacy.checkpoint import (
@@ -43,6 +43,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEntry",
     "AuditEvent",
+    "AuditQueue",
     "BreakGlassGrant",
     "BreakGlassRefused",
     "ChainBrokenError",
@@ -68,6 +69,7 @@ __all__ = [
     "decide",
     "decide_with_grants",
     "default_policy",
+    "defer_appends",
     "load_note_cipher",
     "load_or_create_signing_key",
     "load_policy",

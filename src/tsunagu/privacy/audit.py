@@ -2,7 +2,8 @@
 
 ``append`` never commits: the entry belongs to the caller's transaction, the same one as the
 read it records, so a read that is rolled back leaves no entry and an entry cannot be lost
-while its read is kept.
+while its read is kept. A request that only reads may instead queue its entries
+(``defer_appends``) and write them in one short transaction before it answers (``AuditQueue``).
 """
 
 from __future__ import annotations
@@ -67,48 +68,107 @@ class AuditEvent:
         )
 
 
+@dataclass(frozen=True)
+class _Queued:
+    event: AuditEvent
+    key: Ed25519PrivateKey | None
+    checkpoint_every: int
+
+
+class AuditQueue:
+    """Entries decided in a reading transaction, to be appended in one short writing transaction.
+
+    A request that only reads (a list, a child's page) decides in a read snapshot, which on SQLite
+    neither waits for nor blocks the writer; only the append itself needs the chain's lock. The
+    caller writes the queue (``write``) before the response leaves, and drops it when the request
+    fails: as with ``append`` in one transaction, no read is answered without its entries and no
+    entry is left for a read that was not answered.
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[_Queued] = []
+
+    def write(self, session: Session) -> list[AuditEntry]:
+        """Append the queued entries, in order, in ``session``'s (writing) transaction; empty the queue."""
+        queued, self.entries = self.entries, []
+        if not queued:
+            return []
+        # One request signs with one key; the queue is appended as a whole, so a checkpoint falls due
+        # at most once, after its last entry (the earliest interval any entry asked for).
+        keys = [q.key for q in queued if q.key is not None]
+        every = min(q.checkpoint_every for q in queued)
+        return _append_rows(session, [q.event for q in queued], keys[0] if keys else None, every)
+
+
+_QUEUE = "tsunagu.privacy.audit_queue"
+
+
+def defer_appends(session: Session) -> AuditQueue:
+    """From now on ``append`` on ``session`` queues its entry instead of writing it (see AuditQueue)."""
+    queue: AuditQueue = session.info.setdefault(_QUEUE, AuditQueue())
+    return queue
+
+
 def append(
     session: Session,
     entry: AuditEvent,
     *,
     key: Ed25519PrivateKey | None = None,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
-) -> AuditEntry:
+) -> AuditEntry | None:
     """Add ``entry`` to the chain inside the caller's transaction (flushed, never committed).
 
     With ``key``, a signed checkpoint is written once ``checkpoint_every`` entries have been
     added since the last one. Without a key no checkpoint is due here; the next append that has
     the key (or ``tsunagu audit checkpoint``) catches up, so a missing key delays, never skips.
+    On a session given to ``defer_appends`` the entry is queued instead and None is returned.
     """
     if entry.outcome not in OUTCOMES:
         raise ValueError(f"outcome は {', '.join(OUTCOMES)} のいずれかです: {entry.outcome!r}")
+    queue: AuditQueue | None = session.info.get(_QUEUE)
+    if queue is not None:
+        queue.entries.append(_Queued(entry, key, checkpoint_every))
+        return None
+    return _append_rows(session, [entry], key, checkpoint_every)[0]
+
+
+def _append_rows(
+    session: Session, entries: Sequence[AuditEvent], key: Ed25519PrivateKey | None, checkpoint_every: int
+) -> list[AuditEntry]:
     lock_chain(session)
-    head_seq, head_hash = chain_head(session)
-    row = AuditEntry(
-        seq=head_seq + 1,
-        at=utc(entry.at or datetime.now(UTC)),
-        request_id=entry.request_id,
-        actor=entry.actor,
-        role=entry.role,
-        organisation=entry.organisation,
-        purpose=entry.purpose,
-        action=entry.action,
-        person_id=entry.person_id,
-        items=json.dumps(list(entry.items), ensure_ascii=False, separators=(",", ":")),
-        outcome=entry.outcome,
-        reason=entry.reason,
-        rule=entry.rule,
-        prev_hash=head_hash,
-    )
-    row.entry_hash = entry_hash(row)
-    session.add(row)
+    seq, prev_hash = chain_head(session)
+    # An entry queued without a time gets the time it joins the chain, so times follow seq order.
+    now = utc(datetime.now(UTC))
+    rows = []
+    for entry in entries:
+        seq += 1
+        row = AuditEntry(
+            seq=seq,
+            at=utc(entry.at) if entry.at is not None else now,
+            request_id=entry.request_id,
+            actor=entry.actor,
+            role=entry.role,
+            organisation=entry.organisation,
+            purpose=entry.purpose,
+            action=entry.action,
+            person_id=entry.person_id,
+            items=json.dumps(list(entry.items), ensure_ascii=False, separators=(",", ":")),
+            outcome=entry.outcome,
+            reason=entry.reason,
+            rule=entry.rule,
+            prev_hash=prev_hash,
+        )
+        row.entry_hash = entry_hash(row)
+        prev_hash = row.entry_hash
+        rows.append(row)
+    session.add_all(rows)
     session.flush()
     if key is not None and checkpoint_every > 0:
-        _maybe_checkpoint(session, key, row, checkpoint_every)
-    return row
+        _maybe_checkpoint(session, key, rows[-1], checkpoint_every, len(rows))
+    return rows
 
 
-def _maybe_checkpoint(session: Session, key: Ed25519PrivateKey, row: AuditEntry, every: int) -> None:
+def _maybe_checkpoint(session: Session, key: Ed25519PrivateKey, row: AuditEntry, every: int, added: int) -> None:
     last = last_checkpoint(session)
     since = row.seq - (last.upto_seq if last is not None else 0)
     if since < every:
@@ -119,8 +179,8 @@ def _maybe_checkpoint(session: Session, key: Ed25519PrivateKey, row: AuditEntry,
         return
     # Refusing the caller's read because the log was tampered with would stop support work;
     # instead no checkpoint is signed over the damage and the privacy officer is told (once per
-    # interval, not on every append).
-    if since % every == 0:
+    # interval, not on every append: when these ``added`` entries crossed a multiple of it).
+    if since % every < added:
         session.add(PrivacyNotification(
             created_at=datetime.now(UTC), kind="audit_chain_broken", subject="system", person_id=None,
             text=f"アクセス記録の連鎖に問題があるため、チェックポイントの署名を見送りました: {problem.message}。"

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 
 class BackendMissingError(RuntimeError):
@@ -26,9 +26,20 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
 
 
+# Execution option of the engine behind ``read_session_factory``.
+READ_ONLY_OPTION = "tsunagu_read_only"
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    # Take the write lock when a transaction starts: hub transactions (each appending to the audit
-    # chain) are serialised, and a waiting one blocks (busy_timeout) instead of failing.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        # A reading transaction: a WAL snapshot, taken at its first read, that neither waits for
+        # nor blocks the writer. It must not write (see ``read_session_factory``): a snapshot that
+        # is behind the last commit cannot be upgraded to a write, and busy_timeout cannot help.
+        conn.exec_driver_sql("BEGIN")
+        return
+    # A writing transaction takes the write lock when it starts, so one that reads and then writes
+    # (the audit chain's head, then the next entry) never acts on a stale read; a waiting one
+    # blocks (busy_timeout) instead of failing.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -53,7 +64,34 @@ def create_hub_engine(url: str) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose transactions may write (on SQLite: ``BEGIN IMMEDIATE``, one at a time)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+class ReadOnlySessionError(RuntimeError):
+    """A session from ``read_session_factory`` was asked to write."""
+
+
+def _refuse_flush(session: Session, _context: object, _instances: object) -> None:
+    raise ReadOnlySessionError(
+        f"読み取り専用のセッションでは書き込めません（{len(session.new)} 追加・{len(session.dirty)} 変更・"
+        f"{len(session.deleted)} 削除） / a read-only hub session was asked to write"
+    )
+
+
+def _refuse_write_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlySessionError("読み取り専用のセッションでは書き込めません / a read-only hub session was asked to write")
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read: on SQLite a plain (deferred) transaction, so readers run side by side
+    and never hold the write lock. A write through one raises ReadOnlySessionError instead of
+    failing later, and only under load, with a busy snapshot."""
+    factory = sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False)
+    event.listen(factory, "before_flush", _refuse_flush)
+    event.listen(factory, "do_orm_execute", _refuse_write_statement)
+    return factory
 
 
 def alembic_config(url: str) -> Config:

@@ -42,7 +42,7 @@ def current_user(request: Request, state: State) -> Account:
     session = web_session(request)
     if session is None:
         raise AuthRequired()
-    with state.factory() as db:
+    with state.read_factory() as db:
         account = get_account(db, session.user_id)
     if account is None or account.disabled or account.session_epoch != session.epoch:
         raise AuthRequired()

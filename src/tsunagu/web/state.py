@@ -23,7 +23,7 @@ from tsunagu.privacy.policy import JST
 from tsunagu.vault.node import Node
 from tsunagu.vault.topology import close_nodes, open_nodes
 from tsunagu.web.security import CookieSigner
-from tsunagu.work.unit import unit_of_work
+from tsunagu.work.unit import reading_unit, unit_of_work
 
 TIER_CLASSES = {"重点支援": "tier-priority", "予防的支援": "tier-preventive", "見守り": "tier-watch", "対象外": "tier-none"}
 
@@ -62,6 +62,7 @@ class AppState:
     settings: Settings
     engine: Engine
     factory: sessionmaker[Session]
+    read_factory: sessionmaker[Session]
     cipher: NoteCipher
     key: Ed25519PrivateKey
     signer: CookieSigner
@@ -75,6 +76,13 @@ class AppState:
     def unit(self) -> Iterator[Session]:
         """One transaction per request's work (a policy refusal commits too: see ``unit_of_work``)."""
         with unit_of_work(self.factory) as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """For a request that only reads and records its reads: it runs beside others instead of
+        waiting for the hub's write lock, which it takes only to append its entries (``reading_unit``)."""
+        with reading_unit(self.read_factory, self.factory) as session:
             yield session
 
     def nodes(self) -> dict[str, Node]:

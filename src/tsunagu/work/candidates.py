@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -22,15 +21,14 @@ from sqlalchemy.orm import Session
 
 from tsunagu.catalog import default_catalog
 from tsunagu.privacy import Subject, default_policy
-from tsunagu.screen.model import DOMAINS, TIERS
+from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.work.access import Scope, allows, list_scope, record_listed, suspended_persons
 from tsunagu.work.errors import Invalid, Refused
+from tsunagu.work.listing import LISTED_TIERS as LISTED_TIERS
+from tsunagu.work.listing import Listed, run_listing
 
 ACTION = "candidates.list"
-NOT_LISTED = TIERS[-1]
-LISTED_TIERS = TIERS[:-1]
-TIER_RANK = {tier: i for i, tier in enumerate(TIERS)}
 TREND_LABELS = {"worse": "悪化", "better": "改善", "same": "変化なし", "new": "初回"}
 # A domain is itself information: 虐待リスク tells a reader as much as the abuse record behind it.
 DOMAIN_SENSITIVITY = {"abuse_risk": 3}
@@ -136,6 +134,32 @@ def _policy_visible(subject: Subject, action: str, purpose: str, relationship: s
     return visible
 
 
+class _Visibility:
+    """The policy's answers for one user, action and purpose, by relationship, sensitivity and holder.
+
+    They do not depend on the child, so a list asks the policy a handful of times, not once per
+    reason and domain of every row shown (or, for the dashboard, of every listed child).
+    """
+
+    def __init__(self, subject: Subject, action: str, purpose: str) -> None:
+        self._ask = (subject, action, purpose)
+        self._by_relationship: dict[str, Callable[..., bool]] = {}
+
+    def __call__(self, relationship: str) -> Callable[..., bool]:
+        found = self._by_relationship.get(relationship)
+        if found is None:
+            ask = _policy_visible(*self._ask, relationship)
+            answers: dict[tuple[int, str | None], bool] = {}
+
+            def found(level: int, holder: str | None = None) -> bool:
+                if (level, holder) not in answers:
+                    answers[level, holder] = ask(level, holder)
+                return answers[level, holder]
+
+            self._by_relationship[relationship] = found
+        return found
+
+
 def reasons_for(subject: Subject, action: str, purpose: str, relationship: str, raw: str, *,
                 visible: Callable[..., bool] | None = None) -> tuple[list[Reason], int]:
     """The reasons the user may see (by the sensitivity of each reason's item), and how many are hidden."""
@@ -163,10 +187,11 @@ def domains_for(subject: Subject, action: str, purpose: str, relationship: str, 
     return tuple(d for d in json.loads(raw or "[]") if check(DOMAIN_SENSITIVITY.get(d, 2)))
 
 
-def _row(subject: Subject, purpose: str, scope: Scope, result: ScreeningResult) -> CandidateRow:
+def _row(subject: Subject, purpose: str, scope: Scope, result: ScreeningResult, visibility: _Visibility) -> CandidateRow:
     rel = scope.relationship_to(result.person_id, result.school_code)
-    reasons, hidden = reasons_for(subject, ACTION, purpose, rel, result.reasons)
-    domains = domains_for(subject, ACTION, purpose, rel, result.domains)
+    visible = visibility(rel)
+    reasons, hidden = reasons_for(subject, ACTION, purpose, rel, result.reasons, visible=visible)
+    domains = domains_for(subject, ACTION, purpose, rel, result.domains, visible=visible)
     return CandidateRow(
         result.person_id, result.tier, domains, tuple(DOMAINS.get(d, d) for d in domains), tuple(reasons), hidden,
         result.no_mark, result.first_flag, result.trend, TREND_LABELS.get(result.trend, result.trend),
@@ -174,58 +199,46 @@ def _row(subject: Subject, purpose: str, scope: Scope, result: ScreeningResult) 
     )
 
 
-class _Listed(NamedTuple):
-    """What filtering, sorting and paging need: the reasons (the bulk of a row) are read per page only."""
-
-    id: int
-    person_id: str
-    tier: str
-    domains: str
-    school_code: str | None
-    grade: int | None
-    first_flag: bool
-    trend: str
-    no_mark: bool
-    stale_reasons: int
+def _covered(scope: Scope, hidden: frozenset[str]) -> Callable[[Listed], bool] | None:
+    """Whether a row is in the user's scope and not suspended; None when every row is."""
+    if "municipality" in scope.relationships and not hidden:
+        return None
+    return lambda r: r.person_id not in hidden and scope.covers(r.person_id, r.school_code)
 
 
-def _in_scope(session: Session, run_id: str, scope: Scope) -> list[_Listed]:
-    hidden = suspended_persons(session)
-    r = ScreeningResult
-    rows = session.execute(select(r.id, r.person_id, r.tier, r.domains, r.school_code, r.grade, r.first_flag, r.trend,
-                                  r.no_mark, r.stale_reasons)
-                           .where(r.run_id == run_id, r.tier != NOT_LISTED))
-    return [_Listed._make(row) for row in rows
-            if row.person_id not in hidden and scope.covers(row.person_id, row.school_code)]
+def _filter_key(f: CandidateFilter) -> tuple[object, ...]:
+    return f.school, f.grade, f.tier, f.domain, f.first_only, f.worsened_only, f.no_mark_only
 
 
-def _full(session: Session, chosen: list[_Listed]) -> list[ScreeningResult]:
+def _matcher(f: CandidateFilter) -> Callable[[Listed], bool] | None:
+    """The filter as one test built once per request (None: no filter), not re-read per row."""
+    tests: list[Callable[[Listed], bool]] = []
+    if f.school is not None:
+        tests.append(lambda r: r.school_code == f.school)
+    if f.grade is not None:
+        tests.append(lambda r: r.grade == f.grade)
+    if f.tier is not None:
+        tests.append(lambda r: r.tier == f.tier)
+    if f.domain is not None:
+        tests.append(lambda r: f.domain in r.domains)
+    if f.first_only:
+        tests.append(lambda r: r.first_flag)
+    if f.worsened_only:
+        tests.append(lambda r: r.trend == "worse")
+    if f.no_mark_only:
+        tests.append(lambda r: r.no_mark)
+    if not tests:
+        return None
+    if len(tests) == 1:
+        return tests[0]
+    return lambda r: all(test(r) for test in tests)
+
+
+def _full(session: Session, chosen: Sequence[Listed]) -> list[ScreeningResult]:
     """The complete results of one page, in the page's order."""
     by_id = {r.id: r for r in session.scalars(select(ScreeningResult).where(
         ScreeningResult.id.in_([c.id for c in chosen])))}
     return [by_id[c.id] for c in chosen]
-
-
-def _matches(r: _Listed, f: CandidateFilter) -> bool:
-    return all((
-        f.school is None or r.school_code == f.school,
-        f.grade is None or r.grade == f.grade,
-        f.tier is None or r.tier == f.tier,
-        f.domain is None or f.domain in json.loads(r.domains or "[]"),
-        not f.first_only or r.first_flag,
-        not f.worsened_only or r.trend == "worse",
-        not f.no_mark_only or r.no_mark,
-    ))
-
-
-def _sort_key(sort: str) -> Any:
-    if sort == "school":
-        return lambda r: (r.school_code or "", r.grade or 0, TIER_RANK.get(r.tier, 9), r.person_id)
-    if sort == "stale":
-        return lambda r: (-r.stale_reasons, TIER_RANK.get(r.tier, 9), r.person_id)
-    if sort == "person":
-        return lambda r: r.person_id
-    return lambda r: (TIER_RANK.get(r.tier, 9), -len(json.loads(r.domains or "[]")), not r.no_mark, r.person_id)
 
 
 def list_candidates(
@@ -238,18 +251,27 @@ def list_candidates(
     run = latest_run(session)
     if run is None:
         return CandidatePage(None, [], 0, 1, 1, scope.broadest)
-    visible = _in_scope(session, run.run_id, scope)
-    chosen = sorted((r for r in visible if _matches(r, filters)), key=_sort_key(filters.sort))
+    listing = run_listing(session, run.run_id)
+    hidden = frozenset(suspended_persons(session))
+    covered = _covered(scope, hidden)
+    matches = _matcher(filters)
+    ordered = listing.orders[filters.sort]
+    scope_key = (scope.relationships, scope.schools, scope.assigned, hidden)
+    in_scope = ordered if covered is None else listing.selection(
+        ("scope", filters.sort, scope_key), lambda: tuple(r for r in ordered if covered(r)))
+    chosen = in_scope if matches is None else listing.selection(
+        ("filter", filters.sort, scope_key, _filter_key(filters)), lambda: tuple(r for r in in_scope if matches(r)))
     total = len(chosen)
     pages = max(1, math.ceil(total / filters.per_page)) if paginate else 1
     page = min(filters.page, pages)
     shown = chosen[(page - 1) * filters.per_page: page * filters.per_page] if paginate else chosen
-    rows = [_row(subject, purpose, scope, r) for r in _full(session, shown)]
+    visibility = _Visibility(subject, ACTION, purpose)
+    rows = [_row(subject, purpose, scope, r, visibility) for r in _full(session, shown)]
     record_listed(session, subject, decision, ACTION, purpose, [r.person_id for r in rows], key=key)
     return CandidatePage(
         run, rows, total, page, pages, scope.broadest,
-        schools=sorted({r.school_code for r in visible if r.school_code}),
-        grades=sorted({r.grade for r in visible if r.grade is not None}),
+        schools=list(listing.schools) if covered is None else sorted({r.school_code for r in in_scope if r.school_code}),
+        grades=list(listing.grades) if covered is None else sorted({r.grade for r in in_scope if r.grade is not None}),
     )
 
 
@@ -284,13 +306,16 @@ def dashboard(session: Session, subject: Subject, purpose: str = "screening", *,
     board = Dashboard(run, True, scope.broadest)
     if run is None:
         return board
-    rows = _in_scope(session, run.run_id, scope)
+    listing = run_listing(session, run.run_id)
+    covered = _covered(scope, frozenset(suspended_persons(session)))
+    rows = listing.rows if covered is None else [r for r in listing.rows if covered(r)]
     board.listed = len(rows)
     board.by_tier = {t: n for t, n in Counter(r.tier for r in rows).items()}
+    visibility = _Visibility(subject, ACTION, purpose)
     domains: Counter[str] = Counter()
     for r in rows:
-        rel = scope.relationship_to(r.person_id, r.school_code)
-        domains.update(domains_for(subject, ACTION, purpose, rel, r.domains))
+        visible = visibility(scope.relationship_to(r.person_id, r.school_code))
+        domains.update(d for d in r.domains if visible(DOMAIN_SENSITIVITY.get(d, 2)))
     board.by_domain = {DOMAINS.get(d, d): n for d, n in domains.most_common()}
     board.no_mark = sum(r.no_mark for r in rows)
     board.first_time = sum(r.first_flag for r in rows)

@@ -208,7 +208,9 @@ def open_child(
             view.unavailable[label] = allowed.reason
             continue
         item_request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose, items=tuple(items))
-        for link in dept_links:
+        # The node answers a record by its local id across the department's sources (the 母子健康手帳
+        # and the vaccinations share the 宛名番号): asking once per link showed those rows twice.
+        for link in {link.local_id: link for link in dept_links}.values():
             try:
                 answer = node.record(item_request, link.source, link.local_id)
             except NodeRefusedError as exc:

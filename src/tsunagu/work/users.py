@@ -179,28 +179,64 @@ def locked_until(session: Session, user_id: str, ip: str, now: datetime | None =
     return max(ends) if ends else None
 
 
-def authenticate(session: Session, user_id: str, password: str, ip: str, now: datetime | None = None) -> Account:
-    """The account, or LoginFailed / LoginLocked. Every attempt (but a locked one) is recorded."""
-    moment = now or datetime.now(UTC)
-    until = locked_until(session, user_id, ip, moment)
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The slow half of a sign-in (argon2), done outside any writing transaction."""
+
+    user_id: str
+    checked_hash: str | None  # the account's hash as read (None: no such account)
+    ok: bool
+    new_hash: str | None  # a rehash under the current parameters, when they changed
+
+
+def read_credentials(session: Session, user_id: str, ip: str, now: datetime | None = None) -> str | None:
+    """The account's password hash (None: no such account); LoginLocked while the throttle holds."""
+    until = locked_until(session, user_id, ip, now or datetime.now(UTC))
     if until is not None:
         raise LoginLocked(until)  # not recorded: retrying while locked must not extend the lock
     row = session.get(User, user_id)
-    ok = False
+    return row.password_hash if row is not None else None
+
+
+def check_password_hash(user_id: str, password_hash: str | None, password: str) -> PasswordCheck:
+    """argon2 (memory-hard, a good part of a second of CPU): touches no database."""
+    ok: bool
     try:
-        ok = _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        ok = _hasher.verify(password_hash if password_hash is not None else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         ok = False
-    ok = ok and row is not None and not row.disabled
-    session.add(LoginAttempt(at=moment, user_id=user_id[:64], ip=ip[:64], success=ok))
+    ok = ok and password_hash is not None
+    rehash = _hasher.hash(password) if ok and password_hash and _hasher.check_needs_rehash(password_hash) else None
+    return PasswordCheck(user_id, password_hash, ok, rehash)
+
+
+def record_sign_in(session: Session, check: PasswordCheck, ip: str, now: datetime | None = None) -> Account:
+    """The quick half, in the writing transaction: the attempt is recorded, and the throttle asked again
+    (attempts recorded since the check count), so parallel attempts get no more guesses than serial ones."""
+    moment = now or datetime.now(UTC)
+    until = locked_until(session, check.user_id, ip, moment)
+    if until is not None:
+        raise LoginLocked(until)
+    row = session.get(User, check.user_id)
+    # A password changed since the check is not the password that was checked.
+    ok = check.ok and row is not None and not row.disabled and row.password_hash == check.checked_hash
+    session.add(LoginAttempt(at=moment, user_id=check.user_id[:64], ip=ip[:64], success=ok))
     if not ok or row is None:
         session.flush()
         raise LoginFailed()
     row.last_login_at = moment
-    if _hasher.check_needs_rehash(row.password_hash):
-        row.password_hash = _hasher.hash(password)
+    if check.new_hash is not None:
+        row.password_hash = check.new_hash
     session.flush()
     return _account(row)
+
+
+def authenticate(session: Session, user_id: str, password: str, ip: str, now: datetime | None = None) -> Account:
+    """The account, or LoginFailed / LoginLocked, in one transaction. Every attempt (but a locked one) is
+    recorded. The web app splits it (``read_credentials`` → ``check_password_hash`` → ``record_sign_in``)
+    so that argon2 never runs while the hub's write lock is held."""
+    password_hash = read_credentials(session, user_id, ip, now)
+    return record_sign_in(session, check_password_hash(user_id, password_hash, password), ip, now)
 
 
 def colleagues(session: Session) -> list[tuple[str, str]]:

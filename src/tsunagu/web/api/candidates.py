@@ -20,5 +20,5 @@ def api_candidates(
     purpose: Annotated[str, Query(description="利用目的（screening / assessment）")] = "screening",
 ) -> CandidatePage:
     check_purpose(purpose)
-    with state.unit() as session:
+    with state.reading() as session:
         return list_candidates(session, subject, purpose, filters, key=state.key)

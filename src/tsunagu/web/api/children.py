@@ -19,6 +19,6 @@ def api_child(
     purpose: Annotated[str, Query(description="利用目的（アクセス記録に残ります）")],
 ) -> ChildView:
     check_purpose(purpose)
-    with state.unit() as session:
+    with state.reading() as session:
         return open_child(session, subject, purpose, person_id, nodes=state.nodes(), manifests=state.manifests(),
                           cipher=state.cipher, key=state.key)

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api", tags=["社会資源"], responses=API_ERRORS)
 @router.get("/resources", response_model=list[ResourceView], summary="社会資源の一覧")
 def api_resources(state: State, subject: CurrentSubject) -> list[ResourceView]:
     may_edit = directory.may_manage(subject, edit_purpose(subject))  # editors also see retired entries
-    with state.factory() as session:
+    with state.read_factory() as session:
         return directory.list_resources(session, include_inactive=may_edit)
 
 

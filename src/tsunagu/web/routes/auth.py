@@ -9,7 +9,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from tsunagu.web.deps import AuthRequired, CsrfForm, State, User, current_user, render
 from tsunagu.web.security import PRE_SESSION_COOKIE, WebSession, new_token, same_token
-from tsunagu.work.users import Account, LoginFailed, LoginLocked, authenticate, end_sessions
+from tsunagu.work.users import (
+    Account,
+    LoginFailed,
+    LoginLocked,
+    check_password_hash,
+    end_sessions,
+    read_credentials,
+    record_sign_in,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,11 +59,20 @@ def sign_in(
     ip = request.client.host if request.client else "unknown"
     failure: LoginFailed | None = None
     account: Account | None = None
-    with state.unit() as session:  # committed on failure too: the attempt counts toward the lock
-        try:
-            account = authenticate(session, user_id.strip(), password, ip)
-        except LoginFailed as exc:
-            failure = exc
+    user_id = user_id.strip()
+    try:
+        with state.read_factory() as reading:
+            password_hash = read_credentials(reading, user_id, ip)
+    except LoginLocked as exc:
+        failure = exc
+    else:
+        # argon2 outside any transaction: a sign-in must not hold every other request's audit entries up
+        check = check_password_hash(user_id, password_hash, password)
+        with state.unit() as session:  # committed on failure too: the attempt counts toward the lock
+            try:
+                account = record_sign_in(session, check, ip)
+            except LoginFailed as exc:
+                failure = exc
     if failure is not None or account is None:
         failure = failure or LoginFailed()
         status = 429 if isinstance(failure, LoginLocked) else 401

@@ -43,7 +43,7 @@ Filters = Annotated[CandidateFilter, Depends(candidate_filter)]
 def candidates_page(request: Request, state: State, subject: CurrentSubject, filters: Filters,
                     purpose: str = "screening") -> Response:
     check_purpose(purpose)
-    with state.unit() as session:
+    with state.reading() as session:
         page = list_candidates(session, subject, purpose, filters, key=state.key)
     query = request.url.query
     return render(request, state, "candidates.html", page=page, filters=filters, purpose=purpose,
@@ -54,7 +54,7 @@ def candidates_page(request: Request, state: State, subject: CurrentSubject, fil
 @router.get("/candidates.csv")
 def candidates_csv(state: State, subject: CurrentSubject, filters: Filters, purpose: str = "screening") -> Response:
     check_purpose(purpose)
-    with state.unit() as session:
+    with state.reading() as session:
         page = list_candidates(session, subject, purpose, filters, paginate=False, key=state.key)
     handle = io.StringIO()
     write_rows(

@@ -23,7 +23,7 @@ def child_page(request: Request, state: State, subject: CurrentSubject, person_i
     if not purpose:
         # The purpose chooser shows nothing of the child: which purposes the role may use is a
         # policy fact, so it is checked without a record; the read that follows is recorded.
-        with state.factory() as session:
+        with state.read_factory() as session:
             if not person_exists(session, person_id):
                 raise NotFound(f"個人ID {person_id} の子どもはいません。")
             rel = relationship(session, subject, person_id)
@@ -31,7 +31,7 @@ def child_page(request: Request, state: State, subject: CurrentSubject, person_i
         return render(request, state, "child_purpose.html", person_id=person_id, usable=usable,
                       purposes=PURPOSE_CHOICES)
     check_purpose(purpose)
-    with state.unit() as session:
+    with state.reading() as session:
         view = open_child(session, subject, purpose, person_id, nodes=state.nodes(), manifests=state.manifests(),
                           cipher=state.cipher, key=state.key)
     may_review = allows(subject, "review.write", "assessment", relationship=view.relationship, sensitivity=3)

@@ -16,7 +16,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/dashboard")
 def dashboard_page(request: Request, state: State, subject: CurrentSubject) -> Response:
-    with state.unit() as session:
+    with state.reading() as session:
         board = dashboard(session, subject, key=state.key)
         follow_ups = open_follow_ups(session, subject.user_id)
     labels = {m.source: m.label for m in state.manifests().manifests.values()}

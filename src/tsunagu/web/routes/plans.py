@@ -41,7 +41,7 @@ def _back(person_id: str, purpose: str = SUPPORT, saved: str = "") -> RedirectRe
 def support_page(request: Request, state: State, subject: CurrentSubject, person_id: str, purpose: str = SUPPORT,
                  saved: str = "") -> Response:
     check_purpose(purpose)
-    with state.unit() as session:
+    with state.reading() as session:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
         resources = list_resources(session)
         people = colleagues(session)

@@ -13,6 +13,6 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/public/resources")
 def public_resources(request: Request, state: State, category: str = "") -> Response:
-    with state.factory() as session:
+    with state.read_factory() as session:
         rows = list_resources(session, public_only=True, category=category or None)
     return render(request, state, "public_resources.html", resources=rows, categories=CATEGORIES, category=category)

@@ -24,7 +24,7 @@ def resources_page(request: Request, state: State, subject: CurrentSubject, cate
                    saved: str = "") -> Response:
     purpose = edit_purpose(subject)
     may_edit = directory.may_manage(subject, purpose)  # a policy check: decides whether to offer the form
-    with state.factory() as session:
+    with state.read_factory() as session:
         rows = directory.list_resources(session, include_inactive=may_edit, category=category or None)
     return render(request, state, "resources.html", resources=rows, may_edit=may_edit, categories=directory.CATEGORIES,
                   category=category, saved=saved)

@@ -34,7 +34,7 @@ async def observations_from(request: Request) -> list[Observation]:
 def review_form(request: Request, state: State, subject: CurrentSubject, person_id: str,
                 purpose: str = "assessment") -> Response:
     check_purpose(purpose)
-    with state.unit() as session:
+    with state.reading() as session:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
     return render(request, state, "review_form.html", view=view, aspects=ASPECTS, levels=LEVELS, decisions=DECISIONS,
                   suggested=TIER_DECISION.get(view.tier or "", ""),

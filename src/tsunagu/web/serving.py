@@ -1,0 +1,52 @@
+"""Running the staff app under uvicorn, in one process or in several worker processes.
+
+Python runs one thread at a time per process, so one process uses one core however many requests
+it holds. Workers share nothing in memory and need not: what outlives a request lives in the home
+— sessions and CSRF tokens in cookies signed with the home's key, the sign-in throttle and the
+audit chain (with its lock) in the hub, break-glass grants in the hub. What each worker keeps for
+itself is only an optimisation: the candidate list's copy of the latest run (``work.listing``)
+and its connections to the vaults.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import FastAPI
+
+from tsunagu.config import Settings, load_settings
+from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
+from tsunagu.web.app import create_app
+from tsunagu.web.security import load_or_create_secret
+
+# How the serving process tells its workers what to serve (uvicorn starts each worker afresh and
+# builds the app from an import string, so the settings travel in the environment).
+HOME_ENV = "TSUNAGU_HOME"
+SECURE_COOKIES_ENV = "TSUNAGU_WEB_SECURE_COOKIES"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process (uvicorn's factory): the home in ``TSUNAGU_HOME``."""
+    return create_app(load_settings(), secure_cookies=os.environ.get(SECURE_COOKIES_ENV) == "1")
+
+
+def run(settings: Settings, *, host: str, port: int, workers: int = 1, secure_cookies: bool = False,
+        **uvicorn_options: Any) -> None:
+    """Serve the app until stopped; ``workers`` > 1 starts that many processes on one socket."""
+    import uvicorn
+
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if workers == 1:
+        uvicorn.run(create_app(settings, secure_cookies=secure_cookies), host=host, port=port, **uvicorn_options)
+        return
+    # Keys are created here, once, before the workers start: two workers creating the notes' first
+    # key at the same moment would each think theirs is the current one.
+    load_or_create_secret(settings.home)
+    load_or_create_signing_key(settings.home)
+    load_note_cipher(settings.home, settings.note_key)
+    os.environ[HOME_ENV] = str(settings.home.resolve())
+    os.environ[SECURE_COOKIES_ENV] = "1" if secure_cookies else "0"
+    uvicorn.run("tsunagu.web.serving:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                **uvicorn_options)
