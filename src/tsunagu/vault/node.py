@@ -8,16 +8,17 @@ This module is the in-process transport; the HTTP transport serves the same ``No
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, Table, and_, false, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, false, insert, or_, select
 
 from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.vault import schema
@@ -159,9 +160,12 @@ class LocalNode:
                 # reads every current record of the source (0.24 s for the resident register at
                 # 100,000 children, against well under 1 ms per record this way).
                 pairs = sorted({(str(source), str(local_id)) for source, local_id in local_ids})
-                frames = [_frame(conn, query.where(r.c.source == source, r.c.local_id == local_id))
-                          for source, local_id in pairs]
-                frame = pl.concat(frames).sort("record_id") if frames else _frame(conn, query.where(false()))
+                one = query.where(r.c.source == bindparam("pair_source"), r.c.local_id == bindparam("pair_local"))
+                first = {"pair_source": pairs[0][0], "pair_local": pairs[0][1]} if pairs else None
+                columns, rows = _fetch(conn, one if pairs else query.where(false()), first)
+                for source, local_id in pairs[1:]:
+                    rows.extend(_fetch(conn, one, {"pair_source": source, "pair_local": local_id})[1])
+                frame = _to_frame(columns, sorted(rows, key=_record_id))
             return self._answer(conn, request, "identifiers", frame, refused, frame.height)
 
     def items(self, request: NodeRequest, as_of: date) -> NodeAnswer:
@@ -187,17 +191,10 @@ class LocalNode:
         with self.vault.transaction() as conn:
             if not allowed and not self._identifier_sources(request.purpose):
                 self._refuse(conn, request, "record", "この利用目的では提供できる情報がありません / nothing released for this purpose")
-            o, lo = schema.observations, schema.loads
-            item_filter = [and_(o.c.item_id == item, o.c.source.in_(sources)) for item, sources in allowed.items()]
-            query = (
-                select(o.c.source, o.c.local_id, o.c.item_id, o.c.value_text, o.c.value_num, o.c.value_bool,
-                       o.c.observed_on, lo.c.export_date.label("snapshot_date"), lo.c.file_name, o.c.record_id)
-                .join(lo, lo.c.load_id == o.c.load_id)
-                .where(o.c.local_id == local_id, or_(*item_filter) if item_filter else o.c.obs_id < 0)
-            )
+            query = _record_query(tuple((item, tuple(sources)) for item, sources in allowed.items()))
             if as_of is not None:
-                query = query.where(_valid_at(o, as_of))
-            frame = _frame(conn, query.order_by(o.c.observed_on, o.c.obs_id))
+                query = query.where(_valid_at(schema.observations, as_of))
+            frame = _frame(conn, query, {"record_local_id": local_id})
             return self._answer(conn, request, "record", frame, refused, 1 if frame.height else 0)
 
     # -- logging ----------------------------------------------------------------------------------
@@ -228,21 +225,54 @@ _TYPES: dict[str, pl.DataType] = {
 }
 
 
-def _frame(conn: Connection, query: object) -> pl.DataFrame:
+def _frame(conn: Connection, query: object, params: Mapping[str, object] | None = None) -> pl.DataFrame:
     """Rows as a typed frame; the types do not depend on whether any row came back.
 
     The driver's rows are turned into columns directly: SQLAlchemy's per-row processing and
     polars' row-wise construction were most of the time of a node's answer (hundreds of
     thousands of identity rows for a linkage run).
     """
-    result = conn.execute(query)  # type: ignore[call-overload]
+    return _to_frame(*_fetch(conn, query, params))
+
+
+def _fetch(conn: Connection, query: object, params: Mapping[str, object] | None = None,
+           ) -> tuple[list[str], list[tuple[object, ...]]]:
+    """Column names and the driver's raw rows (no per-row processing by SQLAlchemy)."""
+    result = conn.execute(query, params) if params else conn.execute(query)  # type: ignore[call-overload]
     columns = list(result.keys())
     try:
-        rows = result.cursor.fetchall()
+        return columns, list(result.cursor.fetchall())
     finally:
         result.close()
+
+
+def _record_id(row: tuple[object, ...]) -> int:
+    record_id = row[0]  # the first column selected
+    assert isinstance(record_id, int)
+    return record_id
+
+
+def _to_frame(columns: list[str], rows: list[tuple[object, ...]]) -> pl.DataFrame:
     values: list[tuple[object, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     return pl.DataFrame([_column(name, data) for name, data in zip(columns, values, strict=True)])
+
+
+@functools.lru_cache(maxsize=256)
+def _record_query(allowed: tuple[tuple[str, tuple[str, ...]], ...]) -> Select[Any]:
+    """One record's observations of the allowed items, by local id (a bound parameter).
+
+    Built once per set of allowed items: constructing the item/source filter took a good part of a
+    child page's time, and the same few sets come back on every page.
+    """
+    o, lo = schema.observations, schema.loads
+    item_filter = [and_(o.c.item_id == item, o.c.source.in_(sources)) for item, sources in allowed]
+    return (
+        select(o.c.source, o.c.local_id, o.c.item_id, o.c.value_text, o.c.value_num, o.c.value_bool,
+               o.c.observed_on, lo.c.export_date.label("snapshot_date"), lo.c.file_name, o.c.record_id)
+        .join(lo, lo.c.load_id == o.c.load_id)
+        .where(o.c.local_id == bindparam("record_local_id"), or_(*item_filter) if item_filter else o.c.obs_id < 0)
+        .order_by(o.c.observed_on, o.c.obs_id)
+    )
 
 
 def _column(name: str, data: tuple[object, ...]) -> pl.Series:
