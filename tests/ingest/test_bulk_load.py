@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,17 +96,10 @@ def test_a_failed_large_load_leaves_the_vault_and_its_indexes_as_they_were(
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """A database of its own, so both paths can fill the same vault schemas in turn."""
-    from conftest import PG_ADMIN_URL, _admin_connect
+    from support.postgres import fresh_database
 
-    name = f"tsunagu_bulk_{uuid.uuid4().hex[:10]}"
-    admin: Any = _admin_connect()
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    with fresh_database("tsunagu_bulk") as url:
+        yield url
 
 
 def _pg_vaults(url: str) -> dict[str, list[Any]]:

@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
+from support.postgres import fresh_database
 from tsunagu.store.db import create_hub_engine, migrate
 
 
 @pytest.fixture(scope="module")
 def pg_module_url(pg_url: str) -> Iterator[str]:
     """One migrated PostgreSQL database for this module; each test starts from empty tables."""
-    admin_dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"tsunagu_privacy_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{pg_url.rsplit('/', 1)[0]}/{name}"
-    migrate(url)
-    yield url
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("tsunagu_privacy") as url:
+        migrate(url)
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,15 @@ in one short writing transaction — refusals recorded, failures leaving nothing
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from support.postgres import fresh_database
 from tsunagu.privacy import AuditEntry, AuditEvent, append, verify
 from tsunagu.store.db import ReadOnlySessionError, create_hub_engine, migrate, read_session_factory, session_factory
 from tsunagu.work.candidates import CandidateFilter, list_candidates
@@ -83,18 +82,12 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    base: str = request.getfixturevalue("pg_url")
-    admin_dsn = base.replace("postgresql+psycopg://", "postgresql://")
-    name = f"tsunagu_units_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{base.rsplit('/', 1)[0]}/{name}"
-    migrate(url)
-    engine = create_hub_engine(url)
-    yield engine
-    engine.dispose()
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    request.getfixturevalue("pg_url")  # the PostgreSQL server is up (and its marker applies)
+    with fresh_database("tsunagu_units") as url:
+        migrate(url)
+        engine = create_hub_engine(url)
+        yield engine
+        engine.dispose()
 
 
 THREADS, EACH, PER_READ = 6, 10, 5
