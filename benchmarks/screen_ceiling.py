@@ -33,6 +33,7 @@ from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.models import PersonLink
 from tsunagu.screen.evaluate import compute_indicators
+from tsunagu.screen.runs.inputs import gather
 from tsunagu.screen.runs.truth import evaluate_screening, latest_run_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,8 +68,6 @@ def measure(home: Path, truth: Path, as_of: dt.date) -> dict[str, Any]:
         sys.exit("scikit-learn がありません: pip install 'tsunagu[analysis]' / needs scikit-learn")
     settings = load_settings(home)
     rule_set = rule_set_for(settings)
-    from tsunagu.screen.runs.inputs import gather
-
     with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session:
         inputs = gather(session, nodes, manifests_for_home(settings.home), default_catalog(), rule_set.item_ids,
                         as_of, "ceiling")

@@ -10,6 +10,9 @@ import pytest
 from support.municipality import SmallTown, build_small_town
 from support.postgres import fresh_database
 
+# A small built home copied fresh per test (`home`, `template_home`): the service and web tests' fixtures.
+pytest_plugins = ["work.homes"]
+
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:

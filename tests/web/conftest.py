@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,25 +13,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from tsunagu.web.app import create_app
-from work.builders import PASSWORD, Home, build_home, open_home
+from work.builders import PASSWORD, Home
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture(scope="session")
-def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    built = build_home(tmp_path_factory.mktemp("web-template"))
-    built.close()
-    return built.settings.home
-
-
-@pytest.fixture
-def home(template_home: Path, tmp_path: Path) -> Iterator[Home]:
-    target = tmp_path / "home"
-    shutil.copytree(template_home, target)
-    opened = open_home(target)
-    yield opened
-    opened.close()
 
 
 class Browser:

@@ -3,8 +3,7 @@ refusals on record, suspension, scopes of the candidate list, encrypted notes, s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -26,24 +25,13 @@ from tsunagu.work.notes import reencrypt_notes
 from tsunagu.work.resources import import_resources, list_resources
 from tsunagu.work.sources import rules_in_force, source_status
 from tsunagu.work.suspensions import suspend
+from tsunagu.work.unit import unit_of_work
 from work.builders import PASSWORD, Home
 
 
-@contextmanager
-def unit(home: Home) -> Iterator[Session]:
+def unit(home: Home) -> AbstractContextManager[Session]:
     """As the web app does: commit on success and on a refusal (its audit entry must stay)."""
-    session = home.factory()
-    try:
-        yield session
-        session.commit()
-    except Refused:
-        session.commit()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return unit_of_work(home.factory)
 
 
 def entries(home: Home, **where: str) -> list[AuditEntry]:

@@ -1,4 +1,5 @@
-"""One small home built per session; each test gets its own copy (a copy is much cheaper than a build)."""
+"""Fixtures of the service and web tests (registered in tests/conftest.py): one small home built per
+session, and a copy of it for each test (a copy is much cheaper than a build)."""
 
 from __future__ import annotations
 
