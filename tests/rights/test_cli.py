@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -17,6 +18,7 @@ from tsunagu.commands import requests as requests_cmd
 from tsunagu.commands import retention as retention_cmd
 from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.link.models import PersonLink
+from tsunagu.work.rights.requests import jst_today
 
 app = typer.Typer()
 requests_cmd.register(app)
@@ -31,14 +33,17 @@ def run(*args: str) -> Result:
 
 def test_requests_from_receipt_to_disclosure_and_correction(town: Town, tmp_path: Path) -> None:
     where = str(town.home)
+    # Received yesterday: a period can only be extended before it ends (a fixed date expires).
+    received = jst_today() - timedelta(days=1)
     added = run("requests", "add", town.child, "--kind", "disclosure", "--requester", "legal_representative",
-                "--note", "母（親権者）", "--received", "2026-11-02", "--home", where, "--json")
+                "--note", "母（親権者）", "--received", received.isoformat(), "--home", where, "--json")
     assert added.exit_code == 0, added.output
     number = str(json.loads(added.stdout)["id"])
-    assert json.loads(added.stdout)["due_on"] == "2026-12-02"
+    assert json.loads(added.stdout)["due_on"] == (received + timedelta(days=30)).isoformat()
     extended = run("requests", "extend", number, "--reason", "照会先の部署が多く時間を要するため", "--home", where,
                    "--json")
-    assert extended.exit_code == 0 and json.loads(extended.stdout)["effective_due_on"] == "2027-01-01"
+    assert extended.exit_code == 0, extended.output
+    assert json.loads(extended.stdout)["effective_due_on"] == (received + timedelta(days=60)).isoformat()
     out = tmp_path / "out"
     made = run("requests", "disclosure", number, "--out", str(out), "--home", where)
     assert made.exit_code == 0, made.output

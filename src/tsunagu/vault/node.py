@@ -191,10 +191,12 @@ class LocalNode:
         with self.vault.transaction() as conn:
             if not allowed and not self._identifier_sources(request.purpose):
                 self._refuse(conn, request, "record", "この利用目的では提供できる情報がありません / nothing released for this purpose")
-            query = _record_query(tuple((item, tuple(sources)) for item, sources in allowed.items()))
+            query = _record_query(tuple(sorted({s for sources in allowed.values() for s in sources})))
             if as_of is not None:
                 query = query.where(_valid_at(schema.observations, as_of))
-            frame = _frame(conn, query, {"record_local_id": local_id})
+            columns, rows = _fetch(conn, query, {"record_local_id": local_id})
+            released = {(item, source) for item, sources in allowed.items() for source in sources}
+            frame = _to_frame(columns, [row for row in rows if (row[2], row[0]) in released])
             return self._answer(conn, request, "record", frame, refused, 1 if frame.height else 0)
 
     # -- logging ----------------------------------------------------------------------------------
@@ -258,19 +260,21 @@ def _to_frame(columns: list[str], rows: list[tuple[object, ...]]) -> pl.DataFram
 
 
 @functools.lru_cache(maxsize=256)
-def _record_query(allowed: tuple[tuple[str, tuple[str, ...]], ...]) -> Select[Any]:
-    """One record's observations of the allowed items, by local id (a bound parameter).
+def _record_query(sources: tuple[str, ...]) -> Select[Any]:
+    """Every observation of one record (a bound local id) in ``sources``; the caller keeps the
+    released items (the first three columns are source, local_id, item_id).
 
-    Built once per set of allowed items: constructing the item/source filter took a good part of a
-    child page's time, and the same few sets come back on every page.
+    The items are filtered after the fetch, not in SQL: with an OR of (item, sources) pairs SQLite
+    answered some branches through ix_observations_item and read every observation of that item
+    (12 ms for a register record at 100,000 children, against well under 1 ms by the record's
+    own index). Built once per set of sources: the same few sets come back on every page.
     """
     o, lo = schema.observations, schema.loads
-    item_filter = [and_(o.c.item_id == item, o.c.source.in_(sources)) for item, sources in allowed]
     return (
         select(o.c.source, o.c.local_id, o.c.item_id, o.c.value_text, o.c.value_num, o.c.value_bool,
                o.c.observed_on, lo.c.export_date.label("snapshot_date"), lo.c.file_name, o.c.record_id)
         .join(lo, lo.c.load_id == o.c.load_id)
-        .where(o.c.local_id == bindparam("record_local_id"), or_(*item_filter) if item_filter else o.c.obs_id < 0)
+        .where(o.c.source.in_(sources), o.c.local_id == bindparam("record_local_id"))
         .order_by(o.c.observed_on, o.c.obs_id)
     )
 
