@@ -1,7 +1,7 @@
 """Web load on its own: the staff app under concurrent signed-in users, against an existing home.
 
     .venv/bin/python benchmarks/bench_web.py --children 100000            # the home `tsunagu bench` built
-    .venv/bin/python benchmarks/bench_web.py --home DIR --users 20 --seconds 30 [--think-ms 0] [--out FILE]
+    .venv/bin/python benchmarks/bench_web.py --home DIR --users 20 --seconds 30 [--think-ms 1000] [--out FILE]
 
 The home must be screened already (``tsunagu bench`` or ``tsunagu demo`` leave one). A bench
 account (centre_caseworker, the whole municipality) is created or given a fresh password; the app
@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from tsunagu.bench import DEFAULT_THINK_MS
 from tsunagu.bench.web import DEFAULT_WORKERS, run_web_load
 from tsunagu.bench.webload import LoadConfig
 
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--max-requests", type=int, default=20_000)
-    parser.add_argument("--think-ms", type=float, default=0.0, help="mean pause between one user's requests")
+    parser.add_argument("--think-ms", type=float, default=DEFAULT_THINK_MS,
+                        help="mean pause between one user's requests (0: a closed loop, no pause)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="the server's worker processes")
     parser.add_argument("--out", type=Path, help="also write the result here (JSON)")

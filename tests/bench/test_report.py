@@ -16,7 +16,7 @@ def fake_result(children: int = 1000, web_ok: bool = True) -> dict[str, Any]:
     def stage(wall: float, figures: dict[str, Any]) -> dict[str, Any]:
         return {"status": "ok", "wall_seconds": wall, "cpu_seconds": wall, "peak_rss_mb": 100.5, "figures": figures}
 
-    web = stage(40.0, {"users": 20, "duration_seconds": 30.1, "requests_per_second": 55.5, "error_count": 0,
+    web = stage(40.0, {"users": 20, "think_seconds": 1.0, "duration_seconds": 30.1, "requests_per_second": 55.5, "error_count": 0,
                        "latency": {"candidate_list": _latency(150.0), "child_page": _latency(90.0)},
                        "meets_target": True})
     if not web_ok:
@@ -93,7 +93,7 @@ def test_splink_and_web_tables(tmp_path: Path) -> None:
                          "–"]
     web = _table(text, "Web load")
     assert web[0] == list(WEB_COLUMNS)
-    assert web[1] == ["1,000", "default", "20", "30.1", "55.5", "0", "50", "150", "160", "170", "50", "90", "100",
+    assert web[1] == ["1,000", "default", "20", "1,000", "30.1", "55.5", "0", "50", "150", "160", "170", "50", "90", "100",
                       "110", "yes"]
     assert web[2][:4] == ["500,000", "default", "failed", "stopped: peak memory over the limit (20000.0 MB)"]
     assert len(web[2]) == len(WEB_COLUMNS)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tsunagu.bench import DEFAULT_THINK_MS
 from tsunagu.bench.machine import describe_code, describe_machine
 from tsunagu.bench.timing import StageRun, child_env, run_stage
 
@@ -38,6 +39,7 @@ class BenchOptions:
     skip_baseline: bool = False
     web_users: int = 20
     web_seconds: float = 30.0
+    web_think_ms: float = DEFAULT_THINK_MS
     web_max_requests: int = 20_000
     memory_limit_mb: int | None = None
 
@@ -170,9 +172,10 @@ def compare(link: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any] | 
 
 def _web(r: _Runner, home: Path) -> dict[str, Any]:
     o = r.options
-    r.say(f"web: {o.web_users} users for {o.web_seconds:g} s against the staff app …")
+    r.say(f"web: {o.web_users} users for {o.web_seconds:g} s (mean pause {o.web_think_ms:g} ms) against the staff app …")
     run = r.run([sys.executable, "-m", "tsunagu.bench.web", "--home", str(home), "--users", str(o.web_users),
-                 "--seconds", str(o.web_seconds), "--max-requests", str(o.web_max_requests), "--json",
+                 "--seconds", str(o.web_seconds), "--max-requests", str(o.web_max_requests),
+                 "--think-ms", str(o.web_think_ms), "--json",
                  "--log", str(home.parent / "web-server.log")])
     return r.record("web", run, lambda d: d)
 
@@ -217,7 +220,7 @@ def run_bench(options: BenchOptions, say: Say | None = None) -> dict[str, Any]:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": describe_machine(),
         "code": code, "memory_limit_mb": options.memory_limit_mb, "work": str(folder),
         "web_config": {"users": options.web_users, "seconds": options.web_seconds,
-                       "max_requests": options.web_max_requests},
+                       "max_requests": options.web_max_requests, "think_ms": options.web_think_ms},
         "stages": stages,
         "comparison": {"splink_as_written": compare(stages["link"], stages["baseline_splink"]),
                        "splink_dates_parsed": compare(stages["link"], stages["baseline_splink_dates_parsed"])},

@@ -18,7 +18,7 @@ STAGES = (("synth", "synth"), ("ingest", "ingest"), ("link", "link"), ("screen",
 STAGE_COLUMNS = ("children", "profile", "stage", "status", "wall s", "CPU s", "peak MB", "figures")
 SPLINK_COLUMNS = ("children", "profile", "tsunagu wall s", "tsunagu recall", "Splink wall s", "Splink recall",
                   "wall ratio", "Δ recall", "Splink (dates parsed) wall s", "recall", "wall ratio", "Δ recall")
-WEB_COLUMNS = ("children", "profile", "users", "seconds", "requests/s", "errors", "list p50 ms", "list p95 ms",
+WEB_COLUMNS = ("children", "profile", "users", "pause ms", "seconds", "requests/s", "errors", "list p50 ms", "list p95 ms",
                "list p99 ms", "list max ms", "child p50 ms", "child p95 ms", "child p99 ms", "child max ms",
                "p95 ≤ 200 ms")
 SKELETON = """# Performance
@@ -135,7 +135,9 @@ def _web_rows(results: list[dict[str, Any]]) -> list[list[Any]]:
             continue
         f = web["figures"]
         lists, pages = f["latency"]["candidate_list"], f["latency"]["child_page"]
-        rows.append([result["children"], result["profile"], f["users"], f["duration_seconds"],
+        think = f.get("think_seconds")
+        rows.append([result["children"], result["profile"], f["users"],
+                     _ms(think * 1000) if isinstance(think, int | float) else "–", f["duration_seconds"],
                      f["requests_per_second"], f["error_count"],
                      *(_ms(lists[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
                      *(_ms(pages[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")), f["meets_target"]])
@@ -166,7 +168,8 @@ def render_tables(results: list[dict[str, Any]]) -> str:
              "Wall ratio = tsunagu's link stage ÷ the baseline's wall time; Δ recall = tsunagu − baseline.", "",
              *_table(SPLINK_COLUMNS, _splink_rows(results)), "", "### Web load", "",
              "Latency of successful (HTTP 200) responses in ms, measured by the client on the same machine; "
-             "requests/s counts successful responses; errors are every other outcome.", "",
+             "requests/s counts successful responses; errors are every other outcome; pause = each user's mean "
+             "pause between requests (0: a closed loop).", "",
              *_table(WEB_COLUMNS, _web_rows(results))]
     return "\n".join(lines)
 

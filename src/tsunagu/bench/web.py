@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from tsunagu.bench import DEFAULT_THINK_MS
 from tsunagu.bench.webload import LoadConfig, run_load
 
 HOST = "127.0.0.1"
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--max-requests", type=int, default=20_000)
-    parser.add_argument("--think-ms", type=float, default=0.0, help="mean pause between a user's requests")
+    parser.add_argument("--think-ms", type=float, default=DEFAULT_THINK_MS, help="mean pause between a user's requests")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="the server's worker processes")
     parser.add_argument("--log", type=Path, help="the server's log (default: next to the home)")

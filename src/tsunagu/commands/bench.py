@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from tsunagu.bench import DEFAULT_THINK_MS
 from tsunagu.commands.common import JsonOption, console, emit_json, err_console
 
 DOC = "docs/performance.md"
@@ -20,6 +21,8 @@ def bench(
     web_users: int = typer.Option(20, "--web-users", min=1, help="同時に操作する利用者の数"),
     web_seconds: float = typer.Option(30.0, "--web-seconds", min=1.0, help="画面の負荷をかける秒数"),
     web_max_requests: int = typer.Option(20_000, "--web-max-requests", min=1, help="画面への要求の上限"),
+    web_think_ms: float = typer.Option(
+        DEFAULT_THINK_MS, "--web-think-ms", min=0.0, help="利用者がクリックの間に置く平均の間（ミリ秒、0で間なし）"),
     work: Path | None = typer.Option(None, "--work", help="作業フォルダ（既定: benchmarks/work/bench-<profile>-<N>）"),
     memory_limit_mb: int | None = typer.Option(
         None, "--memory-limit-mb", min=256, help="1段階のメモリ上限（超えたら止めて失敗として記録。既定: 物理メモリの85%）"),
@@ -33,6 +36,7 @@ def bench(
 
     options = BenchOptions(children=children, profile=profile, seed=seed, work=work, skip_baseline=skip_baseline,
                            web_users=web_users, web_seconds=web_seconds, web_max_requests=web_max_requests,
+                           web_think_ms=web_think_ms,
                            memory_limit_mb=memory_limit_mb or default_limit())
     say = (err_console if json_out else console).print
     result = run_bench(options, lambda line: say(f"[dim]bench[/] {line}", soft_wrap=True))
