@@ -202,6 +202,20 @@ def test_three_nodes_over_http_answer_exactly_like_in_process(world: World) -> N
             _same(local.record(nobody, source, "9999999999"), remote.record(nobody, source, "9999999999"))
 
 
+def test_a_record_answer_carries_only_the_items_asked_for(world: World) -> None:
+    # The node reads all of the record's observations by its own index and keeps the asked-for
+    # items after the fetch: the others must never reach the answer (or its digest).
+    node = world.locals["family_centre"]
+    source, local_id = RECORD["family_centre"]
+    everything = node.record(_request("assessment", ITEMS["family_centre"]), source, local_id)
+    held = sorted(set(everything.data["item_id"]))
+    assert len(held) >= 2
+    answer = node.record(_request("assessment", (held[0],)), source, local_id)
+    assert set(answer.data["item_id"]) == {held[0]}
+    assert answer.data.height == everything.data.filter(pl.col("item_id") == held[0]).height
+    assert answer.digest != everything.digest
+
+
 def test_a_local_id_with_a_slash_and_kanji_reaches_its_record(world: World) -> None:
     request = _request("assessment", ITEMS["family_centre"])
     with world.http("family_centre") as remote:
