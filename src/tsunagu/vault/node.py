@@ -120,6 +120,9 @@ def _csv_text(frame: pl.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+_LOG_INSERT = insert(schema.request_log)
+
+
 def _logged_items(request: NodeRequest, kind: RequestKind) -> list[str]:
     """What was asked for: the items, or for identifiers narrowed to some fields, those fields."""
     return list(request.fields) if kind == "identifiers" and request.fields is not None else list(request.items)
@@ -233,11 +236,14 @@ class LocalNode:
     # -- logging ----------------------------------------------------------------------------------
     def _log(self, conn: Connection, request: NodeRequest, kind: RequestKind, subjects: int,
              outcome: str, reason: str, digest: str) -> None:
-        conn.execute(insert(schema.request_log).values(
-            at=datetime.now(UTC), request_id=request.request_id, requester=request.requester, role=request.role,
-            purpose=request.purpose, kind=kind, items=json.dumps(_logged_items(request, kind), ensure_ascii=False),
-            subjects=subjects, outcome=outcome, reason=reason, answer_digest=digest, nonce=request.nonce,
-        ))
+        # One statement for every log row, parameters apart: building and keying an insert().values()
+        # per row cost 0.2 ms, against 0.02 ms (a dozen node calls per child page).
+        conn.execute(_LOG_INSERT, {
+            "at": datetime.now(UTC), "request_id": request.request_id, "requester": request.requester,
+            "role": request.role, "purpose": request.purpose, "kind": kind,
+            "items": json.dumps(_logged_items(request, kind), ensure_ascii=False), "subjects": subjects,
+            "outcome": outcome, "reason": reason, "answer_digest": digest, "nonce": request.nonce,
+        })
 
     def _refuse(self, conn: Connection, request: NodeRequest, kind: RequestKind, reason: str) -> None:
         self._log(conn, request, kind, 0, "refused", reason, "")
