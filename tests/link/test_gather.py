@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from tsunagu.config import load_settings
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.records import COMPARISON_FIELDS, KEYED_FIELDS, gather
 from tsunagu.vault import schema
-from tsunagu.vault.node import IDENTITY_FIELDS, LocalNode, NodeRefusedError, NodeRequest
+from tsunagu.vault.node import IDENTITY_FIELDS, LocalNode, NodeRefusedError, NodeRequest, _frame
 from tsunagu.vault.topology import close_nodes, open_nodes
 
 
@@ -64,3 +65,22 @@ def test_a_link_run_asks_departments_keyed_by_aza_for_the_aza_only(home: Path) -
     # keyed records still arrive, with what clustering needs
     keyed = inputs.records.filter(inputs.records["source"] == "jidou_teate")
     assert keyed.height > 0 and keyed["aza_number"].null_count() == 0 and keyed["family_key"].null_count() == keyed.height
+
+
+def test_an_identifiers_answer_holds_the_rows_as_the_driver_reads_them(home: Path) -> None:
+    """On SQLite the columns come back as JSON arrays: the same values, types and order as row by row."""
+    nodes = open_nodes(load_settings(home))
+    try:
+        node = nodes["resident_registry"]
+        assert isinstance(node, LocalNode)
+        r = schema.records
+        columns = [r.c.record_id, r.c.source, r.c.local_id, r.c.row_number, r.c.valid_from, *[r.c[f] for f in IDENTITY_FIELDS]]
+        with node.vault.transaction() as conn:
+            expected = _frame(conn, select(*columns).where(r.c.valid_to.is_(None)).order_by(r.c.record_id))
+        request = NodeRequest("tester", "system", "screening")
+        current = node.identifiers(request).data
+        assert current.height > 100 and current.equals(expected) and current.schema == expected.schema
+        none_yet = node.identifiers(request, as_of=date(2000, 1, 1)).data  # before any export: no row
+        assert none_yet.height == 0 and none_yet.schema == expected.schema
+    finally:
+        close_nodes(nodes)

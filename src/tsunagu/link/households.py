@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.link.models import HouseholdMember, Person
 from tsunagu.link.records import GUARDIAN_RELATIONSHIPS, SPINE_SOURCE, LinkInputs
-from tsunagu.store.bulk import bulk_insert, bulk_update, driver_value, read_frame
+from tsunagu.store.bulk import bulk_insert, bulk_update, column_rows, driver_value, indexes_rebuilt, read_frame
 
 ADULT_AGE = 18
 MEMBERSHIP_SCHEMA: dict[str, pl.DataType] = {
@@ -62,16 +62,16 @@ def write_households(session: Session, membership: pl.DataFrame, now: datetime) 
     same = ["household_id", "person_id", "role"]
     stamp = driver_value(conn, now)
     closed = [(stamp, member_id) for member_id in current.join(membership, on=same, how="anti")["id"].to_list()]
-    opened = [(*row, stamp, None) for row in membership.join(current, on=same, how="anti").select(
-        "household_id", "person_id", "role", "relationship").iter_rows()]
+    opened = column_rows(membership.join(current, on=same, how="anti"),
+                         ("household_id", "person_id", "role", "relationship"), (stamp, None))
     bulk_update(conn, m, ("valid_to",), "id", closed)  # type: ignore[arg-type]
-    bulk_insert(conn, m,  # type: ignore[arg-type]
-                ("household_id", "person_id", "role", "relationship", "valid_from", "valid_to"), opened, converted=True)
+    with indexes_rebuilt(conn, m, len(opened)):  # type: ignore[arg-type]
+        bulk_insert(conn, m,  # type: ignore[arg-type]
+                    ("household_id", "person_id", "role", "relationship", "valid_from", "valid_to"), opened, converted=True)
     p = Person.__table__
     stored = read_frame(conn, select(p.c.person_id, p.c.household_id), {"person_id": pl.Utf8(), "household_id": pl.Utf8()})
     moved = (membership.select("person_id", "household_id").unique("person_id", keep="last")
              .join(stored, on=["person_id", "household_id"], how="anti", nulls_equal=True))
-    bulk_update(conn, p, ("household_id",), "person_id",  # type: ignore[arg-type]
-                list(moved.select("household_id", "person_id").iter_rows()))
+    bulk_update(conn, p, ("household_id",), "person_id", column_rows(moved, ("household_id", "person_id")))  # type: ignore[arg-type]
     session.expire_all()
     return len(closed) + len(opened)

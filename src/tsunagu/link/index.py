@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.link.identity import IdentityChanges
 from tsunagu.link.models import ClericalPair, LinkDecision, Person, PersonEvent, PersonLink
-from tsunagu.store.bulk import bulk_insert, bulk_update, driver_value, read_frame
+from tsunagu.store.bulk import bulk_insert, bulk_update, column_rows, driver_value, indexes_rebuilt, read_frame
 
 LINK_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.Int64(), "source": pl.Utf8(), "local_id": pl.Utf8(), "person_id": pl.Utf8(), "method": pl.Utf8(),
@@ -92,13 +92,12 @@ def write_links(session: Session, run_id: str, rows: pl.DataFrame, previous: pl.
     for start in range(0, len(gone), _DELETE_BATCH):
         conn.execute(delete(PersonLink).where(PersonLink.id.in_(gone[start:start + _DELETE_BATCH])))
     bulk_update(conn, table, ("person_id", "method", "match_probability", "run_id"), "id",  # type: ignore[arg-type]
-                [(*values, run_id, link_id) for *values, link_id in changed.select(
-                    "person_id", "method", "match_probability", "id").iter_rows()])
-    bulk_insert(conn, table,  # type: ignore[arg-type]
-                ("person_id", "department", "source", "local_id", "method", "match_probability", "run_id"),
-                [(*values, run_id) for values in new.select(
-                    "person_id", "department", "source", "local_id", "method", "match_probability").iter_rows()],
-                converted=True)
+                column_rows(changed.with_columns(pl.lit(run_id).alias("run_id")),
+                            ("person_id", "method", "match_probability", "run_id", "id")))
+    inserted = ("person_id", "department", "source", "local_id", "method", "match_probability")
+    with indexes_rebuilt(conn, table, new.height):  # type: ignore[arg-type]
+        bulk_insert(conn, table, (*inserted, "run_id"), column_rows(new, inserted, (run_id,)),  # type: ignore[arg-type]
+                    converted=True)
     return {"deleted": len(gone), "updated": changed.height, "inserted": new.height}
 
 

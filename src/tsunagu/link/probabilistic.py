@@ -57,9 +57,17 @@ def _side(frame: pl.DataFrame, dataset: str) -> pl.DataFrame:
     return frame.select(*columns, pl.lit(dataset).alias("source_dataset")).with_columns(*derived)
 
 
+def _connect() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection without its progress bar, which DuckDB prints to standard output for
+    any query that runs over two seconds: into the JSON of ``tsunagu link --json``."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def count_comparisons(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tuple[str, ...], ...] = BLOCKING_RULES) -> list[BlockCount]:
     """Exact pair counts per equality rule (null keys never block together)."""
-    con = duckdb.connect()
+    con = _connect()
     try:
         con.register("l_side", left.to_arrow())
         con.register("r_side", right.to_arrow())
@@ -106,7 +114,7 @@ class ProbabilisticResult:
 def _linker(left: pl.DataFrame, right: pl.DataFrame, settings: dict[str, Any]) -> Any:
     from splink import DuckDBAPI, Linker
 
-    db_api = DuckDBAPI(connection=duckdb.connect())
+    db_api = DuckDBAPI(connection=_connect())
     left_sdf = db_api.register(left.to_arrow(), table_name="tsunagu_spine")
     right_sdf = db_api.register(right.to_arrow(), table_name="tsunagu_records")
     return Linker([left_sdf, right_sdf], settings, log_level=logging.ERROR)

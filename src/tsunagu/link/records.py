@@ -9,6 +9,7 @@ row per (source, local id), and the resident register's records become the *spin
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -34,6 +35,8 @@ COMPARISON_FIELDS = (
     "given_reading_key", "birth_date", "sex", "address_key", "guardian_name", "guardian_reading_key",
 )
 HISTORY_FIELDS = ("previous_name_key", "previous_address_key")
+
+_ASKING_THREADS = 2
 
 RECORD_COLUMNS = (
     "key", "department", "source", "local_id", "aza_number", "household_number", "school_code",
@@ -200,10 +203,19 @@ def _ask(department: str, node: Node, manifests: ManifestSet, run_id: str) -> _A
 
 
 def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> LinkInputs:
-    """Ask every node for identifiers; a node that fails is named, and the run goes on without it."""
+    """Ask every node for identifiers (from two threads: a node's hooks, such as an HTTP node's
+    ``on_exchange``, may be called from either); a node that fails is named, and the run goes on
+    without it."""
     history = pl.DataFrame(schema={"aza_number": pl.Utf8, "previous_name_key": pl.Utf8, "previous_address_key": pl.Utf8})
     relationships = pl.DataFrame(schema={"aza_number": pl.Utf8, "relationship": pl.Utf8})
-    answers = [_ask(department, node, manifests, run_id) for department, node in sorted(nodes.items())]
+    # The nodes are asked side by side, the register first: its answer takes as long as all the
+    # others together, and most of an answer's time is spent with the GIL released (SQLite's query,
+    # polars' decoding, the digest). A node is called from one thread at a time. Two threads: more
+    # only wait for the GIL.
+    with ThreadPoolExecutor(max_workers=_ASKING_THREADS) as pool:
+        asking = {department: pool.submit(_ask, department, node, manifests, run_id)
+                  for department, node in sorted(nodes.items(), key=lambda item: (item[0] != REGISTRY, item[0]))}
+    answers = [asking[department].result() for department in sorted(nodes)]
     frames: list[pl.DataFrame] = []
     missing: list[str] = []
     refused: dict[str, str] = {}

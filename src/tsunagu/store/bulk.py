@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from itertools import repeat
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Executable, Table
+from sqlalchemy import Connection, Executable, Table, func, select
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -80,6 +81,36 @@ def read_frame(conn: Connection, query: Executable, schema: Mapping[str, pl.Data
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     return pl.DataFrame([pl.Series(name, values, dtype=dtype, strict=False)
                          for (name, dtype), values in zip(schema.items(), columns, strict=True)])
+
+
+def column_rows(frame: pl.DataFrame, columns: Sequence[str], then: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """A frame's rows as tuples of ``columns``, each followed by the values ``then`` (the same on
+    every row), built from whole columns: 650,000 link-index rows in 0.27 s against 0.38 s with
+    ``iter_rows`` and a tuple per row built again to add the run id."""
+    lists = [frame[c].to_list() for c in columns]
+    return list(zip(*lists, *(repeat(value, frame.height) for value in then), strict=True))
+
+
+@contextmanager
+def indexes_rebuilt(conn: Connection, table: Table, inserting: int) -> Iterator[None]:
+    """On SQLite, for an insert of at least as many rows as ``table`` holds (a first linkage run
+    writes the whole link index), its non-unique indexes are dropped and built again afterwards:
+    building an index from the finished table sorts its keys once, where inserting updates it row
+    by row (650,000 link-index rows: 1.0 s less insert time for 0.4 s of CREATE INDEX). It runs in
+    the caller's transaction (SQLite's DDL is transactional; WAL readers keep their snapshot, index
+    included). Not on PostgreSQL: DROP INDEX locks the table against readers until the commit."""
+    if conn.dialect.name != "sqlite" or inserting == 0:
+        yield
+        return
+    held = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    dropped = [index for index in table.indexes if not index.unique] if inserting >= held else []
+    for index in dropped:
+        index.drop(conn)
+    try:
+        yield
+    finally:
+        for index in dropped:
+            index.create(conn)
 
 
 @contextmanager

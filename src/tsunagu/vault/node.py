@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, false, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, false, func, insert, or_, select
 
 from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.vault import schema
@@ -187,7 +187,7 @@ class LocalNode:
             query = select(r.c.record_id, r.c.source, r.c.local_id, *[r.c[f] for f in fields]).where(r.c.source.in_(sources))
             query = query.where(_valid_at(r, as_of) if as_of is not None else r.c.valid_to.is_(None))
             if local_ids is None:
-                frame = _frame(conn, query.order_by(r.c.record_id))
+                frame = _identity_frame(conn, query)
             else:
                 # One lookup per named record, each through ix_records_source_local: SQLite plans a
                 # row-value IN of several pairs (or an OR of them) with ix_records_valid instead, and
@@ -272,6 +272,33 @@ def _frame(conn: Connection, query: object, params: Mapping[str, object] | None 
     thousands of identity rows for a linkage run).
     """
     return _to_frame(*_fetch(conn, query, params))
+
+
+def _identity_frame(conn: Connection, query: Select[Any]) -> pl.DataFrame:
+    """Every identity row the query selects, in record order, as a typed frame.
+
+    On SQLite each column comes back as one JSON array (``json_group_array``) that polars
+    decodes: the same values as ``_frame``, without a Python object per value, which was most of
+    a linkage run's gathering (1.6 -> 1.1 s for the register's 283,000 rows at 100,000 children).
+    Identity columns are text, integers and ISO dates only: no float loses digits in JSON.
+    """
+    record_id = schema.records.c.record_id
+    if conn.dialect.name != "sqlite":
+        return _frame(conn, query.order_by(record_id))
+    arrays = query.subquery()
+    texts = conn.execute(select(*[func.json_group_array(c) for c in arrays.c])).one()
+    columns = [_json_column(c.name, text) for c, text in zip(arrays.c, texts, strict=True)]
+    # An aggregate need not read its subquery in the subquery's order: sort here instead.
+    return pl.DataFrame(columns).sort(record_id.name)
+
+
+def _json_column(name: str, text: str) -> pl.Series:
+    dtype = _TYPES.get(name, pl.Utf8())
+    assert dtype in (pl.Utf8(), pl.Int64(), pl.Date()), f"{name}: {dtype} does not go through JSON unchanged"
+    inner = pl.Int64 if dtype == pl.Int64() else pl.Utf8
+    values: pl.Series = pl.Series(name, [text]).str.json_decode(pl.List(inner))[0]  # the one list's values
+    values = values.rename(name)
+    return values.str.to_date("%Y-%m-%d") if dtype == pl.Date() else values
 
 
 def _fetch(conn: Connection, query: object, params: Mapping[str, object] | None = None,
