@@ -177,7 +177,6 @@ class _Answer:
     department: str
     records: pl.DataFrame | None = None
     history: pl.DataFrame | None = None
-    relationships: pl.DataFrame | None = None
     refused: str | None = None
     missing: list[str] = field(default_factory=list)
 
@@ -198,7 +197,6 @@ def _ask(department: str, node: Node, manifests: ManifestSet, run_id: str) -> _A
     if department == REGISTRY:
         hist = data.filter(pl.col("source") != SPINE_SOURCE).select("aza_number", "previous_name_key", "previous_address_key")
         asked.history = _previous_keys(hist)
-        asked.relationships = _registry_relationships(node, run_id)
     return asked
 
 
@@ -212,9 +210,15 @@ def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> Li
     # others together, and most of an answer's time is spent with the GIL released (SQLite's query,
     # polars' decoding, the digest). A node is called from one thread at a time. Two threads: more
     # only wait for the GIL.
+    # The register's relationships (an items request) are asked beside its identifiers, not after
+    # them: the two are the longest answers of the run. They are used only if the identifiers came.
     with ThreadPoolExecutor(max_workers=_ASKING_THREADS) as pool:
         asking = {department: pool.submit(_ask, department, node, manifests, run_id)
-                  for department, node in sorted(nodes.items(), key=lambda item: (item[0] != REGISTRY, item[0]))}
+                  for department, node in sorted(nodes.items(), key=lambda item: (item[0] != REGISTRY, item[0]))
+                  if department == REGISTRY}
+        related = pool.submit(_registry_relationships, nodes[REGISTRY], run_id) if REGISTRY in nodes else None
+        asking.update({department: pool.submit(_ask, department, node, manifests, run_id)
+                       for department, node in sorted(nodes.items()) if department != REGISTRY})
     answers = [asking[department].result() for department in sorted(nodes)]
     frames: list[pl.DataFrame] = []
     missing: list[str] = []
@@ -228,8 +232,8 @@ def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> Li
         frames.append(asked.records)
         if asked.history is not None:
             history = pl.concat([history, asked.history])
-        if asked.relationships is not None:
-            relationships = asked.relationships
+            assert related is not None
+            relationships = related.result()
     records = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in RECORD_COLUMNS})
     return LinkInputs(records, _spine(records, relationships, history), relationships, missing, refused)
 
