@@ -1,10 +1,11 @@
 """Concurrent staff users against a running staff app: sign in, then list and open children.
 
-Each virtual user signs in on its own (as 20 staff would), then alternates, with no think time
-unless one is given: the candidate list (a random filter, sort and page) and a child page (a child
-seen on a list, with a random purpose the role may use). Closed loop: a user sends its next
-request when the last one is answered, so with no think time this is the heaviest load 20 users
-can make, not a model of how often staff click.
+Each virtual user signs in on its own (as 20 staff would), then alternates, pausing the think
+time it is given (the benchmarks give a mean second, ``tsunagu.bench.DEFAULT_THINK_MS``): the
+candidate list (a random filter, sort and page) and a child page (a child seen on a list, with a
+random purpose the role may use). A user sends its next request when the last one is answered and
+its pause is over, so with no think time this is the heaviest load the users can make, not a
+model of how often staff click.
 """
 
 from __future__ import annotations
