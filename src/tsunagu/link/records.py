@@ -23,6 +23,11 @@ GUARDIAN_RELATIONSHIPS = ("世帯主", "妻", "夫", "父", "母")
 SPINE_SOURCE = "juki_jumin"
 REGISTRY = "resident_registry"
 
+# A leading prefecture: the prefecture's own records (the child-guidance centre's) write it, the
+# municipality's do not, and ingest keeps addresses as written (see ingest.normalize.addresses).
+# Addresses are compared from the municipality on.
+PREFECTURE = r"^(?:東京都|北海道|京都府|大阪府|[^\s都道府県市区町村郡0-9]{2,3}県)"
+
 # Values that many unrelated records share; left in, they would make one enormous block.
 PLACEHOLDER_BIRTH_DATES = (date(1900, 1, 1), date(1901, 1, 1), date(2000, 1, 1))
 
@@ -68,8 +73,12 @@ def _guardian_parts(name: str | None) -> tuple[str | None, str | None]:
     return whole or None, (name_key(given) if given else None)
 
 
+def without_prefecture(address: pl.Expr) -> pl.Expr:
+    return address.str.replace(PREFECTURE, "")
+
+
 def _null_placeholders(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
+    return frame.with_columns(without_prefecture(pl.col("address_key")).alias("address_key")).with_columns(
         pl.when(pl.col("birth_date").is_in(list(PLACEHOLDER_BIRTH_DATES))).then(None)
         .otherwise(pl.col("birth_date")).alias("birth_date"),
         *[pl.when(pl.col(c).str.len_chars() == 0).then(None).otherwise(pl.col(c)).alias(c)
@@ -152,7 +161,7 @@ def _spine(records: pl.DataFrame, relationships: pl.DataFrame, history: pl.DataF
     )
     previous = history.group_by("aza_number").agg(
         pl.col("previous_name_key").drop_nulls().unique().sort().alias("previous_family_keys"),
-        pl.col("previous_address_key").drop_nulls().unique().sort().alias("previous_address_keys"),
+        without_prefecture(pl.col("previous_address_key")).drop_nulls().unique().sort().alias("previous_address_keys"),
     )
     return (
         people.join(per_household, on="aza_number", how="left")
