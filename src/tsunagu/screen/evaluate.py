@@ -100,7 +100,9 @@ def prepare_observations(
     obs = (
         observations.lazy()
         .filter(pl.col("item_id").is_in(sorted(items)) & (pl.col("observed_on") <= as_of))
-        .join(persons.lazy().select("person_id", "_pix"), on="person_id", how="inner")
+        # Input order is the last tie-break (see _latest_exports): the join must keep it, or which of
+        # two same-day values a child's reason shows would depend on who else is screened with them.
+        .join(persons.lazy().select("person_id", "_pix"), on="person_id", how="inner", maintain_order="left")
         .with_columns(pl.col("stale").fill_null(False))
         .select("item_id", "source_id", *_OBS_KEEP)
         .collect()
