@@ -78,7 +78,7 @@ def without_prefecture(address: pl.Expr) -> pl.Expr:
 
 
 def _null_placeholders(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(without_prefecture(pl.col("address_key")).alias("address_key")).with_columns(
+    return frame.with_columns(
         pl.when(pl.col("birth_date").is_in(list(PLACEHOLDER_BIRTH_DATES))).then(None)
         .otherwise(pl.col("birth_date")).alias("birth_date"),
         *[pl.when(pl.col(c).str.len_chars() == 0).then(None).otherwise(pl.col(c)).alias(c)
@@ -126,6 +126,7 @@ def shape_records(frame: pl.DataFrame, department: str) -> pl.DataFrame:
         pl.when(pl.col("given_key").is_null() & pl.col("family_key").is_not_null() & pl.col("given_reading_key").is_not_null())
         .then(None).otherwise(pl.col("given_key")).alias("given_key"),
     )
+    frame = frame.with_columns(without_prefecture(pl.col("address_key")).alias("address_key"))
     return _null_placeholders(frame.select(RECORD_COLUMNS))
 
 
@@ -215,19 +216,17 @@ def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> Li
     without it."""
     history = pl.DataFrame(schema={"aza_number": pl.Utf8, "previous_name_key": pl.Utf8, "previous_address_key": pl.Utf8})
     relationships = pl.DataFrame(schema={"aza_number": pl.Utf8, "relationship": pl.Utf8})
-    # The nodes are asked side by side, the register first: its answer takes as long as all the
-    # others together, and most of an answer's time is spent with the GIL released (SQLite's query,
-    # polars' decoding, the digest). A node is called from one thread at a time. Two threads: more
-    # only wait for the GIL.
-    # The register's relationships (an items request) are asked beside its identifiers, not after
-    # them: the two are the longest answers of the run. They are used only if the identifiers came.
+    # The nodes are asked side by side, most of an answer's time being spent with the GIL released
+    # (SQLite's query, polars' decoding, the digest); more than two threads only wait for the GIL.
+    # The register's identifiers and relationships (an items request) go first, side by side: they
+    # are the two longest answers. The relationships are used only if the identifiers came.
+    register = nodes.get(REGISTRY)
     with ThreadPoolExecutor(max_workers=_ASKING_THREADS) as pool:
-        asking = {department: pool.submit(_ask, department, node, manifests, run_id)
-                  for department, node in sorted(nodes.items(), key=lambda item: (item[0] != REGISTRY, item[0]))
-                  if department == REGISTRY}
-        related = pool.submit(_registry_relationships, nodes[REGISTRY], run_id) if REGISTRY in nodes else None
-        asking.update({department: pool.submit(_ask, department, node, manifests, run_id)
-                       for department, node in sorted(nodes.items()) if department != REGISTRY})
+        asking = {} if register is None else {REGISTRY: pool.submit(_ask, REGISTRY, register, manifests, run_id)}
+        related = None if register is None else pool.submit(_registry_relationships, register, run_id)
+        for department, node in sorted(nodes.items()):
+            if department != REGISTRY:
+                asking[department] = pool.submit(_ask, department, node, manifests, run_id)
     answers = [asking[department].result() for department in sorted(nodes)]
     frames: list[pl.DataFrame] = []
     missing: list[str] = []
@@ -241,7 +240,7 @@ def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> Li
         frames.append(asked.records)
         if asked.history is not None:
             history = pl.concat([history, asked.history])
-            assert related is not None
+        if asked.department == REGISTRY and related is not None:
             relationships = related.result()
     records = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in RECORD_COLUMNS})
     return LinkInputs(records, _spine(records, relationships, history), relationships, missing, refused)

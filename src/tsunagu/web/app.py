@@ -26,6 +26,7 @@ from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
 from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret
 from tsunagu.web.state import AppState, make_templates
+from tsunagu.work.users import prepare_sign_in
 
 # Everything is served from this origin: no CDN, no web fonts, no inline scripts.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -44,6 +45,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        prepare_sign_in()
         yield
         state.close()
 
