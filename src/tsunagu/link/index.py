@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.link.identity import IdentityChanges
 from tsunagu.link.models import ClericalPair, LinkDecision, Person, PersonEvent, PersonLink
-from tsunagu.store.bulk import bulk_insert, bulk_update, column_rows, driver_value, indexes_rebuilt, read_frame
+from tsunagu.store.bulk import bulk_insert, bulk_update, column_rows, indexes_rebuilt, read_frame
 
 LINK_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.Int64(), "source": pl.Utf8(), "local_id": pl.Utf8(), "person_id": pl.Utf8(), "method": pl.Utf8(),
@@ -54,15 +54,14 @@ def link_rows(clustered: pl.DataFrame, links: pl.DataFrame, assignment: Mapping[
 
 def write_persons(session: Session, run_id: str, now: datetime, changes: IdentityChanges,
                   households: Mapping[str, str]) -> None:
-    """New person ids (with their household), and the events of ids created, merged and split."""
+    """New person ids (with their household), and the events of ids merged and split. A person's
+    creation is their row's ``created_run``: an event for each would repeat it (hundreds of
+    thousands of rows on a first run)."""
     conn = session.connection()
     known = set(read_frame(conn, select(Person.__table__.c.person_id), {"person_id": pl.Utf8()})["person_id"].to_list())
     fresh = sorted(set(changes.assignment.values()) - known)
     bulk_insert(conn, Person.__table__, ("person_id", "created_run", "status", "household_id"),  # type: ignore[arg-type]
                 [(pid, run_id, "active", households.get(pid)) for pid in fresh], converted=True)
-    stamp = driver_value(conn, now)
-    bulk_insert(conn, PersonEvent.__table__, ("run_id", "at", "kind", "person_id", "cause"),  # type: ignore[arg-type]
-                [(run_id, stamp, "created", pid, "新しい記録 / new records") for pid in changes.created], converted=True)
     for absorbed, keep in changes.merged:
         session.execute(update(Person).where(Person.person_id == absorbed).values(status="merged", merged_into=keep))
         session.add(PersonEvent(run_id=run_id, at=now, kind="merged", person_id=keep, other_person_id=absorbed,

@@ -61,14 +61,14 @@ class PersonLink(Base):
 
 
 class PersonEvent(Base):
-    """A person id was created, merged or split, and why."""
+    """A person id was merged or split, and why (its creation is the person row's created_run)."""
 
     __tablename__ = "person_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    kind: Mapped[str] = mapped_column(String(12))  # created / merged / split
+    kind: Mapped[str] = mapped_column(String(12))  # merged / split (creation: persons.created_run)
     person_id: Mapped[str] = mapped_column(String(20))
     other_person_id: Mapped[str | None] = mapped_column(String(20))
     cause: Mapped[str] = mapped_column(Text)

@@ -111,10 +111,10 @@ class ProbabilisticResult:
     counts: list[BlockCount]
 
 
-def _linker(left: pl.DataFrame, right: pl.DataFrame, settings: dict[str, Any]) -> Any:
+def _linker(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataFrame, settings: dict[str, Any]) -> Any:
     from splink import DuckDBAPI, Linker
 
-    db_api = DuckDBAPI(connection=_connect())
+    db_api = DuckDBAPI(connection=con)
     left_sdf = db_api.register(left.to_arrow(), table_name="tsunagu_spine")
     right_sdf = db_api.register(right.to_arrow(), table_name="tsunagu_records")
     return Linker([left_sdf, right_sdf], settings, log_level=logging.ERROR)
@@ -127,8 +127,8 @@ def _train(linker: Any, seed: int) -> None:
         [block_on("given_key", "family_key", "birth_date")], recall=0.7
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("given_reading_key", "family_reading_key"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"), estimate_without_term_frequencies=True)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("given_reading_key", "family_reading_key"), estimate_without_term_frequencies=True)
 
 
 def link_probabilistic(
@@ -149,13 +149,19 @@ def link_probabilistic(
         return ProbabilisticResult(_empty_pairs(), trained_model or settings, counts)
     logging.getLogger("splink").setLevel(logging.ERROR)
     model = copy.deepcopy(trained_model) if trained_model is not None else settings
-    linker = _linker(left, right, model)
-    if trained_model is None:
-        _train(linker, seed)
-    predictions = linker.inference.predict(threshold_match_probability=threshold)
-    pairs = pl.from_arrow(predictions.as_pyarrow_table())
-    assert isinstance(pairs, pl.DataFrame)
-    return ProbabilisticResult(_orient(pairs), linker.misc.save_model_to_json(), counts)
+    # Closed as soon as the pairs are out: Splink's tables (millions of pairs) would otherwise
+    # stay in memory until the process ends, the linker's reference cycles keeping them alive.
+    con = _connect()
+    try:
+        linker = _linker(con, left, right, model)
+        if trained_model is None:
+            _train(linker, seed)
+        predictions = linker.inference.predict(threshold_match_probability=threshold)
+        pairs = pl.from_arrow(predictions.as_pyarrow_table())
+        assert isinstance(pairs, pl.DataFrame)
+        return ProbabilisticResult(_orient(pairs), linker.misc.save_model_to_json(), counts)
+    finally:
+        con.close()
 
 
 def _orient(pairs: pl.DataFrame) -> pl.DataFrame:

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,14 +18,13 @@ from sqlalchemy.orm import Session
 from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.link import model as link_model
 from tsunagu.link.assign import Thresholds, assign
-from tsunagu.link.households import household_membership, household_of, write_households
-from tsunagu.link.identity import cluster_records, stable_ids
-from tsunagu.link.index import link_rows, previous_links, write_links, write_persons, write_review
+from tsunagu.link.identity import cluster_records
+from tsunagu.link.index import previous_links
 from tsunagu.link.models import LinkDecision, LinkRun
-from tsunagu.link.probabilistic import link_probabilistic
+from tsunagu.link.outcome import store_keyed, store_outcome, store_scored
+from tsunagu.link.probabilistic import ProbabilisticResult, link_probabilistic
 from tsunagu.link.records import SPINE_SOURCE, gather
 from tsunagu.privacy import AuditEvent, append
-from tsunagu.store.bulk import large_cache
 from tsunagu.vault.node import Node
 
 
@@ -48,6 +48,9 @@ class LinkReport:
     missing_sources: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
     links_written: dict[str, int] = field(default_factory=dict)  # link-index rows deleted / updated / inserted
+    # Wall seconds of the run's stages, one after another: gather, previous, write_keyed (first
+    # runs: written while Splink scores), scoring (until the scores are in), assign, write; and
+    # probabilistic, Splink's own seconds, which on a first run overlap write_keyed.
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -101,6 +104,14 @@ class _Stages:
         self._mark = now
 
 
+def _score(spine: pl.DataFrame, unkeyed: pl.DataFrame, settings: dict[str, Any],
+           trained: dict[str, Any] | None) -> tuple[ProbabilisticResult, float]:
+    """Splink's result and its own seconds (on a first run it works beside the writes)."""
+    started = time.perf_counter()
+    result = link_probabilistic(spine, unkeyed, settings, trained_model=trained)
+    return result, round(time.perf_counter() - started, 3)
+
+
 def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, *, incremental: bool = False,
                 thresholds: Thresholds | None = None) -> LinkReport:
     """Link every record the nodes release; store only the link index, in the caller's transaction."""
@@ -120,24 +131,29 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
     stages.done("previous")
     settings = link_model.settings_dict(link_model.choose_comparisons(_declared_fields(manifests)))
     spine = inputs.spine.with_columns((pl.lit(SPINE_SOURCE + ":") + pl.col("aza_number")).alias("key"))
-    result = link_probabilistic(spine, unkeyed, settings, trained_model=trained)
-    stages.done("probabilistic")
+    now = datetime.now(UTC)
+    first = previous.is_empty()
+    # Splink works in DuckDB with the GIL released; meanwhile a first run stores what 宛名番号
+    # alone decides (see outcome.py). The session stays in this thread.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsunagu-splink") as scorer:
+        scoring = scorer.submit(_score, spine, unkeyed, settings, trained)
+        keyed = store_keyed(session, run_id, now, inputs) if first else None
+        if keyed is not None:
+            stages.done("write_keyed")
+        result, stages.seconds["probabilistic"] = scoring.result()
+    stages.done("scoring")
     assignment = assign(result.pairs, _decisions(session), bands)
     links = assignment.links
     if incremental:
         links = pl.concat([_kept_links(previous, inputs.records), links])
     clustered = cluster_records(inputs.records, links)
-    changes = stable_ids(clustered, previous)
-    now = datetime.now(UTC)
-    membership = household_membership(inputs, clustered, changes.assignment, now.date())
     stages.done("assign")
-    with large_cache(session.connection()):
-        write_persons(session, run_id, now, changes, household_of(membership))
-        written = write_links(session, run_id, link_rows(clustered, links, changes.assignment), previous)
-        write_review(session, run_id, assignment.review)
-        stages.done("write_links")
-        write_households(session, membership, now)
-        stages.done("write_households")
+    if keyed is not None:
+        stored = store_scored(session, run_id, now, keyed, clustered, links, assignment.review)
+    else:
+        stored = store_outcome(session, run_id, now, inputs, clustered, links, previous, assignment.review)
+    stages.done("write")
+    changes = stored.changes
     model_json = result.model
     version = link_model.model_version(model_json)
     report = LinkReport(
@@ -149,7 +165,7 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
         created=len(changes.created), merged=len(changes.merged), split=len(changes.split),
         model_version=version, seconds=round(time.perf_counter() - started, 2),
         block_counts=[asdict(c) for c in result.counts], missing_sources=inputs.missing_sources,
-        refused=inputs.refused, links_written=written, stage_seconds=stages.seconds,
+        refused=inputs.refused, links_written=stored.written, stage_seconds=stages.seconds,
     )
     append(session, AuditEvent(
         actor=f"hub:link:{run_id}", role="system", organisation="hub", purpose="screening", action="link.run",
