@@ -38,7 +38,6 @@ from tsunagu.work.errors import WorkError
 from tsunagu.work.rights import corrections, requests
 from tsunagu.work.rights.deletion import DeletionScope
 from tsunagu.work.rights.disclosure import build_pack, pack_json
-from tsunagu.work.rights.pdf import FontMissingError, render_pdf
 from tsunagu.work.unit import unit_of_work
 
 requests_app = typer.Typer(help="本人・法定代理人からの請求（開示・訂正・利用停止・削除）", no_args_is_help=True)
@@ -270,6 +269,9 @@ def disclosure_command(
         stem.with_suffix(".json").write_bytes(pack_json(data))
         written.append(stem.with_suffix(".json"))
     if fmt in ("pdf", "both"):
+        # reportlab only when a PDF is made: a tenth of a second off every other command's start
+        from tsunagu.work.rights.pdf import FontMissingError, render_pdf
+
         try:
             stem.with_suffix(".pdf").write_bytes(render_pdf(data))
         except FontMissingError as exc:
