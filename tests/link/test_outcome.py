@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from support.municipality import SmallTown
+from support.postgres import fresh_database
 from tsunagu.config import load_settings
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.home import init_home
+from tsunagu.ingest.load import Ingestor
+from tsunagu.ingest.manifest import manifests_for_home, packaged_manifests
 from tsunagu.link import model as link_model
 from tsunagu.link.assign import Assignment, Thresholds, assign
 from tsunagu.link.identity import cluster_records
@@ -23,8 +27,9 @@ from tsunagu.link.models import ClericalPair, HouseholdMember, Person, PersonEve
 from tsunagu.link.outcome import no_previous_links, store_keyed, store_outcome, store_scored
 from tsunagu.link.probabilistic import link_probabilistic
 from tsunagu.link.records import SPINE_SOURCE, LinkInputs, gather
-from tsunagu.link.run import _declared_fields
-from tsunagu.store.db import create_hub_engine, session_factory
+from tsunagu.link.run import _declared_fields, run_linkage
+from tsunagu.municipality import Municipality
+from tsunagu.store.db import create_hub_engine, migrate, session_factory
 from tsunagu.vault.topology import close_nodes, open_nodes
 
 NO_DECISIONS = pl.DataFrame(schema={"left_key": pl.Utf8, "right_key": pl.Utf8, "decision": pl.Utf8})
@@ -47,16 +52,22 @@ def scored(small_town: SmallTown, trained_model: dict[str, Any]) -> tuple[LinkIn
     return inputs, assign(result.pairs, NO_DECISIONS, Thresholds(upper=0.99999))
 
 
-@pytest.fixture
-def two_hubs(small_town: SmallTown, tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
-    engines = []
-    for name in ("in-two-parts", "in-one-pass"):
-        home = tmp_path / name
-        shutil.copytree(small_town.home, home)
-        engines.append(create_hub_engine(load_settings(home).hub_url))
-    yield engines[0], engines[1]
-    for engine in engines:
-        engine.dispose()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def two_hubs(request: pytest.FixtureRequest, small_town: SmallTown, tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
+    """Two empty hubs on the embedded store or on PostgreSQL."""
+    with ExitStack() as stack:
+        engines = []
+        for name in ("in_two_parts", "in_one_pass"):
+            if request.param == "postgres":
+                url = stack.enter_context(fresh_database(f"tsunagu_{name}"))
+                migrate(url)
+            else:
+                shutil.copytree(small_town.home, tmp_path / name)
+                url = load_settings(tmp_path / name).hub_url
+            engine = create_hub_engine(url)
+            stack.callback(engine.dispose)
+            engines.append(engine)
+        yield engines[0], engines[1]
 
 
 def _outcome(engine: Engine) -> dict[str, Any]:
@@ -107,3 +118,60 @@ def test_a_first_run_in_two_parts_stores_what_one_pass_stores(scored: tuple[Link
     assert len(parts.changes.assignment) == len(one.changes.assignment) == len(stored["persons"])
     assert len(parts.changes.created) == len(one.changes.created) == len(stored["persons"])
     assert parts.written == one.written == {"deleted": 0, "updated": 0, "inserted": len(stored["links"])}
+
+
+def _grouping(engine: Engine) -> list[tuple[Any, ...]]:
+    """Each record, its department and how it was linked, with the person named by its records."""
+    return [row[:5] for row in _outcome(engine)["links"]]
+
+
+@pytest.mark.postgres
+def test_a_run_on_postgres_links_as_on_the_embedded_store(small_town: SmallTown, linked_town: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The small town ingested and linked with everything on PostgreSQL (hub and vaults): a first
+    run, then a run over the same records, which writes nothing."""
+    embedded_url = load_settings(linked_town).hub_url
+    with fresh_database("tsunagu_link") as url:
+        monkeypatch.setenv("TSUNAGU_DATABASE_URL", url)
+        home = tmp_path / "home"
+        init_home(home, Municipality("272205", "つなぐ市"))
+        settings = load_settings(home)
+        assert settings.uses_postgres
+        ingestor = Ingestor(packaged_manifests(), settings.vault_dir, settings.hub_url)
+        try:
+            ingestor.ingest([small_town.exports])
+        finally:
+            ingestor.close()
+        engine = create_hub_engine(url)
+        nodes = open_nodes(settings)
+        try:
+            with session_factory(engine).begin() as session:
+                first = run_linkage(session, nodes, manifests_for_home(home))
+            with session_factory(engine).begin() as session:
+                again = run_linkage(session, nodes, manifests_for_home(home))
+            on_postgres = _grouping(engine)
+        finally:
+            close_nodes(nodes)
+            engine.dispose()
+    embedded = create_hub_engine(embedded_url)
+    try:
+        assert on_postgres == _grouping(embedded)
+    finally:
+        embedded.dispose()
+    assert "write_keyed" in first.stage_seconds and first.probabilistic_links > 500
+    assert again.created == again.merged == again.split == 0
+    assert again.links_written == {"deleted": 0, "updated": 0, "inserted": 0}
+
+
+def test_a_run_with_no_node_answering_links_nothing_without_failing(small_town: SmallTown, tmp_path: Path) -> None:
+    """Every node down (or none set up yet): the run ends with nothing linked, not with an error."""
+    home = tmp_path / "home"
+    shutil.copytree(small_town.home, home)
+    engine = create_hub_engine(load_settings(home).hub_url)
+    try:
+        with session_factory(engine).begin() as session:
+            report = run_linkage(session, {}, manifests_for_home(home))
+        assert (report.records, report.persons, report.probabilistic_links) == (0, 0, 0)
+        assert _outcome(engine)["links"] == []
+    finally:
+        engine.dispose()

@@ -242,7 +242,8 @@ def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> Li
             history = pl.concat([history, asked.history])
         if asked.department == REGISTRY and related is not None:
             relationships = related.result()
-    records = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in RECORD_COLUMNS})
+    records = pl.concat(frames) if frames else pl.DataFrame(
+        schema={c: pl.Date if c == "birth_date" else pl.Utf8 for c in RECORD_COLUMNS})
     return LinkInputs(records, _spine(records, relationships, history), relationships, missing, refused)
 
 
