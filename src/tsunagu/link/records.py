@@ -60,6 +60,11 @@ class LinkInputs:
     missing_sources: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
 
+    def with_records_of(self, other: LinkInputs) -> LinkInputs:
+        """This gathering with the records of another, from departments the spine does not use."""
+        return LinkInputs(pl.concat([self.records, other.records]), self.spine, self.relationships,
+                          sorted([*self.missing_sources, *other.missing_sources]), {**self.refused, **other.refused})
+
 
 def _latest_per_local_id(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort("record_id").unique(subset=["source", "local_id"], keep="last", maintain_order=True)
@@ -98,6 +103,16 @@ def requested_fields(department: str, manifests: ManifestSet) -> tuple[str, ...]
         return (*COMPARISON_FIELDS, *HISTORY_FIELDS)
     identity = [m for m in manifests.of_department(department) if m.identity_of is None]
     return KEYED_FIELDS if all(_keyed_by_aza(m) for m in identity) else COMPARISON_FIELDS
+
+
+def needed_for_scoring(department: str, manifests: ManifestSet) -> bool:
+    """Whether scoring needs the department's records: the register's (the spine), records that
+    are compared (not all with 宛名番号 as their id), and records naming the school a registered
+    child attends (the spine's school). The others only join their person by 宛名番号, and can be
+    asked for while the scoring runs."""
+    if department == REGISTRY or requested_fields(department, manifests) == COMPARISON_FIELDS:
+        return True
+    return any("school_code" in m.identifiers for m in manifests.of_department(department) if m.identity_of is None)
 
 
 def _guardian_keys(names: pl.Series) -> pl.DataFrame:

@@ -23,7 +23,7 @@ from tsunagu.link.index import previous_links
 from tsunagu.link.models import LinkDecision, LinkRun
 from tsunagu.link.outcome import store_keyed, store_outcome, store_scored
 from tsunagu.link.probabilistic import ProbabilisticResult, link_probabilistic
-from tsunagu.link.records import SPINE_SOURCE, gather
+from tsunagu.link.records import SPINE_SOURCE, gather, needed_for_scoring
 from tsunagu.privacy import AuditEvent, append
 from tsunagu.vault.node import Node
 
@@ -48,9 +48,10 @@ class LinkReport:
     missing_sources: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
     links_written: dict[str, int] = field(default_factory=dict)  # link-index rows deleted / updated / inserted
-    # Wall seconds of the run's stages, one after another: gather, previous, write_keyed (first
-    # runs: written while Splink scores), scoring (until the scores are in), assign, write; and
-    # probabilistic, Splink's own seconds, which on a first run overlap write_keyed.
+    # Wall seconds of the run's stages, one after another: gather (what scoring needs), previous,
+    # gather_rest (departments that join by 宛名番号 alone), write_keyed (first runs), scoring
+    # (until the scores are in), assign, write; and probabilistic, Splink's own seconds, which
+    # run beside gather_rest and write_keyed.
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -119,7 +120,8 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
     started = time.perf_counter()
     stages = _Stages()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    inputs = gather(nodes, manifests, run_id)
+    for_scoring = {department: node for department, node in nodes.items() if needed_for_scoring(department, manifests)}
+    inputs = gather(for_scoring, manifests, run_id)
     stages.done("gather")
     previous = previous_links(session)
     trained = latest_model(session) if incremental else None
@@ -133,10 +135,14 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
     spine = inputs.spine.with_columns((pl.lit(SPINE_SOURCE + ":") + pl.col("aza_number")).alias("key"))
     now = datetime.now(UTC)
     first = previous.is_empty()
-    # Splink works in DuckDB with the GIL released; meanwhile a first run stores what 宛名番号
-    # alone decides (see outcome.py). The session stays in this thread.
+    # Splink works in DuckDB with the GIL released. Meanwhile this thread asks the departments
+    # that join by 宛名番号 alone and, on a first run, stores what 宛名番号 decides (outcome.py).
+    # The session stays in this thread.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsunagu-splink") as scorer:
         scoring = scorer.submit(_score, spine, unkeyed, settings, trained)
+        rest = {department: node for department, node in nodes.items() if department not in for_scoring}
+        inputs = inputs.with_records_of(gather(rest, manifests, run_id))
+        stages.done("gather_rest")
         keyed = store_keyed(session, run_id, now, inputs) if first else None
         if keyed is not None:
             stages.done("write_keyed")
