@@ -13,7 +13,7 @@ from sqlalchemy import select
 from support.municipality import SmallTown
 from tsunagu.config import load_settings
 from tsunagu.ingest.manifest import manifests_for_home
-from tsunagu.link.records import COMPARISON_FIELDS, KEYED_FIELDS, gather
+from tsunagu.link.records import COMPARISON_FIELDS, KEYED_FIELDS, gather, needed_for_scoring
 from tsunagu.vault import schema
 from tsunagu.vault.node import IDENTITY_FIELDS, LocalNode, NodeRefusedError, NodeRequest, _frame
 from tsunagu.vault.topology import close_nodes, open_nodes
@@ -84,3 +84,23 @@ def test_an_identifiers_answer_holds_the_rows_as_the_driver_reads_them(home: Pat
         assert none_yet.height == 0 and none_yet.schema == expected.schema
     finally:
         close_nodes(nodes)
+
+
+def test_scoring_waits_only_for_the_departments_whose_records_it_uses(home: Path) -> None:
+    """The register (the spine), the compared sources and the school enrolments are asked before
+    scoring; the rest join by 宛名番号 alone: none of their records could be scored, and the spine
+    built without them is the same."""
+    manifests = manifests_for_home(home)
+    nodes = open_nodes(load_settings(home))
+    try:
+        scored = {d for d in nodes if needed_for_scoring(d, manifests)}
+        before = gather({d: n for d, n in nodes.items() if d in scored}, manifests, "test-before")
+        after = gather({d: n for d, n in nodes.items() if d not in scored}, manifests, "test-after")
+        whole = gather(nodes, manifests, "test-whole")
+    finally:
+        close_nodes(nodes)
+    assert scored == {"resident_registry", "schools", "child_guidance", "family_centre", "board_of_education"}
+    assert after.records.height > 0 and after.records["aza_number"].null_count() == 0
+    assert before.spine.equals(whole.spine)
+    joined = before.with_records_of(after)
+    assert joined.records.sort("key").equals(whole.records.sort("key"))
