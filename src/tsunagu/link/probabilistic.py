@@ -25,8 +25,8 @@ DEFAULT_COMPARISON_BUDGET = 60_000_000
 # on two blockings, each fixing the comparisons it blocks on. EM iterates over the pairs'
 # agreement patterns (term frequencies apply when scoring, not in training), on at most
 # EM_MAX_PAIRS pairs of each blocking, drawn by Splink's deterministic hash of the record ids.
-# At 100,000 children a blocking gives about 950,000 pairs, and training on 300,000 of them gave
-# the same links to the row, with the same 74 pairs for review, in 2.5 s less (docs/performance.md).
+# At 100,000 children a blocking gives about 950,000 pairs; trained this way EM took 1.7 s instead
+# of 4.9 s, and every record linked as before, with the same 74 pairs for review (docs/performance.md).
 U_PAIRS = 2_000_000
 EM_BLOCKS: tuple[tuple[str, ...], ...] = (("birth_date",), ("given_reading_key", "family_reading_key"))
 EM_MAX_PAIRS = 300_000
