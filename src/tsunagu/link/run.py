@@ -143,7 +143,9 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
         rest = {department: node for department, node in nodes.items() if department not in for_scoring}
         inputs = inputs.with_records_of(gather(rest, manifests, run_id))
         stages.done("gather_rest")
-        keyed = store_keyed(session, run_id, now, inputs) if first else None
+        # A refused blocking (over the comparison budget) fails within a second: no writing for nothing.
+        failed = scoring.done() and scoring.exception() is not None
+        keyed = store_keyed(session, run_id, now, inputs) if first and not failed else None
         if keyed is not None:
             stages.done("write_keyed")
         result, stages.seconds["probabilistic"] = scoring.result()

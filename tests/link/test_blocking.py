@@ -1,0 +1,72 @@
+"""Blocking rules are counted exactly before anything is predicted, and a run over the budget stops
+before it writes, leaving the hub as it was."""
+
+from __future__ import annotations
+
+import shutil
+from functools import partial
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import func, select
+
+from support.municipality import SmallTown
+from tsunagu.config import load_settings
+from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.link import run as link_run
+from tsunagu.link.models import LinkRun, Person, PersonLink
+from tsunagu.link.probabilistic import (
+    BlockCount,
+    BlockingTooLargeError,
+    check_budget,
+    count_comparisons,
+    link_probabilistic,
+)
+from tsunagu.store.db import create_hub_engine, session_factory
+from tsunagu.vault.topology import close_nodes, open_nodes
+
+
+def _side(births: list[str | None], schools: list[str | None]) -> pl.DataFrame:
+    return pl.DataFrame({"birth_date": births, "school_code": schools}, schema={"birth_date": pl.Utf8, "school_code": pl.Utf8})
+
+
+@pytest.mark.parametrize(("rule", "comparisons", "largest", "value"), [
+    # a: 3 × 1, b: 1 × 2; the nulls on both sides never block together
+    (("birth_date",), 5, 3, "2015-04-02"),
+    # only the pairs agreeing on both columns: (a, B1) 2 × 1; (a, B2) and (b, B1) have no partner
+    (("birth_date", "school_code"), 2, 2, "2015-04-02|B1"),
+])
+def test_comparisons_are_counted_exactly_per_rule(rule: tuple[str, ...], comparisons: int, largest: int,
+                                                  value: str) -> None:
+    left = _side(["2015-04-02", "2015-04-02", "2015-04-02", "2016-01-01", None],
+                 ["B1", "B1", "B2", "B1", "B1"])
+    right = _side(["2015-04-02", "2016-01-01", "2016-01-01", None, None], ["B1", "B2", "B2", "B1", "B1"])
+    [count] = count_comparisons(left, right, (rule,))
+    assert (count.comparisons, count.largest_block, count.largest_value) == (comparisons, largest, value)
+
+
+def test_a_rule_over_the_budget_is_refused_naming_its_largest_block() -> None:
+    counts = [BlockCount("l.birth_date = r.birth_date", 1_200, 900, "1900-01-01")]
+    check_budget(counts, 1_200)  # at the budget: allowed
+    with pytest.raises(BlockingTooLargeError, match=r"1,200.*1,000.*'1900-01-01'.*900"):
+        check_budget(counts, 1_000)
+
+
+def test_a_run_over_the_budget_stops_and_leaves_the_hub_as_it_was(small_town: SmallTown, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(small_town.home, home)
+    monkeypatch.setattr(link_run, "link_probabilistic", partial(link_probabilistic, budget=1_000))
+    engine = create_hub_engine(load_settings(home).hub_url)
+    nodes = open_nodes(load_settings(home))
+    try:
+        with (pytest.raises(BlockingTooLargeError, match=r"比較数 [\d,]+ が上限 1,000 を超えます"),
+              session_factory(engine).begin() as session):
+            link_run.run_linkage(session, nodes, manifests_for_home(home))
+        with session_factory(engine)() as session:
+            stored = [session.scalar(select(func.count()).select_from(table)) for table in (Person, PersonLink, LinkRun)]
+    finally:
+        close_nodes(nodes)
+        engine.dispose()
+    assert stored == [0, 0, 0]
