@@ -47,26 +47,26 @@ def no_previous_links() -> pl.DataFrame:
 def store_outcome(session: Session, run_id: str, now: datetime, inputs: LinkInputs, clustered: pl.DataFrame,
                   links: pl.DataFrame, previous: pl.DataFrame, review: pl.DataFrame) -> Stored:
     """Bring the hub from the ``previous`` link index to this run's clusters, in one pass."""
-    changes = stable_ids(clustered, previous)
-    membership = household_membership(inputs, clustered, changes.assignment, now.date())
-    with large_cache(session.connection()):
-        write_persons(session, run_id, now, changes, household_of(membership))
-        written = write_links(session, run_id, link_rows(clustered, links, changes.assignment), previous)
-        write_review(session, run_id, review)
-        write_households(session, membership, now)
-    return Stored(changes, written)
+    stored = _store_clusters(session, run_id, now, inputs, clustered, links, previous)
+    write_review(session, run_id, review)
+    return stored
 
 
 def store_keyed(session: Session, run_id: str, now: datetime, inputs: LinkInputs) -> Stored:
     """A first run, before any link is scored: the records with 宛名番号, their persons and the
     households (which the register alone decides)."""
     clustered = cluster_records(inputs.records.filter(pl.col("aza_number").is_not_null()), no_links())
-    previous = no_previous_links()
+    return _store_clusters(session, run_id, now, inputs, clustered, no_links(), no_previous_links())
+
+
+def _store_clusters(session: Session, run_id: str, now: datetime, inputs: LinkInputs, clustered: pl.DataFrame,
+                    links: pl.DataFrame, previous: pl.DataFrame) -> Stored:
+    """Persons, link rows and households for ``clustered``, from the ``previous`` link index."""
     changes = stable_ids(clustered, previous)
     membership = household_membership(inputs, clustered, changes.assignment, now.date())
     with large_cache(session.connection()):
         write_persons(session, run_id, now, changes, household_of(membership))
-        written = write_links(session, run_id, link_rows(clustered, no_links(), changes.assignment), previous)
+        written = write_links(session, run_id, link_rows(clustered, links, changes.assignment), previous)
         write_households(session, membership, now)
     return Stored(changes, written)
 
