@@ -160,7 +160,7 @@ def test_node_releases_only_what_the_purpose_allows(tmp_path: Path, ingestor: In
     vault = Vault(VaultLocation.for_home("resident_registry", tmp_path / "vaults", "sqlite:///x"))
     node = LocalNode("resident_registry", vault, packaged_manifests())
     answer = node.items(
-        NodeRequest("t", "r", "screening", ("foreign_national", "abuse_consultation")), date(2026, 11, 1)
+        NodeRequest("t", "system", "screening", ("foreign_national", "abuse_consultation")), date(2026, 11, 1)
     )
     assert answer.data["item_id"].to_list() == ["foreign_national"]
     assert "abuse_consultation" in answer.refused

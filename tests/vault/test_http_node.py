@@ -156,7 +156,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def _request(purpose: str = "screening", items: tuple[str, ...] = ()) -> NodeRequest:
-    return NodeRequest("staff:tanaka", "screening_officer", purpose, items)
+    return NodeRequest("staff:tanaka", "centre_caseworker", purpose, items)
 
 
 def _same(local: NodeAnswer, remote: NodeAnswer) -> None:

@@ -202,7 +202,7 @@ def test_node_serve_over_tls_answers_like_the_in_process_node(settings: Settings
         try:
             remote = nodes["resident_registry"]
             assert isinstance(remote, HttpNode)
-            request = NodeRequest("staff:sato", "screening_officer", "screening", ("relationship_to_head",))
+            request = NodeRequest("staff:sato", "centre_caseworker", "screening", ("relationship_to_head",))
             local = LocalNode("resident_registry", Vault(VaultLocation.for_home("resident_registry", settings.vault_dir, settings.hub_url)), manifests_for_home(settings.home))
             try:
                 expected = local.items(request, AS_OF)

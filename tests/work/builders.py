@@ -26,6 +26,12 @@ from tsunagu.work.assignments import assign
 from tsunagu.work.resources import ResourceEntry, add_resource
 
 PASSWORD = "correct-horse-battery"
+# P0001 also has a 児童相談所 case (at another address: a placement) and 生活保護: records whose mere
+# existence is sensitive, for the tests of who may see which link, identity row and department.
+JISOU_HEADER = "ケース番号,氏名,ふりがな,生年月日,性別,住所,保護者氏名,相談種別,一時保護,対応状況,受理日"
+JISOU_ROW = "J-2026-0042,髙橋　太郎,たかはし　たろう,平成30年4月1日,男,つなぐ市北町9丁目9番9号,髙橋　一郎,養護相談（虐待）,有,援助中,2026-08-01"
+SEIHO_HEADER = "宛名番号,氏名,生年月日,保護開始日,保護廃止日"
+SEIHO_ROW = "1000000001,髙橋　太郎,平成30年4月1日,2025-04-01,"
 KIROKU_HEADER = "学校コード,児童生徒番号,年月,欠席日数,遅刻回数,早退回数,保健室来室回数,給食費滞納月数,教材費未納,SSW・SC関与"
 ADMIN = Subject("setup", "administrator", "cli")
 
@@ -99,6 +105,8 @@ def _vaults(home: Path) -> None:
                     lines.append(f"{sch},{pupil},2026-10,{absent},2,0,2,{3 if aza.endswith('1') else 0},有,SSW")
             ingestor.ingest_file(write_csv(home / "in" / f"school_{school}_kiroku_20261031.csv", KIROKU_HEADER, lines,
                                            encoding="utf-8"))
+        ingestor.ingest_file(write_csv(home / "in" / "jisou_20261031.csv", JISOU_HEADER, [JISOU_ROW]))
+        ingestor.ingest_file(write_csv(home / "in" / "seiho_jukyu_20261031.csv", SEIHO_HEADER, [SEIHO_ROW]))
     finally:
         ingestor.close()
 
@@ -120,6 +128,11 @@ def _hub(session: Session) -> str:
         session.add(PersonLink(person_id=pid, department="schools", source="school_kiroku",
                                local_id=f"{school}:{pupil}", method="probabilistic", match_probability=0.97,
                                run_id="link-1"))
+        if pid == "P0001":
+            session.add(PersonLink(person_id=pid, department="child_guidance", source="jisou", local_id="J-2026-0042",
+                                   method="probabilistic", match_probability=0.91, run_id="link-1"))
+            session.add(PersonLink(person_id=pid, department="public_assistance", source="seiho_jukyu",
+                                   local_id=aza, method="aza_number", match_probability=None, run_id="link-1"))
         before = "見守り" if pid == "P0001" else TIERS_NOW[pid]
         for run_id, tier, trend in (("run-2026-09", before, "new"),
                                     ("run-2026-10", TIERS_NOW[pid], "worse" if pid == "P0001" else "same")):

@@ -232,7 +232,7 @@ def test_child_page_asks_the_nodes_for_allowed_items_only(home: Home) -> None:
     items = {e.item_id for e in full.timeline}
     assert {"absence_days", "ssw_involvement", "relationship_to_head"} <= items
     assert any(row.values.get("氏名") == "髙橋　太郎" for row in full.identity)
-    assert {link.method for link in full.links} == {"spine", "probabilistic"}
+    assert {link.method for link in full.links} == {"spine", "probabilistic", "aza_number"}
     assert [p.tier for p in full.trend] == ["見守り", "重点支援"]
     # a teacher: school-held items up to sensitivity 2 — no SSW involvement (3), no register items
     teacher_items = {e.item_id for e in teacher.timeline}

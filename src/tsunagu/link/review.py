@@ -79,7 +79,8 @@ def _identity(key: str, nodes: Mapping[str, Node], manifests: ManifestSet, reque
     source, _, local_id = key.partition(":")
     department = manifests.get(source).department
     node = nodes[department]
-    answer = node.identifiers(NodeRequest(requester=requester, role=role, purpose="assessment"),
+    # The purpose the hub authorised the review under (link.review: screening), so the node decides the same.
+    answer = node.identifiers(NodeRequest(requester=requester, role=role, purpose="screening"),
                               local_ids=[(source, local_id)])
     found = answer.data
     return found.row(-1, named=True) if found.height else {}

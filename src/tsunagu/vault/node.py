@@ -20,7 +20,9 @@ from typing import Any, Literal, Protocol
 import polars as pl
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, false, func, insert, or_, select
 
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog import default_catalog
+from tsunagu.ingest.manifest import Manifest, ManifestSet
+from tsunagu.privacy.records import IDENTITY_ACTIONS, existence_sensitivity, role_may_receive
 from tsunagu.vault import schema
 from tsunagu.vault.store import Vault
 
@@ -154,10 +156,19 @@ class LocalNode:
         self.manifests = manifests.of_department(department)
 
     # -- policy -----------------------------------------------------------------------------------
-    def _identifier_sources(self, purpose: str) -> list[str]:
-        return [m.source for m in self.manifests if purpose in m.release.get("identifiers", ())]
+    def _identifier_sources(self, purpose: str, role: str | None = None) -> list[str]:
+        """Sources whose identity rows the purpose releases (the manifest) and, with ``role``, that
+        role may be given: the record's existence is as sensitive as the source (privacy.records),
+        so a school's staff get no identity row of the 児童相談所 whatever purpose the hub names."""
+        return [m.source for m in self.manifests if purpose in m.release.get("identifiers", ())
+                and (role is None or self._role_may_see(role, purpose, m))]
 
-    def _split_items(self, purpose: str, items: tuple[str, ...]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    def _role_may_see(self, role: str, purpose: str, manifest: Manifest) -> bool:
+        return role_may_receive(role, purpose, self.department, existence_sensitivity(manifest.item_ids),
+                                IDENTITY_ACTIONS)
+
+    def _split_items(self, purpose: str, role: str, items: tuple[str, ...],
+                     ) -> tuple[dict[str, list[str]], dict[str, str]]:
         """Map each requested item to the sources that may release it; refuse the others with a reason."""
         allowed: dict[str, list[str]] = {}
         refused: dict[str, str] = {}
@@ -167,20 +178,28 @@ class LocalNode:
                 refused[item] = f"{self.department} はこの項目を保有していません / not held by this department"
                 continue
             releasing = [m.source for m in holders if item in m.released_items(purpose)]
-            if releasing:
-                allowed[item] = releasing
-            else:
+            if not releasing:
                 refused[item] = f"利用目的「{purpose}」では提供しない項目です（取込定義の release） / not released for purpose {purpose}"
+            elif not self._role_may_read(role, purpose, item):
+                refused[item] = f"役割「{role}」には提供しない項目です（アクセス方針） / not released to role {role}"
+            else:
+                allowed[item] = releasing
         return allowed, refused
+
+    def _role_may_read(self, role: str, purpose: str, item: str) -> bool:
+        catalogued = default_catalog().items.get(item)
+        level = catalogued.sensitivity if catalogued is not None else 3
+        return role_may_receive(role, purpose, self.department, level, ("child.items.read", "requests.handle"))
 
     # -- requests ---------------------------------------------------------------------------------
     def identifiers(self, request: NodeRequest, as_of: date | None = None, *,
                     local_ids: Sequence[tuple[str, str]] | None = None) -> NodeAnswer:
-        sources = self._identifier_sources(request.purpose)
+        sources = self._identifier_sources(request.purpose, request.role)
         fields, refused = _identity_fields(request.fields)
         with self.vault.transaction() as conn:
             if not sources:
-                self._refuse(conn, request, "identifiers", "この利用目的では識別情報を提供しません / identifiers not released for this purpose")
+                self._refuse(conn, request, "identifiers",
+                             "この利用目的・役割には識別情報を提供しません / identifiers not released for this purpose and role")
             if not fields:
                 self._refuse(conn, request, "identifiers", "; ".join(f"{k}: {v}" for k, v in refused.items()))
             r = schema.records
@@ -203,7 +222,7 @@ class LocalNode:
             return self._answer(conn, request, "identifiers", frame, refused, frame.height)
 
     def items(self, request: NodeRequest, as_of: date) -> NodeAnswer:
-        allowed, refused = self._split_items(request.purpose, request.items)
+        allowed, refused = self._split_items(request.purpose, request.role, request.items)
         with self.vault.transaction() as conn:
             if not allowed:
                 self._refuse(conn, request, "items", "; ".join(f"{k}: {v}" for k, v in refused.items()) or "項目の指定がありません / no items")
@@ -221,9 +240,9 @@ class LocalNode:
             return self._answer(conn, request, "items", frame, refused, subjects)
 
     def record(self, request: NodeRequest, source: str, local_id: str, as_of: date | None = None) -> NodeAnswer:
-        allowed, refused = self._split_items(request.purpose, request.items)
+        allowed, refused = self._split_items(request.purpose, request.role, request.items)
         with self.vault.transaction() as conn:
-            if not allowed and not self._identifier_sources(request.purpose):
+            if not allowed and not self._identifier_sources(request.purpose, request.role):
                 self._refuse(conn, request, "record", "この利用目的では提供できる情報がありません / nothing released for this purpose")
             query = _record_query(tuple(sorted({s for sources in allowed.values() for s in sources})))
             if as_of is not None:

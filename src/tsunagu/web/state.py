@@ -15,11 +15,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.catalog import default_catalog
 from tsunagu.config import Settings
 from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
 from tsunagu.privacy import NoteCipher
 from tsunagu.privacy.policy import JST
+from tsunagu.privacy.records import item_label
 from tsunagu.vault.node import Node
 from tsunagu.vault.topology import close_nodes, open_nodes
 from tsunagu.web.security import CookieSigner
@@ -42,8 +42,7 @@ def _day(value: date | str | None) -> str:
 
 
 def _item_labels(items: Sequence[str]) -> str:
-    catalog = default_catalog()
-    return "、".join(catalog.items[i].label if i in catalog.items else i for i in items)
+    return "、".join(item_label(i) for i in items)
 
 
 def make_templates() -> Jinja2Templates:

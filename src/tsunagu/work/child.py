@@ -32,8 +32,10 @@ from tsunagu.privacy import (
     append,
     authorise,
     break_glass,
+    decide_with_grants,
     default_policy,
 )
+from tsunagu.privacy.records import existence_sensitivity, record_item
 from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
@@ -162,37 +164,68 @@ def _stale_after(manifests: ManifestSet, source: str) -> int | None:
         return None
 
 
+def _pre_decision(session: Session, subject: Subject, purpose: str, person_id: str, rel: str) -> Decision:
+    """``child.view`` as ``guard`` will decide it (grants included), without recording: what the page
+    would show must be known before the one entry that records it is written."""
+    return decide_with_grants(session, subject, "child.view", purpose, person_id=person_id, relationship=rel,
+                              sensitivity=1)
+
+
+def _shown_links(links: list[PersonLink], manifests: ManifestSet, read: Callable[..., bool]) -> list[PersonLink]:
+    """The links this user may see, one by one: a link (and the identity rows behind it) tells that the
+    department holds a record, as sensitive as the source (``existence_sensitivity``), held by that
+    department — so it is decided as reading that department's items at that sensitivity."""
+    shown = []
+    for link in links:
+        try:
+            held = manifests.get(link.source).item_ids
+        except (KeyError, ConfigError):
+            held = frozenset(i.id for i in default_catalog().items_of(link.department))
+        if link.department in default_catalog().departments and read(existence_sensitivity(held), link.department):
+            shown.append(link)
+    return shown
+
+
 def open_child(
     session: Session, subject: Subject, purpose: str, person_id: str, *, nodes: Mapping[str, Node],
     manifests: ManifestSet, cipher: NoteCipher, key: Ed25519PrivateKey | None = None, today: date | None = None,
 ) -> ChildView:
-    """The child's page for ``purpose``; Refused (recorded) when the policy says no."""
+    """The child's page for ``purpose``; Refused (recorded) when the policy says no.
+
+    Every link, identity row and department name on the page is decided item by item: a source is
+    shown only when the user may read that department's items at the source's own sensitivity, and
+    the ``child.view`` entry lists the records shown (``record:<department>:<source>``).
+    """
     if not person_exists(session, person_id):
         raise NotFound(f"個人ID {person_id} の子どもはいません。")
-    decision = guard(session, subject, "child.view", purpose, person_id, sensitivity=1, key=key)
+    rel = relationship(session, subject, person_id)
+    links = list(session.scalars(select(PersonLink).where(PersonLink.person_id == person_id)
+                                 .order_by(PersonLink.department, PersonLink.source)))
+    pre = _pre_decision(session, subject, purpose, person_id, rel)
+    shown = _shown_links(links, manifests, _visibility(subject, "child.items.read", purpose, rel, pre)) \
+        if pre.allowed else []
+    shown_items = list(dict.fromkeys(record_item(link.department, link.source) for link in shown))
+    decision = guard(session, subject, "child.view", purpose, person_id, items=shown_items, sensitivity=1, key=key)
     policy = default_policy()
     catalog = default_catalog()
-    rel = relationship(session, subject, person_id)
     view = ChildView(person_id, purpose, policy.purpose_label(purpose), rel, policy.relationship_label(rel),
                      decision.reason, decision.break_glass)
     see = _visibility(subject, "child.view", purpose, rel, decision)
     read = _visibility(subject, "child.items.read", purpose, rel, decision)
     view.disputes = disputes_of(session, person_id, active_only=True)
-    links = list(session.scalars(select(PersonLink).where(PersonLink.person_id == person_id)
-                                 .order_by(PersonLink.department, PersonLink.source)))
     view.links = [LinkView(
         link.source, _source_label(manifests, link.source), link.department,
-        catalog.departments[link.department].name if link.department in catalog.departments else link.department,
-        link.local_id, link.method, METHOD_LABELS.get(link.method, link.method), link.match_probability,
-    ) for link in links]
+        catalog.departments[link.department].name, link.local_id, link.method,
+        METHOD_LABELS.get(link.method, link.method), link.match_probability,
+    ) for link in shown]
     by_department: dict[str, list[PersonLink]] = {}
-    for link in links:
+    for link in shown:
         by_department.setdefault(link.department, []).append(link)
     # Only the identity fields the page shows are asked for (data minimisation, and a smaller answer).
     request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose, fields=IDENTITY_SHOWN)
     day = today or datetime.now(UTC).date()
     for department, dept_links in sorted(by_department.items()):
-        label = catalog.departments[department].name if department in catalog.departments else department
+        label = catalog.departments[department].name
         node = nodes.get(department)
         if node is None:
             view.unavailable[label] = "この部署のノードに接続できません（保管庫がないか、設定されていません）。"

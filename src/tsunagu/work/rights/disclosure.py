@@ -30,6 +30,7 @@ from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.link.models import HouseholdMember, LinkDecision, PersonLink
 from tsunagu.privacy import NoteCipher, Subject, access_history, authorise, default_policy
 from tsunagu.privacy.policy import JST
+from tsunagu.privacy.records import item_label
 from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
@@ -271,11 +272,10 @@ def _link_decisions(pack: _Pack, links: list[PersonLink]) -> list[dict[str, Any]
 
 
 def _history(pack: _Pack) -> list[dict[str, Any]]:
-    catalog = default_catalog()
     entries: list[dict[str, Any]] = [{
         "at": _iso(r.at), "kind": "access", "role": r.role_label, "organisation": r.organisation,
         "purpose": r.purpose_label, "action": r.action_label, "outcome": r.outcome_label,
-        "items": [catalog.items[i].label if i in catalog.items else i for i in r.items], "break_glass": r.break_glass,
+        "items": [item_label(i) for i in r.items], "break_glass": r.break_glass,
     } for r in access_history(pack.session, pack.person_id)]
     # A screening run reads every child's items in one request, recorded once without a person;
     # each run the child was part of is a read of their data all the same.

@@ -1,0 +1,71 @@
+"""What the existence of a department's record tells, and how a shown record is named in the log.
+
+A link to the child guidance centre's case file, or an identity row from it, shows no item value,
+yet it tells that the centre has a case: the existence of a record is information in its own
+right. It is as sensitive as the *least* sensitive thing the source holds — a record of a source
+whose every item is sensitivity 3 (児童相談所, 要対協, 障害福祉) says something of sensitivity 3
+whichever of its items one reads; a school's monthly record, which also holds attendance
+(sensitivity 1), says nothing more than that the child is at school. A source with no items (a
+roll) tells sensitivity 1.
+
+Shown records are recorded in the audit entry's ``items`` as ``record:<department>:<source>`` so
+that the family's access history names, for example, that a 児童相談所 record was displayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from tsunagu.catalog import default_catalog
+from tsunagu.privacy.policy import Subject, default_policy
+
+RECORD_PREFIX = "record:"
+# The role under which the hub's own pipelines (linkage, screening) ask the nodes. It is no staff
+# role: nothing a person sees comes straight from such an answer (see docs/security.md, limits).
+HUB_PIPELINE_ROLE = "system"
+# Actions under which a person may be shown identity rows of a department's record.
+IDENTITY_ACTIONS = ("child.items.read", "link.review", "requests.handle")
+
+
+def existence_sensitivity(item_ids: Iterable[str]) -> int:
+    """The sensitivity of knowing that a record exists in a source holding ``item_ids``."""
+    catalog = default_catalog()
+    levels = [catalog.items[i].sensitivity for i in item_ids if i in catalog.items]
+    return min(levels) if levels else 1
+
+
+def record_item(department: str, source: str) -> str:
+    return f"{RECORD_PREFIX}{department}:{source}"
+
+
+def item_label(item: str) -> str:
+    """A person-readable label of an audit entry's item (a catalogue item or a shown record)."""
+    catalog = default_catalog()
+    if item in catalog.items:
+        return catalog.items[item].label
+    if item.startswith(RECORD_PREFIX):
+        department, _, source = item.removeprefix(RECORD_PREFIX).partition(":")
+        name = catalog.departments[department].name if department in catalog.departments else department
+        return f"{name}の記録があること（{source}）"
+    return item
+
+
+@lru_cache(maxsize=4096)
+def role_may_receive(role: str, purpose: str, department: str, sensitivity: int, actions: tuple[str, ...]) -> bool:
+    """Whether a node may hand ``role`` something of ``department`` at ``sensitivity`` for ``purpose``.
+
+    The node cannot know the requester's relationship to the child (the hub does), so it asks
+    whether *any* relationship would let the role have it: a teacher is never given a 児童相談所
+    record, whatever the hub says about the class. The hub still decides the relationship itself.
+    """
+    if role == HUB_PIPELINE_ROLE:
+        return True
+    policy = default_policy()
+    if role not in policy.roles or purpose not in policy.purposes:
+        return False
+    subject = Subject("node-check", role, "")
+    return any(
+        policy.decide(subject, action, purpose, relationship=rel, sensitivity=sensitivity, holder=department).allowed
+        for action in actions for rel in policy.relationships
+    )
