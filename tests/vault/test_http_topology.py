@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from polars.testing import assert_frame_equal
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
@@ -29,10 +30,14 @@ from tsunagu.home import init_home
 from tsunagu.ingest.load import Ingestor
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.municipality import Municipality
+from tsunagu.privacy import AuditEntry
+from tsunagu.store.db import create_hub_engine, session_factory
 from tsunagu.vault.http import ExchangeRecord, HttpNode, signing
-from tsunagu.vault.node import LocalNode, NodeRequest
+from tsunagu.vault.http.hub_audit import exchange_event
+from tsunagu.vault.node import LocalNode, NodeRefusedError, NodeRequest
 from tsunagu.vault.store import Vault, VaultLocation
 from tsunagu.vault.topology import close_nodes, load_topology, open_nodes
+from tsunagu.work.unit import unit_of_work
 from tsunagu.yamlstrict import ConfigError
 
 runner = CliRunner()
@@ -211,6 +216,22 @@ def test_node_serve_over_tls_answers_like_the_in_process_node(settings: Settings
             answer = remote.items(request, AS_OF)
         finally:
             close_nodes(nodes)
+        # Whoever opens the nodes without a hook, every exchange reaches the hub's audit: inside a unit
+        # of work in its transaction, elsewhere when the nodes are closed. A refusal is recorded too.
+        plain = open_nodes(settings)
+        try:
+            with pytest.raises(NodeRefusedError):
+                plain["resident_registry"].items(NodeRequest("staff:sato", "teacher", "statistics",
+                                                             ("relationship_to_head",)), AS_OF)
+            engine = create_hub_engine(settings.hub_url)
+            try:
+                with unit_of_work(session_factory(engine)):
+                    plain["resident_registry"].items(request, AS_OF)
+                in_unit = _exchanges(engine)
+            finally:
+                engine.dispose()
+        finally:
+            close_nodes(plain)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -219,4 +240,32 @@ def test_node_serve_over_tls_answers_like_the_in_process_node(settings: Settings
     assert_frame_equal(expected.data, answer.data, check_dtypes=True)
     assert answer.digest == expected.digest and answer.data.height == 2
     assert [(r.outcome, r.department) for r in seen] == [("released", "resident_registry")]
+    assert [(e.outcome, e.rule) for e in in_unit] == [("allowed", "node.released")] * 2  # the refusal not yet
+    engine = create_hub_engine(settings.hub_url)
+    try:
+        entries = _exchanges(engine)
+    finally:
+        engine.dispose()
+    assert [(e.outcome, e.rule, e.actor) for e in entries] == [
+        ("allowed", "node.released", "staff:sato"),  # the hooked nodes' exchange
+        ("allowed", "node.released", "staff:sato"),  # in the unit of work
+        ("denied", "node.refused", "staff:sato"),    # outside any unit: written when the nodes closed
+    ]
+    assert all(e.organisation == "node:resident_registry" for e in entries)
+
+
+def _exchanges(engine: Engine) -> list[AuditEntry]:
+    with session_factory(engine)() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == "node.exchange")
+                                    .order_by(AuditEntry.seq)))
+
+
+def test_an_exchange_that_failed_is_an_error_in_the_hub_audit() -> None:
+    record = ExchangeRecord(request_id="r1", department="child_guidance", kind="record", requester="staff:x",
+                            role="centre_caseworker", purpose="assessment", items=("cgc_case",),
+                            outcome="unavailable", reason="応答のダイジェストが一致しません / answer digest mismatch",
+                            digest="", rows=0, status=200, attempts=1, nonce="n1")
+    event = exchange_event(record)
+    assert (event.outcome, event.rule, event.action) == ("error", "node.unavailable", "node.exchange")
+    assert "digest mismatch" in event.reason and event.items == ("cgc_case",)
 

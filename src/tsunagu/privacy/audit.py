@@ -9,8 +9,11 @@ while its read is kept. A request that only reads may instead queue its entries
 from __future__ import annotations
 
 import json
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,7 +29,8 @@ from tsunagu.privacy.policy import Decision, Subject, default_policy
 DEFAULT_CHECKPOINT_EVERY = 1000
 
 # Audit events that are not policy actions (they record the privacy machinery itself).
-EVENT_LABELS = {"break_glass.open": "緊急閲覧（ブレークグラス）の開始"}
+EVENT_LABELS = {"break_glass.open": "緊急閲覧（ブレークグラス）の開始", "node.exchange": "部署ノードとのやり取り",
+                "users.approve": "利用者の承認（職務の分離）"}
 OUTCOME_LABELS = {"allowed": "許可", "denied": "拒否", "error": "エラー"}
 
 
@@ -257,3 +261,26 @@ def access_history(session: Session, person_id: str) -> list[AccessRecord]:
             break_glass=row.rule.startswith("break_glass"),
         ))
     return records
+
+
+# The session of the unit of work running in this thread, if any: records that arrive from below
+# (a node exchange) join its transaction — or its queue, for a reading unit — instead of opening
+# a second writer that would wait for the unit's own write lock on SQLite.
+_unit_session: ContextVar[tuple[Session, int] | None] = ContextVar("tsunagu_unit_session", default=None)
+
+
+@contextmanager
+def bind_unit_session(session: Session) -> Iterator[None]:
+    token = _unit_session.set((session, threading.get_ident()))
+    try:
+        yield
+    finally:
+        _unit_session.reset(token)
+
+
+def unit_session() -> Session | None:
+    """The unit's session bound in this thread (never one bound in another thread: sessions are not shared)."""
+    bound = _unit_session.get()
+    if bound is None or bound[1] != threading.get_ident():
+        return None
+    return bound[0]

@@ -23,6 +23,7 @@ from tsunagu.config import Settings
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.vault.http import signing
 from tsunagu.vault.http.client import ExchangeRecord, HttpNode, Timeouts
+from tsunagu.vault.http.hub_audit import HubExchangeLog
 from tsunagu.vault.node import LocalNode, Node
 from tsunagu.vault.store import Vault, VaultLocation
 from tsunagu.yamlstrict import ConfigError, line_of, read_yaml
@@ -150,9 +151,11 @@ def _http(settings: Settings, topology: Topology, department: str, entry: NodeEn
 def open_nodes(settings: Settings, *, on_exchange: Callable[[ExchangeRecord], None] | None = None) -> dict[str, Node]:
     """One node per department, in process or over HTTP as the topology says.
 
-    ``on_exchange`` is given to every HTTP node (the hub's audit subscribes to it). Close the
-    result with ``close_nodes`` when the run is over.
+    Every HTTP node records each exchange in the hub's audit chain (``HubExchangeLog``), whoever
+    opens the nodes; ``on_exchange`` is called as well. Close the result with ``close_nodes`` when
+    the run is over: it writes the exchanges made outside a unit of work.
     """
+    hook = HubExchangeLog(settings, also=on_exchange)
     manifests = manifests_for_home(settings.home)
     departments = sorted({m.department for m in manifests.manifests.values()})
     topology = load_topology(settings.home)
@@ -165,18 +168,22 @@ def open_nodes(settings: Settings, *, on_exchange: Callable[[ExchangeRecord], No
     if topology is not None:
         for department, entry in sorted(topology.nodes.items()):
             if entry.transport == "http":
-                nodes[department] = _http(settings, topology, department, entry, on_exchange)
+                nodes[department] = _http(settings, topology, department, entry, hook)
             elif department not in nodes:
                 nodes[department] = _local(settings, department)
     return nodes
 
 
 def close_nodes(nodes: Mapping[str, Node]) -> None:
+    hooks = {id(n.on_exchange): n.on_exchange for n in nodes.values()
+             if isinstance(n, HttpNode) and isinstance(n.on_exchange, HubExchangeLog)}
     for node in nodes.values():
         if isinstance(node, HttpNode):
             node.close()
         elif isinstance(node, LocalNode):
             node.vault.dispose()
+    for hook in hooks.values():
+        hook.flush()
 
 
 # -- the node side ---------------------------------------------------------------------------------

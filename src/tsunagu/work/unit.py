@@ -10,6 +10,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.privacy import AuditQueue, defer_appends
+from tsunagu.privacy.audit import bind_unit_session
 from tsunagu.work.errors import Refused
 
 
@@ -19,7 +20,8 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     thing written before the service refused) must stay on record."""
     session = factory()
     try:
-        yield session
+        with bind_unit_session(session):
+            yield session
         session.commit()
     except Refused:
         session.commit()
@@ -43,7 +45,8 @@ def reading_unit(read_factory: sessionmaker[Session], write_factory: sessionmake
     session = read_factory()
     queue = defer_appends(session)
     try:
-        yield session
+        with bind_unit_session(session):
+            yield session
     except Refused:
         _record(session, queue, write_factory)
         raise
