@@ -40,6 +40,7 @@ from tsunagu.privacy import (
     query_log,
     verify,
 )
+from tsunagu.privacy.anchor import ANCHOR_PATH
 from tsunagu.privacy.audit import EVENT_LABELS, OUTCOME_LABELS
 from tsunagu.privacy.models import AuditEntry, PrivacyNotification
 from tsunagu.privacy.policy import JST, default_policy
@@ -99,7 +100,7 @@ def verify_command(
         fail(str(exc))
     with hub_session(settings) as session:
         decision = authorise(session, subject, "audit.verify", "administration", key=key)
-        report = verify(session, trusted) if decision.allowed else None
+        report = verify(session, trusted, anchors=settings.home / ANCHOR_PATH) if decision.allowed else None
     if report is None:
         fail(decision.reason)
     if json_out:
@@ -111,9 +112,13 @@ def verify_command(
             f"署名付きチェックポイント {report.checkpoints_checked}件{purged}"
         )
         console.print(f"  先頭ハッシュ: {report.head_hash}")
+        console.print(f"  外部アンカー（{ANCHOR_PATH}）と照合: {report.anchors_checked}件")
     else:
         for problem in report.problems:
             console.print(f"[red]✘[/] seq {problem.seq}: {problem.message}（{problem.kind}）")
+    if report.anchor_missing and not json_out:
+        console.print(f"[yellow]![/] 外部アンカー {settings.home / ANCHOR_PATH} がありません。`tsunagu audit checkpoint` "
+                      "で作成し、ホームの外にも写しを保管してください")
     if not report.ok:
         first = report.problems[0]
         if json_out:

@@ -25,7 +25,8 @@ GENESIS_HASH = "0" * 64
 AUDIT_LOCK_KEY = int.from_bytes(b"tsunaudt", "big")
 
 ProblemKind = Literal[
-    "changed", "deleted", "inserted", "reordered", "checkpoint_signature", "checkpoint_head", "checkpoint_key"
+    "changed", "deleted", "inserted", "reordered", "checkpoint_signature", "checkpoint_head", "checkpoint_key",
+    "anchor",
 ]
 
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.privacy import anchor as anchors
 from tsunagu.privacy.chain import (
     GENESIS_HASH,
     ChainProblem,
@@ -52,6 +53,8 @@ def load_or_create_signing_key(home: Path) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(read_secret(path), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{path} は Ed25519 の秘密鍵ではありません / not an Ed25519 private key")
+    # Checkpoints signed with the home's key are anchored in the home's anchor file (privacy.anchor).
+    anchors.register(public_key_hex(key), home / anchors.ANCHOR_PATH)
     return key
 
 
@@ -68,9 +71,9 @@ def parse_public_key(value: str) -> Ed25519PublicKey:
         raise ValueError(f"公開鍵は64桁の16進数で指定してください: {value!r} / invalid Ed25519 public key") from exc
 
 
-def checkpoint_message(upto_seq: int, head_hash: str, at: datetime) -> bytes:
+def checkpoint_message(upto_seq: int, head_hash: str, at: datetime | str) -> bytes:
     return canonical_json({"kind": "tsunagu-audit-checkpoint", "upto_seq": upto_seq, "head_hash": head_hash,
-                           "at": format_at(at)})
+                           "at": at if isinstance(at, str) else format_at(at)})
 
 
 def signature_valid(cp: AuditCheckpoint, public_key: Ed25519PublicKey) -> bool:
@@ -103,13 +106,38 @@ def unsigned_segment_problem(session: Session) -> ChainProblem | None:
     return walk(rows, start_seq=start_seq, start_prev=start_prev).problem
 
 
+def anchored_segment_problem(session: Session, last: anchors.Anchor) -> ChainProblem | None:
+    """The first problem between the last anchored head (outside the database) and the chain's head:
+    the anchored entry must still carry the anchored hash, and every entry after it must follow."""
+    where = f"外部アンカー（{last.line}行目、seq {last.upto_seq} まで）"
+    if last.upto_seq > 0:
+        entry = session.get(AuditEntry, last.upto_seq)
+        if entry is None:
+            kept = session.scalars(select(AuditCheckpoint.id).where(
+                AuditCheckpoint.upto_seq == last.upto_seq, AuditCheckpoint.head_hash == last.head_hash).limit(1)).first()
+            lowest = first_seq(session)
+            if kept is None or (lowest is not None and lowest <= last.upto_seq):
+                return ChainProblem("anchor", last.upto_seq, f"{where} の記録がデータベースにありません（削除または書き換え）")
+        elif entry.entry_hash != last.head_hash:
+            return ChainProblem("anchor", last.upto_seq,
+                                f"{where} のハッシュがデータベースの記録と一致しません（seq {last.upto_seq} までが書き換えられています）")
+    rows = session.scalars(
+        select(AuditEntry).where(AuditEntry.seq > last.upto_seq).order_by(AuditEntry.seq).execution_options(yield_per=500)
+    )
+    return walk(rows, start_seq=last.upto_seq + 1, start_prev=last.head_hash).problem
+
+
 def checkpoint(session: Session, key: Ed25519PrivateKey, *, now: datetime | None = None) -> AuditCheckpoint:
     """Sign the current head of the chain, in the caller's transaction.
 
-    Raises ChainBrokenError when the entries since the last checkpoint do not verify.
+    Raises ChainBrokenError when the entries since the last checkpoint do not verify — since the
+    last *anchored* checkpoint when the key has an anchor file, so a database rewritten together
+    with its checkpoints is never signed over. The new checkpoint is anchored once committed.
     """
     lock_chain(session)
-    problem = unsigned_segment_problem(session)
+    path = anchors.path_for(public_key_hex(key))
+    anchored = anchors.read(path) if path is not None else []
+    problem = anchored_segment_problem(session, anchored[-1]) if anchored else unsigned_segment_problem(session)
     if problem is not None:
         raise ChainBrokenError(problem)
     upto_seq, head_hash = chain_head(session)
@@ -119,4 +147,7 @@ def checkpoint(session: Session, key: Ed25519PrivateKey, *, now: datetime | None
                           public_key=public_key_hex(key))
     session.add(row)
     session.flush()
+    if path is not None:
+        anchors.after_commit(session, path, {"upto_seq": upto_seq, "head_hash": head_hash, "at": format_at(at),
+                                             "signature": signature, "public_key": row.public_key})
     return row
