@@ -51,6 +51,7 @@ PERSONAL: dict[str, list[str]] = {
     "users add": ["someone", "--role", "teacher", "--name", "氏名", "--generate"],
     "users list": [],
     "users disable": ["someone"],
+    "users approve": ["someone"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
 SYSTEM_RUNS = {"link", "screen", "demo"}

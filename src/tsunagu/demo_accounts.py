@@ -69,7 +69,9 @@ def ensure_demo_accounts(session: Session, home: Path) -> list[DemoAccount]:
         password = generate_password()
         if session.get(User, user_id) is None:
             create_user(session, admin, user_id, role=role, display_name=f"デモ {label}", organisation=org,
-                        password=password, key=key)
+                        password=password, key=key,
+                        # the demo's second person (separation of duties), recorded as such
+                        approver=Subject("tsunagu-demo-privacy", "privacy_officer", "privacy"))
         else:
             set_password(session, user_id, password)
         accounts.append(DemoAccount(user_id, role, label, org, password))

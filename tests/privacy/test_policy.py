@@ -91,11 +91,13 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "audit.read": [g({DH, AD})],
         "audit.verify": [g({AD})],
         "notifications.read": [g({AD})],
+        "users.approve": [g({AD})],
         "statistics.read": STATS,
     },
     "administrator": {
         "rules.manage": [g({AD})],
         "users.manage": [g({AD})],
+        "users.approve": [g({AD})],
         "keys.manage": [g({AD})],
         "audit.read": [g({AD})],
         "audit.verify": [g({AD})],
@@ -108,7 +110,7 @@ CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "ob
                         "plan.write", "referral.write", "requests.handle"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
-                                "sources.load", "keys.manage", "statistics.read"}
+                                "sources.load", "keys.manage", "statistics.read", "users.approve"}
 PURPOSES = [S, A, SC, ST, DH, AD]
 RELATIONSHIPS = [AC, SS, MU, NONE]
 HOLDERS = [None, "schools", "family_centre"]

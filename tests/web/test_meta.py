@@ -72,7 +72,7 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
 }
 # Who may use each route with the real policy (case 3); everything else: the centre caseworker.
 # (first match wins: the stewards' page before the rest of /privacy)
-ACTING_USER = {"/admin": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
+ACTING_USER = {"/admin/users/{user_id}/approve": "po1", "/admin": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
                "/children/{person_id}/break-glass": "ssw1"}
 PERSON_FOR_USER = {"ssw1": "P0003"}  # break-glass: a child of another school
 
@@ -113,6 +113,8 @@ def url_of(template: str, user: str = "cw1") -> str:
     values = dict(PATH_VALUES)
     if user in PERSON_FOR_USER:
         values["person_id"] = PERSON_FOR_USER[user]
+    if template.endswith("/approve"):
+        values["user_id"] = "newcomer"  # made by admin1 through POST /admin/users; a second person approves
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], template)
 
 

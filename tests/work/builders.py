@@ -34,6 +34,7 @@ SEIHO_HEADER = "宛名番号,氏名,生年月日,保護開始日,保護廃止日
 SEIHO_ROW = "1000000001,髙橋　太郎,平成30年4月1日,2025-04-01,"
 KIROKU_HEADER = "学校コード,児童生徒番号,年月,欠席日数,遅刻回数,早退回数,保健室来室回数,給食費滞納月数,教材費未納,SSW・SC関与"
 ADMIN = Subject("setup", "administrator", "cli")
+APPROVER = Subject("setup-privacy", "privacy_officer", "privacy")  # the second person (separation of duties)
 
 # person id -> (aza number, name, kana, sex, school, pupil no, grade)
 CHILDREN = {
@@ -162,7 +163,7 @@ def build_home(root: Path, *, with_users: bool = True) -> Home:
         with factory.begin() as session:
             for user_id, (role, org, name) in USERS.items():
                 accounts.create_user(session, ADMIN, user_id, role=role, display_name=name, organisation=org,
-                                     password=PASSWORD)
+                                     password=PASSWORD, approver=APPROVER)
             assign(session, ADMIN, "teacher1", "P0001")
             for name, category in (("こども食堂 ひだまり", "居場所・こども食堂"), ("学習支援教室 つなぐ塾", "学習支援")):
                 view = add_resource(session, Subject("setup", "administrator", "cli"), "administration",

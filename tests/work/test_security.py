@@ -12,9 +12,12 @@ from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.privacy import AuditEntry, Subject, access_history
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.work import users as accounts
+from tsunagu.work.assignments import assign
 from tsunagu.work.child import ChildView, open_child
+from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.unit import unit_of_work
-from work.builders import Home
+from work.builders import PASSWORD, Home
 
 PRINCIPAL = Subject("head1", "school_manager", "S001")
 SENSITIVE_DEPARTMENTS = ("child_guidance", "public_assistance")
@@ -83,3 +86,47 @@ def test_nodes_enforce_the_role_on_identifiers_and_items(nodes: dict[str, Node])
     assert answer.data.height == 1 and not answer.refused
     # the hub's own pipelines (linkage, screening) ask as the system
     assert jisou.identifiers(NodeRequest("hub:link", "system", "screening"), local_ids=pairs).data.height == 1
+
+
+def _entry_items(home: Home, action: str) -> list[list[str]]:
+    with home.factory() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq))
+        return [json.loads(r.items) for r in rows]
+
+
+def test_an_account_that_reads_children_needs_a_second_person(home: Home) -> None:
+    admin, other_admin = home.subject("admin1"), Subject("admin2", "administrator", "it")
+    with unit_of_work(home.factory) as session:
+        created = accounts.create_user(session, admin, "cw9", role="centre_caseworker", display_name="新任 職員",
+                                       organisation="family_centre", password=PASSWORD)
+        steward = accounts.create_user(session, admin, "st9", role="data_steward", display_name="データ 担当",
+                                       organisation="it", password=PASSWORD)
+    assert created.pending and created.created_by == "admin1" and not steward.pending
+    assert ["account:cw9", "role:centre_caseworker"] in _entry_items(home, "users.manage")
+    with pytest.raises(accounts.LoginFailed), unit_of_work(home.factory) as session:
+        accounts.authenticate(session, "cw9", PASSWORD, "10.0.0.9")
+    with pytest.raises(Invalid, match="自分で承認"), unit_of_work(home.factory) as session:
+        accounts.approve_user(session, admin, "cw9")
+    with pytest.raises(Refused), unit_of_work(home.factory) as session:
+        accounts.approve_user(session, home.subject("teacher1"), "cw9")
+    with unit_of_work(home.factory) as session:
+        assert [a.user_id for a in accounts.pending_users(session, home.subject("po1"))] == ["cw9"]
+        approved = accounts.approve_user(session, other_admin, "cw9")
+    assert approved.approved_by == "admin2" and not approved.pending
+    assert ["account:cw9", "role:centre_caseworker"] in _entry_items(home, "users.approve")
+    with unit_of_work(home.factory) as session:
+        assert accounts.authenticate(session, "cw9", PASSWORD, "10.0.0.9").user_id == "cw9"
+        accounts.disable_user(session, admin, "teacher2")
+    assert ["account:teacher2", "role:teacher"] in _entry_items(home, "users.manage")
+    with home.factory() as session:
+        labels = [r.items for r in access_history(session, "P0001")]
+    assert labels  # the accounts' entries name no child: they are not in a family's history
+    assert all(not any(i.startswith("account:") for i in items) for items in labels)
+
+
+def test_a_teacher_is_assigned_pupils_of_their_own_school_only(home: Home) -> None:
+    with pytest.raises(Invalid, match="在籍"), unit_of_work(home.factory) as session:
+        assign(session, home.subject("admin1"), "teacher2", "P0001")  # teacher2 is at S002, P0001 at S001
+    with unit_of_work(home.factory) as session:
+        assert assign(session, home.subject("admin1"), "teacher2", "P0003").person_id == "P0003"
+        assert assign(session, home.subject("admin1"), "teacher1", "P0004").person_id == "P0004"

@@ -49,7 +49,8 @@ def prepare_account(home: Path) -> tuple[str, str]:
             if session.get(User, BENCH_USER) is None:
                 admin = Subject("tsunagu-bench", "administrator", "it")
                 create_user(session, admin, BENCH_USER, role="centre_caseworker", display_name="ベンチマーク センター職員",
-                            organisation="family_centre", password=password, key=load_or_create_signing_key(home))
+                            organisation="family_centre", password=password, key=load_or_create_signing_key(home),
+                            approver=Subject("tsunagu-bench-privacy", "privacy_officer", "privacy"))
             else:
                 set_password(session, BENCH_USER, password)
     finally:

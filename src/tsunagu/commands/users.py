@@ -83,11 +83,33 @@ def add_command(
         fail(exc.message)
     if json_out:
         emit_json({"user_id": account.user_id, "role": account.role, "organisation": account.organisation,
+                   "pending_approval": account.pending,
                    **({"password": password} if generated else {})})
         return
     console.print(f"[green]✔[/] 利用者 {account.user_id}（{account.display_name}、{account.role_label}）を追加しました")
+    if account.pending:
+        console.print("  子どもの記録を読む役割のため、作成者とは別の人の承認までサインインできません: "
+                      f"`tsunagu users approve {account.user_id}`（個人情報保護担当または別の管理者）")
     if generated:
         console.print(f"  初期パスワード（この一度だけ表示します）: [bold]{password}[/]")
+
+
+@users_app.command("approve")
+def approve_command(
+    user_id: str = typer.Argument(..., help="利用者ID"),
+    home: HomeOption = None,
+    as_role: str = typer.Option("privacy_officer", "--as-role", help="承認する人の役割: privacy_officer（既定）または administrator"),
+) -> None:
+    """子どもの記録を読む役割のアカウントを承認する（作成した人とは別の人が行う。職務の分離）。"""
+    settings = settings_for(home)
+    key = signing_key(settings)
+    try:
+        with work_session(settings) as session:
+            account = accounts.approve_user(session, cli_subject(as_role, "cli", back_office_only=False), user_id,
+                                            key=key)
+    except WorkError as exc:
+        fail(exc.message)
+    console.print(f"[green]✔[/] 利用者 {account.user_id}（{account.role_label}）を承認しました")
 
 
 @users_app.command("list")
@@ -107,13 +129,15 @@ def list_command(
     if json_out:
         emit_json([{"user_id": a.user_id, "display_name": a.display_name, "role": a.role,
                     "organisation": a.organisation, "disabled": a.disabled, "created_at": a.created_at,
-                    "last_login_at": a.last_login_at} for a in rows])
+                    "last_login_at": a.last_login_at, "created_by": a.created_by, "approved_by": a.approved_by,
+                    "pending_approval": a.pending} for a in rows])
         return
     table = Table(title=f"利用者（{len(rows)}人）")
     for header in ("利用者ID", "氏名", "役割", "所属", "状態", "最終サインイン"):
         table.add_column(header)
     for a in rows:
-        table.add_row(a.user_id, a.display_name, a.role_label, a.organisation, "無効" if a.disabled else "有効",
+        table.add_row(a.user_id, a.display_name, a.role_label, a.organisation,
+                      "無効" if a.disabled else ("承認待ち" if a.pending else "有効"),
                       a.last_login_at.isoformat(timespec="minutes") if a.last_login_at else "")
     console.print(table)
 

@@ -44,6 +44,11 @@ def item_label(item: str) -> str:
     catalog = default_catalog()
     if item in catalog.items:
         return catalog.items[item].label
+    if item.startswith("account:"):
+        return f"利用者 {item.removeprefix('account:')}"
+    if item.startswith("role:"):
+        role = default_policy().roles.get(item.removeprefix("role:"))
+        return f"役割 {role.label if role else item.removeprefix('role:')}"
     if item.startswith(RECORD_PREFIX):
         department, _, source = item.removeprefix(RECORD_PREFIX).partition(":")
         name = catalog.departments[department].name if department in catalog.departments else department

@@ -16,8 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import Subject, authorise
+from tsunagu.work.access import latest_result, organisation_schools
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.models import CaseAssignment, User
+
+# A teacher's assignment is their class: pupils of their own school only (the school of the child's
+# latest screening result, the hub's enrolment — as ``work.access.relationship`` uses it).
+SCHOOL_BOUND_ROLES = frozenset({"teacher"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,11 @@ def assign(session: Session, subject: Subject, user_id: str, person_id: str, *,
     user = session.get(User, user_id)
     if user is None or user.disabled:
         raise Invalid(f"利用者 {user_id} はいないか、無効です。")
+    if user.role in SCHOOL_BOUND_ROLES:
+        result = latest_result(session, person_id)
+        if result is None or result.school_code not in organisation_schools(user.organisation):
+            raise Invalid(f"利用者 {user_id} の学校（{user.organisation}）に在籍している子どもではないため、担当にできません。"
+                          "担任の学級は自校の児童生徒だけです。")
     existing = session.scalars(select(CaseAssignment).where(
         CaseAssignment.user_id == user_id, CaseAssignment.person_id == person_id,
         CaseAssignment.ended_at.is_(None))).first()

@@ -32,6 +32,11 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped on sign-out and on disabling: every signed session cookie carrying an older epoch dies.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # Separation of duties (migration 0010): who created the account, and the second person who
+    # approved it — required before an account in a role that reads children can sign in.
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LoginAttempt(Base):

@@ -10,7 +10,7 @@ import functools
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.privacy import Subject, authorise, default_policy
+from tsunagu.privacy import AuditEvent, Subject, append, default_policy
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.models import LoginAttempt, User
 
@@ -70,6 +70,13 @@ class Account:
     created_at: datetime
     last_login_at: datetime | None
     session_epoch: int
+    created_by: str | None = None
+    approved_by: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Waiting for the second person's approval: cannot sign in yet."""
+        return needs_approval(self.role) and self.approved_by is None
 
     @property
     def subject(self) -> Subject:
@@ -79,11 +86,25 @@ class Account:
 def _account(row: User) -> Account:
     role = default_policy().roles.get(row.role)
     return Account(row.user_id, row.display_name, row.role, role.label if role else row.role, row.organisation,
-                   row.disabled, row.created_at, row.last_login_at, row.session_epoch)
+                   row.disabled, row.created_at, row.last_login_at, row.session_epoch, row.created_by,
+                   row.approved_by)
 
 
-def _manage(session: Session, subject: Subject, key: Ed25519PrivateKey | None) -> None:
-    decision = authorise(session, subject, "users.manage", "administration", key=key)
+def needs_approval(role: str) -> bool:
+    """A role that reads children's records (the policy's ``child_detail``): giving it is a grant of
+    access to children, which one administrator alone must not be able to make (and then use)."""
+    spec = default_policy().roles.get(role)
+    return spec is None or spec.child_detail
+
+
+def _manage(session: Session, subject: Subject, key: Ed25519PrivateKey | None, *, action: str = "users.manage",
+            account: str | None = None, role: str | None = None, note: str = "") -> None:
+    """Decide and record; the entry names the account and the role acted on (``account:``, ``role:``)."""
+    decision = default_policy().decide(subject, action, "administration")
+    targets = tuple(t for t in (f"account:{account}" if account else "", f"role:{role}" if role else "") if t)
+    reason = f"{decision.reason}{note}" if decision.allowed else decision.reason
+    event = AuditEvent.from_decision(subject, decision, action, "administration", items=targets)
+    append(session, replace(event, reason=reason), key=key)
     if not decision.allowed:
         raise Refused(decision.reason, decision)
 
@@ -99,9 +120,12 @@ def check_password(password: str) -> None:
 
 def create_user(
     session: Session, subject: Subject, user_id: str, *, role: str, display_name: str, organisation: str,
-    password: str, key: Ed25519PrivateKey | None = None,
+    password: str, key: Ed25519PrivateKey | None = None, approver: Subject | None = None,
 ) -> Account:
-    _manage(session, subject, key)
+    """Create an account. In a role that reads children it stays pending (no sign-in) until a second
+    person approves it (``approve_user``); ``approver`` does that in the same transaction, for set-ups
+    where the second person is at hand (a demo, a test home) — still a different, recorded person."""
+    _manage(session, subject, key, account=user_id, role=role, note="（利用者の作成）")
     if not USER_ID.match(user_id):
         raise Invalid("利用者IDは英数字と . _ - で2〜64文字にしてください。")
     if role not in default_policy().roles:
@@ -112,8 +136,29 @@ def create_user(
     if session.get(User, user_id) is not None:
         raise Invalid(f"利用者ID {user_id} は既に使われています。")
     row = User(user_id=user_id, display_name=display_name.strip(), role=role, organisation=organisation.strip(),
-               password_hash=_hasher.hash(password), disabled=False, created_at=datetime.now(UTC), session_epoch=0)
+               password_hash=_hasher.hash(password), disabled=False, created_at=datetime.now(UTC), session_epoch=0,
+               created_by=subject.user_id, approved_by=None if needs_approval(role) else subject.user_id)
     session.add(row)
+    session.flush()
+    if approver is not None and row.approved_by is None:
+        return approve_user(session, approver, user_id, key=key)
+    return _account(row)
+
+
+def approve_user(session: Session, approver: Subject, user_id: str, *,
+                 key: Ed25519PrivateKey | None = None) -> Account:
+    """The second person: another administrator or the privacy officer approves a pending account."""
+    row = session.get(User, user_id)
+    _manage(session, approver, key, action="users.approve", account=user_id, role=row.role if row else None,
+            note="（役割付与の承認）")
+    if row is None:
+        raise NotFound(f"利用者 {user_id} はいません。")
+    if row.approved_by is not None:
+        raise Invalid(f"利用者 {user_id} は承認済みです（{row.approved_by}）。")
+    if row.created_by == approver.user_id:
+        raise Invalid("アカウントを作成した人は、自分で承認できません。別の管理者か個人情報保護担当が承認してください。")
+    row.approved_by = approver.user_id
+    row.approved_at = datetime.now(UTC)
     session.flush()
     return _account(row)
 
@@ -133,9 +178,18 @@ def list_users(session: Session, subject: Subject, *, key: Ed25519PrivateKey | N
     return [_account(u) for u in session.scalars(select(User).order_by(User.user_id))]
 
 
+def pending_users(session: Session, subject: Subject, *, key: Ed25519PrivateKey | None = None) -> list[Account]:
+    """Accounts waiting for a second person's approval (for the approvers: another administrator or the
+    privacy officer)."""
+    _manage(session, subject, key, action="users.approve")
+    rows = session.scalars(select(User).where(User.approved_by.is_(None), User.disabled.is_(False))
+                           .order_by(User.user_id))
+    return [a for a in map(_account, rows) if a.pending]
+
+
 def disable_user(session: Session, subject: Subject, user_id: str, *, key: Ed25519PrivateKey | None = None) -> Account:
-    _manage(session, subject, key)
     row = session.get(User, user_id)
+    _manage(session, subject, key, account=user_id, role=row.role if row else None, note="（利用者の無効化）")
     if row is None:
         raise NotFound(f"利用者 {user_id} はいません。")
     row.disabled = True
@@ -230,7 +284,9 @@ def record_sign_in(session: Session, check: PasswordCheck, ip: str, now: datetim
         raise LoginLocked(until)
     row = session.get(User, check.user_id)
     # A password changed since the check is not the password that was checked.
-    ok = check.ok and row is not None and not row.disabled and row.password_hash == check.checked_hash
+    # A pending account (no second person's approval yet) cannot sign in either; same message.
+    ok = check.ok and row is not None and not row.disabled and row.password_hash == check.checked_hash \
+        and not _account(row).pending
     session.add(LoginAttempt(at=moment, user_id=check.user_id[:64], ip=ip[:64], success=ok))
     if not ok or row is None:
         session.flush()

@@ -21,17 +21,22 @@ ADMIN = "administration"
 @router.get("/admin")
 def admin_page(request: Request, state: State, subject: CurrentSubject, saved: str = "") -> Response:
     may_users = allows(subject, "users.manage", ADMIN)
+    may_approve = allows(subject, "users.approve", ADMIN)
     may_sources = allows(subject, "sources.load", ADMIN) or allows(subject, "rules.manage", ADMIN)
     with state.unit() as session:
         # Each section is decided and recorded on its own; a role with none of them is refused
-        # (and recorded) through the accounts section.
-        users = accounts.list_users(session, subject, key=state.key) if may_users or not may_sources else None
+        # (and recorded) through the accounts section. The privacy officer sees the accounts waiting
+        # for a second person's approval (separation of duties).
+        if may_approve and not may_users:
+            users: list[accounts.Account] | None = accounts.pending_users(session, subject, key=state.key)
+        else:
+            users = accounts.list_users(session, subject, key=state.key) if may_users or not may_sources else None
         sources = source_status(session, subject, state.nodes(), state.manifests(), key=state.key) \
             if may_sources else None
         rules = rules_in_force(session, subject, state.settings, key=state.key) if may_sources else None
     roles = {name: role.label for name, role in default_policy().roles.items()}
     return render(request, state, "admin.html", users=users, sources=sources, rules=rules, roles=roles, saved=saved,
-                  generated=None)
+                  generated=None, may_approve=may_approve, may_manage=may_users, current_user_id=subject.user_id)
 
 
 @router.post("/admin/users", dependencies=[CsrfForm])
@@ -45,7 +50,7 @@ def admin_add_user(
         account = accounts.create_user(session, subject, user_id.strip(), role=role, display_name=display_name,
                                        organisation=organisation, password=password or str(generated), key=state.key)
     if generated is None:
-        return RedirectResponse("/admin?saved=user", status_code=303)
+        return RedirectResponse(f"/admin?saved={'pending' if account.pending else 'user'}", status_code=303)
     # Shown once, on this response only: the password is never stored in plain text.
     return render(request, state, "admin_password.html", account=account, generated=generated)
 
@@ -55,6 +60,13 @@ def admin_disable_user(state: State, subject: CurrentSubject, user_id: str) -> R
     with state.unit() as session:
         accounts.disable_user(session, subject, user_id, key=state.key)
     return RedirectResponse("/admin?saved=disabled", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/approve", dependencies=[CsrfForm])
+def admin_approve_user(state: State, subject: CurrentSubject, user_id: str) -> Response:
+    with state.unit() as session:
+        accounts.approve_user(session, subject, user_id, key=state.key)
+    return RedirectResponse("/admin?saved=approved", status_code=303)
 
 
 @router.post("/admin/assignments", dependencies=[CsrfForm])
