@@ -31,6 +31,9 @@ class HomeFile(BaseModel):
     database_url: str | None = None
     rules_dir: Path | None = None
     note_key: str | None = None
+    # The reverse proxies whose X-Forwarded-For the staff app believes (addresses or networks,
+    # comma-separated); empty: the connecting address is the client's.
+    trusted_proxies: str = ""
 
     @field_validator("municipality_code")
     @classmethod
@@ -49,6 +52,7 @@ class Settings(BaseSettings):
     municipality_code: str | None = None
     rules_dir: Path | None = None
     note_key: str | None = None
+    trusted_proxies: str = ""
 
     @classmethod
     def settings_customise_sources(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,10 +13,12 @@ from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.privacy import AuditEntry, Subject, access_history
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.web.security import client_address, parse_proxies
 from tsunagu.work import users as accounts
 from tsunagu.work.assignments import assign
 from tsunagu.work.child import ChildView, open_child
 from tsunagu.work.errors import Invalid, Refused
+from tsunagu.work.models import LoginAttempt
 from tsunagu.work.unit import unit_of_work
 from work.builders import PASSWORD, Home
 
@@ -130,3 +133,37 @@ def test_a_teacher_is_assigned_pupils_of_their_own_school_only(home: Home) -> No
     with unit_of_work(home.factory) as session:
         assert assign(session, home.subject("admin1"), "teacher2", "P0003").person_id == "P0003"
         assert assign(session, home.subject("admin1"), "teacher1", "P0004").person_id == "P0004"
+
+
+def test_one_attacked_account_does_not_lock_its_address_but_spraying_does(home: Home) -> None:
+    now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    proxy = "10.0.0.1"  # behind a reverse proxy every colleague may share one address
+    with unit_of_work(home.factory) as session:
+        for i in range(10):  # one account attacked (more than its own lock needs)
+            session.add(LoginAttempt(at=now + timedelta(seconds=i), user_id="ssw1", ip=proxy, success=False))
+    with home.factory() as session:
+        assert accounts.locked_until(session, "ssw1", proxy, now + timedelta(minutes=1)) is not None
+        assert accounts.locked_until(session, "cw1", proxy, now + timedelta(minutes=1)) is None
+    with unit_of_work(home.factory) as session:  # guessing across accounts from one address
+        for i in range(accounts.ADDRESS_MAX_FAILURES):
+            session.add(LoginAttempt(at=now + timedelta(seconds=20 + i), user_id=f"guess{i % 4}", ip="10.9.9.9",
+                                     success=False))
+    with home.factory() as session:
+        assert accounts.locked_until(session, "cw1", "10.9.9.9", now + timedelta(minutes=1)) is not None
+        assert accounts.locked_until(session, "cw1", "10.9.9.9", now + timedelta(minutes=7)) is None
+
+
+@pytest.mark.parametrize(("peer", "header", "expected"), [
+    ("192.0.2.10", "203.0.113.5", "192.0.2.10"),                 # not a trusted proxy: the header is ignored
+    ("10.0.0.1", "203.0.113.5", "203.0.113.5"),                   # the trusted proxy's word
+    ("10.0.0.1", "198.51.100.7, 203.0.113.5", "203.0.113.5"),     # the leftmost is the client's own claim
+    ("10.0.0.1", "203.0.113.5, 10.0.0.2", "203.0.113.5"),         # a chain of trusted proxies
+    ("10.0.0.1", "not-an-address", "10.0.0.1"),                   # malformed: the proxy's address, no guess
+    ("10.0.0.1", None, "10.0.0.1"),
+    (None, "203.0.113.5", "unknown"),
+])
+def test_x_forwarded_for_is_honoured_only_from_a_trusted_proxy(peer: str | None, header: str | None,
+                                                               expected: str) -> None:
+    assert client_address(peer, header, parse_proxies("10.0.0.0/29, ::1")) == expected
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        parse_proxies("10.0.0.1, proxy.local")

@@ -24,7 +24,7 @@ from tsunagu.web.api import reviews as api_reviews
 from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
-from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret
+from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret, parse_proxies
 from tsunagu.web.state import AppState, make_templates
 from tsunagu.work.users import prepare_sign_in
 
@@ -41,6 +41,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
         key=load_or_create_signing_key(settings.home),
         signer=CookieSigner(load_or_create_secret(settings.home)),
         templates=make_templates(), secure_cookies=secure_cookies,
+        proxies=parse_proxies(settings.trusted_proxies),
     )
 
     @asynccontextmanager

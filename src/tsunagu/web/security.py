@@ -10,7 +10,9 @@ ends every cookie issued before.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,3 +84,48 @@ def new_token() -> str:
 
 def same_token(given: str | None, expected: str | None) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_proxies(text: str) -> tuple[Network, ...]:
+    """The trusted proxies' addresses or networks, comma-separated (``Settings.trusted_proxies``)."""
+    networks = []
+    for part in text.split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: アドレスとして読めません: {part.strip()!r} / not an address") from exc
+    return tuple(networks)
+
+
+def _trusted(address: str, proxies: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequence[Network]) -> str:
+    """The client's address for the sign-in throttle.
+
+    X-Forwarded-For is honoured only when the connection comes from a trusted proxy, and then read
+    from the right: the first address that is not itself a trusted proxy is the client (anything
+    further left was written by the client and proves nothing). Without trusted proxies a forged
+    header changes nothing.
+    """
+    address = peer or "unknown"
+    if not forwarded_for or not _trusted(address, proxies):
+        return address
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return address  # a malformed chain: keep the proxy's address rather than guess
+        if not _trusted(hop, proxies):
+            return hop
+        address = hop
+    return address

@@ -22,7 +22,7 @@ from tsunagu.privacy.policy import JST
 from tsunagu.privacy.records import item_label
 from tsunagu.vault.node import Node
 from tsunagu.vault.topology import close_nodes, open_nodes
-from tsunagu.web.security import CookieSigner
+from tsunagu.web.security import CookieSigner, Network
 from tsunagu.work.unit import reading_unit, unit_of_work
 
 TIER_CLASSES = {"重点支援": "tier-priority", "予防的支援": "tier-preventive", "見守り": "tier-watch", "対象外": "tier-none"}
@@ -67,6 +67,7 @@ class AppState:
     signer: CookieSigner
     templates: Jinja2Templates
     secure_cookies: bool = False
+    proxies: tuple[Network, ...] = ()
     _nodes: dict[str, Node] | None = None
     _manifests: ManifestSet | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -27,6 +27,12 @@ USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MIN_PASSWORD_CHARS = 12
 MAX_FAILURES = 5
 LOCK_MINUTES = 5
+# An address is locked only for guessing across accounts (password spraying): this many failures
+# within LOCK_MINUTES against at least ADDRESS_MIN_ACCOUNTS different accounts. Five bad passwords
+# for one account lock that account, never the address — behind a reverse proxy every staff
+# member may share one address, and one attacked account must not lock them all out.
+ADDRESS_MAX_FAILURES = 20
+ADDRESS_MIN_ACCOUNTS = 3
 
 _hasher = PasswordHasher()
 
@@ -222,25 +228,43 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _failures(session: Session, *, user_id: str | None = None, ip: str | None = None, since: datetime) -> list[datetime]:
+    return [at for at, _user in _failed_attempts(session, user_id=user_id, ip=ip, since=since)]
+
+
+def _failed_attempts(session: Session, *, user_id: str | None = None, ip: str | None = None,
+                     since: datetime) -> list[tuple[datetime, str]]:
     stmt = select(LoginAttempt).where(LoginAttempt.at >= since).order_by(LoginAttempt.at)
     if user_id is not None:
         stmt = stmt.where(LoginAttempt.user_id == user_id)
     if ip is not None:
         stmt = stmt.where(LoginAttempt.ip == ip)
-    failures: list[datetime] = []
+    failures: list[tuple[datetime, str]] = []
     for attempt in session.scalars(stmt):
         if attempt.success and user_id is not None:
             failures = []  # a success clears the user's count (not the address's: one account must not reset it)
         elif not attempt.success:
-            failures.append(_aware(attempt.at))
+            failures.append((_aware(attempt.at), attempt.user_id))
     return failures
+
+
+def _address_lock_until(failures: Sequence[tuple[datetime, str]]) -> datetime | None:
+    """The end of an address's lock: ADDRESS_MAX_FAILURES failures within LOCK_MINUTES, against at
+    least ADDRESS_MIN_ACCOUNTS accounts (guessing across accounts, not one account's bad day)."""
+    window = timedelta(minutes=LOCK_MINUTES)
+    ends = []
+    for i, (at, _user) in enumerate(failures):
+        recent = [user for when, user in failures[: i + 1] if at - when <= window]
+        if len(recent) >= ADDRESS_MAX_FAILURES and len(set(recent)) >= ADDRESS_MIN_ACCOUNTS:
+            ends.append(at + window)
+    return max(ends) if ends else None
 
 
 def locked_until(session: Session, user_id: str, ip: str, now: datetime | None = None) -> datetime | None:
     moment = now or datetime.now(UTC)
     since = moment - timedelta(minutes=3 * LOCK_MINUTES)
     ends = [end for end in (_lock_until(_failures(session, user_id=user_id, since=since)),
-                            _lock_until(_failures(session, ip=ip, since=since))) if end is not None and end > moment]
+                            _address_lock_until(_failed_attempts(session, ip=ip, since=since)))
+            if end is not None and end > moment]
     return max(ends) if ends else None
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tsunagu.web.deps import AuthRequired, CsrfForm, State, User, current_user, render
-from tsunagu.web.security import PRE_SESSION_COOKIE, WebSession, new_token, same_token
+from tsunagu.web.security import PRE_SESSION_COOKIE, WebSession, client_address, new_token, same_token
 from tsunagu.work.users import (
     Account,
     LoginFailed,
@@ -56,7 +56,8 @@ def sign_in(
     if not same_token(csrf_token, expected):
         return _login_page(request, state, _safe_next(next_path),
                            "フォームの有効期限が切れました。もう一度サインインしてください。", 403)
-    ip = request.client.host if request.client else "unknown"
+    ip = client_address(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
+                        state.proxies)
     failure: LoginFailed | None = None
     account: Account | None = None
     user_id = user_id.strip()
