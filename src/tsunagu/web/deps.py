@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse
+from pydantic import AfterValidator
 
 from tsunagu.privacy import Subject, default_policy
 from tsunagu.web.security import WebSession, same_token
@@ -15,6 +17,35 @@ from tsunagu.work.errors import Invalid
 from tsunagu.work.users import Account, get_account
 
 PURPOSE_CHOICES = ("screening", "assessment", "support_coordination", "disclosure_handling")
+# The largest id the databases hold (a signed 64-bit integer).
+MAX_ROW_ID = 2**63 - 1
+
+
+def _row_id(value: int) -> int:
+    """An id outside 1..2^63-1 names no row: it becomes 0, which no row has, so the request goes on
+    to its authorisation (recorded, a refusal included) and then finds nothing — where the raw number
+    made SQLite's driver overflow before any check (a 500, and no refusal on record)."""
+    return value if 1 <= value <= MAX_ROW_ID else 0
+
+
+# Every integer id in a path or a form: ``resource_id: RowId``.
+RowId = Annotated[int, AfterValidator(_row_id)]
+
+
+def validation_message(errors: Sequence[Mapping[str, Any]], labels: Mapping[str, str] | None = None) -> str:
+    """One Japanese sentence naming the fields a validation refused (no English, no internal names)."""
+    names = []
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        field = loc[-1] if loc else ""
+        names.append((labels or {}).get(field, FIELD_LABELS.get(field, field)) if field else "入力")
+    return f"入力が正しくありません（{'、'.join(dict.fromkeys(names)) or '入力'}）。空欄や長すぎる値、数字の形でない値がないか確かめてください。"
+
+
+FIELD_LABELS = {"name": "名称", "category": "種別", "purpose": "利用目的", "person_id": "個人ID", "note": "メモ",
+                "decision": "判断", "rationale": "理由", "reason": "理由", "limit": "件数", "page": "ページ",
+                "resource_id": "社会資源", "due_on": "期日", "owner": "担当者", "user_id": "利用者ID",
+                "justification": "理由", "minutes": "時間", "status": "状態", "outcome": "結果"}
 
 
 class AuthRequired(Exception):

@@ -7,11 +7,12 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from tsunagu.privacy import default_policy
 from tsunagu.privacy.policy import DENY_RELATIONSHIP
-from tsunagu.web.deps import AuthRequired, CsrfFailed, render
+from tsunagu.web.deps import AuthRequired, CsrfFailed, render, validation_message
 from tsunagu.web.state import AppState
 from tsunagu.work.errors import Refused, WorkError
 
@@ -66,13 +67,17 @@ def install(app: FastAPI) -> None:
         title = "許可されていません" if refused is not None else "処理できませんでした"
         return _page(request, exc.status, title, exc.message, refused)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        fields = "、".join(".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()) or "入力"
-        message = f"入力が正しくありません（{fields}）。"
+    async def _validation(request: Request, exc: Exception) -> Response:
+        # One handler for the request's own validation and for a model a route builds from it
+        # (pydantic.ValidationError): a 422 page or the API's error shape, never a traceback.
+        errors = exc.errors() if isinstance(exc, RequestValidationError | ValidationError) else []
+        message = validation_message(errors)
         if is_api(request):
             return error_json(422, "invalid", message)
         return _page(request, 422, "入力が正しくありません", message)
+
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(ValidationError, _validation)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:

@@ -25,7 +25,7 @@ def _blank_none(value: str | None) -> str | None:
 def candidate_filter(
     school: str | None = None, grade: str | None = None, tier: str | None = None, domain: str | None = None,
     first: bool = False, worsened: bool = False, no_mark: bool = False, sort: str = "tier",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> CandidateFilter:
     """Query parameters as the filter form sends them (empty fields mean "any")."""
     grade_text = _blank_none(grade)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render
 from tsunagu.work.linkreview import decide_pair, pending_pairs
 
 router = APIRouter(include_in_schema=False)
@@ -21,7 +21,7 @@ def link_review_page(request: Request, state: State, subject: CurrentSubject, sa
 
 
 @router.post("/link-review/{pair_id}", dependencies=[CsrfForm])
-def link_review_decide(state: State, subject: CurrentSubject, pair_id: int, decision: Annotated[str, Form()],
+def link_review_decide(state: State, subject: CurrentSubject, pair_id: RowId, decision: Annotated[str, Form()],
                        reason: Annotated[str, Form()]) -> Response:
     with state.unit() as session:
         decide_pair(session, subject, pair_id, decision, reason, key=state.key)

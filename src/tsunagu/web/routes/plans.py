@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, check_purpose, render
 from tsunagu.work import plans as work_plans
 from tsunagu.work.access import allows
 from tsunagu.work.child import summary
@@ -72,7 +72,7 @@ def plan_create(
 
 @router.post("/plans/{plan_id}/referrals", dependencies=[CsrfForm])
 def referral_create(
-    state: State, subject: CurrentSubject, plan_id: int, resource_id: Annotated[int, Form()],
+    state: State, subject: CurrentSubject, plan_id: RowId, resource_id: Annotated[RowId, Form()],
     note: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
     check_purpose(purpose)
@@ -85,7 +85,7 @@ def referral_create(
 
 @router.post("/referrals/{referral_id}", dependencies=[CsrfForm])
 def referral_update(
-    state: State, subject: CurrentSubject, referral_id: int, status: Annotated[str, Form()],
+    state: State, subject: CurrentSubject, referral_id: RowId, status: Annotated[str, Form()],
     outcome: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
@@ -99,7 +99,7 @@ def referral_update(
 
 @router.post("/plans/{plan_id}/follow-ups", dependencies=[CsrfForm])
 def follow_up_create(
-    state: State, subject: CurrentSubject, plan_id: int, due_on: Annotated[str, Form()], owner: Annotated[str, Form()],
+    state: State, subject: CurrentSubject, plan_id: RowId, due_on: Annotated[str, Form()], owner: Annotated[str, Form()],
     note: Annotated[str, Form()] = "", referral_id: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
@@ -116,7 +116,7 @@ def follow_up_create(
 
 @router.post("/follow-ups/{follow_up_id}/done", dependencies=[CsrfForm])
 def follow_up_done(
-    state: State, subject: CurrentSubject, follow_up_id: int, note: Annotated[str, Form()] = "",
+    state: State, subject: CurrentSubject, follow_up_id: RowId, note: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
     check_purpose(purpose)
@@ -129,7 +129,7 @@ def follow_up_done(
 
 @router.post("/plans/{plan_id}/close", dependencies=[CsrfForm])
 def plan_close(
-    state: State, subject: CurrentSubject, plan_id: int, note: Annotated[str, Form()],
+    state: State, subject: CurrentSubject, plan_id: RowId, note: Annotated[str, Form()],
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
     check_purpose(purpose)

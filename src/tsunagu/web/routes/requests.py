@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render
 from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid
 from tsunagu.work.rights import corrections, requests
@@ -69,7 +69,7 @@ def request_add(
 
 
 @router.get("/privacy/requests/{request_no}")
-def request_page(request: Request, state: State, subject: CurrentSubject, request_no: int, saved: str = "") -> Response:
+def request_page(request: Request, state: State, subject: CurrentSubject, request_no: RowId, saved: str = "") -> Response:
     with state.unit() as session:
         view = requests.get_request(session, subject, request_no, manifests=state.manifests(), key=state.key)
     return render(request, state, "request.html", view=view, message=SAVED.get(saved, ""))
@@ -77,7 +77,7 @@ def request_page(request: Request, state: State, subject: CurrentSubject, reques
 
 @router.post("/privacy/requests/{request_no}", dependencies=[CsrfForm])
 def request_act(
-    state: State, subject: CurrentSubject, request_no: int, action: Annotated[str, Form()] = "start",
+    state: State, subject: CurrentSubject, request_no: RowId, action: Annotated[str, Form()] = "start",
     note: Annotated[str, Form()] = "", handler: Annotated[str, Form()] = "",
 ) -> Response:
     """One form per request; the pressed button names the step (start, extend, complete, refuse, lift)."""
@@ -97,7 +97,7 @@ def request_act(
 
 
 @router.get("/privacy/requests/{request_no}/disclosure")
-def request_disclosure(state: State, subject: CurrentSubject, request_no: int, format: str = "pdf") -> Response:
+def request_disclosure(state: State, subject: CurrentSubject, request_no: RowId, format: str = "pdf") -> Response:
     """The disclosure pack, built afresh from the departments' nodes (every read recorded)."""
     as_pdf = format != "json"
     if as_pdf:
@@ -128,7 +128,7 @@ def corrections_page(request: Request, state: State, subject: CurrentSubject, al
 
 @router.post("/privacy/corrections/{notice_no}", dependencies=[CsrfForm])
 def correction_answer(
-    state: State, subject: CurrentSubject, notice_no: int, outcome: Annotated[str, Form()] = "",
+    state: State, subject: CurrentSubject, notice_no: RowId, outcome: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "", export_date: Annotated[str, Form()] = "",
 ) -> Response:
     with state.unit() as session:

@@ -128,9 +128,14 @@ def handle(session: Session, subject: Subject, person_id: str | None, key: Ed255
     return decision
 
 
-def _row(session: Session, request_id: int) -> DataRequest:
+def _row(session: Session, request_id: int, subject: Subject | None = None,
+         key: Ed25519PrivateKey | None = None) -> DataRequest:
     row = session.get(DataRequest, request_id)
     if row is None:
+        if subject is not None:
+            # A role that may not handle requests at all is refused — and recorded — whatever the
+            # number: "not found" would tell it which numbers exist, and leave no trace of the attempt.
+            handle(session, subject, None, key)
         raise NotFound(f"受付番号 {request_id} の請求はありません。")
     return row
 
@@ -232,7 +237,7 @@ def list_requests(
 
 def get_request(session: Session, subject: Subject, request_id: int, *, today: date | None = None,
                 manifests: ManifestSet | None = None, key: Ed25519PrivateKey | None = None) -> RequestView:
-    row = _row(session, request_id)
+    row = _row(session, request_id, subject, key)
     handle(session, subject, row.person_id, key)
     return view(session, row, today=today, manifests=manifests)
 
@@ -245,7 +250,7 @@ def _open(row: DataRequest) -> None:
 def start(session: Session, subject: Subject, request_id: int, *, handler: str | None = None, note: str = "",
           today: date | None = None, key: Ed25519PrivateKey | None = None) -> RequestView:
     """Take the request in hand (対応中), optionally naming another handler."""
-    row = _row(session, request_id)
+    row = _row(session, request_id, subject, key)
     handle(session, subject, row.person_id, key)
     _open(row)
     if handler is not None and handler.strip():
@@ -258,7 +263,7 @@ def start(session: Session, subject: Subject, request_id: int, *, handler: str |
 def extend(session: Session, subject: Subject, request_id: int, reason: str, *, today: date | None = None,
            key: Ed25519PrivateKey | None = None) -> RequestView:
     """Extend the period once, with the reason the requester will be told (before the due date)."""
-    row = _row(session, request_id)
+    row = _row(session, request_id, subject, key)
     handle(session, subject, row.person_id, key)
     _open(row)
     day = today or jst_today()
@@ -281,7 +286,7 @@ def extend(session: Session, subject: Subject, request_id: int, reason: str, *, 
 def refuse(session: Session, subject: Subject, request_id: int, reason: str, *, today: date | None = None,
            key: Ed25519PrivateKey | None = None) -> RequestView:
     """Decide not to comply (不開示・訂正しない・利用停止しない), with the reason the requester is told."""
-    row = _row(session, request_id)
+    row = _row(session, request_id, subject, key)
     handle(session, subject, row.person_id, key)
     _open(row)
     if len(reason.strip()) < MIN_REASON_CHARS:
@@ -309,7 +314,7 @@ def _close_disputes(session: Session, row: DataRequest) -> None:
 def complete(session: Session, subject: Subject, request_id: int, note: str = "", *, today: date | None = None,
              key: Ed25519PrivateKey | None = None) -> RequestView:
     """Decide and do what was asked (see the module docstring for what each kind does)."""
-    row = _row(session, request_id)
+    row = _row(session, request_id, subject, key)
     handle(session, subject, row.person_id, key)
     _open(row)
     text = note.strip()
@@ -348,7 +353,7 @@ def _suspend(session: Session, subject: Subject, row: DataRequest, key: Ed25519P
 def lift_suspension(session: Session, subject: Subject, request_id: int, reason: str, *, today: date | None = None,
                     key: Ed25519PrivateKey | None = None) -> RequestView:
     """End the suspension a request created (e.g. the family withdrew it), with the reason on record."""
-    row = _row(session, request_id)
+    row = _row(session, request_id, subject, key)
     handle(session, subject, row.person_id, key)
     if row.kind != "suspension" or row.status != "completed":
         raise Invalid("解除できるのは、完了した利用停止請求による利用停止だけです。")

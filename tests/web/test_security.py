@@ -1,0 +1,64 @@
+"""Findings of the security probe (issue 18) at the level of the staff app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from tsunagu.privacy import AuditEntry
+from web.conftest import Browser
+from work.builders import PASSWORD, Home
+
+HUGE = "99999999999999999999"  # above 2^63: SQLite's driver overflowed on it
+
+
+def _entries(home: Home, actor: str, outcome: str | None = None) -> int:
+    with home.factory() as session:
+        stmt = select(func.count()).select_from(AuditEntry).where(AuditEntry.actor == actor)
+        if outcome is not None:
+            stmt = stmt.where(AuditEntry.outcome == outcome)
+        return int(session.scalar(stmt) or 0)
+
+
+def test_an_id_beyond_the_database_is_refused_or_not_found_and_the_refusal_is_recorded(
+    home: Home, browser: Callable[..., Browser],
+) -> None:
+    teacher = browser("teacher1")
+    before = _entries(home, "teacher1", "denied")
+    page = teacher.client.get(f"/privacy/requests/{HUGE}")
+    assert page.status_code == 403 and "拒否" in page.text
+    assert _entries(home, "teacher1", "denied") == before + 1
+    worker = browser("cw1")
+    for method, url, data in [
+        ("GET", f"/resources/{HUGE}/edit", None), ("POST", f"/resources/{HUGE}", {"name": "x", "category": "学習支援"}),
+        ("POST", f"/plans/{HUGE}/close", {"note": "x"}), ("POST", f"/follow-ups/{HUGE}/done", {"note": "x"}),
+        ("POST", f"/referrals/{HUGE}", {"status": "closed", "outcome": "using"}),
+        ("POST", f"/plans/{HUGE}/referrals", {"resource_id": HUGE, "purpose": "support_coordination"}),
+        ("POST", f"/link-review/{HUGE}", {"decision": "match", "reason": "同じ人"}),
+        ("GET", "/resources/-1/edit", None), ("GET", f"/candidates?page={HUGE}", None),
+    ]:
+        response = worker.client.get(url) if method == "GET" else worker.post(url, data)
+        assert response.status_code in (403, 404, 422), (url, response.status_code)
+        assert "Traceback" not in response.text and "OverflowError" not in response.text
+
+
+def test_a_blank_resource_name_is_a_422_page_that_keeps_what_was_typed(browser: Callable[..., Browser]) -> None:
+    worker = browser("cw1")
+    page = worker.post("/resources", {"name": "  ", "category": "学習支援", "contact": "0120-123-456",
+                                      "area": "北地区"})
+    assert page.status_code == 422
+    assert "名称" in page.text and 'value="0120-123-456"' in page.text and 'value="北地区"' in page.text
+    api = worker.client.post("/api/resources", json={"name": "", "category": "学習支援"},
+                             headers={"X-CSRF-Token": worker.csrf})
+    assert api.status_code == 422 and api.json()["error"]["code"] == "invalid"
+
+
+def test_one_attacked_account_does_not_lock_out_colleagues_at_the_same_address(
+    browser: Callable[..., Browser],
+) -> None:
+    attacker = browser()
+    for i in range(5):
+        assert attacker.sign_in("ssw1", f"wrong-password-{i}") == 401
+    assert attacker.sign_in("ssw1", PASSWORD) == 429
+    assert browser().sign_in("cw1", PASSWORD) == 303  # the same client address as the attacker
