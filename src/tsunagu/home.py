@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tsunagu.config import CONFIG_FILE, Settings, load_settings, read_home_file
 from tsunagu.municipality import Municipality
 from tsunagu.store.db import create_hub_engine, current_revision, migrate, session_factory
+from tsunagu.store.files import private_folder
 from tsunagu.store.models import MunicipalityRow
 
 
@@ -60,8 +61,8 @@ def init_home(home: Path, municipality: Municipality) -> InitResult:
             home, False, municipality.code, municipality.name, settings.hub_url,
             current_revision(settings.hub_url),
         )
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "vaults").mkdir(exist_ok=True)
+    private_folder(home)
+    private_folder(home / "vaults")
     settings = load_settings(home)
     migrate(settings.hub_url)
     _record_municipality(settings, municipality)

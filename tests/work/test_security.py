@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import typer
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from tsunagu.commands import serve as serve_cmd
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.privacy import AuditEntry, Subject, access_history
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
@@ -167,3 +171,23 @@ def test_x_forwarded_for_is_honoured_only_from_a_trusted_proxy(peer: str | None,
     assert client_address(peer, header, parse_proxies("10.0.0.0/29, ::1")) == expected
     with pytest.raises(ValueError, match="trusted_proxies"):
         parse_proxies("10.0.0.1, proxy.local")
+
+
+def test_personal_data_files_are_the_owners_alone_and_serve_refuses_loose_ones(home: Home) -> None:
+    root = home.settings.home
+    vaults = sorted((root / "vaults").glob("*.sqlite3"))
+    assert vaults
+    for path in [root / "hub.sqlite3", *vaults]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for folder in (root, root / "vaults"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    (root / "hub.sqlite3").chmod(0o644)
+    app = typer.Typer()
+    serve_cmd.register(app)
+
+    @app.callback()
+    def _root() -> None:
+        """Group, as in the real CLI."""
+
+    result = CliRunner().invoke(app, ["serve", "--home", str(root), "--port", "1"])
+    assert result.exit_code == 1 and "chmod 600" in result.output and "hub.sqlite3" in result.output

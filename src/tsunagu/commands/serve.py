@@ -6,8 +6,9 @@ import ipaddress
 
 import typer
 
-from tsunagu.commands.common import HomeOption, console, settings_for
+from tsunagu.commands.common import HomeOption, console, fail, settings_for
 from tsunagu.store.db import migrate
+from tsunagu.store.files import loose_files, loose_files_message
 
 
 def _loopback(host: str) -> bool:
@@ -33,6 +34,11 @@ def serve(
 
     settings = settings_for(home)
     migrate(settings.hub_url)
+    files, folders = loose_files(settings.home, settings.hub_url)
+    if files:  # a database others can read: refuse to serve it
+        fail(loose_files_message(files, folders))
+    if folders:
+        console.print(f"[yellow]注意:[/] {loose_files_message(files, folders)}")
     if not _loopback(host) and not secure_cookies:
         console.print("[yellow]注意:[/] この機械の外から接続できます。HTTPS の逆プロキシの後ろで --secure-cookies を付けて動かしてください。")
     console.print(f"tsunagu: http://{host}:{port}/ （ワーカー {workers}、停止は Ctrl+C）")

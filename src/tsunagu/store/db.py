@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+from tsunagu.store.files import prepare_sqlite
 
 
 class BackendMissingError(RuntimeError):
@@ -54,8 +55,7 @@ def create_hub_engine(url: str) -> Engine:
                 "the PostgreSQL hub store needs the 'postgres' extra"
             ) from exc
         return create_engine(url, pool_pre_ping=True)
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    prepare_sqlite(url)  # a new file 0600 in a new folder 0700: it will hold children's data
     engine = create_engine(url)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -104,6 +104,7 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the hub store to ``revision`` (upgrade)."""
+    prepare_sqlite(url)  # alembic's own engine must not be the one that creates the file 0644
     command.upgrade(alembic_config(url), revision)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, create_engine, event, func, insert, select, text, update
 
+from tsunagu.store.files import prepare_sqlite
 from tsunagu.vault import schema
 
 _BATCH = 5_000
@@ -69,7 +70,7 @@ class Vault:
     def __init__(self, location: VaultLocation) -> None:
         self.location = location
         if location.schema_name is None:
-            Path(location.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite(location.url)  # 0600 in a 0700 folder: a department's personal data
             self.engine: Engine = create_engine(location.url)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:

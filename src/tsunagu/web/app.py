@@ -7,6 +7,7 @@ API under ``/api`` shares the sign-in and the permissions.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from tsunagu.config import Settings
 from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
 from tsunagu.store.db import create_hub_engine, read_session_factory, session_factory
+from tsunagu.store.files import loose_files, loose_files_message
 from tsunagu.web import errors
 from tsunagu.web.api import candidates as api_candidates
 from tsunagu.web.api import children as api_children
@@ -34,6 +36,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
+    files, folders = loose_files(settings.home, settings.hub_url)
+    if files or folders:  # `tsunagu serve` refuses such files; an app made otherwise says so loudly
+        logging.getLogger("tsunagu.web").warning(loose_files_message(files, folders))
     engine = create_hub_engine(settings.hub_url)
     state = AppState(
         settings=settings, engine=engine, factory=session_factory(engine), read_factory=read_session_factory(engine),
