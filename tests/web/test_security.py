@@ -62,3 +62,22 @@ def test_one_attacked_account_does_not_lock_out_colleagues_at_the_same_address(
         assert attacker.sign_in("ssw1", f"wrong-password-{i}") == 401
     assert attacker.sign_in("ssw1", PASSWORD) == 429
     assert browser().sign_in("cw1", PASSWORD) == 303  # the same client address as the attacker
+
+
+def test_the_purpose_chooser_is_the_same_page_for_every_child(browser: Callable[..., Browser]) -> None:
+    teacher = browser("teacher1")  # P0001 is in the class; P0003 is at another school
+    own, other = (teacher.client.get(f"/children/{p}").text.replace(p, "P") for p in ("P0001", "P0003"))
+    assert own == other
+
+
+def test_api_notes_of_the_schema_probe(browser: Callable[..., Browser]) -> None:
+    worker = browser("cw1")
+    listing = worker.client.get("/api/candidates", params={"purpose": "screening"})
+    assert listing.status_code == 200
+    finished = listing.json()["run"]["finished_at"]
+    assert finished.endswith(("Z", "+00:00")), finished  # a date-time with its offset
+    for method, url in (("DELETE", "/api/resources"), ("GET", "/logout")):
+        refused = worker.client.request(method, url)
+        assert refused.status_code == 405 and "Allow" in refused.headers, (method, url)
+    schema = worker.client.get("/openapi.json").json()
+    assert "400" in schema["paths"]["/api/candidates"]["get"]["responses"]

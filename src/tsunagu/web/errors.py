@@ -84,9 +84,12 @@ def install(app: FastAPI) -> None:
         message = HTTP_MESSAGES.get(exc.status_code, "エラーが発生しました。")
         if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii():
             message = exc.detail  # our own Japanese details
-        if is_api(request):
-            return error_json(exc.status_code, f"http_{exc.status_code}", message)
-        return _page(request, exc.status_code, message, message)
+        # The exception's headers go with the answer: a 405 names the methods that would do (Allow).
+        response = error_json(exc.status_code, f"http_{exc.status_code}", message) if is_api(request) \
+            else _page(request, exc.status_code, message, message)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
 
 # Documented in OpenAPI for every API route: the one error shape.
@@ -95,6 +98,7 @@ _ERROR_SCHEMA = {"application/json": {"schema": {
         "code": {"type": "string"}, "message": {"type": "string"}}, "required": ["code", "message"]}},
     "required": ["error"]}}}
 API_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"description": "リクエストの形が正しくない（読めない本文など）", "content": _ERROR_SCHEMA},
     401: {"description": "サインインしていない", "content": _ERROR_SCHEMA},
     403: {"description": "アクセス方針により拒否（拒否も記録されます）", "content": _ERROR_SCHEMA},
     404: {"description": "見つからない", "content": _ERROR_SCHEMA},

@@ -13,7 +13,8 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import overload
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -114,12 +115,23 @@ class CandidatePage:
     grades: list[int] = field(default_factory=list)
 
 
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: None) -> None: ...
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 def latest_run(session: Session) -> RunInfo | None:
     run = session.scalars(select(ScreeningRun).where(ScreeningRun.finished_at.is_not(None))
                           .order_by(ScreeningRun.as_of.desc(), ScreeningRun.started_at.desc()).limit(1)).first()
     if run is None:
         return None
-    return RunInfo(run.run_id, run.as_of, run.started_at, run.finished_at, run.children,
+    # SQLite hands timestamps back without a zone; they are UTC (the API's date-time needs the offset).
+    return RunInfo(run.run_id, run.as_of, _utc(run.started_at), _utc(run.finished_at), run.children,
                    tuple(json.loads(run.missing_sources or "[]")), json.loads(run.snapshots_json or "{}"),
                    run.rule_set_hash)
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tsunagu.web.charts import trend_svg
 from tsunagu.web.deps import PURPOSE_CHOICES, CsrfForm, CurrentSubject, State, check_purpose, render
-from tsunagu.work.access import allows, relationship
+from tsunagu.work.access import RELATIONSHIPS, allows
 from tsunagu.work.child import open_break_glass, open_child, person_exists
 from tsunagu.work.errors import NotFound
 
@@ -21,13 +21,15 @@ router = APIRouter(include_in_schema=False)
 def child_page(request: Request, state: State, subject: CurrentSubject, person_id: str,
                purpose: str | None = None) -> Response:
     if not purpose:
-        # The purpose chooser shows nothing of the child: which purposes the role may use is a
-        # policy fact, so it is checked without a record; the read that follows is recorded.
+        # The purpose chooser shows nothing of the child, and is the same page for every child: which
+        # purposes the role could use under any relationship is a policy fact about the role, so it is
+        # checked without a record. Marking purposes by *this* child's relationship told a teacher,
+        # unrecorded, which children were in their class. The read that follows is decided and recorded.
         with state.read_factory() as session:
             if not person_exists(session, person_id):
                 raise NotFound(f"個人ID {person_id} の子どもはいません。")
-            rel = relationship(session, subject, person_id)
-        usable = {p: allows(subject, "child.view", p, relationship=rel) for p in PURPOSE_CHOICES}
+        usable = {p: any(allows(subject, "child.view", p, relationship=r) for r in RELATIONSHIPS)
+                  for p in PURPOSE_CHOICES}
         return render(request, state, "child_purpose.html", person_id=person_id, usable=usable,
                       purposes=PURPOSE_CHOICES)
     check_purpose(purpose)
