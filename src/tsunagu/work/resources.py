@@ -65,9 +65,14 @@ class ResourceFile(BaseModel):
     resources: list[ResourceEntry]
 
 
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; they are UTC (the API's date-time needs the offset)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _view(row: SupportResource) -> ResourceView:
     return ResourceView(row.id, row.name, row.category, row.eligibility, row.contact, row.area, row.public,
-                        row.active, row.updated_at, row.updated_by)
+                        row.active, _utc(row.updated_at), row.updated_by)
 
 
 def _fallback(subject: Subject, purpose: str) -> Decision:
