@@ -35,9 +35,8 @@ def _in_range(version: Version, events: list[dict[str, str]]) -> bool:
                 start = event["introduced"]
                 if start == "0" or version >= Version(start):
                     affected = True
-            elif "fixed" in event and version >= Version(event["fixed"]):
-                affected = False
-            elif "last_affected" in event and version > Version(event["last_affected"]):
+            elif ("fixed" in event and version >= Version(event["fixed"])) or (
+                    "last_affected" in event and version > Version(event["last_affected"])):
                 affected = False
         except InvalidVersion:
             continue
@@ -76,7 +75,7 @@ def serve(db: Path, port_file: Path) -> None:
     by_package = load(db)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:  # the name http.server calls
             length = int(self.headers.get("Content-Length") or 0)
             try:
                 query = json.loads(self.rfile.read(length))
