@@ -81,3 +81,18 @@ def test_api_notes_of_the_schema_probe(browser: Callable[..., Browser]) -> None:
         assert refused.status_code == 405 and "Allow" in refused.headers, (method, url)
     schema = worker.client.get("/openapi.json").json()
     assert "400" in schema["paths"]["/api/candidates"]["get"]["responses"]
+
+
+def test_a_new_caseworker_signs_in_only_after_the_privacy_officer_approves(browser: Callable[..., Browser]) -> None:
+    admin = browser("admin1")
+    made = admin.post("/admin/users", {"user_id": "newcw", "display_name": "新任 職員", "role": "centre_caseworker",
+                                       "organisation": "family_centre", "password": "a-long-enough-password"})
+    assert made.status_code == 303 and "pending" in made.headers["location"]
+    assert browser().sign_in("newcw", "a-long-enough-password") == 401
+    assert admin.post("/admin/users/newcw/approve").status_code == 422  # not by the one who created it
+    officer = browser("po1")
+    page = officer.client.get("/admin")
+    assert page.status_code == 200 and "newcw" in page.text and "承認する" in page.text
+    assert 'action="/admin/users"' not in page.text  # the privacy officer approves; does not manage accounts
+    assert officer.post("/admin/users/newcw/approve").status_code == 303
+    assert browser().sign_in("newcw", "a-long-enough-password") == 303
