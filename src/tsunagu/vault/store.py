@@ -165,6 +165,7 @@ class LoadWriter:
         self._quarantine: list[dict[str, Any]] = []
         self.loaded = 0
         self.quarantined = 0
+        self.flagged = 0
 
     def _day(self, value: Any) -> Any:
         """SQLite stores dates as ISO text (as SQLAlchemy's Date does); other drivers take date objects."""
@@ -265,6 +266,27 @@ class LoadWriter:
             })
         self.quarantined += 1
 
+    def add_flags(self, row_number: int, problems: Sequence[tuple[str, str, str]], raw: str) -> None:
+        """Values of a loaded row that were left out (loaded as missing): kept for the steward as
+        quarantine entries with status ``flagged`` (the row itself is not quarantined)."""
+        for column, value, rule in problems:
+            self._quarantine.append({
+                "load_id": self.load_id, "source": self.source, "file_name": self.file_name, "row_number": row_number,
+                "column_name": column, "value": value, "rule": rule, "byte_offset": None, "raw": raw,
+                "status": FLAGGED,
+            })
+        self.flagged += 1
+
+    def current_records(self) -> int:
+        """How many records of this source's partition are current now, before this load replaces them."""
+        lo, r = schema.loads, schema.records
+        return int(self.conn.execute(
+            select(func.count()).select_from(r).join(lo, lo.c.load_id == r.c.load_id).where(
+                and_(r.c.source == self.source, r.c.valid_to.is_(None), lo.c.partition == self.partition,
+                     lo.c.load_id != self.load_id)
+            )
+        ).scalar_one())
+
     def flush(self) -> None:
         if self._records:
             _bulk_insert(self.conn, schema.records, _RECORD_COLUMNS, self._records)
@@ -297,6 +319,9 @@ class LoadWriter:
             .values(rows_in=rows_in, loaded=self.loaded, quarantined=self.quarantined)
         )
 
+
+# The status of a quarantine entry that records a value left out of a loaded row (not a held row).
+FLAGGED = "flagged"
 
 IDENTITY_COLUMNS = (
     "aza_number", "household_number", "guardian_aza_number", "school_code", "full_name", "family_name",
