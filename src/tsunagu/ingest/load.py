@@ -264,7 +264,7 @@ class Ingestor:
                 result.flagged = _flagged_rows(conn, int(earlier["load_id"]))
                 return result
             table = read_table(path, manifest.format, manifest.encoding, manifest.header_row)
-            _refuse_bad_header(path, manifest, table.header)
+            refuse_bad_header(path, manifest, table.header)
             converter = RowConverter(manifest, self.catalog, table.header, export_date, table.date1904)
             missing = converter.missing_columns()
             if missing:
@@ -321,7 +321,7 @@ class Ingestor:
         result.accepted_drop = True
 
 
-def _refuse_bad_header(path: Path, manifest: Manifest, header: list[str]) -> None:
+def refuse_bad_header(path: Path, manifest: Manifest, header: list[str]) -> None:
     """Refuse a header that names a column twice: which of the two holds 宛名番号 is anyone's guess,
     and keeping either (the last one won before) re-keys records to other people."""
     seen: dict[str, int] = {}
