@@ -26,6 +26,7 @@ PERSONAL: dict[str, list[str]] = {
     "ingest": ["{tmp}"],
     "quarantine list": [],
     "quarantine show": ["juki_jumin"],
+    "quarantine flagged": ["juki_jumin"],
     "quarantine export": ["--out", "{tmp}/q.csv"],
     "link review": [],
     "link decide": ["1", "match", "--reason", "同一人物と確認"],
@@ -65,6 +66,8 @@ NO_PERSONAL_DATA = {
     "registers legal-basis": "the legal bases", "resources list": "the public support directory",
     "resources add": "the support directory: services, not people",
     "resources import": "the support directory: services, not people",
+    "manifest draft": "reads a file the steward names and prints column shapes and counts, never a value; no vault",
+    "manifest check": "reads a file the steward names and prints counts and row numbers, never a value; no vault",
 }
 
 

@@ -97,3 +97,7 @@ def test_flagged_values_are_listed_and_shown(tmp_path: Path, home: Path) -> None
     assert "30を超える" in entries[0]["rule"] and "0未満" in entries[1]["rule"]
     open_rows = runner.invoke(app, ["quarantine", "show", "boshi_hoken", "--home", str(home)])
     assert "保留行はありません" in open_rows.output
+    exported = tmp_path / "flagged.csv"
+    result = runner.invoke(app, ["quarantine", "export", "--flagged", "--out", str(exported), "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    assert exported.read_text(encoding="utf-8-sig").count("boshi_hoken_20261031.csv") == 2

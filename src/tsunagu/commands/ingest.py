@@ -216,14 +216,16 @@ def _show(source: str, row: int | None, limit: int, as_role: str, home: Path | N
 def quarantine_export(
     out: Path = typer.Option(..., "--out", help="書き出すCSVファイル（UTF-8 BOM付き、Excelで開ける）"),
     source: str | None = typer.Option(None, "--source", help="データソースIDで絞り込む"),
+    flagged: bool = typer.Option(False, "--flagged", help="保留行ではなく要確認の値（取込済みの行）を書き出す"),
     as_role: StewardRole = "data_steward",
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """保留行をCSVに書き出す（数式として解釈されうるセルはエスケープ）。"""
+    """保留行（--flagged なら要確認の値）をCSVに書き出す（数式として解釈されうるセルはエスケープ）。"""
     settings = settings_for(home)
     authorise_steward(settings, as_role)
-    rows = [e for v in _vaults(settings) for e in q.entries(v, source=source)]
+    status = FLAGGED if flagged else q.OPEN
+    rows = [e for v in _vaults(settings) for e in q.entries(v, source=source, status=status)]
     if source and not rows and source not in manifests_for_home(settings.home).manifests:
         fail(f"データソース {source!r} はありません / unknown source")
     header = ["department", "source", "file_name", "row_number", "column_name", "value", "rule", "raw"]
