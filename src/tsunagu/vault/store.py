@@ -278,13 +278,16 @@ class LoadWriter:
         self.flagged += 1
 
     def current_records(self) -> int:
-        """How many records of this source's partition are current now, before this load replaces them."""
-        lo, r = schema.loads, schema.records
+        """How many records of this source's partition are current now, before this load replaces them.
+
+        The current records are those of the partition's newest export date (finish() closes the older
+        ones), so the load table's counts give them without reading the records.
+        """
+        lo = schema.loads
+        others = and_(self._same_partition(), lo.c.load_id != self.load_id)
+        newest = select(func.max(lo.c.export_date)).where(others).scalar_subquery()
         return int(self.conn.execute(
-            select(func.count()).select_from(r).join(lo, lo.c.load_id == r.c.load_id).where(
-                and_(r.c.source == self.source, r.c.valid_to.is_(None), lo.c.partition == self.partition,
-                     lo.c.load_id != self.load_id)
-            )
+            select(func.coalesce(func.sum(lo.c.loaded), 0)).where(and_(others, lo.c.export_date == newest))
         ).scalar_one())
 
     def flush(self) -> None:
