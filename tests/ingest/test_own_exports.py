@@ -348,3 +348,27 @@ def test_a_ragged_row_is_quarantined_and_a_short_one_loads(tmp_path: Path, inges
     result = ingestor.ingest_file(path)
     assert (result.loaded, result.quarantined) == (2, 1)
     assert _rows(tmp_path, "select row_number, column_name from quarantine") == [(1, "(行)")]
+
+
+@pytest.mark.postgres
+def test_the_guard_and_flags_on_postgres(tmp_path: Path, manifests: Path, pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    ing = Ingestor(load_manifests(manifests), tmp_path / "v", pg_url)
+    try:
+        ing.ingest_file(write(tmp_path / "in" / "town_register_20260930.csv",
+                              [HEADER, person("1000000001", size="-1"), person("1000000002")]))
+        with pytest.raises(SnapshotHeldError):
+            ing.ingest_file(write(tmp_path / "in" / "town_register_20261031.csv", [HEADER]))
+    finally:
+        ing.close()
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        current = conn.execute(text("select count(*) from vault_resident_registry.records"
+                                    " where source = 'town_register' and valid_to is null")).scalar_one()
+        flagged = conn.execute(text("select count(*) from vault_resident_registry.quarantine"
+                                    " where source = 'town_register' and status = 'flagged'")).scalar_one()
+    with engine.begin() as conn:  # the session's database is shared: leave the vault schema to the next test
+        conn.execute(text("drop schema vault_resident_registry cascade"))
+    engine.dispose()
+    assert (current, flagged) == (2, 1)
