@@ -372,3 +372,17 @@ def test_the_guard_and_flags_on_postgres(tmp_path: Path, manifests: Path, pg_url
         conn.execute(text("drop schema vault_resident_registry cascade"))
     engine.dispose()
     assert (current, flagged) == (2, 1)
+
+
+def test_a_source_may_declare_empty_exports_normal(tmp_path: Path) -> None:
+    """心の天気 is a voluntary daily report: a day without entries is applied, not held."""
+    from tsunagu.ingest.manifest import packaged_manifests
+
+    ing = Ingestor(packaged_manifests(), tmp_path / "vaults", f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+    header = ["※合成データ", "学校コード,児童生徒番号,日付,天気"]
+    try:
+        ing.ingest_file(write(tmp_path / "kokoro_tenki_20261030.csv", [*header, "S001,0001,2026-10-30,晴れ"]))
+        result = ing.ingest_file(write(tmp_path / "kokoro_tenki_20261031.csv", header))
+    finally:
+        ing.close()
+    assert (result.rows_in, result.loaded, result.accepted_drop) == (0, 0, False)
