@@ -129,3 +129,25 @@ def test_draft_refuses_a_binary_file(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04" + bytes(300))
     result = runner.invoke(app, ["manifest", "draft", str(path)])
     assert result.exit_code == 1 and "ZIP" in result.output
+
+
+def test_a_title_and_a_blank_line_above_the_header_count_as_lines(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["保育所在籍一覧"])
+    sheet.append([])
+    sheet.append(["宛名番号", "施設名", "入所日", "出席率"])
+    sheet.append(["1000000001", "つなぐ保育園", 45383, 92.5])  # the date as Excel wrote it
+    sheet.append(["1000000002", "つなぐ保育園", 45384, 88])
+    path = tmp_path / "town_hoiku_20261031.xlsx"
+    book.save(path)
+    text, proposal = _draft(path)
+    assert proposal["header_row"] == 3 and proposal["format"] == "xlsx"
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["manifest", "check", str(path), "--manifest", str(manifest), "--json"])
+    report = json.loads(result.stdout)
+    assert (result.exit_code, report["would_load"], report["would_flag"]) == (0, 2, 0), result.output

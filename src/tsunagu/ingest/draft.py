@@ -159,32 +159,42 @@ class Draft:
 
 
 def read_sample(path: Path, limit: int = SAMPLE_ROWS) -> Sample:
-    """The file's encoding, header line and first rows (a title line before the header is skipped)."""
+    """The file's encoding, header line and first rows (a title line before the header is skipped).
+
+    Lines keep their physical numbers: ``header_row`` counts blank lines as the readers do.
+    """
+    lines: list[tuple[int, list[str]]]
     if path.suffix.lower() == ".xlsx":
         table = read_xlsx(path, 1)
-        lines = [table.header, *(cells for _, cells in table.rows[: limit + 5])]
-        header_row = _header_row(lines)
-        return Sample("xlsx", table.encoding_note, header_row, [c.strip() for c in lines[header_row - 1]],
-                      lines[header_row : header_row + limit], "xlsx")
-    data = path.read_bytes()[: 1 << 20]
-    refuse_non_text(path, data)
-    encoding, note = detect_encoding(data)
-    text = data.decode(encoding, errors="replace")
-    lines = [row for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)][: limit + 6]
+        lines = [(1, table.header), *((n + 1, cells) for n, cells in table.rows[: limit + 5])]
+        encoding, note, fmt = "xlsx", table.encoding_note, "xlsx"
+    else:
+        data = path.read_bytes()[: 1 << 20]
+        refuse_non_text(path, data)
+        encoding, note = detect_encoding(data)
+        reader = csv.reader(io.StringIO(data.decode(encoding, errors="replace"), newline=""))
+        lines = []
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                lines.append((reader.line_num, cells))
+            if len(lines) > limit + 5:
+                break
+        fmt = "csv"
     if not lines:
         raise UnreadableFileError(f"{path.name}: 見出し行がありません / no header row")
-    header_row = _header_row(lines)
-    return Sample(encoding, note, header_row, [c.strip() for c in lines[header_row - 1]],
-                  lines[header_row : header_row + limit], "csv")
+    at = _header_index([cells for _, cells in lines])
+    header_row, header = lines[at]
+    return Sample(encoding, note, header_row, [c.strip() for c in header], [c for _, c in lines[at + 1 : at + 1 + limit]],
+                  fmt)
 
 
-def _header_row(lines: list[list[str]]) -> int:
+def _header_index(lines: list[list[str]]) -> int:
     """The first of the top lines with several cells whose width the next line shares (title lines have one cell)."""
     for i, line in enumerate(lines[:5]):
         cells = [c for c in line if c.strip()]
         if len(cells) >= 2 and (i + 1 >= len(lines) or len(lines[i + 1]) >= len(cells)):
-            return i + 1
-    return 1
+            return i
+    return 0
 
 
 def _known_columns() -> tuple[dict[str, str], dict[str, ItemMapping], set[str]]:
