@@ -151,3 +151,9 @@ def test_a_title_and_a_blank_line_above_the_header_count_as_lines(tmp_path: Path
     result = runner.invoke(app, ["manifest", "check", str(path), "--manifest", str(manifest), "--json"])
     report = json.loads(result.stdout)
     assert (result.exit_code, report["would_load"], report["would_flag"]) == (0, 2, 0), result.output
+
+
+def test_a_draft_warns_of_a_duplicated_column(tmp_path: Path) -> None:
+    path = _write(tmp_path / "x_20261031.csv", ["宛名番号,氏名,宛名番号", "1000000001,髙橋　太郎,1000000002"], "utf-8")
+    text, _ = _draft(path)
+    assert "「宛名番号」が重複" in text

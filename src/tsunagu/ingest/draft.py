@@ -367,6 +367,10 @@ def render(draft: Draft, catalog: Catalog | None = None) -> str:
         f"label: {_q(_source_id(path))}  # 画面に出る名前（日本語で）",
         f"files: {_q(files)}",
     ]
+    doubled = sorted({name for name in s.header if name and s.header.count(name) > 1})
+    if doubled:
+        out.append(f"# 注意: 見出しの列名{''.join(f'「{n}」' for n in doubled)}が重複しています。"
+                   "このままでは取込で拒否されます（出力元で列名を直してください）")
     if not dated:
         out.append("# ファイル名に出力日（YYYYMMDD）がありません: 出力日を名前に含めてください（例: 名前_20261031.csv）")
     out += [f"format: {s.format}"]
