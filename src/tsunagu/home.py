@@ -9,13 +9,17 @@ import yaml
 from sqlalchemy import select
 
 from tsunagu.config import CONFIG_FILE, Settings, load_settings, read_home_file
+from tsunagu.errors import ConfigurationError
 from tsunagu.municipality import Municipality
 from tsunagu.store.db import create_hub_engine, current_revision, migrate, session_factory
 from tsunagu.store.models import MunicipalityRow
 
 
-class HomeConflictError(ValueError):
+class HomeConflictError(ConfigurationError, ValueError):
     """The home already belongs to another municipality."""
+
+    code = "home_conflict"
+    status = 409
 
 
 @dataclass(frozen=True)

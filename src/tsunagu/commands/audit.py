@@ -27,6 +27,7 @@ from tsunagu.commands.common import (
     console,
     emit_json,
     fail,
+    refuse,
     settings_for,
     signing_key,
 )
@@ -101,7 +102,7 @@ def verify_command(
         decision = authorise(session, subject, "audit.verify", "administration", key=key)
         report = verify(session, trusted) if decision.allowed else None
     if report is None:
-        fail(decision.reason)
+        refuse(decision.reason)
     if json_out:
         emit_json(report)
     elif report.ok:
@@ -155,7 +156,7 @@ def log_command(
         # The entry just written records this very read; it is not part of what was asked for.
         payload = [entry_json(r) for r in rows if r.request_id != request_id][-limit:]
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if json_out:
         emit_json(payload)
         return
@@ -192,7 +193,7 @@ def history_command(
         decision = authorise(session, subject, "audit.read", purpose, person_id=person_id, key=key)
         records = access_history(session, person_id) if decision.allowed else []
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if json_out:
         emit_json({"person_id": person_id, "records": records})
         return
@@ -227,7 +228,7 @@ def checkpoint_command(
             except ChainBrokenError as exc:
                 broken = exc
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if broken is not None or result is None:
         fail(str(broken))
     if json_out:
@@ -262,7 +263,7 @@ def notifications_command(
             for n in rows:
                 n.read_at = n.read_at or now
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if json_out:
         emit_json(payload)
         return

@@ -18,6 +18,7 @@ from tsunagu.commands.common import (
     console,
     emit_json,
     fail,
+    refuse,
     reported_errors,
     settings_for,
     signing_key,
@@ -39,7 +40,7 @@ def authorise_steward(settings: Settings, as_role: str) -> None:
         decision = authorise(session, cli_subject(as_role, "cli", back_office_only=False), "sources.load",
                              "administration", key=signing_key(settings))
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
 
 
 def run_ingest(settings: Settings, paths: list[Path], show_progress: bool) -> IngestReport:

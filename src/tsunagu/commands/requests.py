@@ -71,7 +71,7 @@ def _in_hub(settings: Settings, work: Callable[[Session], T], factory: sessionma
             with unit_of_work(factory) as session:
                 return work(session)
         except WorkError as exc:
-            fail(exc.message)
+            fail(exc.message, exc.exit_code)
     migrate(settings.hub_url)  # a home made before the request tables existed gets them now
     engine = create_hub_engine(settings.hub_url)
     try:
@@ -275,7 +275,7 @@ def disclosure_command(
         try:
             stem.with_suffix(".pdf").write_bytes(render_pdf(data))
         except FontMissingError as exc:
-            fail(str(exc))
+            fail(str(exc), exc.exit_code)
         written.append(stem.with_suffix(".pdf"))
     for path in written:
         path.chmod(0o600)  # a child's whole record: readable by the officer only

@@ -55,7 +55,7 @@ def run_command(
         with reported_errors():
             report = run_retention(settings, subject, today=day, dry_run=dry_run, hub=not vaults_only, key=key)
     except Refused as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     if json_out:
         emit_json(report)
     else:

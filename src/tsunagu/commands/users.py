@@ -80,7 +80,7 @@ def add_command(
                 organisation=organisation, password=password, key=key,
             )
     except WorkError as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     if json_out:
         emit_json({"user_id": account.user_id, "role": account.role, "organisation": account.organisation,
                    **({"password": password} if generated else {})})
@@ -103,7 +103,7 @@ def list_command(
         with work_session(settings) as session:
             rows = accounts.list_users(session, cli_subject(as_role, "cli", back_office_only=False), key=key)
     except WorkError as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     if json_out:
         emit_json([{"user_id": a.user_id, "display_name": a.display_name, "role": a.role,
                     "organisation": a.organisation, "disabled": a.disabled, "created_at": a.created_at,
@@ -131,7 +131,7 @@ def disable_command(
         with work_session(settings) as session:
             account = accounts.disable_user(session, cli_subject(as_role, "cli", back_office_only=False), user_id, key=key)
     except WorkError as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     console.print(f"[green]✔[/] 利用者 {account.user_id} を無効にしました")
 
 

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.errors import InputError
 from tsunagu.ingest.columnar import ColumnConverter, SharedResults
 from tsunagu.ingest.convert import ConvertedRow, RowConverter
 from tsunagu.ingest.manifest import Manifest, ManifestSet
@@ -26,8 +27,10 @@ from tsunagu.vault.store import LoadWriter, Vault, VaultLocation
 _CHUNK_ROWS = 20_000
 
 
-class FileRefusedError(ValueError):
+class FileRefusedError(InputError, ValueError):
     """A whole file was refused (nothing of it loaded); the message says why."""
+
+    code = "file_refused"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.errors import TsunaguError
 from tsunagu.privacy.roles import (
     ActionSpec,
     PolicyFile,
@@ -40,8 +41,10 @@ DENY_SENSITIVITY_DUTY = "deny.sensitivity.duty"
 DENY_SENSITIVITY_RULE = "deny.sensitivity.rule"
 
 
-class PolicyError(ValueError):
+class PolicyError(TsunaguError, ValueError):
     """A decision was asked with a name the policy does not know — a bug in the caller, not a deny."""
+
+    code = "policy"
 
 
 class UnknownRoleError(PolicyError):

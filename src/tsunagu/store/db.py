@@ -10,9 +10,13 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
+from tsunagu.errors import IntegrityError, UnavailableError
 
-class BackendMissingError(RuntimeError):
+
+class BackendMissingError(UnavailableError, RuntimeError):
     """An optional database back-end was asked for but its driver is not installed."""
+
+    code = "backend_missing"
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -68,8 +72,10 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-class ReadOnlySessionError(RuntimeError):
+class ReadOnlySessionError(IntegrityError, RuntimeError):
     """A session from ``read_session_factory`` was asked to write."""
+
+    code = "read_only_session"
 
 
 def _refuse_flush(session: Session, _context: object, _instances: object) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 import polars as pl
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, false, func, insert, or_, select
 
+from tsunagu.errors import RefusedError
 from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.vault import schema
 from tsunagu.vault.store import Vault
@@ -50,8 +51,10 @@ class NodeRequest:
     fields: tuple[str, ...] | None = None
 
 
-class NodeRefusedError(PermissionError):
+class NodeRefusedError(RefusedError):
     """The node refused the whole request; ``reason`` says which policy refused it."""
+
+    code = "node_refused"
 
     def __init__(self, department: str, reason: str) -> None:
         self.department = department

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, inspect
 
 from tsunagu.catalog import default_catalog
 from tsunagu.config import Settings
+from tsunagu.errors import ConfigurationError
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.vault.http import signing
 from tsunagu.vault.http.client import ExchangeRecord, HttpNode, Timeouts
@@ -35,8 +36,10 @@ TOPOLOGY_FILE = "topology.yaml"
 HubId = Annotated[str, Field(pattern=signing.ID_RE.pattern)]
 
 
-class NodeSetupError(ValueError):
+class NodeSetupError(ConfigurationError, ValueError):
     """A node cannot be opened or served as configured; the message says what is missing."""
+
+    code = "node_setup"
 
 
 class NodeEntry(BaseModel):
