@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from tsunagu.commands import audit as audit_cmd
 from tsunagu.commands import keys as keys_cmd
 from tsunagu.config import load_settings
+from tsunagu.errors import ExitCode
 from tsunagu.home import init_home
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry, Subject, authorise, break_glass
@@ -110,7 +111,7 @@ def test_log_and_history_are_themselves_recorded(home: Path) -> None:
 
 def test_a_refused_command_is_recorded_and_reported(home: Path) -> None:
     code, out = _run("audit", "history", "P1", "--home", str(home), "--as-role", "administrator")
-    assert code == 1 and "deny.purpose" in out
+    assert code == ExitCode.REFUSED and "deny.purpose" in out
     last = _entries(home)[-1]
     assert (last.action, last.outcome, last.person_id) == ("audit.read", "denied", "P1")
     code, out = _run("audit", "log", "--home", str(home), "--as-role", "teacher")
@@ -125,7 +126,7 @@ def test_notifications_show_break_glass_and_can_be_marked_read(home: Path) -> No
     code, out = _run("audit", "notifications", "--home", str(home), "--json")
     assert json.loads(out) == []
     code, out = _run("audit", "notifications", "--home", str(home), "--as-role", "administrator")
-    assert code == 1
+    assert code == ExitCode.REFUSED
 
 
 def test_checkpoint_then_verify_with_the_public_key(home: Path) -> None:
@@ -151,7 +152,7 @@ def test_keys_rotate_and_list(home: Path) -> None:
     code, out = _run("keys", "list", "--home", str(home))
     assert code == 0 and report["new_key_id"] in out
     code, out = _run("keys", "rotate", "--home", str(home), "--as-role", "privacy_officer")
-    assert code == 1 and "暗号鍵の管理" in out
+    assert code == ExitCode.REFUSED and "暗号鍵の管理" in out
     assert [(e.action, e.outcome) for e in _entries(home)[-4:]] == [
         ("keys.manage", "allowed"), ("keys.manage", "allowed"), ("keys.manage", "allowed"), ("keys.manage", "denied"),
     ]
