@@ -32,6 +32,7 @@ from tsunagu.commands.common import (
     signing_key,
 )
 from tsunagu.config import Settings
+from tsunagu.hub import Hub
 from tsunagu.privacy import (
     ChainBrokenError,
     access_history,
@@ -44,7 +45,6 @@ from tsunagu.privacy import (
 from tsunagu.privacy.audit import EVENT_LABELS, OUTCOME_LABELS
 from tsunagu.privacy.models import AuditEntry, PrivacyNotification
 from tsunagu.privacy.policy import JST, default_policy
-from tsunagu.store.db import create_hub_engine, session_factory
 
 audit_app = typer.Typer(help="アクセス記録（監査ログ）の検証と閲覧", no_args_is_help=True)
 
@@ -59,12 +59,8 @@ PurposeOption = Annotated[str, typer.Option("--purpose", help="利用目的（ad
 @contextmanager
 def hub_session(settings: Settings) -> Iterator[Session]:
     """One transaction: the audit entry is committed with (and only with) what it records."""
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        with session_factory(engine).begin() as session:
-            yield session
-    finally:
-        engine.dispose()
+    with Hub(settings) as hub, hub.sessions.begin() as session:
+        yield session
 
 
 def jst(moment: datetime) -> str:

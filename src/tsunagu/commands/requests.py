@@ -30,10 +30,9 @@ from tsunagu.commands.common import (
     signing_key,
 )
 from tsunagu.config import Settings
-from tsunagu.hub import hub_with_nodes
+from tsunagu.hub import Hub
 from tsunagu.ingest.manifest import manifests_for_home
-from tsunagu.privacy import Subject, load_note_cipher
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
+from tsunagu.privacy import Subject
 from tsunagu.work.errors import WorkError
 from tsunagu.work.rights import corrections, requests
 from tsunagu.work.rights.deletion import DeletionScope
@@ -72,12 +71,9 @@ def _in_hub(settings: Settings, work: Callable[[Session], T], factory: sessionma
                 return work(session)
         except WorkError as exc:
             fail(exc.message, exc.exit_code)
-    migrate(settings.hub_url)  # a home made before the request tables existed gets them now
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        return _in_hub(settings, work, session_factory(engine))
-    finally:
-        engine.dispose()
+    # Migrated: a home made before the request tables existed gets them now.
+    with Hub.open(settings) as hub:
+        return _in_hub(settings, work, hub.sessions)
 
 
 def _print(view: requests.RequestView) -> None:
@@ -257,11 +253,11 @@ def disclosure_command(
         fail("--format は pdf / json / both のいずれかです。")
     settings = settings_for(home)
     subject, key = _subject(as_role, organisation), signing_key(settings)
-    manifests, cipher = manifests_for_home(settings.home), load_note_cipher(settings.home, settings.note_key)
     formats = {"pdf": "PDF", "json": "JSON", "both": "JSON・PDF"}[fmt]
-    with hub_with_nodes(settings) as (factory, nodes):
+    with Hub.open(settings) as hub:
+        nodes, manifests, cipher = hub.nodes(), hub.manifests, hub.note_cipher
         data = _in_hub(settings, lambda s: build_pack(s, subject, request_id, nodes=nodes, manifests=manifests,
-                                                      cipher=cipher, formats=formats, key=key), factory)
+                                                      cipher=cipher, formats=formats, key=key), hub.sessions)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"disclosure-{request_id}-{data['person_id']}"
     written = []

@@ -25,10 +25,9 @@ from tsunagu.commands.common import (
     signing_key,
 )
 from tsunagu.config import Settings
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
+from tsunagu.hub import Hub
 from tsunagu.work import users as accounts
 from tsunagu.work.errors import WorkError
-from tsunagu.work.unit import unit_of_work
 
 users_app = typer.Typer(help="利用者（職員のアカウント）の管理", no_args_is_help=True)
 
@@ -37,13 +36,9 @@ AS_ROLE_HELP = "CLIを使う人の役割（既定: administrator）。OSのユ�
 
 @contextmanager
 def work_session(settings: Settings) -> Iterator[Session]:
-    migrate(settings.hub_url)  # a home made before the work tables existed gets them now
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        with unit_of_work(session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
+    # Migrated: a home made before the work tables existed gets them now.
+    with Hub.open(settings) as hub, hub.unit() as session:
+        yield session
 
 
 def _password(password_stdin: bool, generate: bool) -> tuple[str, bool]:

@@ -11,8 +11,9 @@ from itertools import chain, count
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, create_engine, event, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, text, update
 
+from tsunagu.store.dialects import create_vault_engine
 from tsunagu.vault import schema
 
 _BATCH = 5_000
@@ -38,18 +39,6 @@ class VaultLocation:
         return cls(department, f"sqlite:///{(vault_dir / f'{department}.sqlite3').resolve()}", None)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    # For a new vault only (an existing file keeps its page size; WAL fixes it once set): loads
-    # write hundreds of megabytes, and with 16 KiB pages committing them takes about half the CPU
-    # time it takes with 4 KiB ones (ingest benchmark, 100,000 children).
-    cursor.execute("PRAGMA page_size=16384")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def sqlite_value(value: object) -> object:
     """A value as the column-wise writer binds it to SQLite: dates as ISO text (as SQLAlchemy's Date
     stores them), booleans as 0/1, NULL as NaN (stored as NULL, see _SQLITE_NULL); text unchanged.
@@ -68,14 +57,7 @@ class Vault:
 
     def __init__(self, location: VaultLocation) -> None:
         self.location = location
-        if location.schema_name is None:
-            Path(location.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(location.url)
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = create_engine(location.url, pool_pre_ping=True).execution_options(
-                schema_translate_map={None: location.schema_name}
-            )
+        self.engine: Engine = create_vault_engine(location.url, location.schema_name)
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
