@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import packaged_manifest_dir
 from tsunagu.cli import app
-from tsunagu.ingest.manifest import packaged_manifest_dir
 
 runner = CliRunner()
 

@@ -9,8 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from tsunagu.catalog.manifest import load_manifest
 from tsunagu.cli import app
-from tsunagu.ingest.manifest import load_manifest
+from tsunagu.errors import ExitCode
 
 runner = CliRunner()
 
@@ -128,7 +129,7 @@ def test_draft_refuses_a_binary_file(tmp_path: Path) -> None:
     path = tmp_path / "x_20261031.csv"
     path.write_bytes(b"PK\x03\x04" + bytes(300))
     result = runner.invoke(app, ["manifest", "draft", str(path)])
-    assert result.exit_code == 1 and "ZIP" in result.output
+    assert result.exit_code == ExitCode.INPUT and "ZIP" in result.output
 
 
 def test_a_title_and_a_blank_line_above_the_header_count_as_lines(tmp_path: Path) -> None:

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tsunagu.catalog.manifest import load_manifests
+from tsunagu.errors import ConfigurationError, ExitCode
 from tsunagu.ingest.dates import DateParseError, excel_serial_date
-from tsunagu.ingest.load import FileRefusedError, HeldSnapshot, Ingestor, SnapshotHeldError
-from tsunagu.ingest.manifest import load_manifests
+from tsunagu.ingest.load import FileRefusedError, HeldSnapshot, Ingestor, ManifestInvalidError, SnapshotHeldError
 from tsunagu.ingest.readers import UnreadableFileError
+from tsunagu.yamlstrict import ConfigError
 
 # A register export as a town's own host system writes it: its own column names, no preamble line.
 REGISTER_MANIFEST = """\
@@ -215,6 +217,28 @@ def test_every_missing_column_is_named(tmp_path: Path, ingestor: Ingestor) -> No
     assert "「生年月日」" in str(refused.value) and "「性別」" in str(refused.value)
 
 
+def test_a_file_of_a_broken_manifest_is_refused_as_a_configuration_error(tmp_path: Path, manifests: Path) -> None:
+    """The manifest is to be fixed, not the file: the refusal is in the configuration family (exit 3)."""
+    (manifests / "town_school.yaml").write_text(
+        REGISTER_MANIFEST.replace("town_register", "town_school").replace("resident_registry", "gakko"), "utf-8")
+    loaded = load_manifests(manifests, tolerant=True)
+    assert list(loaded.manifests) == ["town_register"]
+    [problem] = loaded.problems
+    assert isinstance(problem.error, ConfigurationError) and "gakko" in problem.message
+    with pytest.raises(ConfigError):
+        load_manifests(manifests)
+    ingestor = Ingestor(loaded, tmp_path / "vaults", f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+    try:
+        with pytest.raises(ManifestInvalidError) as refused:
+            ingestor.ingest_file(write(tmp_path / "in" / "town_school_20261031.csv", [HEADER, person("1000000001")]))
+        assert isinstance(refused.value, FileRefusedError) and refused.value.exit_code == ExitCode.CONFIG
+        assert "town_school.yaml" in str(refused.value)
+        ingestor.ingest_file(write(tmp_path / "in" / "town_register_20261031.csv", [HEADER, person("1000000001")]))
+    finally:
+        ingestor.close()
+    assert _current(tmp_path) == ["1000000001"]
+
+
 @pytest.mark.parametrize("payload, hint", [
     (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 4, "Excel"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200), "Excel"),
@@ -376,7 +400,7 @@ def test_the_guard_and_flags_on_postgres(tmp_path: Path, manifests: Path, pg_url
 
 def test_a_source_may_declare_empty_exports_normal(tmp_path: Path) -> None:
     """心の天気 is a voluntary daily report: a day without entries is applied, not held."""
-    from tsunagu.ingest.manifest import packaged_manifests
+    from tsunagu.catalog.manifest import packaged_manifests
 
     ing = Ingestor(packaged_manifests(), tmp_path / "vaults", f"sqlite:///{tmp_path / 'hub.sqlite3'}")
     header = ["※合成データ", "学校コード,児童生徒番号,日付,天気"]

@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands.audit import hub_session
 from tsunagu.commands.common import (
     HomeOption,
@@ -19,6 +20,7 @@ from tsunagu.commands.common import (
     console,
     emit_json,
     fail,
+    refuse,
     reported_errors,
     settings_for,
     signing_key,
@@ -26,7 +28,6 @@ from tsunagu.commands.common import (
 from tsunagu.config import Settings
 from tsunagu.csvout import write_rows
 from tsunagu.ingest.load import AcceptDrop, HeldSnapshot, Ingestor, IngestReport, expand_paths
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.privacy import authorise
 from tsunagu.privacy.audit import ACCEPT_DROP_EVENT, AuditEvent, append
 from tsunagu.vault import quarantine as q
@@ -41,7 +42,7 @@ def authorise_steward(settings: Settings, as_role: str) -> None:
         decision = authorise(session, cli_subject(as_role, "cli", back_office_only=False), "sources.load",
                              "administration", key=signing_key(settings))
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
 
 
 def drop_recorder(settings: Settings, as_role: str, reason: str) -> AcceptDrop:

@@ -12,11 +12,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tsunagu.commands.common import JsonOption, console, emit_json, fail, reported_errors
+from tsunagu.catalog.manifest import load_manifest
+from tsunagu.commands.common import JsonOption, console, emit_json, reported_errors
 from tsunagu.ingest.draft import propose, render
 from tsunagu.ingest.dryrun import CheckReport, check_file
-from tsunagu.ingest.manifest import load_manifest
-from tsunagu.ingest.readers import UnreadableFileError
 
 manifest_app = typer.Typer(help="取込定義（manifest）の作成と確認", no_args_is_help=True)
 
@@ -26,10 +25,8 @@ def draft(
     file: Path = typer.Argument(..., help="部署のエクスポート（CSV または xlsx）", exists=True, dir_okay=False),
 ) -> None:
     """ファイルの見出しと見本の行から取込定義の案を作り、YAMLで標準出力に書く（値そのものは書かない）。"""
-    try:
+    with reported_errors():  # an unreadable file is an InputError: exit 4
         proposal = propose(file)
-    except UnreadableFileError as exc:
-        fail(str(exc))
     typer.echo(render(proposal), nl=False)
 
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tsunagu.catalog import Catalog, DataItem, default_catalog
+from tsunagu.catalog.manifest import ItemMapping, packaged_manifests
 from tsunagu.ingest.convert import _cached_date
 from tsunagu.ingest.dates import DateParseError
-from tsunagu.ingest.manifest import ItemMapping, packaged_manifests
 from tsunagu.ingest.readers import UnreadableFileError, detect_encoding, read_xlsx, refuse_non_text
 
 SAMPLE_ROWS = 200

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.catalog.manifest import Manifest
 from tsunagu.ingest.convert import ConvertedRow, Problem, RowConverter
 from tsunagu.ingest.load import FileRefusedError, refuse_bad_header
-from tsunagu.ingest.manifest import Manifest
 from tsunagu.ingest.readers import UnreadableFileError, read_table
 
 _FIRST_ROWS = 10  # row numbers listed per problem

@@ -20,10 +20,12 @@ from pathlib import Path
 from sqlalchemy import Connection, and_, func, select
 
 from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.catalog.manifest import Manifest, ManifestSet
+from tsunagu.errors import ConfigurationError, InputError
 from tsunagu.ingest.columnar import ColumnConverter, SharedResults
 from tsunagu.ingest.convert import ConvertedRow, RowConverter
-from tsunagu.ingest.manifest import Manifest, ManifestSet
 from tsunagu.ingest.readers import Table, UnreadableFileError, read_table
+from tsunagu.store.dialects import dialect_of
 from tsunagu.vault import schema
 from tsunagu.vault.store import FLAGGED, LoadWriter, Vault, VaultLocation
 
@@ -31,8 +33,10 @@ from tsunagu.vault.store import FLAGGED, LoadWriter, Vault, VaultLocation
 _CHUNK_ROWS = 20_000
 
 
-class FileRefusedError(ValueError):
+class FileRefusedError(InputError, ValueError):
     """A whole file was refused (nothing of it loaded); the message says why."""
+
+    code = "file_refused"
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,22 @@ class HeldSnapshot:
         )
 
 
+class ManifestInvalidError(FileRefusedError, ConfigurationError):
+    """A file refused because the manifest that would take it is invalid (``ManifestProblem``).
+
+    A refused file to the ingest run (listed with the others), a configuration error to whoever
+    sees it raised: the manifest is to be fixed, not the file.
+    """
+
+    code = "manifest_invalid"
+    status = ConfigurationError.status
+    exit_code = ConfigurationError.exit_code
+
+
 class SnapshotHeldError(FileRefusedError):
     """The file was held by the snapshot guard; nothing of it was applied."""
+
+    code = "snapshot_held"
 
     def __init__(self, held: HeldSnapshot) -> None:
         super().__init__(held.message())
@@ -230,7 +248,7 @@ class Ingestor:
         manifest = self.manifests.for_file(path.name)
         broken = self.manifests.problem_for(path.name) if manifest is None else None
         if broken is not None:
-            raise FileRefusedError(
+            raise ManifestInvalidError(
                 f"{path.name}: 取込定義 {broken.path.name} に誤りがあるため取り込めません（{broken.message}）"
                 " / the manifest for this file is invalid"
             )
@@ -284,7 +302,7 @@ class Ingestor:
             writer.expect_rows(len(table.rows))
             if self.columnar:
                 # Converters share results across the run's files when their writers encode alike.
-                _load_columns(table, converter, writer, self._shared.setdefault(conn.dialect.name, SharedResults()))
+                _load_columns(table, converter, writer, self._shared.setdefault(dialect_of(conn).name, SharedResults()))
             else:
                 _load_rows(table, converter, writer)
             self._guard(manifest, result, writer, current, table.rows_in, writer.quarantined)

@@ -20,7 +20,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
+from tsunagu.errors import InputError
 from tsunagu.link.models import LinkRun
 from tsunagu.privacy import AuditEvent, append
 from tsunagu.screen import RuleSet, evaluate
@@ -105,8 +106,10 @@ def _link_run(session: Session) -> tuple[str | None, str | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
-class ScreeningRefusedError(RuntimeError):
+class ScreeningRefusedError(InputError, RuntimeError):
     """A run that could only give an empty or misleading list; the message says why."""
+
+    code = "screening_refused"
 
 
 def earliest_export(nodes: Mapping[str, Node]) -> date | None:
