@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stats.oracle import exposures, truth_of
-from tsunagu.stats.suppress import movable, separate_lines, two_way, protect
+from tsunagu.stats.suppress import movable, protect, separate_lines, two_way
 from tsunagu.stats.tables import publish
 
 

@@ -68,26 +68,102 @@ def _cell(edge: Edge) -> Cell:
     return Cell(None if edge.suppressed else edge.value, edge.status)
 
 
+EntryKey = tuple[str, frozenset[str]]  # (population, {"dimension=value", …}): the number's meaning
+
+
+@dataclass
+class Spec:
+    """A table to publish: counts of children, and what each number means.
+
+    ``population`` names the children counted (e.g. ``listed@<run>``). When ``row_populations``
+    is given (rows are different runs) each row is its own population. Numbers with the same
+    meaning in two tables (the same total, say) are suppressed alike (see ``publish_all``).
+    """
+
+    id: str
+    title: str
+    row_title: str
+    col_title: str
+    rows: list[str]
+    cols: list[str]
+    counts: list[list[int]]
+    population: str
+    row_dim: str
+    col_dim: str
+    layout: Layout = "two_way"
+    row_populations: list[str] | None = None
+    note: str = ""
+    chart: str = "bar"
+
+    def keyed_network(self, forced: set[EntryKey]) -> tuple[list[tuple[EntryKey, Edge]], Any]:
+        if any(len(row) != len(self.cols) for row in self.counts) or len(self.counts) != len(self.rows):
+            raise ValueError(f"{self.id}: 行・列の数が件数と合いません")
+        r = [f"{self.row_dim}={v}" for v in self.rows]
+        c = [f"{self.col_dim}={v}" for v in self.cols]
+        keyed: list[tuple[EntryKey, Edge]] = []
+        if self.layout == "two_way":
+            net, cells, row_totals, col_totals, grand = two_way(self.counts)
+            keyed += [((self.population, frozenset({r[i], c[j]})), e) for i, row in enumerate(cells) for j, e in enumerate(row)]
+            keyed += [((self.population, frozenset({r[i]})), e) for i, e in enumerate(row_totals)]
+            keyed += [((self.population, frozenset({c[j]})), e) for j, e in enumerate(col_totals)]
+            keyed.append(((self.population, frozenset()), grand))
+            built: Any = (cells, row_totals, col_totals, grand)
+        else:
+            net, cells, totals = separate_lines(self.counts)
+            pops = self.row_populations
+            for i, row in enumerate(cells):
+                pop, base = (pops[i], frozenset[str]()) if pops else (self.population, frozenset({r[i]}))
+                keyed += [((pop, base | {c[j]}), e) for j, e in enumerate(row)]
+                keyed.append(((pop, base), totals[i]))
+            built = (cells, totals)
+        for key, edge in keyed:
+            if key in forced:
+                edge.status = "complementary"
+        return keyed, (net, built)
+
+    def table(self, built: Any) -> StatTable:
+        if self.layout == "two_way":
+            cells, row_totals, col_totals, grand = built
+            return StatTable(self.id, self.title, self.row_title, self.col_title, self.rows, self.cols, self.layout,
+                             [[_cell(e) for e in row] for row in cells], [_cell(e) for e in row_totals],
+                             [_cell(e) for e in col_totals], _cell(grand), self.note, self.chart)
+        cells, totals = built
+        return StatTable(self.id, self.title, self.row_title, self.col_title, self.rows, self.cols, self.layout,
+                         [[_cell(e) for e in row] for row in cells], [_cell(e) for e in totals], note=self.note,
+                         chart=self.chart)
+
+
+def publish_all(specs: Sequence[Spec], k: int = DEFAULT_K) -> list[StatTable]:
+    """Suppress every table, then make numbers that mean the same suppressed in every table that
+    shows them, protecting again until nothing changes (suppression only grows, so this ends).
+
+    Without this a total suppressed in one table as a complement could be read in another.
+    """
+    forced: set[EntryKey] = set()
+    while True:
+        built = []
+        hidden: set[EntryKey] = set()
+        for spec in specs:
+            keyed, (net, parts) = spec.keyed_network(forced)
+            protect(net, k)
+            hidden |= {key for key, edge in keyed if edge.suppressed}
+            built.append(parts)
+        if hidden <= forced:
+            return [spec.table(parts) for spec, parts in zip(specs, built, strict=True)]
+        forced |= hidden
+
+
 def publish(table_id: str, title: str, row_title: str, col_title: str, rows: Sequence[str], cols: Sequence[str],
             counts: Sequence[Sequence[int]], *, k: int = DEFAULT_K, layout: Layout = "two_way", note: str = "",
             chart: str = "bar") -> StatTable:
-    """Suppress ``counts`` (rows × cols of children) and return the table to publish.
+    """One table on its own (``publish_all`` for tables that share numbers).
 
     ``two_way``: every child in exactly one row and one column (totals add up both ways).
     ``lines``: each row stands alone (a child may be in several rows, or rows are different runs).
     """
-    if any(len(row) != len(cols) for row in counts) or len(counts) != len(rows):
-        raise ValueError(f"{table_id}: 行・列の数が件数と合いません")
-    if layout == "two_way":
-        net, cells, row_totals, col_totals, grand = two_way(counts)
-        protect(net, k)
-        return StatTable(table_id, title, row_title, col_title, list(rows), list(cols), layout,
-                         [[_cell(e) for e in row] for row in cells], [_cell(e) for e in row_totals],
-                         [_cell(e) for e in col_totals], _cell(grand), note, chart)
-    net, cells, totals = separate_lines(counts)
-    protect(net, k)
-    return StatTable(table_id, title, row_title, col_title, list(rows), list(cols), layout,
-                     [[_cell(e) for e in row] for row in cells], [_cell(e) for e in totals], note=note, chart=chart)
+    spec = Spec(table_id, title, row_title, col_title, list(rows), list(cols), [list(r) for r in counts], table_id,
+                "row", "col", layout, note=note, chart=chart)
+    return publish_all([spec], k)[0]
 
 
 def share(part: Cell, whole: Cell) -> float | None:

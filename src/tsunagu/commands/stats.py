@@ -1,0 +1,82 @@
+"""``tsunagu stats``: the statistics report (suppressed tables), as a table, JSON, CSV, Excel or PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    reported_errors,
+    settings_for,
+    signing_key,
+)
+from tsunagu.config import Settings
+from tsunagu.stats.export import write_csv, write_pdf, write_xlsx
+from tsunagu.stats.report import Report
+from tsunagu.stats.service import open_report
+from tsunagu.work.errors import WorkError
+
+STATS_ROLES = ("statistics_officer", "privacy_officer", "administrator")
+
+
+def _print(report: Report) -> None:
+    console.print(f"[bold]統計[/]（{report.as_of or '実行なし'}時点・{report.k}人未満のセルと逆算できるセルは「秘匿」）")
+    console.print(f"利用の根拠: {report.basis}", soft_wrap=True)
+    for table in report.tables():
+        shown = Table(title=table.title)
+        shown.add_column(table.row_title)
+        for col in table.cols:
+            shown.add_column(col, justify="right")
+        shown.add_column("計", justify="right")
+        for label, cells, total in zip(table.rows, table.cells, table.row_totals, strict=True):
+            shown.add_row(label, *[c.text() for c in cells], total.text())
+        if table.col_totals and table.total is not None:
+            shown.add_row("計", *[c.text() for c in table.col_totals], table.total.text())
+        console.print(shown)
+    for line in report.programmes:
+        per = f"{line.cost_per_child:,}円" if line.cost_per_child is not None else "—（秘匿または0人）"
+        console.print(f"{line.name}: 年間 {line.yearly_cost:,}円 / 利用した子ども 1人あたり {per}", soft_wrap=True)
+    if report.programmes_error:
+        console.print(f"[yellow]事業・予算ファイル:[/] {report.programmes_error}", soft_wrap=True)
+
+
+def stats(
+    k: int | None = typer.Option(None, "--k", min=2, help="この人数未満のセルを秘匿する（既定: ホームの statistics_k、なければ10）"),
+    programmes: Path | None = typer.Option(None, "--programmes", help="事業・予算ファイル（既定: <home>/budget/programmes.yaml）"),
+    csv_out: Path | None = typer.Option(None, "--csv", help="表をCSV（UTF-8 BOM付き）に書き出す"),
+    xlsx_out: Path | None = typer.Option(None, "--xlsx", help="表をExcelファイルに書き出す"),
+    pdf_out: Path | None = typer.Option(None, "--pdf", help="議会向けのPDF報告書を書き出す"),
+    as_role: str = typer.Option("statistics_officer", "--as-role", help="CLIを使う人の役割（アクセス記録に残ります）"),
+    home: HomeOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """子どもの状況・予算・支援業務の評価の統計（少数のセルは秘匿）。"""
+    if as_role not in STATS_ROLES:
+        fail(f"--as-role は {' / '.join(STATS_ROLES)} のいずれかです（指定: {as_role}）")
+    settings: Settings = settings_for(home)
+    subject = cli_subject(as_role, "statistics", back_office_only=False)
+    with reported_errors(WorkError, ValueError):
+        report = open_report(settings, subject, k=k, programmes_path=programmes, key=signing_key(settings))
+        municipality = settings.municipality_name or ""
+        if csv_out is not None:
+            write_csv(report, csv_out)
+        if xlsx_out is not None:
+            write_xlsx(report, xlsx_out)
+        if pdf_out is not None:
+            write_pdf(report, pdf_out, municipality)
+    if json_out:
+        emit_json(report.public())
+    else:
+        _print(report)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stats")(stats)
