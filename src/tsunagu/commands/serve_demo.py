@@ -7,6 +7,8 @@ from pathlib import Path
 from tsunagu.commands.common import console, emit_json, err_console
 from tsunagu.config import load_settings
 from tsunagu.demo_accounts import DemoAccount, ensure_demo_accounts
+from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
+from tsunagu.stats.demo import seed_demo_work
 from tsunagu.store.db import create_hub_engine, session_factory
 
 HOST, PORT = "127.0.0.1", 8000
@@ -18,7 +20,11 @@ def prepare_accounts(home: Path) -> list[DemoAccount]:
     engine = create_hub_engine(settings.hub_url)
     try:
         with session_factory(engine).begin() as session:
-            return ensure_demo_accounts(session, home)
+            accounts = ensure_demo_accounts(session, home)
+        with session_factory(engine).begin() as session:
+            # The demo's recorded reviews and referrals, and the finance section's programmes (first run only).
+            seed_demo_work(session, home, load_note_cipher(home), load_or_create_signing_key(home))
+        return accounts
     finally:
         engine.dispose()
 
@@ -34,6 +40,7 @@ def print_accounts(accounts: list[DemoAccount], json_out: bool) -> None:
         console.print(f"  {account.user_id:<{width}}  {account.password}  {account.label}（{account.organisation}）",
                       soft_wrap=True)
     console.print("まず centre（こども家庭センター職員）でサインインすると、市全域の候補一覧を見られます。", soft_wrap=True)
+    console.print("stats（統計担当）では、個々の子どもを見ずに統計・予算・評価のページ（/statistics）を見られます。", soft_wrap=True)
 
 
 def serve_demo(home: Path, *, quiet: bool = False, serve: bool = True) -> list[DemoAccount]:
