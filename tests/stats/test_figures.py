@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from stats.oracle import exposures, truth_of
 from tsunagu.stats.budget import ProgrammeFile, budget_specs, load_programmes, programme_lines
-from tsunagu.stats.evaluation import contact_band, evaluation
+from tsunagu.stats.evaluation import contact_band, evaluation, referral_specs
 from tsunagu.stats.figures import absence_band, age_band, aggregates, indicators
 from tsunagu.stats.source import ChildResult, ReferralFact, ReviewFact, Run, StatsData
 from tsunagu.stats.tables import Spec, StatTable, publish_all
@@ -113,22 +113,36 @@ def test_cost_per_child_reached_counts_take_up_in_the_fiscal_year(tmp_path: Path
     plan = _plan(tmp_path, PLAN)
     refs = [ReferralFact(f"P{i:04d}", "食堂A", "居場所", "connected", None, _at("2026-06-01T10:00")) for i in range(12)]
     refs += [ReferralFact(f"P{100 + i:04d}", "食堂A", "居場所", "referred", None, _at("2026-07-01T10:00")) for i in range(4)]
-    refs.append(ReferralFact("P0200", "食堂A", "居場所", "closed", "using", _at("2027-03-31T10:00")))
-    refs.append(ReferralFact("P0201", "食堂A", "居場所", "connected", None, _at("2026-03-31T10:00")))  # FY2025
-    refs.append(ReferralFact("P0202", "塾B", "学習", "closed", "declined", _at("2026-05-01T10:00")))
+    refs += [ReferralFact(f"P{200 + i:04d}", "食堂A", "居場所", "closed", "using", _at("2027-03-31T10:00")) for i in range(3)]
+    refs.append(ReferralFact("P0300", "食堂A", "居場所", "connected", None, _at("2026-03-31T10:00")))  # FY2025
+    refs.append(ReferralFact("P0301", "食堂A", "居場所", "connected", None, _at("2027-03-31T16:00")))  # 4/1 in Japan
+    refs.append(ReferralFact("P0302", "塾B", "学習", "closed", "declined", _at("2026-05-01T10:00")))
     listed = [_child(i, domains=("poverty",)) for i in range(12)] + [_child(500 + i, domains=("learning",)) for i in range(9)]
     data = StatsData([RUN2], {"r2": listed}, referrals=refs)
-    tables = _published(budget_specs(data, plan), k=3)
-    reach = tables["budget_reach"]
-    assert [c.value for c in reach.cells[0]] == [13, 4, 0] and reach.row_totals[0].value == 17
-    lines = programme_lines(plan, reach)
-    assert lines[0].took_up == 13 and lines[0].cost_per_child == round(1_200_000 / 13)
-    assert lines[1].took_up is None or lines[1].took_up == 0  # one child: suppressed or none took it up
-    assert lines[1].cost_per_child is None
+    tables = _published(referral_specs(data, 2026) + budget_specs(data, plan), k=3)
+    referrals = tables["referral_results"]
+    row = dict(zip(referrals.cols, [c.value for c in referrals.cells[referrals.rows.index("食堂A")]], strict=True))
+    assert row["利用開始"] == 12 and row["紹介済み"] == 4 and row["終了：支援につながった（利用中・利用した）"] == 3
+    lines = programme_lines(plan, referrals)
+    assert (lines[0].referred, lines[0].took_up, lines[0].cost_per_child) == (19, 15, 80_000)
+    # One child at the 塾, who did not take it up: none took it up (zeros are published), the one is hidden.
+    assert (lines[1].referred, lines[1].took_up, lines[1].cost_per_child) == (None, 0, None)
     need = tables["unmet_need"]
     assert need.rows == ["生活困窮", "学力"]
     assert [c.value for c in need.cells[0]] == [12, 0]  # every poverty child was referred to the 食堂
-    assert [c.value for c in need.cells[1]] == [0, 9]  # no learning child reached by the 塾 (P0202 is not listed)
+    assert [c.value for c in need.cells[1]] == [0, 9]  # no learning child reached by the 塾 (P0302 is not listed)
+
+
+def test_a_programme_figure_over_a_suppressed_cell_is_not_shown(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, PLAN)
+    refs = [ReferralFact(f"P{i:04d}", "食堂A", "居場所", "connected", None, _at("2026-06-01T10:00")) for i in range(12)]
+    refs += [ReferralFact(f"P{100 + i:04d}", "食堂A", "居場所", "closed", "using", _at("2026-07-01T10:00")) for i in range(2)]
+    refs += [ReferralFact(f"P{200 + i:04d}", "食堂A", "居場所", "referred", None, _at("2026-07-01T10:00")) for i in range(5)]
+    data = StatsData([RUN2], {"r2": []}, referrals=refs)
+    referrals = _published(referral_specs(data, 2026), k=3)["referral_results"]
+    line = programme_lines(plan, referrals)[0]
+    # 12 + 2: the 2 is suppressed, so is the take-up and the cost per child (it would give the 2 away).
+    assert line.took_up is None and line.cost_per_child is None and line.referred == 19
 
 
 def test_evaluation_of_decisions_contact_and_referrals() -> None:
@@ -150,7 +164,7 @@ def test_evaluation_of_decisions_contact_and_referrals() -> None:
     assert with_k3[-1].status == "primary" and with_k3[2].status == "complementary"  # the 3 beside the 2
     reached = tables["no_mark_reached"]
     assert reached.total is not None and reached.total.value == 20
-    assert tables["referral_results"].row_totals[0].value == 5
+    assert _published(referral_specs(data, 2026), k=2)["referral_results"].row_totals[0].value == 5
 
 
 towns = st.integers(0, 10_000).map(lambda seed: seed)
@@ -186,7 +200,7 @@ def test_no_table_of_a_random_town_lets_a_small_cell_be_recomputed(seed: int, k:
     plan = ProgrammeFile.model_validate({"fiscal_year": 2026, "programmes": [
         {"id": "a", "name": "食堂", "yearly_cost": 100, "resources": ["食堂A"], "domains": ["poverty"]},
         {"id": "b", "name": "塾", "yearly_cost": 100, "resources": ["塾B"], "domains": ["learning"]}]})
-    specs = aggregates(data) + indicators(data) + evaluation(data) + budget_specs(data, plan)
+    specs = aggregates(data) + indicators(data) + evaluation(data) + referral_specs(data, 2026) + budget_specs(data, plan)
     for spec, table in zip(specs, publish_all(specs, k), strict=True):
         assert exposures(table, truth_of(spec.counts, spec.layout), k) == [], (spec.id, spec.counts)
         shown = [c.value for row in table.cells for c in row] + [c.value for c in table.row_totals]

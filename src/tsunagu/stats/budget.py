@@ -2,30 +2,36 @@
 
 The programmes file (``<home>/budget/programmes.yaml``, or ``--programmes``) is written by
 people and loaded strictly (errors name the file and line). A programme reaches a child through
-a referral (つなぎ) to one of its support resources, made within the fiscal year; the child
-*took up* the programme when a referral reached 利用開始 or ended with 支援につながった.
-Cost per child reached is the yearly cost over the children who took it up, shown only when that
-count is published (a ratio over a suppressed count would give the count away).
+a referral (つなぎ) to one of its support resources made within the fiscal year; the child
+*took up* the programme when that referral reached 利用開始 or ended with 支援につながった.
+The counts per programme are sums of the published referral table (``evaluation.referral_specs``,
+children per resource), so the budget and the evaluation cannot disagree, and a programme's
+count is shown only when every cell it sums is published (a sum over a suppressed cell, or a cost
+per child over it, would give the cell away). A programme with several resources counts a child
+referred to two of them twice (延べ人数).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from tsunagu.screen.model import DOMAINS
+from tsunagu.stats.evaluation import fiscal_year_of
 from tsunagu.stats.figures import LISTED
-from tsunagu.stats.source import ReferralFact, StatsData
-from tsunagu.stats.tables import Spec, StatTable
+from tsunagu.stats.source import StatsData
+from tsunagu.stats.tables import Cell, Spec, StatTable
+from tsunagu.work.plans import OUTCOMES, REFERRAL_STATUSES
 from tsunagu.yamlstrict import load_model
 
 PROGRAMMES_FILE = Path("budget") / "programmes.yaml"
-STATES = ("利用につながった", "紹介・提案中", "利用に至らず終了")
+# The referral table's columns that count as taking a programme up.
+TOOK_UP = (REFERRAL_STATUSES["connected"], f"終了：{OUTCOMES['using']}")
 REACH = ("事業の紹介・利用あり", "どの事業も届いていない")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -70,42 +76,20 @@ def load_programmes(path: Path) -> ProgrammeFile:
     return load_model(path, ProgrammeFile)
 
 
-def fiscal_year_of(moment: datetime) -> int:
-    day = moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
-    return day.year if day.month >= 4 else day.year - 1
-
-
-def _state(refs: list[ReferralFact]) -> str:
-    if any(r.status == "connected" or (r.status == "closed" and r.outcome == "using") for r in refs):
-        return STATES[0]
-    if any(r.status != "closed" for r in refs):
-        return STATES[1]
-    return STATES[2]
-
-
 def budget_specs(data: StatsData, plan: ProgrammeFile) -> list[Spec]:
-    in_year = [r for r in data.referrals if fiscal_year_of(r.at) == plan.fiscal_year]
-    by_programme: dict[str, dict[str, list[ReferralFact]]] = {}
-    for programme in plan.programmes:
-        names = set(programme.resources)
-        children: dict[str, list[ReferralFact]] = defaultdict(list)
-        for ref in in_year:
-            if ref.resource in names:
-                children[ref.person_id].append(ref)
-        by_programme[programme.id] = children
-    counts = [[sum(1 for refs in by_programme[p.id].values() if _state(refs) == s) for s in STATES]
-              for p in plan.programmes]
-    pop = f"programmes@{plan.fiscal_year}"
-    specs = [Spec("budget_reach", f"{plan.fiscal_year}年度 事業が届いた子ども（事業別）", "事業", "状況",
-                  [p.name for p in plan.programmes], list(STATES), counts, pop, "programme", "state", layout="lines")]
+    """The unmet need per domain (the counts per programme come from ``referral_specs``)."""
+    specs: list[Spec] = []
     run = data.latest
     if run is None:
         return specs
+    in_year = [r for r in data.referrals if fiscal_year_of(r.at) == plan.fiscal_year]
     listed = [c for c in data.results.get(run.run_id, []) if c.tier in LISTED]
-    reached_in: dict[str, set[str]] = defaultdict(set)  # domain -> children reached by a programme for it
+    reached_in: dict[str, set[str]] = defaultdict(set)  # domain -> children a programme for it reached
     for programme in plan.programmes:
+        names = set(programme.resources)
+        children = {r.person_id for r in in_year if r.resource in names}
         for domain in programme.domains:
-            reached_in[domain] |= set(by_programme[programme.id])
+            reached_in[domain] |= children
     domains = [d for d in DOMAINS if any(d in c.domains for c in listed)]
     need = Counter((d, REACH[0] if c.person_id in reached_in[d] else REACH[1]) for c in listed for d in c.domains)
     specs.append(Spec("unmet_need", "満たされていない支援ニーズ（領域別の支援候補のうち、その領域の事業が届いていない子ども）", "領域",
@@ -125,15 +109,25 @@ class ProgrammeLine:
     cost_per_referred: int | None
 
 
-def programme_lines(plan: ProgrammeFile, reach: StatTable) -> list[ProgrammeLine]:
-    """The budget table's lines, from the published (suppressed) reach table only."""
+def _sum(cells: list[Cell]) -> int | None:
+    return None if any(c.value is None for c in cells) else sum(c.value or 0 for c in cells)
+
+
+def programme_lines(plan: ProgrammeFile, referrals: StatTable | None) -> list[ProgrammeLine]:
+    """The budget's lines, from the published (suppressed) referral table of the fiscal year only."""
     lines = []
-    for programme, cells, total in zip(plan.programmes, reach.cells, reach.row_totals, strict=True):
-        took_up = cells[0].value
+    for programme in plan.programmes:
+        took_up: int | None = 0
+        referred: int | None = 0
+        if referrals is not None:
+            took = [referrals.cols.index(c) for c in TOOK_UP]
+            rows = [i for i, name in enumerate(referrals.rows) if name in programme.resources]
+            took_up = _sum([referrals.cells[i][j] for i in rows for j in took])
+            referred = _sum([referrals.row_totals[i] for i in rows])
         lines.append(ProgrammeLine(
-            programme.name, programme.yearly_cost, "・".join(DOMAINS[d] for d in programme.domains), total.value, took_up,
+            programme.name, programme.yearly_cost, "・".join(DOMAINS[d] for d in programme.domains), referred, took_up,
             round(programme.yearly_cost / took_up) if took_up else None,
-            round(programme.yearly_cost / total.value) if total.value else None,
+            round(programme.yearly_cost / referred) if referred else None,
         ))
     return lines
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tsunagu.stats.tables import StatTable
+from tsunagu.stats.tables import Cell, StatTable
 
 PALETTE = ("#1d4f91", "#d9822b", "#2f8f5b", "#8e44ad", "#c0392b", "#5d6d7e", "#16a085", "#7f6000")
 HIDDEN = "#b8bec6"
 INK = "#1f2933"
 GRID = "#d5d9de"
-WIDTH = 640
+WIDTH = 760
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,9 @@ def _legend(chart: Chart, names: list[str], y: float, hidden: bool) -> float:
     return y + 18
 
 
-def stacked_bars(table: StatTable) -> Chart:
-    label_w, bar_h, gap = 170.0, 16.0, 8.0
+def stacked_bars(table: StatTable, legend: bool = True, unit: str = "") -> Chart:
+    # Room for the longest label (a full-width character is about one font size wide).
+    label_w, bar_h, gap = min(340.0, 16.0 + 11.5 * max((len(r) for r in table.rows), default=4)), 16.0, 8.0
     top = 10.0
     chart = Chart(table.title, WIDTH, 0)
     totals = [t.value if t.value is not None else sum(c.value or 0 for c in row) for t, row in
@@ -108,10 +109,10 @@ def stacked_bars(table: StatTable) -> Chart:
             hidden_any = True
             chart.shapes.append(Rect(x, y, rest * scale, bar_h, HIDDEN, f"{label} 秘匿分"))
             x += rest * scale
-        chart.shapes.append(Text(x + 4, y + bar_h - 3, total.text(), 10))
+        chart.shapes.append(Text(x + 4, y + bar_h - 3, total.text() + unit, 10))
         described.append(f"{label} {total.text()}")
     y = top + len(table.rows) * (bar_h + gap) + 16
-    chart.height = _legend(chart, table.cols, y, hidden_any) + 4
+    chart.height = (_legend(chart, table.cols, y, hidden_any) if legend else y) + 4
     chart.description = "、".join(described)
     return chart
 
@@ -175,4 +176,17 @@ def multiples(table: StatTable, per_row: int = 4) -> Chart:
     chart.height = rows * (panel_h + 40)
     chart.description = "。".join(f"{col}: " + "、".join(f"{table.rows[i]} {row[j].text()}" for i, row in enumerate(table.cells))
                                  for j, col in enumerate(table.cols))
+    return chart
+
+
+def cost_chart(names: list[str], costs: list[int | None], year: int | None) -> Chart | None:
+    """Cost per child reached by programme (yen); programmes whose figure is not shown are left out."""
+    shown = [(n, c) for n, c in zip(names, costs, strict=True) if c is not None]
+    if not shown:
+        return None
+    table = StatTable("budget_cost", f"{year}年度 利用した子ども1人あたりの費用（円）", "事業", "費用", [n for n, _c in shown],
+                      ["利用した子ども1人あたりの費用（円）"], "lines", [[Cell(c)] for _n, c in shown],
+                      [Cell(c) for _n, c in shown])
+    chart = stacked_bars(table, legend=False, unit="円")
+    chart.description = "、".join(f"{n} {c:,}円" for n, c in shown)
     return chart

@@ -22,8 +22,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import NoteCipher, Subject
+from tsunagu.privacy.policy import JST
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
-from tsunagu.stats.budget import PROGRAMMES_FILE, ProgrammeFile, fiscal_year_of, load_programmes
+from tsunagu.stats.budget import PROGRAMMES_FILE, ProgrammeFile, load_programmes
+from tsunagu.stats.evaluation import fiscal_year_of
 from tsunagu.stats.figures import LISTED
 from tsunagu.work import plans
 from tsunagu.work.models import Review, SupportResource
@@ -32,7 +34,8 @@ from tsunagu.work.reviews import record_review
 
 WORKER = Subject("centre", "centre_caseworker", "family_centre")
 ADMIN = Subject("tsunagu-demo", "administrator", "it")
-SAMPLE = 300  # children the demo's caseworkers have reviewed so far
+# Children the demo's caseworkers have reviewed so far: two in five listed, within these bounds.
+SAMPLE_SHARE, SAMPLE_MIN, SAMPLE_MAX = 0.4, 300, 1_500
 CATEGORY = {"kodomo_shokudo": "居場所・こども食堂", "gakushu_shien": "学習支援", "futoko_shien": "不登校支援",
             "kaji_ikuji": "家事・育児支援", "kodomo_sodan": "相談支援"}
 LOWER = {"重点支援": "watch", "予防的支援": "watch", "見守り": "no_action"}
@@ -44,7 +47,7 @@ RESOLVED = {0: ("closed", "declined"), 1: ("closed", "no_contact"), 2: ("referre
 
 def demo_programmes_text(today: date) -> str:
     text = (files("tsunagu.stats") / "data" / "programmes.demo.yaml").read_text("utf-8")
-    year = fiscal_year_of(datetime(today.year, today.month, today.day, tzinfo=UTC))
+    year = fiscal_year_of(datetime(today.year, today.month, today.day, 12, tzinfo=JST))
     return re.sub(r"^fiscal_year: \d+$", f"fiscal_year: {year}", text, count=1, flags=re.M)
 
 
@@ -87,7 +90,8 @@ def seed_demo_work(session: Session, home: Path, cipher: NoteCipher, key: Ed2551
     resources = _resources(session, plan, key)
     rows = session.execute(select(ScreeningResult.person_id, ScreeningResult.tier, ScreeningResult.domains).where(
         ScreeningResult.run_id == run_id, ScreeningResult.tier.in_(LISTED))).all()
-    chosen = sorted(rows, key=lambda r: _rank(r[0]))[:SAMPLE]
+    size = min(len(rows), max(SAMPLE_MIN, min(SAMPLE_MAX, round(len(rows) * SAMPLE_SHARE))))
+    chosen = sorted(rows, key=lambda r: _rank(r[0]))[:size]
     for person_id, tier, domains_json in chosen:
         _one_child(session, person_id, tier, domains_json, run_id, plan, resources, cipher, key)
     return len(chosen)

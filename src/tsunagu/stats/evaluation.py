@@ -9,8 +9,9 @@ the decision table where the decision differs from the tier (the category is the
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
+from tsunagu.privacy.policy import JST
 from tsunagu.screen.model import DOMAINS
 from tsunagu.stats.figures import LISTED
 from tsunagu.stats.source import ReferralFact, StatsData
@@ -19,7 +20,7 @@ from tsunagu.work.plans import OUTCOMES, REFERRAL_STATUSES
 from tsunagu.work.reviews import DECISIONS, TIER_DECISION
 
 CONTACT_BANDS = ("一覧掲載前から関与", "7日以内", "8〜30日", "31〜90日", "91日以上", "まだ接触なし")
-REACHED = ("接触あり", "まだ接触なし")
+REACHED = ("接触あり", CONTACT_BANDS[-1])
 
 
 def _latest_reviews(data: StatsData) -> dict[str, tuple[str | None, str]]:
@@ -92,10 +93,10 @@ def evaluation(data: StatsData) -> list[Spec]:
     marks = ("ノーマーク", "支援機関が把握済み")
     reach = Counter((marks[0] if c.no_mark else marks[1], REACHED[0] if c.person_id in data.contacts else REACHED[1])
                     for c in listed_now)
+    # "contact": its まだ接触なし total is the contact table's, and is suppressed alike.
     specs.append(Spec("no_mark_reached", "ノーマークの子どもに手が届いたか（最新の実行で支援候補の子ども）", "把握の有無", "接触",
                       list(marks), list(REACHED), [[reach[(m, r)] for r in REACHED] for m in marks],
-                      f"listed@{run.run_id}", "no_mark", "reached"))
-    specs.extend(_referrals(data))
+                      f"listed@{run.run_id}", "no_mark", "contact"))
     return specs
 
 
@@ -104,14 +105,26 @@ def _override_note() -> str:
     return f"区分どおりの判断は {pairs}。それ以外のセルが上書き（理由は自由記述のため集計しません）。"
 
 
-def _referrals(data: StatsData) -> list[Spec]:
+def referral_specs(data: StatsData, fiscal_year: int) -> list[Spec]:
+    """Children per support resource by the latest state of their referral made in the fiscal year.
+
+    The budget's figures per programme are sums of this table's published cells: one table, so
+    the two sections cannot disagree about (or give away) a suppressed count.
+    """
     latest: dict[tuple[str, str], ReferralFact] = {}
     for ref in data.referrals:
-        latest[(ref.resource, ref.person_id)] = ref
+        if fiscal_year_of(ref.at) == fiscal_year:
+            latest[(ref.resource, ref.person_id)] = ref
     if not latest:
         return []
     resources = sorted({r for r, _p in latest})
     counts = Counter((r, referral_result(ref)) for (r, _p), ref in latest.items())
-    return [Spec("referral_results", "つなぎの結果（社会資源別の子どもの数。最新の状況）", "社会資源", "結果", resources,
-                 REFERRAL_COLUMNS, [[counts[(r, c)] for c in REFERRAL_COLUMNS] for r in resources], "referred",
-                 "resource", "result", layout="lines")]
+    return [Spec("referral_results", f"つなぎの結果（{fiscal_year}年度のつなぎ。社会資源別の子どもの数、最新の状況）", "社会資源", "結果",
+                 resources, REFERRAL_COLUMNS, [[counts[(r, c)] for c in REFERRAL_COLUMNS] for r in resources],
+                 f"referrals@{fiscal_year}", "resource", "result", layout="lines")]
+
+
+def fiscal_year_of(moment: datetime) -> int:
+    """年度: April to March (地方自治法第208条), by the date in Japan."""
+    day = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(JST).date()
+    return day.year if day.month >= 4 else day.year - 1

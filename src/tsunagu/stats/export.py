@@ -34,7 +34,7 @@ from reportlab.platypus import (
 )
 
 from tsunagu.csvout import escape_cell
-from tsunagu.stats.charts import Chart, Dot, Line, Rect, Text, chart_for
+from tsunagu.stats.charts import Chart, Dot, Line, Rect, Text, chart_for, cost_chart
 from tsunagu.stats.report import SECTIONS, Report
 from tsunagu.stats.tables import StatTable
 from tsunagu.work.rights.pdf import register_font
@@ -181,9 +181,15 @@ def pdf_bytes(report: Report, municipality: str) -> bytes:
             continue
         flow.append(Paragraph(escape(SECTIONS[name]), h2))
         if name == "budget" and report.programmes:
-            flow.append(_programme_table(report, cell, width))
+            cost = cost_chart([p.name for p in report.programmes], [p.cost_per_child for p in report.programmes],
+                              report.fiscal_year)
+            block: list[Flowable] = [Paragraph(escape(f"{report.fiscal_year}年度 事業別の費用と、利用した子ども1人あたりの費用"), h3)]
+            if cost is not None:
+                block.append(drawing(cost, font, width))
+            block.append(_programme_table(report, cell, width))
+            flow.append(KeepTogether(block))
         for table in tables:
-            block: list[Flowable] = [Paragraph(escape(table.title), h3)]
+            block = [Paragraph(escape(table.title), h3)]
             chart = chart_for(table)
             if chart is not None:
                 block += [drawing(chart, font, width), Spacer(1, 2 * mm)]

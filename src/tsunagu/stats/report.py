@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import Subject, authorise
+from tsunagu.privacy.policy import JST
 from tsunagu.stats.budget import ProgrammeFile, ProgrammeLine, budget_specs, programme_lines
-from tsunagu.stats.evaluation import evaluation
+from tsunagu.stats.evaluation import evaluation, fiscal_year_of, referral_specs
 from tsunagu.stats.figures import aggregates, indicators, run_label
-from tsunagu.stats.source import gather
+from tsunagu.stats.source import StatsData, gather
 from tsunagu.stats.suppress import DEFAULT_K
 from tsunagu.stats.tables import StatTable, publish_all
 from tsunagu.vault.node import Node
@@ -87,6 +88,12 @@ class Report:
         }
 
 
+def _fiscal_year(data: StatsData) -> int:
+    """Without a programmes file the referral table covers the fiscal year of the latest run."""
+    moment = datetime.combine(data.latest.as_of, time(12), tzinfo=JST) if data.latest else datetime.now(JST)
+    return fiscal_year_of(moment)
+
+
 def may_read(subject: Subject) -> bool:
     from tsunagu.work.access import allows
 
@@ -104,8 +111,10 @@ def build_report(session: Session, nodes: Mapping[str, Node], subject: Subject, 
         raise Refused("この役割には統計を閲覧する権限がありません。", decision)
     data = gather(session, nodes, subject.role)
     basis = statistics_basis()
-    groups = {"aggregates": aggregates(data), "indicators": indicators(data), "evaluation": evaluation(data),
-              "budget": budget_specs(data, programmes) if programmes is not None else []}
+    year = programmes.fiscal_year if programmes is not None else _fiscal_year(data)
+    groups = {"aggregates": aggregates(data), "indicators": indicators(data),
+              "budget": budget_specs(data, programmes) if programmes is not None else [],
+              "evaluation": evaluation(data) + referral_specs(data, year)}
     order = [spec for specs in groups.values() for spec in specs]
     published = dict(zip([s.id for s in order], publish_all(order, k), strict=True))
     report = Report(k, [run_label(r) for r in data.runs], data.latest.as_of if data.latest else None, str(basis),
@@ -114,7 +123,5 @@ def build_report(session: Session, nodes: Mapping[str, Node], subject: Subject, 
         report.sections[name] = [published[s.id] for s in groups[name]]
     if programmes is not None:
         report.fiscal_year = programmes.fiscal_year
-        reach = published.get("budget_reach")
-        if reach is not None:
-            report.programmes = programme_lines(programmes, reach)
+        report.programmes = programme_lines(programmes, published.get("referral_results"))
     return report

@@ -132,8 +132,11 @@ def _ask(nodes: Mapping[str, Node], data: StatsData, role: str, items: tuple[str
     statistics; records linked to a suspended child are left out."""
     rows: list[tuple[str, str, object, date | None]] = []
     for department, node in sorted(nodes.items()):
+        # An in-process node's manifests say what it releases for statistics: ask only for that. A
+        # remote node is asked for every item and answers for what it releases (or refuses).
         manifests = getattr(node, "manifests", None)
-        held = [i for i in items if any(i in m.item_ids for m in manifests)] if manifests is not None else list(items)
+        held = [i for i in items if any(i in m.released_items("statistics") for m in manifests)] \
+            if manifests is not None else list(items)
         if not held:
             continue
         try:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tsunagu.privacy import Subject
-from tsunagu.stats.charts import chart_for
+from tsunagu.stats.charts import chart_for, cost_chart
 from tsunagu.stats.export import csv_text, pdf_bytes, workbook_bytes
 from tsunagu.stats.report import SECTIONS, Report, build_report
 from tsunagu.stats.service import programmes_for
@@ -40,7 +40,9 @@ def _report(state: AppState, subject: Subject) -> Report:
 def statistics_page(request: Request, state: State, subject: CurrentSubject) -> Response:
     report = _report(state, subject)
     charts = {t.id: stats_svg(chart_for(t)) for t in report.tables()}
-    return render(request, state, "statistics.html", report=report, sections=SECTIONS, charts=charts)
+    cost = stats_svg(cost_chart([p.name for p in report.programmes], [p.cost_per_child for p in report.programmes],
+                                report.fiscal_year))
+    return render(request, state, "statistics.html", report=report, sections=SECTIONS, charts=charts, cost_chart=cost)
 
 
 @router.get("/statistics.json")
