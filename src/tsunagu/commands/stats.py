@@ -22,6 +22,7 @@ from tsunagu.config import Settings
 from tsunagu.stats.export import write_csv, write_pdf, write_xlsx
 from tsunagu.stats.report import Report
 from tsunagu.stats.service import open_report
+from tsunagu.stats.tables import grid
 from tsunagu.work.errors import WorkError
 
 STATS_ROLES = ("statistics_officer", "privacy_officer", "administrator")
@@ -31,15 +32,12 @@ def _print(report: Report) -> None:
     console.print(f"[bold]統計[/]（{report.as_of or '実行なし'}時点・{report.k}人未満のセルと逆算できるセルは「秘匿」）")
     console.print(f"利用の根拠: {report.basis}", soft_wrap=True)
     for table in report.tables():
+        shown_grid = grid(table)
         shown = Table(title=table.title)
-        shown.add_column(table.row_title)
-        for col in table.cols:
-            shown.add_column(col, justify="right")
-        shown.add_column("計", justify="right")
-        for label, cells, total in zip(table.rows, table.cells, table.row_totals, strict=True):
-            shown.add_row(label, *[c.text() for c in cells], total.text())
-        if table.col_totals and table.total is not None:
-            shown.add_row("計", *[c.text() for c in table.col_totals], table.total.text())
+        for n, head in enumerate(shown_grid.header):
+            shown.add_column(head, justify="left" if n == 0 else "right")
+        for label, cells in shown_grid.rows + ([shown_grid.totals] if shown_grid.totals else []):
+            shown.add_row(label, *[c.text() for c in cells])
         console.print(shown)
     for line in report.programmes:
         per = f"{line.cost_per_child:,}円" if line.cost_per_child is not None else "—（秘匿または0人）"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tsunagu.stats.tables import Cell, StatTable
+from tsunagu.stats.tables import Cell, StatTable, single_row_turned
 
 PALETTE = ("#1d4f91", "#d9822b", "#2f8f5b", "#8e44ad", "#c0392b", "#5d6d7e", "#16a085", "#7f6000")
 HIDDEN = "#b8bec6"
@@ -67,8 +67,8 @@ def chart_for(table: StatTable) -> Chart | None:
         return None
     if table.chart == "line" and len(table.rows) > 1:
         return lines(table)
-    if table.chart == "multiples" and len(table.rows) > 1:
-        return multiples(table)
+    if table.chart == "multiples":
+        return multiples(table) if len(table.rows) > 1 else stacked_bars(single_row_turned(table), legend=False)
     return stacked_bars(table)
 
 

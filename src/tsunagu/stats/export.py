@@ -36,19 +36,16 @@ from reportlab.platypus import (
 from tsunagu.csvout import escape_cell
 from tsunagu.stats.charts import Chart, Dot, Line, Rect, Text, chart_for, cost_chart
 from tsunagu.stats.report import SECTIONS, Report
-from tsunagu.stats.tables import StatTable
+from tsunagu.stats.tables import StatTable, grid
 from tsunagu.work.rights.pdf import register_font
 
 
 def table_rows(table: StatTable) -> Iterator[list[object]]:
-    """Header, the rows with their totals, and the column totals: text for suppressed cells."""
-    yield [table.row_title, *table.cols, "計"]
-    for label, cells, total in zip(table.rows, table.cells, table.row_totals, strict=True):
-        yield [label, *[c.value if c.value is not None else c.text() for c in cells],
-               total.value if total.value is not None else total.text()]
-    if table.col_totals and table.total is not None:
-        yield ["計", *[c.value if c.value is not None else c.text() for c in table.col_totals],
-               table.total.value if table.total.value is not None else table.total.text()]
+    """Header, the rows (with their totals) and the totals row as shown: text for suppressed cells."""
+    shown = grid(table)
+    yield list(shown.header)
+    for label, cells in shown.rows + ([shown.totals] if shown.totals else []):
+        yield [label, *[c.value if c.value is not None else c.text() for c in cells]]
 
 
 def _preamble(report: Report) -> list[str]:
@@ -145,16 +142,19 @@ def drawing(chart: Chart, font: str, width: float) -> Drawing:
 
 
 def _pdf_table(table: StatTable, style: ParagraphStyle, width: float) -> Table:
-    rows = [[Paragraph(escape(f"{v:,}" if isinstance(v, int) else str(v)), style) for v in row] for row in table_rows(table)]
+    number = ParagraphStyle("num", parent=style, alignment=2)
+    shown = list(table_rows(table))
+    rows = [[Paragraph(escape(f"{v:,}" if isinstance(v, int) else str(v)), style if c == 0 else number)
+             for c, v in enumerate(row)] for row in shown]
     first = min(45 * mm, width * 0.3)
-    rest = (width - first) / max(1, len(table.cols) + 1)
-    t = Table(rows, colWidths=[first] + [rest] * (len(table.cols) + 1), repeatRows=1)
+    rest = (width - first) / max(1, len(shown[0]) - 1)
+    t = Table(rows, colWidths=[first] + [rest] * (len(shown[0]) - 1), repeatRows=1)
     commands: list[tuple[object, ...]] = [
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
     ]
-    for r, row in enumerate(table_rows(table)):
+    for r, row in enumerate(shown):
         for c, value in enumerate(row):
             if r and c and value == "秘匿":
                 commands.append(("BACKGROUND", (c, r), (c, r), colors.HexColor("#e1e4e8")))
@@ -193,10 +193,11 @@ def pdf_bytes(report: Report, municipality: str) -> bytes:
             chart = chart_for(table)
             if chart is not None:
                 block += [drawing(chart, font, width), Spacer(1, 2 * mm)]
-            block.append(_pdf_table(table, cell, width))
-            if table.note:
-                block.append(Paragraph(escape(table.note), note))
+            # The title stays with its chart; a long table may run on to the next page (its header repeats).
             flow.append(KeepTogether(block))
+            flow.append(_pdf_table(table, cell, width))
+            if table.note:
+                flow.append(Paragraph(escape(table.note), note))
         flow.append(PageBreak())
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,

@@ -171,3 +171,32 @@ def share(part: Cell, whole: Cell) -> float | None:
     if part.value is None or whole.value is None or whole.value == 0:
         return None
     return part.value / whole.value
+
+
+WIDE = 8  # more columns than this are shown turned (a column per run, a row per school)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table as shown: header, labelled rows of cells, and a bold totals row if there is one."""
+
+    header: list[str]
+    rows: list[tuple[str, list[Cell]]]
+    totals: tuple[str, list[Cell]] | None
+
+
+def grid(table: StatTable) -> Grid:
+    if table.layout == "lines" and len(table.cols) > WIDE:
+        # Rows that stand alone (runs) with many columns (schools): one column per run, the runs' totals last.
+        rows = [(col, [row[j] for row in table.cells]) for j, col in enumerate(table.cols)]
+        return Grid([table.col_title, *table.rows], rows, ("計", list(table.row_totals)))
+    rows = [(label, [*cells, total]) for label, cells, total in zip(table.rows, table.cells, table.row_totals, strict=True)]
+    totals = ("計", [*table.col_totals, table.total]) if table.col_totals and table.total is not None else None
+    return Grid([table.row_title, *table.cols, "計"], rows, totals)
+
+
+def single_row_turned(table: StatTable) -> StatTable:
+    """A one-row table as one bar per column (a chart of one run's schools)."""
+    cells = [[row[0]] for row in zip(*table.cells, strict=True)]
+    return StatTable(table.id, table.title, table.col_title, table.row_title, list(table.cols), [table.rows[0]], "lines",
+                     cells, [c[0] for c in cells], chart="bar")

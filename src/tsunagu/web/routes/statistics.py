@@ -17,6 +17,7 @@ from tsunagu.stats.charts import chart_for, cost_chart
 from tsunagu.stats.export import csv_text, pdf_bytes, workbook_bytes
 from tsunagu.stats.report import SECTIONS, Report, build_report
 from tsunagu.stats.service import programmes_for
+from tsunagu.stats.tables import grid
 from tsunagu.web.charts import stats_svg
 from tsunagu.web.deps import CurrentSubject, State, render
 from tsunagu.web.state import AppState
@@ -42,7 +43,9 @@ def statistics_page(request: Request, state: State, subject: CurrentSubject) -> 
     charts = {t.id: stats_svg(chart_for(t)) for t in report.tables()}
     cost = stats_svg(cost_chart([p.name for p in report.programmes], [p.cost_per_child for p in report.programmes],
                                 report.fiscal_year))
-    return render(request, state, "statistics.html", report=report, sections=SECTIONS, charts=charts, cost_chart=cost)
+    grids = {t.id: grid(t) for t in report.tables()}
+    return render(request, state, "statistics.html", report=report, sections=SECTIONS, charts=charts, cost_chart=cost,
+                  grids=grids)
 
 
 @router.get("/statistics.json")
