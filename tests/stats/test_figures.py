@@ -193,7 +193,7 @@ def _town(seed: int) -> StatsData:
                      contacts={r.person_id: r.at for r in reviews}, absence=absence)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=towns, k=st.sampled_from([3, 5, 10]))
 def test_no_table_of_a_random_town_lets_a_small_cell_be_recomputed(seed: int, k: int, tmp_path_factory: pytest.TempPathFactory) -> None:
     data = _town(seed)

@@ -78,7 +78,7 @@ counts_strategy = st.integers(1, 5).flatmap(lambda n_rows: st.integers(1, 5).fla
     min_size=n_rows, max_size=n_rows)))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(counts=counts_strategy, k=st.integers(2, 12), layout=st.sampled_from(["two_way", "lines"]))
 def test_no_published_table_lets_a_small_cell_be_recomputed(counts: list[list[int]], k: int, layout: str) -> None:
     table = _table(counts, k=k, layout=layout)
