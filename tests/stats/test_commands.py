@@ -85,4 +85,5 @@ def test_the_demo_records_its_work_through_the_services_once(home: Home) -> None
     assert "fiscal_year:" in programmes
     result = runner.invoke(app, ["stats", "--home", str(home.settings.home), "--json", "--k", "2"])
     budget = json.loads(result.output)["budget"]
-    assert [p["name"] for p in budget["programmes"]][0] == "こども食堂・居場所づくり支援事業"
+    assert len(budget["programmes"]) == 5 and budget["programmes"][0]["name"] == "こども食堂・居場所づくり支援事業"
+    assert budget["error"] is None
