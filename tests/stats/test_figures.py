@@ -14,7 +14,7 @@ from tsunagu.stats.budget import ProgrammeFile, budget_specs, load_programmes, p
 from tsunagu.stats.evaluation import contact_band, evaluation, referral_specs
 from tsunagu.stats.figures import absence_band, age_band, aggregates, indicators
 from tsunagu.stats.source import ChildResult, ReferralFact, ReviewFact, Run, StatsData
-from tsunagu.stats.tables import Spec, StatTable, publish_all
+from tsunagu.stats.tables import Spec, StatTable, listed_shares, publish_all
 from tsunagu.yamlstrict import ConfigError
 
 RUN1, RUN2 = Run("r1", date(2026, 9, 30), None), Run("r2", date(2026, 10, 31), None)
@@ -205,3 +205,16 @@ def test_no_table_of_a_random_town_lets_a_small_cell_be_recomputed(seed: int, k:
         assert exposures(table, truth_of(spec.counts, spec.layout), k) == [], (spec.id, spec.counts)
         shown = [c.value for row in table.cells for c in row] + [c.value for c in table.row_totals]
         assert all(v is None or not 0 < v < k for v in shown), spec.id
+
+
+def test_a_listed_share_is_shown_only_when_both_counts_are_published() -> None:
+    def school(name: str, listed: int, other: int, base: int) -> list[ChildResult]:
+        return [_child(base + i, "見守り" if i < listed else "対象外", school=name) for i in range(listed + other)]
+
+    children = school("S1", 30, 30, 0) + school("S2", 3, 40, 100) + school("S3", 15, 20, 200)
+    tables = _published(aggregates(StatsData([RUN2], {"r2": children})), k=10)
+    shares = listed_shares(tables["listed_by_run_school"], tables["screened_by_run_school"])
+    by_group = dict(zip(shares.rows, (v[0] for v in shares.values), strict=True))
+    assert by_group["S1"] == pytest.approx(30 / 60) and by_group["市全体"] == pytest.approx(48 / 138)
+    assert by_group["S2"] is None  # 3 listed: suppressed, so is its share (3/43 would give it away)
+    assert by_group["S3"] is None  # its 15 protects the 3 (the town's total is published)

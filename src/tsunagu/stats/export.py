@@ -36,7 +36,7 @@ from reportlab.platypus import (
 from tsunagu.csvout import escape_cell
 from tsunagu.stats.charts import Chart, Dot, Line, Rect, Text, chart_for, cost_chart
 from tsunagu.stats.report import SECTIONS, Report
-from tsunagu.stats.tables import StatTable, grid
+from tsunagu.stats.tables import ShareTable, StatTable, grid, percent
 from tsunagu.work.rights.pdf import register_font
 
 
@@ -46,6 +46,12 @@ def table_rows(table: StatTable) -> Iterator[list[object]]:
     yield list(shown.header)
     for label, cells in shown.rows + ([shown.totals] if shown.totals else []):
         yield [label, *[c.value if c.value is not None else c.text() for c in cells]]
+
+
+def share_rows(table: ShareTable) -> Iterator[list[str]]:
+    yield [table.row_title, *table.cols]
+    for label, values in zip(table.rows, table.values, strict=True):
+        yield [label, *[percent(v) for v in values]]
 
 
 def _preamble(report: Report) -> list[str]:
@@ -63,6 +69,11 @@ def csv_text(report: Report) -> str:
             writer.writerow([escape_cell(f"{SECTIONS[name]}：{table.title}")])
             for row in table_rows(table):
                 writer.writerow([escape_cell(v) for v in row])
+    for share_table in report.shares:
+        writer.writerow([])
+        writer.writerow([escape_cell(share_table.title)])
+        for texts in share_rows(share_table):
+            writer.writerow([escape_cell(v) for v in texts])
     if report.programmes:
         writer.writerow([])
         writer.writerow([escape_cell(f"{report.fiscal_year}年度 事業別の費用と利用した子ども1人あたりの費用")])
@@ -99,6 +110,12 @@ def workbook_bytes(report: Report) -> bytes:
                     cell.fill, cell.alignment = hidden, Alignment(horizontal="right")
                 if r == 3:
                     cell.font = bold
+        ws.column_dimensions["A"].width = 28
+    for share_table in report.shares:
+        ws = book.create_sheet("割合の推移")
+        ws.cell(1, 1, escape_cell(share_table.title)).font = bold
+        for texts in share_rows(share_table):
+            ws.append([escape_cell(v) for v in texts])
         ws.column_dimensions["A"].width = 28
     if report.programmes:
         ws = book.create_sheet("事業と費用")
@@ -198,12 +215,26 @@ def pdf_bytes(report: Report, municipality: str) -> bytes:
             flow.append(_pdf_table(table, cell, width))
             if table.note:
                 flow.append(Paragraph(escape(table.note), note))
+        if name == "aggregates":
+            for share_table in report.shares:
+                flow.append(Paragraph(escape(share_table.title), h3))
+                flow.append(_share_table(share_table, cell, width))
         flow.append(PageBreak())
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
                             bottomMargin=15 * mm, title="統計報告", author=municipality)
     doc.build(flow, onFirstPage=_footer(font), onLaterPages=_footer(font))
     return out.getvalue()
+
+
+def _share_table(table: ShareTable, style: ParagraphStyle, width: float) -> Table:
+    number = ParagraphStyle("num", parent=style, alignment=2)
+    rows = [[Paragraph(escape(v), style if c == 0 else number) for c, v in enumerate(row)] for row in share_rows(table)]
+    first = min(45 * mm, width * 0.3)
+    t = Table(rows, colWidths=[first] + [(width - first) / max(1, len(table.cols))] * len(table.cols), repeatRows=1)
+    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+                           ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6"))]))
+    return t
 
 
 def _programme_table(report: Report, style: ParagraphStyle, width: float) -> Table:

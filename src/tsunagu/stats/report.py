@@ -26,7 +26,7 @@ from tsunagu.stats.evaluation import evaluation, fiscal_year_of, referral_specs
 from tsunagu.stats.figures import aggregates, indicators, run_label
 from tsunagu.stats.source import StatsData, gather
 from tsunagu.stats.suppress import DEFAULT_K
-from tsunagu.stats.tables import StatTable, publish_all
+from tsunagu.stats.tables import ShareTable, StatTable, listed_shares, publish_all
 from tsunagu.vault.node import Node
 from tsunagu.work.errors import Refused
 from tsunagu.yamlstrict import load_model
@@ -67,6 +67,7 @@ class Report:
     fiscal_year: int | None = None
     programmes_error: str | None = None
     unanswered: list[str] = field(default_factory=list)
+    shares: list[ShareTable] = field(default_factory=list)
 
     def tables(self) -> list[StatTable]:
         return [t for tables in self.sections.values() for t in tables]
@@ -81,6 +82,7 @@ class Report:
             "legal_basis": self.basis, "legal_reason": self.basis_reason,
             "suppressed_mark": "秘匿", "unanswered_departments": self.unanswered,
             "sections": {name: [t.public() for t in tables] for name, tables in self.sections.items()},
+            "shares": [t.public() for t in self.shares],
             "budget": {
                 "fiscal_year": self.fiscal_year, "error": self.programmes_error,
                 "programmes": [vars(line) for line in self.programmes],
@@ -121,6 +123,8 @@ def build_report(session: Session, nodes: Mapping[str, Node], subject: Subject, 
                     basis.reason, programmes_error=programmes_error, unanswered=sorted(set(data.refused)))
     for name in SECTIONS:
         report.sections[name] = [published[s.id] for s in groups[name]]
+    if "listed_by_run_school" in published and "screened_by_run_school" in published:
+        report.shares.append(listed_shares(published["listed_by_run_school"], published["screened_by_run_school"]))
     if programmes is not None:
         report.fiscal_year = programmes.fiscal_year
         report.programmes = programme_lines(programmes, published.get("referral_results"))

@@ -200,3 +200,33 @@ def single_row_turned(table: StatTable) -> StatTable:
     cells = [[row[0]] for row in zip(*table.cells, strict=True)]
     return StatTable(table.id, table.title, table.col_title, table.row_title, list(table.cols), [table.rows[0]], "lines",
                      cells, [c[0] for c in cells], chart="bar")
+
+
+@dataclass(frozen=True)
+class ShareTable:
+    """Proportions derived from two published tables (shown only where both counts are published)."""
+
+    id: str
+    title: str
+    row_title: str
+    rows: list[str]
+    cols: list[str]
+    values: list[list[float | None]]
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "row_title": self.row_title, "rows": self.rows,
+                "columns": self.cols, "values": self.values}
+
+
+def percent(value: float | None) -> str:
+    return SUPPRESSED_MARK if value is None else f"{value * 100:.1f}%"
+
+
+def listed_shares(listed: StatTable, screened: StatTable) -> ShareTable:
+    """Listed share by group (columns of both tables) and run (rows), plus the whole town, turned for reading."""
+    groups = ["市全体", *listed.cols]
+    values = [[share(listed.row_totals[i], screened.row_totals[i]) for i in range(len(listed.rows))]]
+    values += [[share(listed.cells[i][j], screened.cells[i][j]) for i in range(len(listed.rows))]
+               for j in range(len(listed.cols))]
+    return ShareTable("listed_share", "支援候補の割合の推移（スクリーニング対象に占める割合。実行ごと・学校別）",
+                      listed.col_title, groups, list(listed.rows), values)
