@@ -63,7 +63,10 @@ class Chart:
 
 
 def chart_for(table: StatTable) -> Chart | None:
+    """The table's chart, or None when there is nothing published to draw (all hidden, or all zero)."""
     if table.chart == "none" or not table.rows or not table.cols:
+        return None
+    if not any(c.value for row in table.cells for c in row):
         return None
     if table.chart == "line" and len(table.rows) > 1:
         return lines(table)
@@ -154,7 +157,11 @@ def lines(table: StatTable) -> Chart:
     _plot_frame(chart, x0, y0, w, h, peak, labels)
     for j, col in enumerate(table.cols):
         _series(chart, x0, y0, w, h, peak, [row[j].value for row in table.cells], PALETTE[j % len(PALETTE)], col, labels)
-    chart.height = _legend(chart, table.cols, y0 + h + 40, False) + 4
+    bottom = _legend(chart, table.cols, y0 + h + 40, False)
+    if any(c.value is None for row in table.cells for c in row):
+        chart.shapes.append(Text(8, bottom, "線が途切れている所は秘匿です。", 11))
+        bottom += 18
+    chart.height = bottom + 4
     chart.description = "。".join(f"{col}: " + "、".join(f"{labels[i]} {row[j].text()}" for i, row in enumerate(table.cells))
                                  for j, col in enumerate(table.cols))
     return chart
