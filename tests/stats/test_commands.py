@@ -87,3 +87,22 @@ def test_the_demo_records_its_work_through_the_services_once(home: Home) -> None
     budget = json.loads(result.output)["budget"]
     assert len(budget["programmes"]) == 5 and budget["programmes"][0]["name"] == "こども食堂・居場所づくり支援事業"
     assert budget["error"] is None
+
+
+def test_a_suspended_child_is_in_no_figure(home: Home) -> None:
+    from datetime import UTC, datetime
+
+    from tsunagu.work.models import UseSuspension
+
+    def totals() -> tuple[int, int]:
+        result = runner.invoke(app, ["stats", "--home", str(home.settings.home), "--json", "--k", "2"])
+        sections = json.loads(result.output)["sections"]
+        listed = next(t for t in sections["aggregates"] if t["id"] == "listed_by_run")
+        absence = next(t for t in sections["indicators"] if t["id"] == "absence_by_run")
+        return listed["row_totals"][-1]["value"], absence["row_totals"][-1]["value"]
+
+    assert totals() == (4, 4)  # four listed children; four pupils' school records
+    with home.factory.begin() as session:
+        session.add(UseSuspension(person_id="P0001", since=datetime.now(UTC), reason="利用停止請求", active=True,
+                                  recorded_by="po1"))
+    assert totals() == (3, 3)  # the child and the child's school record are left out

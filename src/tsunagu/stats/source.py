@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -127,10 +128,10 @@ def _work(session: Session, data: StatsData, excluded: set[str]) -> None:
 
 
 def _ask(nodes: Mapping[str, Node], data: StatsData, role: str, items: tuple[str, ...], as_of: date,
-         excluded: set[tuple[str, str]]) -> list[tuple[str, str, object, date | None]]:
-    """(record, item, value, observed on) rows that the departments holding ``items`` release for
-    statistics; records linked to a suspended child are left out."""
-    rows: list[tuple[str, str, object, date | None]] = []
+         excluded: set[tuple[str, str]]) -> pl.DataFrame:
+    """The observations the departments holding ``items`` release for statistics (columns record,
+    item_id, value_num, value_text, observed_on); records linked to a suspended child are left out."""
+    frames = []
     for department, node in sorted(nodes.items()):
         # An in-process node's manifests say what it releases for statistics: ask only for that. A
         # remote node is asked for every item and answers for what it releases (or refuses).
@@ -144,13 +145,17 @@ def _ask(nodes: Mapping[str, Node], data: StatsData, role: str, items: tuple[str
         except (NodeRefusedError, OSError):
             data.refused.append(department)
             continue
-        for source, local, item, text, num, flag, observed in answer.data.select(
-                "source", "local_id", "item_id", "value_text", "value_num", "value_bool", "observed_on").iter_rows():
-            if (department, str(local)) in excluded:
-                continue
-            value = num if num is not None else (text if text is not None else flag)
-            rows.append((f"{source}:{local}", str(item), value, observed))
-    return rows
+        frame = answer.data.select("source", pl.col("local_id").cast(pl.Utf8), "item_id", "value_num", "value_text",
+                                   "observed_on")
+        gone = [local for dept, local in excluded if dept == department]
+        if gone:
+            frame = frame.filter(~pl.col("local_id").is_in(gone))
+        frames.append(frame.select(pl.concat_str("source", pl.lit(":"), "local_id").alias("record"), "item_id",
+                                   "value_num", "value_text", "observed_on"))
+    if not frames:
+        return pl.DataFrame(schema={"record": pl.Utf8, "item_id": pl.Utf8, "value_num": pl.Float64,
+                                    "value_text": pl.Utf8, "observed_on": pl.Date})
+    return pl.concat(frames)
 
 
 def school_year_start(on: date) -> date:
@@ -160,17 +165,17 @@ def school_year_start(on: date) -> date:
 
 def _indicators(nodes: Mapping[str, Node], data: StatsData, role: str, excluded: set[tuple[str, str]]) -> None:
     for run in data.runs:
-        totals: dict[str, float] = defaultdict(float)
-        start = school_year_start(run.as_of)
-        for record, _item, value, observed in _ask(nodes, data, role, (ABSENCE_ITEM,), run.as_of, excluded):
-            # Monthly counts of this school year add up to the year's absence (年間欠席日数).
-            if isinstance(value, int | float) and observed is not None and observed >= start:
-                totals[record] += float(value)
-        data.absence[run.run_id] = dict(totals)
+        frame = _ask(nodes, data, role, (ABSENCE_ITEM,), run.as_of, excluded)
+        # Monthly counts of this school year add up to the year's absence (年間欠席日数).
+        year = (frame.filter((pl.col("observed_on") >= school_year_start(run.as_of)) & pl.col("value_num").is_not_null())
+                .group_by("record").agg(pl.col("value_num").sum()))
+        data.absence[run.run_id] = dict(zip(year["record"].to_list(), year["value_num"].to_list(), strict=True))
     latest = data.latest
     if latest is not None:
-        for _record, item, value, _observed in _ask(nodes, data, role, CHECKUP_ITEMS, latest.as_of, excluded):
-            data.checkups.setdefault(item, Counter())[str(value)] += 1
+        frame = _ask(nodes, data, role, CHECKUP_ITEMS, latest.as_of, excluded)
+        counts = frame.filter(pl.col("value_text").is_not_null()).group_by("item_id", "value_text").len()
+        for item, value, n in counts.iter_rows():
+            data.checkups.setdefault(str(item), Counter())[str(value)] += int(n)
 
 
 def _excluded_records(session: Session, excluded: set[str]) -> set[tuple[str, str]]:
