@@ -58,17 +58,16 @@ def main() -> None:
     settings = load_settings(home)
     plan = load_programmes(home / PROGRAMMES_FILE)
     figures: dict[str, Any] = {"home": str(home), "children": args.children}
-    with hub_with_nodes(settings) as (sessions, nodes):
-        with sessions() as session:
-            figures["gather_s"], data = _best(lambda: gather(session, nodes, SUBJECT.role), args.repeat)
-            specs = aggregates(data) + indicators(data) + evaluation(data) + referral_specs(data, plan.fiscal_year)
-            figures["suppress_s"], tables = _best(lambda: publish_all(specs, settings.statistics_k), args.repeat)
-            figures["tables"] = len(tables)
-            figures["cells"] = sum(len(t.rows) * len(t.cols) for t in tables)
-            figures["suppressed"] = sum(t.suppressed_count() for t in tables)
-            figures["report_s"], report = _best(
-                lambda: build_report(session, nodes, SUBJECT, k=settings.statistics_k, programmes=plan), args.repeat)
-            session.rollback()  # the benchmark's audit entries are not kept
+    with hub_with_nodes(settings) as (sessions, nodes), sessions() as session:
+        figures["gather_s"], data = _best(lambda: gather(session, nodes, SUBJECT.role), args.repeat)
+        specs = aggregates(data) + indicators(data) + evaluation(data) + referral_specs(data, plan.fiscal_year)
+        figures["suppress_s"], tables = _best(lambda: publish_all(specs, settings.statistics_k), args.repeat)
+        figures["tables"] = len(tables)
+        figures["cells"] = sum(len(t.rows) * len(t.cols) for t in tables)
+        figures["suppressed"] = sum(t.suppressed_count() for t in tables)
+        figures["report_s"], report = _best(
+            lambda: build_report(session, nodes, SUBJECT, k=settings.statistics_k, programmes=plan), args.repeat)
+        session.rollback()  # the benchmark's audit entries are not kept
     figures["pdf_s"], pdf = _best(lambda: pdf_bytes(report, settings.municipality_name or ""), args.repeat)
     figures["pdf_bytes"] = len(pdf)
     RESULTS.mkdir(parents=True, exist_ok=True)
