@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -130,7 +129,3 @@ def programme_lines(plan: ProgrammeFile, referrals: StatTable | None) -> list[Pr
             round(programme.yearly_cost / referred) if referred else None,
         ))
     return lines
-
-
-def fiscal_year_range(year: int) -> tuple[date, date]:
-    return date(year, 4, 1), date(year + 1, 3, 31)

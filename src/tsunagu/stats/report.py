@@ -96,12 +96,6 @@ def _fiscal_year(data: StatsData) -> int:
     return fiscal_year_of(moment)
 
 
-def may_read(subject: Subject) -> bool:
-    from tsunagu.work.access import allows
-
-    return allows(subject, ACTION, PURPOSE)
-
-
 def build_report(session: Session, nodes: Mapping[str, Node], subject: Subject, *, k: int = DEFAULT_K,
                  programmes: ProgrammeFile | None = None, programmes_error: str | None = None,
                  key: Ed25519PrivateKey | None = None) -> Report:
