@@ -24,6 +24,7 @@ from tsunagu.stats.report import Report
 from tsunagu.stats.service import open_report
 from tsunagu.stats.tables import grid
 from tsunagu.work.errors import WorkError
+from tsunagu.work.rights.pdf import FontMissingError, register_font
 
 STATS_ROLES = ("statistics_officer", "privacy_officer", "administrator")
 
@@ -61,7 +62,9 @@ def stats(
         fail(f"--as-role は {' / '.join(STATS_ROLES)} のいずれかです（指定: {as_role}）")
     settings: Settings = settings_for(home)
     subject = cli_subject(as_role, "statistics", back_office_only=False)
-    with reported_errors(WorkError, ValueError):
+    with reported_errors(WorkError, ValueError, FontMissingError):
+        if pdf_out is not None:
+            register_font()  # before the read: a report that cannot be written is not read
         report = open_report(settings, subject, k=k, programmes_path=programmes, key=signing_key(settings))
         municipality = settings.municipality_name or ""
         if csv_out is not None:

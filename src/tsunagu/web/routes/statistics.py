@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from tsunagu.privacy import Subject
@@ -21,6 +21,7 @@ from tsunagu.stats.tables import grid
 from tsunagu.web.charts import stats_svg
 from tsunagu.web.deps import CurrentSubject, State, render
 from tsunagu.web.state import AppState
+from tsunagu.work.rights.pdf import FontMissingError, register_font
 from tsunagu.yamlstrict import ConfigError
 
 router = APIRouter(include_in_schema=False)
@@ -66,6 +67,10 @@ def statistics_xlsx(state: State, subject: CurrentSubject) -> Response:
 
 @router.get("/statistics.pdf")
 def statistics_pdf(state: State, subject: CurrentSubject) -> Response:
+    try:
+        register_font()  # before the read: a report that cannot be rendered is not read
+    except FontMissingError as exc:
+        raise HTTPException(status_code=500, detail=str(exc)) from exc
     return _file(pdf_bytes(_report(state, subject), state.settings.municipality_name or ""), "application/pdf", "pdf")
 
 
