@@ -14,7 +14,7 @@ from tsunagu.stats.budget import ProgrammeFile, budget_specs, load_programmes, p
 from tsunagu.stats.evaluation import contact_band, evaluation, referral_specs
 from tsunagu.stats.figures import absence_band, age_band, aggregates, indicators
 from tsunagu.stats.source import ChildResult, ReferralFact, ReviewFact, Run, StatsData
-from tsunagu.stats.tables import Spec, StatTable, listed_shares, publish_all
+from tsunagu.stats.tables import Cell, Spec, StatTable, listed_shares, publish_all
 from tsunagu.yamlstrict import ConfigError
 
 RUN1, RUN2 = Run("r1", date(2026, 9, 30), None), Run("r2", date(2026, 10, 31), None)
@@ -201,10 +201,29 @@ def test_no_table_of_a_random_town_lets_a_small_cell_be_recomputed(seed: int, k:
         {"id": "a", "name": "食堂", "yearly_cost": 100, "resources": ["食堂A"], "domains": ["poverty"]},
         {"id": "b", "name": "塾", "yearly_cost": 100, "resources": ["塾B"], "domains": ["learning"]}]})
     specs = aggregates(data) + indicators(data) + evaluation(data) + referral_specs(data, 2026) + budget_specs(data, plan)
+    meaning: dict[object, set[int | None]] = {}
     for spec, table in zip(specs, publish_all(specs, k), strict=True):
         assert exposures(table, truth_of(spec.counts, spec.layout), k) == [], (spec.id, spec.counts)
         shown = [c.value for row in table.cells for c in row] + [c.value for c in table.row_totals]
         assert all(v is None or not 0 < v < k for v in shown), spec.id
+        for key, cell in _meanings(spec, table):
+            meaning.setdefault(key, set()).add(cell.value)
+    # A number that means the same in two tables is published alike in both (or hidden in both).
+    assert all(len(values) == 1 for values in meaning.values()), [k for k, v in meaning.items() if len(v) > 1]
+
+
+def _meanings(spec: Spec, table: StatTable) -> list[tuple[object, Cell]]:
+    """Each published number with what it counts, written out independently of the suppression code."""
+    out: list[tuple[object, Cell]] = []
+    for i, row in enumerate(table.cells):
+        pop = spec.row_populations[i] if spec.row_populations else spec.population
+        base = set() if spec.row_populations else {f"{spec.row_dim}={spec.rows[i]}"}
+        out += [((pop, frozenset(base | {f"{spec.col_dim}={spec.cols[j]}"})), cell) for j, cell in enumerate(row)]
+        out.append(((pop, frozenset(base)), table.row_totals[i]))
+    out += [((spec.population, frozenset({f"{spec.col_dim}={spec.cols[j]}"})), c) for j, c in enumerate(table.col_totals)]
+    if table.total is not None:
+        out.append(((spec.population, frozenset()), table.total))
+    return out
 
 
 def test_a_listed_share_is_shown_only_when_both_counts_are_published() -> None:
