@@ -77,8 +77,11 @@ def exposures(table: StatTable, truth: dict[tuple[str, ...], int], k: int) -> li
             continue  # nothing ties it to anything: unbounded
         objective = np.zeros(len(hidden))
         objective[index[key]] = 1.0
-        low = linprog(objective, A_eq=np.array(rows_a), b_eq=np.array(rows_b), bounds=(0, None), method="highs")
-        high = linprog(-objective, A_eq=np.array(rows_a), b_eq=np.array(rows_b), bounds=(0, None), method="highs")
+        # The best-informed reader: every suppressed count that is not zero is at least one (zeros are
+        # published, so most suppressed counts are), and the zeros suppressed as complements are known.
+        bounds = [(1 if truth[h] > 0 else 0, None) for h in hidden]
+        low = linprog(objective, A_eq=np.array(rows_a), b_eq=np.array(rows_b), bounds=bounds, method="highs")
+        high = linprog(-objective, A_eq=np.array(rows_a), b_eq=np.array(rows_b), bounds=bounds, method="highs")
         assert low.status == 0, low.message
         top = float("inf") if high.status == 3 else -high.fun
         if top - low.fun < 0.5:

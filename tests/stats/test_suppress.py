@@ -43,12 +43,15 @@ def test_zero_cells_are_published() -> None:
     assert table.cells[0][0].value == 0 and table.cells[1][1].value == 0
 
 
-def test_the_line_rule_alone_is_not_enough_and_the_exact_check_repairs_it() -> None:
-    # A 1 with its only partner a 1 in the same row: x + y = 2 would give x = 1 if the reader
-    # knew both were at least 1; with the lower bound 0 the range is [0, 2]. With lower 1 it is exposed.
-    net, cells, *_ = two_way([[1, 1, 30], [40, 50, 60]])
+def test_a_reader_who_takes_suppressed_counts_for_at_least_one_cannot_pin_a_one() -> None:
+    # Row 0 is 1, 1, 30: the line rule hides the two 1s, and x + y = 2 with x, y >= 1 gives x = y = 1.
+    # The exact check sees it and hides more, until a cycle can move the 1.
+    counts = [[1, 1, 30], [40, 50, 60]]
+    net, cells, *_ = two_way(counts)
     protect(net, 10)
-    assert movable(net, cells[0][0], lower=0)
+    assert movable(net, cells[0][0], lower=1) and movable(net, cells[0][1], lower=1)
+    assert sum(e.suppressed for row in cells for e in row) > 2
+    assert exposures(_table(counts), truth_of(counts, "two_way"), 10) == []
 
 
 def test_separate_lines_protect_each_row_on_its_own() -> None:

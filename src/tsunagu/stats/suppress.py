@@ -12,7 +12,8 @@ total. A reader who knows the published numbers and that no count is negative ca
 suppressed count to an interval; the count can be *recomputed* exactly when that interval is one
 value. From the true table (a feasible point) a suppressed edge can move iff a cycle of suppressed
 edges passes through it in the residual network: forward along any suppressed edge, backward
-only along one whose count is above zero (the reader's lower bound). So the check is graph
+only along one whose count is above the reader's lower bound (1: zeros are published, so the
+reader may take every suppressed count for at least one child). So the check is graph
 reachability, exact for integers too (the constraint matrix of a network is totally unimodular,
 so the interval's ends are whole numbers).
 
@@ -37,6 +38,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 DEFAULT_K = 10
+# What the reader is assumed to know of every suppressed non-zero count: at least 1. Zeros are
+# published, so a reader may well take any suppressed count for one child or more; the check
+# assumes so (a suppressed zero complement can only move up, whatever the reader assumes).
+READER_LOWER = 1
 Status = Literal["published", "primary", "complementary"]
 EdgeKind = Literal["cell", "total"]
 
@@ -111,7 +116,7 @@ def protect(net: Network, k: int = DEFAULT_K) -> None:
     _line_fixpoint(lines, margin_nodes)
     _line_fixpoint(lines, list(lines))
     while True:
-        exposed = [e for e in net.edges if e.status == "primary" and not movable(net, e)]
+        exposed = [e for e in net.edges if e.status == "primary" and not movable(net, e, READER_LOWER)]
         if not exposed:
             return
         if not _widen(lines, exposed[0], net):
