@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 
 from openpyxl import load_workbook
@@ -11,9 +12,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tsunagu.cli import app as cli_app
+from tsunagu.config import load_settings
 from tsunagu.privacy import AuditEntry
+from tsunagu.web.app import create_app
 from tsunagu.work import users as accounts
-from web.conftest import Browser
+from web.conftest import Browser, TestClient
 from work.builders import ADMIN, PASSWORD, Home
 
 PEOPLE = ("P0001", "P0002", "P0003", "P0004")
@@ -41,6 +44,35 @@ def test_the_page_and_the_command_publish_the_same_suppressed_tables(home: Home,
     by_school = next(t for t in served["sections"]["aggregates"] if t["id"] == "listed_by_school")
     assert all(c["suppressed"] and c["value"] is None for row in by_school["cells"] for c in row if c["value"] != 0)
     assert by_school["total"] == {"value": None, "suppressed": True}
+
+
+def _html_cells(page: str, table_id: str) -> list[str]:
+    body = page.split(f'data-table="{table_id}"', 1)[1].split("</table>", 1)[0]
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", body, flags=re.S)]
+
+
+def test_the_page_shows_the_numbers_of_the_json_at_the_municipal_k(home: Home) -> None:
+    with home.settings.config_path.open("a", encoding="utf-8") as config:
+        config.write("statistics_k: 2\n")  # the municipality's setting, read by the page and the command alike
+    with TestClient(create_app(load_settings(home.settings.home))) as client:
+        b = Browser(client)
+        assert b.sign_in(add_statistics_officer(home)) == 303
+        page = b.client.get("/statistics").text
+    result = CliRunner().invoke(cli_app, ["stats", "--home", str(home.settings.home), "--json"])
+    printed = json.loads(result.output)
+    assert printed["k"] == 2
+    for table in (t for tables in printed["sections"].values() for t in tables):
+        if len(table["columns"]) > 8:
+            continue  # shown turned; same cells, other order
+        expected = []
+        for row, total in zip(table["cells"], table["row_totals"], strict=True):
+            expected += [c["value"] for c in row] + [total["value"]]
+        if table["column_totals"]:
+            expected += [c["value"] for c in table["column_totals"]] + [table["total"]["value"]]
+        assert _html_cells(page, table["id"]) == ["秘匿" if v is None else f"{v:,}" for v in expected], table["id"]
+    published = [c["value"] for ts in printed["sections"].values() for t in ts
+                 for c in [*t["row_totals"], *(cell for row in t["cells"] for cell in row)]]
+    assert any(published)  # at k = 2 the small home publishes something, so the comparison says something
 
 
 def test_a_statistics_read_is_one_aggregate_entry(home: Home, browser: Callable[..., Browser]) -> None:
