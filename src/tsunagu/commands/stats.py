@@ -30,7 +30,8 @@ STATS_ROLES = ("statistics_officer", "privacy_officer", "administrator")
 
 
 def _print(report: Report) -> None:
-    console.print(f"[bold]統計[/]（{report.as_of or '実行なし'}時点・{report.k}人未満のセルと逆算できるセルは「秘匿」）")
+    when = f"{report.as_of}時点" if report.as_of else "スクリーニングの実行はまだありません"
+    console.print(f"[bold]統計[/]（{when}。{report.k}人未満のセルと逆算できるセルは「秘匿」）")
     console.print(f"利用の根拠: {report.basis}", soft_wrap=True)
     for table in report.tables():
         shown_grid = grid(table)
