@@ -66,8 +66,10 @@ def chart_for(table: StatTable) -> Chart | None:
     """The table's chart, or None when there is nothing published to draw (all hidden, or all zero)."""
     if table.chart == "none" or not table.rows or not table.cols:
         return None
-    if not any(c.value for row in table.cells for c in row):
-        return None
+    cells_shown = any(c.value for row in table.cells for c in row)
+    if not cells_shown:
+        # Only totals left to draw (the split hidden): bars of the totals, or nothing at all.
+        return stacked_bars(table) if any(t.value for t in table.row_totals) else None
     if table.chart == "line" and len(table.rows) > 1:
         return lines(table)
     if table.chart == "multiples":
