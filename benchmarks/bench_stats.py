@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tsunagu.config import load_settings
-from tsunagu.hub import hub_with_nodes
+from tsunagu.hub import Hub
 from tsunagu.privacy import Subject
 from tsunagu.stats.budget import PROGRAMMES_FILE, load_programmes
 from tsunagu.stats.evaluation import evaluation, referral_specs
@@ -58,7 +58,8 @@ def main() -> None:
     settings = load_settings(home)
     plan = load_programmes(home / PROGRAMMES_FILE)
     figures: dict[str, Any] = {"home": str(home), "children": args.children}
-    with hub_with_nodes(settings) as (sessions, nodes), sessions() as session:
+    with Hub.open(settings) as hub, hub.sessions() as session:
+        nodes = hub.nodes()
         figures["gather_s"], data = _best(lambda: gather(session, nodes, SUBJECT.role), args.repeat)
         specs = aggregates(data) + indicators(data) + evaluation(data) + referral_specs(data, plan.fiscal_year)
         figures["suppress_s"], tables = _best(lambda: publish_all(specs, settings.statistics_k), args.repeat)

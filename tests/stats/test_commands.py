@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tsunagu.cli import app
+from tsunagu.errors import ExitCode
 from tsunagu.privacy import AuditEntry
 from tsunagu.stats.demo import seed_demo_work
 from tsunagu.stats.export import csv_text, workbook_bytes
@@ -44,9 +45,11 @@ def test_a_broken_programmes_file_names_its_line_and_a_missing_one_is_refused(ho
     bad.write_text("fiscal_year: 2026\nprogrammes:\n  - id: a\n    name: 食堂\n    yearly_cost: 十万\n    resources: [x]\n",
                    encoding="utf-8")
     result = runner.invoke(app, ["stats", "--home", str(home.settings.home), "--programmes", str(bad)])
-    assert result.exit_code == 1 and "programmes.yaml:5" in result.output and "Traceback" not in result.output
+    # A programmes file is configuration: its errors exit with ExitCode.CONFIG.
+    assert result.exit_code == ExitCode.CONFIG and "programmes.yaml:5" in result.output
+    assert "Traceback" not in result.output
     missing = runner.invoke(app, ["stats", "--home", str(home.settings.home), "--programmes", str(tmp_path / "no.yaml")])
-    assert missing.exit_code == 1 and "事業・予算ファイルがありません" in missing.output
+    assert missing.exit_code == ExitCode.CONFIG and "事業・予算ファイルがありません" in missing.output
 
 
 def test_k_below_two_and_roles_outside_the_back_office_are_refused(home: Home) -> None:
@@ -92,13 +95,13 @@ def test_the_demo_records_its_work_through_the_services_once(home: Home) -> None
 def test_a_suspended_child_is_in_no_figure(home: Home) -> None:
     from datetime import UTC, datetime
 
-    from tsunagu.hub import hub_with_nodes
+    from support.hubs import hub_of
     from tsunagu.stats.source import gather
     from tsunagu.work.models import UseSuspension
 
     def gathered() -> tuple[set[str], set[str]]:
-        with hub_with_nodes(home.settings) as (sessions, nodes), sessions() as session:
-            data = gather(session, nodes, "statistics_officer")
+        with hub_of(home.settings.home) as hub, hub.sessions() as session:
+            data = gather(session, hub.nodes(), "statistics_officer")
         children = {c.person_id for results in data.results.values() for c in results}
         return children, {record for per_run in data.absence.values() for record in per_run}
 

@@ -7,26 +7,21 @@ from pathlib import Path
 from tsunagu.commands.common import console, emit_json, err_console
 from tsunagu.config import load_settings
 from tsunagu.demo_accounts import DemoAccount, ensure_demo_accounts
-from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
+from tsunagu.hub import Hub
 from tsunagu.stats.demo import seed_demo_work
-from tsunagu.store.db import create_hub_engine, session_factory
 
 HOST, PORT = "127.0.0.1", 8000
 URL = f"http://{HOST}:{PORT}/"
 
 
 def prepare_accounts(home: Path) -> list[DemoAccount]:
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        with session_factory(engine).begin() as session:
+    with Hub(load_settings(home)) as hub:
+        with hub.sessions.begin() as session:
             accounts = ensure_demo_accounts(session, home)
-        with session_factory(engine).begin() as session:
+        with hub.sessions.begin() as session:
             # The demo's recorded reviews and referrals, and the finance section's programmes (first run only).
-            seed_demo_work(session, home, load_note_cipher(home), load_or_create_signing_key(home))
+            seed_demo_work(session, home, hub.note_cipher, hub.signing_key)
         return accounts
-    finally:
-        engine.dispose()
 
 
 def print_accounts(accounts: list[DemoAccount], json_out: bool) -> None:

@@ -19,12 +19,12 @@ from tsunagu.commands.common import (
     signing_key,
 )
 from tsunagu.config import Settings
+from tsunagu.hub import Hub
 from tsunagu.stats.export import write_csv, write_pdf, write_xlsx
 from tsunagu.stats.report import Report
 from tsunagu.stats.service import open_report
 from tsunagu.stats.tables import grid
-from tsunagu.work.errors import WorkError
-from tsunagu.work.rights.pdf import FontMissingError, register_font
+from tsunagu.work.rights.pdf import register_font
 
 STATS_ROLES = ("statistics_officer", "privacy_officer", "administrator")
 
@@ -63,10 +63,12 @@ def stats(
         fail(f"--as-role は {' / '.join(STATS_ROLES)} のいずれかです（指定: {as_role}）")
     settings: Settings = settings_for(home)
     subject = cli_subject(as_role, "statistics", back_office_only=False)
-    with reported_errors(WorkError, ValueError, FontMissingError):
+    # Every TsunaguError (a refusal, a font, the programmes file) exits with its own code.
+    with reported_errors(ValueError):
         if pdf_out is not None:
             register_font()  # before the read: a report that cannot be written is not read
-        report = open_report(settings, subject, k=k, programmes_path=programmes, key=signing_key(settings))
+        with Hub.open(settings) as hub:
+            report = open_report(hub, subject, k=k, programmes_path=programmes, key=signing_key(settings))
         municipality = settings.municipality_name or ""
         if csv_out is not None:
             write_csv(report, csv_out)

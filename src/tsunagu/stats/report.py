@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tsunagu.privacy import Subject, authorise
 from tsunagu.privacy.policy import JST
 from tsunagu.stats.budget import ProgrammeFile, ProgrammeLine, budget_specs, programme_lines
+from tsunagu.stats.errors import StatisticsInputError
 from tsunagu.stats.evaluation import evaluation, fiscal_year_of, referral_specs
 from tsunagu.stats.figures import aggregates, indicators, run_label
 from tsunagu.stats.source import StatsData, gather
@@ -101,7 +102,7 @@ def build_report(session: Session, nodes: Mapping[str, Node], subject: Subject, 
                  key: Ed25519PrivateKey | None = None) -> Report:
     """Authorise and record one aggregate read, gather, and publish every table under ``k``."""
     if k < 2:
-        raise ValueError("k は2以上にしてください（1では少数のセルを秘匿しません）")
+        raise StatisticsInputError("k は2以上にしてください（1では少数のセルを秘匿しません）")
     decision = authorise(session, subject, ACTION, PURPOSE, key=key)
     if not decision.allowed:
         raise Refused("この役割には統計を閲覧する権限がありません。", decision)

@@ -1,4 +1,4 @@
-"""Opening the hub and nodes for a statistics report (one small function, for the command)."""
+"""A statistics report read through a municipality's ``Hub`` (for the command), and the programmes file."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tsunagu.config import Settings
-from tsunagu.hub import hub_with_nodes
+from tsunagu.hub import Hub
 from tsunagu.privacy import Subject
 from tsunagu.stats.budget import PROGRAMMES_FILE, ProgrammeFile, load_programmes
 from tsunagu.stats.report import Report, build_report
-from tsunagu.work.errors import Refused
 from tsunagu.yamlstrict import ConfigError
 
 
@@ -34,18 +33,10 @@ def programmes_for(settings: Settings, path: Path | None = None) -> tuple[Progra
         return None, str(exc)
 
 
-def open_report(settings: Settings, subject: Subject, *, k: int | None = None, programmes_path: Path | None = None,
+def open_report(hub: Hub, subject: Subject, *, k: int | None = None, programmes_path: Path | None = None,
                 key: Ed25519PrivateKey | None = None) -> Report:
-    programmes, problem = programmes_for(settings, programmes_path)
-    with hub_with_nodes(settings) as (sessions, nodes):
-        session = sessions()
-        try:
-            report = build_report(session, nodes, subject, k=k or settings.statistics_k, programmes=programmes,
-                                  programmes_error=problem, key=key)
-            session.commit()
-            return report
-        except Refused:
-            session.commit()  # the refusal stays on record
-            raise
-        finally:
-            session.close()
+    """The report in one unit of work on ``hub`` (a refusal is committed: it stays on record)."""
+    programmes, problem = programmes_for(hub.settings, programmes_path)
+    with hub.unit() as session:
+        return build_report(session, hub.nodes(), subject, k=k or hub.settings.statistics_k, programmes=programmes,
+                            programmes_error=problem, key=key)

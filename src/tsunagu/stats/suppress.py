@@ -37,6 +37,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tsunagu.stats.errors import StatisticsInputError
+
 DEFAULT_K = 10
 # What the reader is assumed to know of every suppressed non-zero count: at least 1. Zeros are
 # published, so a reader may well take any suppressed count for one child or more; the check
@@ -68,7 +70,7 @@ class Network:
 
     def add(self, key: tuple[str, ...], tail: str, head: str, value: int, kind: EdgeKind) -> Edge:
         if value < 0:
-            raise ValueError(f"負の件数は集計できません: {key} = {value}")
+            raise StatisticsInputError(f"負の件数は集計できません: {key} = {value}")
         edge = Edge(key, tail, head, value, kind)
         self.edges.append(edge)
         return edge
@@ -107,7 +109,7 @@ def separate_lines(counts: Sequence[Sequence[int]]) -> tuple[Network, list[list[
 def protect(net: Network, k: int = DEFAULT_K) -> None:
     """Mark primary and complementary suppressions on ``net`` in place (see the module's policy)."""
     if k < 1:
-        raise ValueError("k は1以上です")
+        raise StatisticsInputError("k は1以上です")
     for edge in net.edges:
         if 0 < edge.value < k:
             edge.status = "primary"

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tsunagu.stats.errors import StatisticsInputError
 from tsunagu.stats.suppress import DEFAULT_K, Edge, protect, separate_lines, two_way
 
 Layout = Literal["two_way", "lines"]
@@ -97,7 +98,7 @@ class Spec:
 
     def keyed_network(self, forced: set[EntryKey]) -> tuple[list[tuple[EntryKey, Edge]], Any]:
         if any(len(row) != len(self.cols) for row in self.counts) or len(self.counts) != len(self.rows):
-            raise ValueError(f"{self.id}: 行・列の数が件数と合いません")
+            raise StatisticsInputError(f"{self.id}: 行・列の数が件数と合いません")
         r = [f"{self.row_dim}={v}" for v in self.rows]
         c = [f"{self.col_dim}={v}" for v in self.cols]
         keyed: list[tuple[EntryKey, Edge]] = []

@@ -29,13 +29,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _report(state: AppState, subject: Subject) -> Report:
+    hub = state.hub
     try:
-        programmes, problem = programmes_for(state.settings)
+        programmes, problem = programmes_for(hub.settings)
     except ConfigError as exc:  # only a named file raises; the home's own is reported beside
         programmes, problem = None, str(exc)
-    with state.reading() as session:
-        return build_report(session, state.nodes(), subject, k=state.settings.statistics_k, programmes=programmes,
-                            programmes_error=problem, key=state.key)
+    with hub.reading() as session:
+        return build_report(session, hub.nodes(), subject, k=hub.settings.statistics_k, programmes=programmes,
+                            programmes_error=problem, key=hub.signing_key)
 
 
 @router.get("/statistics")
