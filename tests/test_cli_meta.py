@@ -54,6 +54,7 @@ PERSONAL: dict[str, list[str]] = {
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
 SYSTEM_RUNS = {"link", "screen", "demo"}
+SYSTEM_RUNS.add("stats")  # aggregates over everyone: one statistics.read entry per report (tests/stats)
 # Commands that touch no person's data, and why.
 NO_PERSONAL_DATA = {
     "init": "creates an empty home", "synth": "synthetic data only", "bench": "synthetic data only",

@@ -21,6 +21,7 @@ from tsunagu.commands import resources as resources_cmd
 from tsunagu.commands import retention as retention_cmd
 from tsunagu.commands import screen as screen_cmd
 from tsunagu.commands import serve as serve_cmd
+from tsunagu.commands import stats as stats_cmd
 from tsunagu.commands import synth as synth_cmd
 from tsunagu.commands import users as users_cmd
 from tsunagu.commands.common import run_app
@@ -61,6 +62,7 @@ users_cmd.register(app)
 resources_cmd.register(app)
 serve_cmd.register(app)
 manifest_cmd.register(app)
+stats_cmd.register(app)
 
 
 def main() -> None:

@@ -101,9 +101,10 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "audit.verify": [g({AD})],
         "statistics.read": STATS,
     },
+    "statistics_officer": {"statistics.read": STATS},
 }
 DUTY_BOUND = {"school_social_worker", "centre_caseworker", "public_health_nurse", "child_guidance_caseworker"}
-NO_CHILD_DETAIL = {"administrator", "data_steward"}
+NO_CHILD_DETAIL = {"administrator", "data_steward", "statistics_officer"}
 CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "observation.write", "review.write",
                         "plan.write", "referral.write", "requests.handle"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}

@@ -250,3 +250,35 @@ def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[
             touched += 1
             assert audit_count(home, person) > before, f"{method} {template} touched {person} without a record"
     assert touched >= 20
+
+
+STATISTICS_ROUTES = {"/statistics", "/statistics.json", "/statistics.csv", "/statistics.xlsx", "/statistics.pdf"}
+
+
+def test_the_statistics_officer_opens_no_child_page_or_list(home: Home, browser: Callable[..., Browser]) -> None:
+    """Over every route: the statistics role reads the statistics and nothing about any child."""
+    from web.test_statistics import PEOPLE, add_statistics_officer
+
+    _seed_work(home)
+    _seed_pair(home)
+    _seed_requests(home)
+    b = browser(add_statistics_officer(home))
+    checked = 0
+    for method, template in routes_of(home):
+        if template in OPEN or template in NEEDS_SESSION_ONLY:
+            continue
+        checked += 1
+        response = call(b, method, template, "stats1")
+        if template in STATISTICS_ROUTES:
+            assert response.status_code == 200, (method, template, response.status_code)
+        elif (method, template) in RENDER_WHEN_DENIED:
+            assert response.status_code == 200, (method, template)
+        else:
+            assert response.status_code == 403, (method, template, response.status_code, response.text[:300])
+        if response.headers.get("content-type", "").startswith(("text/", "application/json")):
+            assert not any(p in response.text for p in PEOPLE), (method, template)
+    assert checked > 30
+    with home.factory() as session:
+        mine = session.scalars(select(AuditEntry).where(AuditEntry.actor == "stats1")).all()
+    assert all(e.outcome != "allowed" for e in mine if e.person_id is not None)
+    assert any(e.action == "statistics.read" and e.outcome == "allowed" for e in mine)

@@ -106,6 +106,8 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
         entries.append(("/privacy", "個人情報保護"))
     elif allows(subject, "sources.load", "administration"):
         entries.append(("/privacy/corrections", "訂正の連絡"))  # the holding department's side of a correction
+    if allows(subject, "statistics.read", "statistics"):
+        entries.append(("/statistics", "統計"))
     return entries
 
 
