@@ -91,14 +91,25 @@ def moves(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, t
     frame = _items(nodes.get("resident_registry"), ("move_out_date", "move_in_date"), today, unavailable)
     if frame.height == 0:
         return []
-    people = _to_people(session, frame.filter(pl.col("observed_on").is_not_null()), manifests)
     since = today - timedelta(days=LOOKBACK_DAYS)
     found: dict[tuple[str, str, date], Move] = {}
-    for row in people.filter(pl.col("observed_on") >= since).iter_rows(named=True):
+    for row in _to_people(session, frame, manifests).iter_rows(named=True):
+        # The item's value is the day of the move; the observation's day is the export's.
+        moved_on = _as_date(row["value_text"]) or row["observed_on"]
+        if moved_on is None or not since <= moved_on <= today:
+            continue
         direction = "out" if row["item_id"] == "move_out_date" else "in"
-        move = Move(row["person_id"], direction, row["observed_on"])
-        found[(move.person_id, direction, move.moved_on)] = move
+        found[(row["person_id"], direction, moved_on)] = Move(row["person_id"], direction, moved_on)
     return sorted(found.values(), key=lambda m: (m.moved_on, m.person_id, m.direction))
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _centre_facts(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, today: date,

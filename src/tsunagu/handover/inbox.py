@@ -29,7 +29,7 @@ from tsunagu.ingest.normalize.readings import reading_key
 from tsunagu.link.models import Person, PersonLink
 from tsunagu.privacy import Subject
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
-from tsunagu.work.access import guard
+from tsunagu.work.access import allows, guard
 from tsunagu.work.errors import Invalid, NotFound
 from tsunagu.work.models import User
 
@@ -184,3 +184,17 @@ def accept(session: Session, subject: Subject, package_id: str, *, identity: Ide
 def carried_health(session: Session, person_id: str) -> list[CarriedHealthRecord]:
     return list(session.scalars(select(CarriedHealthRecord).where(CarriedHealthRecord.person_id == person_id)
                                 .order_by(CarriedHealthRecord.section, CarriedHealthRecord.observed_on)))
+
+
+def carried_for_page(session: Session, subject: Subject, purpose: str, person_id: str, relationship: str, *,
+                     key: Ed25519PrivateKey | None = None) -> list[CarriedHealthRecord]:
+    """The previous municipality's records for the child's page: read (and recorded) only when the
+    reader may read the maternal-and-child-health items they are, for this purpose."""
+    if not allows(subject, "child.items.read", purpose, relationship=relationship, sensitivity=2,
+                  holder="maternal_child_health"):
+        return []
+    rows = carried_health(session, person_id)
+    if rows:
+        guard(session, subject, "child.items.read", purpose, person_id, items=tuple(sorted({r.item_id for r in rows})),
+              holder="maternal_child_health", key=key)
+    return rows

@@ -26,6 +26,7 @@ from tsunagu.vault.http import signing
 
 H_FROM, H_TIMESTAMP, H_NONCE = "X-Tsunagu-Municipality", "X-Tsunagu-Timestamp", "X-Tsunagu-Nonce"
 H_DIGEST, H_SIGNATURE = "X-Tsunagu-Content-SHA256", "X-Tsunagu-Signature"
+H_TO = "X-Tsunagu-Recipient"
 WINDOW_S = 300.0
 PATHS = ("packages", "receipts")
 
@@ -54,7 +55,7 @@ def post(peer: TrustedMunicipality, path: str, body: bytes, identity: Identity, 
     if peer.endpoint is None:
         raise TransportError(f"{peer.name} には送付先URLが登録されていません（ファイルで送ってください） / no endpoint")
     stamp, nonce, digest = signing.utc_timestamp(now), signing.new_nonce(), signing.body_sha256(body)
-    headers = {H_FROM: identity.code, H_TIMESTAMP: stamp, H_NONCE: nonce, H_DIGEST: digest,
+    headers = {H_FROM: identity.code, H_TO: peer.code, H_TIMESTAMP: stamp, H_NONCE: nonce, H_DIGEST: digest,
                H_SIGNATURE: signing.sign(identity.sign_key, request_message(path, peer.code, identity.code, stamp,
                                                                            nonce, digest)),
                "Content-Type": "application/json"}
@@ -64,6 +65,10 @@ def post(peer: TrustedMunicipality, path: str, body: bytes, identity: Identity, 
             response = client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         raise TransportError(f"{peer.name} に接続できません: {exc} / cannot reach {url}") from exc
+    responder = response.headers.get(H_FROM, "")
+    if responder and responder != peer.code:
+        raise TransportError(f"wrong_recipient: {peer.name}（{peer.code}）宛ての送付に別の自治体（{responder[:6]}）が応答しました。"
+                             f"登録された送付先URLを確認してください / another municipality answered (HTTP {response.status_code})")
     signature = response.headers.get(H_SIGNATURE, "")
     message = response_message(peer.code, nonce, response.status_code, signing.body_sha256(response.content))
     if not signing.verify(parse_sign_key(peer.sign_key), signature, message):
@@ -90,6 +95,10 @@ def authenticate(session: Session, path: str, own_code: str, body: bytes, header
     if missing:
         raise Refusal(401, "bad_signature", f"署名ヘッダーがありません: {', '.join(missing)} / missing headers", claimed)
     stamp, nonce, digest = headers[H_TIMESTAMP], headers[H_NONCE], headers[H_DIGEST]
+    addressed = headers.get(H_TO, own_code)
+    if addressed != own_code:
+        raise Refusal(421, "wrong_recipient", f"宛先が違います（{addressed[:6]} 宛て） / addressed to another municipality",
+                      claimed)
     peer = session.get(TrustedMunicipality, headers[H_FROM])
     if peer is None or not peer.active:
         raise Refusal(401, "unknown_sender", f"登録されていない自治体からの送付です: {claimed!r} / unknown sender", claimed)

@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from tsunagu.config import Settings
+from tsunagu.handover.api import MOUNT as HANDOVER_MOUNT
+from tsunagu.handover.api import create_api as handover_api
 from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
 from tsunagu.store.db import create_hub_engine, read_session_factory, session_factory
 from tsunagu.web import errors
@@ -60,6 +62,8 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
                    admin, privacy, request_pages, api_candidates, api_children, api_reviews, api_resources):
         app.include_router(module.router)
     errors.install(app)
+    # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.
+    app.mount(HANDOVER_MOUNT, handover_api(state.handover_identity, state.factory, state.nodes, key=state.key))
 
     @app.middleware("http")
     async def session_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.catalog import default_catalog
 from tsunagu.config import Settings
+from tsunagu.handover.keys import Identity, load_identity
 from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
 from tsunagu.privacy import NoteCipher
 from tsunagu.privacy.policy import JST
@@ -70,6 +71,7 @@ class AppState:
     secure_cookies: bool = False
     _nodes: dict[str, Node] | None = None
     _manifests: ManifestSet | None = None
+    _handover_identity: Identity | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
@@ -97,6 +99,13 @@ class AppState:
             if self._manifests is None:
                 self._manifests = manifests_for_home(self.settings.home)
             return self._manifests
+
+    def handover_identity(self) -> Identity:
+        """This municipality's hand-over keys, created on first use (``tsunagu.handover.keys``)."""
+        with self._lock:
+            if self._handover_identity is None:
+                self._handover_identity = load_identity(self.settings)
+            return self._handover_identity
 
     def close(self) -> None:
         with self._lock:
