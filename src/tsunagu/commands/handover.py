@@ -1,0 +1,259 @@
+"""``tsunagu handover``: moves that need a hand-over, packages to and from other municipalities,
+their receipts, and the directory of trusted municipalities.
+
+Staff steps (send, accept, link) act as a named staff account (``--user``), whose role the policy
+decides on; registering municipalities is an administrator's step (``--as-role administrator``).
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, settings_for, signing_key
+from tsunagu.config import Settings
+from tsunagu.handover import detect, directory, envelope, inbox, outbox, service
+from tsunagu.handover.keys import HandoverKeyError, Identity, load_identity
+from tsunagu.handover.legal import kind_label
+from tsunagu.handover.models import HandoverPackage, HandoverTask
+from tsunagu.hub import hub_with_nodes
+from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.privacy import NoteCipher, Subject, load_note_cipher
+from tsunagu.vault.node import Node
+from tsunagu.work.errors import WorkError
+from tsunagu.work.unit import unit_of_work
+from tsunagu.work.users import get_account
+
+handover_app = typer.Typer(help="転居時の引継ぎ（ケース移管・情報提供）: 検知・送付・受領・受理と、信頼する自治体の登録",
+                           no_args_is_help=True)
+UserOption = Annotated[str, typer.Option("--user", help="操作する職員のアカウントID（役割はアクセス方針が判定）")]
+TodayOption = Annotated[str | None, typer.Option("--today", help="基準日 YYYY-MM-DD（既定: 今日）")]
+FileOut = Annotated[Path | None, typer.Option("--file", help="HTTPで送らず、LGWANメール用のファイルに書き出す", dir_okay=False)]
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    factory: sessionmaker[Session]
+    nodes: dict[str, Node]
+    identity: Identity
+    cipher: NoteCipher
+
+
+@contextmanager
+def _hub(home: Path | None) -> Iterator[Hub]:
+    """The one place this command opens the hub and the nodes."""
+    settings = settings_for(home)
+    try:
+        identity = load_identity(settings)
+    except HandoverKeyError as exc:
+        fail(str(exc))
+    with hub_with_nodes(settings) as (factory, nodes):
+        yield Hub(settings, factory, nodes, identity, load_note_cipher(settings.home, settings.note_key))
+
+
+def _staff(hub: Hub, user_id: str) -> Subject:
+    with hub.factory() as session:
+        account = get_account(session, user_id)
+    if account is None or account.disabled:
+        fail(f"アカウント {user_id} はないか、無効です。")
+    return account.subject
+
+
+def _today(text: str | None) -> date:
+    try:
+        return date.fromisoformat(text) if text else datetime.now(UTC).date()
+    except ValueError:
+        fail(f"--today は YYYY-MM-DD で指定してください（{text}）")
+
+
+def _run(step: str) -> None:
+    console.print(f"[green]✔[/] {step}")
+
+
+@handover_app.command("identity")
+def identity_command(endpoint: Annotated[str | None, typer.Option("--endpoint", help="他の自治体が送る先のURL（…/municipal）")] = None,
+                     home: HomeOption = None) -> None:
+    """この自治体の登録情報（自治体コード・名称・公開鍵）をJSONで表示する。相手の自治体に渡して登録してもらう。"""
+    with _hub(home) as hub:
+        emit_json(directory.own_card(hub.identity, endpoint).as_dict())
+
+
+@handover_app.command("trust")
+def trust_command(card: Annotated[Path, typer.Argument(help="相手の自治体の登録情報（tsunagu handover identity の出力）", exists=True,
+                                                       dir_okay=False)],
+                  home: HomeOption = None) -> None:
+    """信頼する自治体を登録（更新）する（システム管理者）。"""
+    with _hub(home) as hub, _errors(), unit_of_work(hub.factory) as session:
+        row = directory.register(session, Subject(getpass.getuser(), "administrator", "cli"),
+                                 directory.parse_card(card.read_text("utf-8")), own_code=hub.identity.code,
+                                 key=signing_key(hub.settings))
+        _run(f"{row.name}（{row.code}）を登録しました" + (f"（送付先 {row.endpoint}）" if row.endpoint else "（ファイルのみ）"))
+
+
+@handover_app.command("municipalities")
+def municipalities_command(home: HomeOption = None, json_out: JsonOption = False) -> None:
+    """信頼する自治体の一覧。"""
+    with _hub(home) as hub, hub.factory() as session:
+        rows = [{"code": r.code, "name": r.name, "endpoint": r.endpoint, "active": r.active}
+                for r in directory.all_municipalities(session)]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table(title=f"信頼する自治体（{len(rows)}件）")
+    for header in ("自治体コード", "名称", "送付先", "状態"):
+        table.add_column(header)
+    for r in rows:
+        table.add_row(str(r["code"]), str(r["name"]), str(r["endpoint"] or "ファイルのみ"), "有効" if r["active"] else "無効")
+    console.print(table)
+
+
+@handover_app.command("detect")
+def detect_command(today: TodayOption = None, home: HomeOption = None, json_out: JsonOption = False) -> None:
+    """住民記録の異動から、引継ぎが必要な転出・転入を検知して課題にする。"""
+    with _hub(home) as hub, unit_of_work(hub.factory) as session:
+        report = detect.detect(session, hub.nodes, manifests_for_home(hub.settings.home), today=_today(today),
+                               key=signing_key(hub.settings))
+    if json_out:
+        emit_json(report)
+        return
+    _run(f"異動 {report.moves}件、新しい課題 {len(report.opened)}件（既存 {report.skipped_existing}件）")
+    for department, reason in report.unavailable.items():
+        console.print(f"[yellow]![/] {department}: {reason}")
+
+
+@handover_app.command("list")
+def list_command(home: HomeOption = None, json_out: JsonOption = False) -> None:
+    """引継ぎの課題と、送付・受領したパッケージの状況。"""
+    with _hub(home) as hub, hub.factory() as session:
+        tasks = list(session.scalars(select(HandoverTask).order_by(HandoverTask.due_on)))
+        packages = list(session.scalars(select(HandoverPackage).order_by(HandoverPackage.created_at)))
+        task_rows = [{"id": t.id, "person_id": t.person_id, "direction": t.direction, "moved_on": t.moved_on,
+                      "kind": t.kind, "due_on": t.due_on, "owner": t.owner, "status": t.status,
+                      "package_id": t.package_id} for t in tasks]
+        package_rows = [{"package_id": p.package_id, "direction": p.direction, "kind": p.kind, "peer": p.peer_code,
+                         "person_id": p.person_id, "status": p.status, "due_on": p.due_on,
+                         "escalated": p.escalated_at is not None, "accepted_by": p.accepted_by} for p in packages]
+    if json_out:
+        emit_json({"tasks": task_rows, "packages": package_rows})
+        return
+    table = Table(title=f"引継ぎの課題（{len(task_rows)}件）")
+    for header in ("番号", "個人ID", "異動", "種類", "期限", "担当", "状況"):
+        table.add_column(header)
+    for t in task_rows:
+        kind = "前住所地への照会" if t["kind"] == "inquiry" else kind_label(str(t["kind"]))
+        table.add_row(str(t["id"]), str(t["person_id"]), f"{'転出' if t['direction'] == 'out' else '転入'} {t['moved_on']}",
+                      kind, str(t["due_on"]), str(t["owner"] or "未割当"), detect.TASK_STATUS_LABELS[str(t["status"])])
+    console.print(table)
+    table = Table(title=f"パッケージ（{len(package_rows)}件）")
+    for header in ("番号", "送受", "種類", "相手", "個人ID", "状況", "受領期限", "受理した担当"):
+        table.add_column(header)
+    for p in package_rows:
+        labels = outbox.SENT_STATUS_LABELS if p["direction"] == "sent" else inbox.RECEIVED_STATUS_LABELS
+        status = labels.get(str(p["status"]), str(p["status"])) + ("・期限超過" if p["escalated"] else "")
+        table.add_row(str(p["package_id"]), "送付" if p["direction"] == "sent" else "受領", kind_label(str(p["kind"])),
+                      str(p["peer"]), str(p["person_id"] or "未登録の転入者"), status, str(p["due_on"] or ""),
+                      str(p["accepted_by"] or ""))
+    console.print(table)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except (WorkError, envelope.EnvelopeError) as exc:
+        fail(getattr(exc, "message", str(exc)))
+
+
+def _report(delivery: service.Delivery) -> None:
+    if not delivery.ok:
+        fail(f"{delivery.package_id}: {delivery.detail}")
+    _run(f"{delivery.package_id}: {delivery.via} / {delivery.status} {delivery.detail}")
+
+
+@handover_app.command("send")
+def send_command(task_id: Annotated[int, typer.Argument(help="引継ぎの課題の番号")], user: UserOption,
+                 to: Annotated[str, typer.Option("--to", help="送付先の自治体コード")],
+                 kind: Annotated[str, typer.Option("--kind", help="case_transfer（ケース移管）/ information_provision（情報提供）")],
+                 file: FileOut = None, home: HomeOption = None) -> None:
+    """パッケージを作成（署名・暗号化）して送付する。"""
+    with _hub(home) as hub, _errors():
+        _report(service.send(hub.factory, _staff(hub, user), task_id, kind=kind, recipient=to, identity=hub.identity,
+                             nodes=hub.nodes, cipher=hub.cipher, key=signing_key(hub.settings), file=file))
+
+
+@handover_app.command("deliver")
+def deliver_command(package_id: str, user: UserOption, file: FileOut = None, home: HomeOption = None) -> None:
+    """作成済みで未送付のパッケージを（再）送付する。"""
+    with _hub(home) as hub, _errors():
+        _report(service.deliver(hub.factory, _staff(hub, user), package_id, identity=hub.identity,
+                                key=signing_key(hub.settings), file=file))
+
+
+@handover_app.command("receive")
+def receive_command(package: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="受け取ったパッケージのファイル")],
+                    receipt_out: Annotated[Path, typer.Option("--receipt-out", dir_okay=False, help="受領通知の書き出し先")],
+                    home: HomeOption = None) -> None:
+    """LGWANメールで届いたパッケージを検証・復号して受付に入れ、署名付きの受領通知を書き出す。"""
+    with _hub(home) as hub:
+        with unit_of_work(hub.factory) as session:
+            received = inbox.receive(session, package.read_bytes(), identity=hub.identity, nodes=hub.nodes, via="file",
+                                     key=signing_key(hub.settings))
+            linked = received.package.person_id if received.package is not None else None
+        if received.refusal is not None or received.receipt is None:
+            fail(f"受付を拒否しました（記録済み）: {received.refusal}")
+        service.write_file(receipt_out, received.receipt)
+        _run(f"受領しました（{linked or '未登録の転入者として保留'}）。受領通知: {receipt_out}")
+
+
+@handover_app.command("receipt")
+def receipt_command(receipt: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="受領通知のファイル")],
+                    home: HomeOption = None) -> None:
+    """相手の自治体から届いた受領・受理の通知を検証して記録する。"""
+    with _hub(home) as hub:
+        _report(service.take_receipt(hub.factory, receipt.read_bytes(), identity=hub.identity, via="file",
+                                     key=signing_key(hub.settings)))
+
+
+@handover_app.command("accept")
+def accept_command(package_id: str, user: UserOption, file: FileOut = None, home: HomeOption = None) -> None:
+    """受領したパッケージを担当者として受理し、受理の通知を送付元に返す。"""
+    with _hub(home) as hub, _errors():
+        _report(service.accept(hub.factory, _staff(hub, user), package_id, identity=hub.identity,
+                               key=signing_key(hub.settings), file=file))
+
+
+@handover_app.command("link")
+def link_command(package_id: str, person_id: str, user: UserOption, home: HomeOption = None) -> None:
+    """未登録の転入者として保留したパッケージを、転入の届出後に住民記録の子どもと照合する。"""
+    with _hub(home) as hub, _errors(), unit_of_work(hub.factory) as session:
+        inbox.link(session, _staff(hub, user), package_id, person_id, key=signing_key(hub.settings))
+    _run(f"{package_id} を {person_id} と照合しました")
+
+
+@handover_app.command("escalate")
+def escalate_command(today: TodayOption = None, home: HomeOption = None, json_out: JsonOption = False) -> None:
+    """期限を過ぎても送付されていない課題・受領通知のないパッケージを督促（期限超過）にする。"""
+    with _hub(home) as hub, unit_of_work(hub.factory) as session:
+        escalated = outbox.escalate_overdue(session, _today(today), key=signing_key(hub.settings))
+    if json_out:
+        emit_json(escalated)
+    else:
+        _run(f"期限超過 {len(escalated)}件" + (f": {', '.join(escalated)}" if escalated else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(handover_app, name="handover")
+
+
+
