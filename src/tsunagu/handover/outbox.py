@@ -169,6 +169,8 @@ def _apply(session: Session, row: HandoverPackage, receipt: envelope.Receipt, da
            audit_action="handover.receipt", key=key, now=at)
     closes = package_kinds().of(row.kind).closes_on
     owner = session.get(HandoverTask, row.task_id) if row.task_id is not None else None
+    if owner is not None and owner.status == "escalated":
+        owner.status = "sent"  # what was overdue (the receipt) has come; acceptance is the other side's step
     if owner is not None and owner.status != "closed" and RANK[receipt.status] >= RANK[closes]:
         owner.status, owner.closed_at = "closed", at
         owner.closed_reason = f"{peer_name}が{what}"
