@@ -10,16 +10,22 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nacl.public import PrivateKey
 from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 from starlette.routing import BaseRoute
 
+from handover.packages import PACKAGE_ID, PEER, seed_handover
+from tsunagu.handover import directory
+from tsunagu.handover.keys import Identity
 from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.link.models import ClericalPair
 from tsunagu.privacy import AuditEntry, Decision, Policy, Subject
@@ -36,11 +42,14 @@ NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permissio
 # to decide what to offer, and offer nothing).
 RENDER_WHEN_DENIED = {("GET", "/dashboard"), ("GET", "/resources"), ("GET", "/api/resources")}
 # Routes about one child: path parameter -> the person it concerns (plan/referral/follow-up 1 are P0002's).
-PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no"}
+PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no", "task_id",
+                 "package_id"}
 LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates"}
 
 PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
-               "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1"}
+               "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1", "task_id": "1",
+               "package_id": PACKAGE_ID}
+OTHER = Identity("141003", "かなた市", Ed25519PrivateKey.generate(), PrivateKey.generate())  # registered by the form
 FORMS: dict[str, dict[str, str]] = {
     "/children/{person_id}/break-glass": {"purpose": "assessment", "justification": "夜間に警察から通告があり、安全確認のため至急", "minutes": "15"},
     "/children/{person_id}/reviews": {"decision": "support", "rationale": "就学援助と欠席の増加", "purpose": "assessment",
@@ -64,6 +73,9 @@ FORMS: dict[str, dict[str, str]] = {
     "/privacy/requests": {"person_id": "P0002", "kind": "disclosure", "requester_kind": "person"},
     "/privacy/requests/{request_no}": {"action": "start", "note": "対応を始める"},
     "/privacy/corrections/{notice_no}": {"outcome": "rejected", "note": "住民記録のとおりで誤りはありません"},
+    "/handover/tasks/{task_id}/send": {"kind": "case_transfer", "recipient": PEER.code, "via": "file"},
+    "/handover/packages/{package_id}/link": {"person_id": "P0002"},
+    "/handover/municipalities": {"card": json.dumps(directory.own_card(OTHER, None).as_dict())},
 }
 JSON_BODIES: dict[str, dict[str, Any]] = {
     "/api/reviews": {"person_id": "P0002", "decision": "support", "rationale": "API から記録",
@@ -72,7 +84,7 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
 }
 # Who may use each route with the real policy (case 3); everything else: the centre caseworker.
 # (first match wins: the stewards' page before the rest of /privacy)
-ACTING_USER = {"/admin": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
+ACTING_USER = {"/admin": "admin1", "/handover/municipalities": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
                "/children/{person_id}/break-glass": "ssw1"}
 PERSON_FOR_USER = {"ssw1": "P0003"}  # break-glass: a child of another school
 
@@ -197,6 +209,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
     _seed_work(home)
     _seed_pair(home)
     _seed_requests(home)
+    seed_handover(home)
     b = browser("cw1")
     calls: list[str] = []
 
@@ -231,6 +244,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
 def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[..., Browser]) -> None:
     _seed_pair(home)
     _seed_requests(home)
+    seed_handover(home)
     sessions: dict[str, Browser] = {}
     touched = 0
     for method, template in routes_of(home):
@@ -250,3 +264,16 @@ def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[
             touched += 1
             assert audit_count(home, person) > before, f"{method} {template} touched {person} without a record"
     assert touched >= 20
+
+
+def test_the_municipal_api_mounted_beside_the_routes_refuses_what_is_not_signed(
+        home: Home, browser: Callable[..., Browser]) -> None:
+    """``/municipal`` (other municipalities' tsunagu) is not a staff route: no session opens it, only a
+    registered municipality's signature; every refusal is recorded."""
+    b = browser("cw1")  # a staff session is no key to it
+    for path in ("/municipal/v1/packages", "/municipal/v1/receipts"):
+        before = audit_count(home)
+        response = b.client.post(path, content=b"{}", headers={"Content-Type": "application/json"})
+        assert response.status_code == 401 and response.json()["error"]["code"] == "bad_signature", path
+        assert response.headers["X-Tsunagu-Signature"]  # even a refusal is signed by this municipality
+        assert audit_count(home) == before + 1, path

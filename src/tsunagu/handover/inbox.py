@@ -36,6 +36,7 @@ from tsunagu.work.models import User
 PURPOSE = "handover"
 SPINE = "juki_jumin"
 HEALTH_SECTIONS = ("health_checkups", "vaccinations")
+SEXES = {"男": "M", "女": "F"}  # a package written by hand or another system may spell it out
 RECEIVED_STATUS_LABELS = {"received": "受領（受理待ち）", "accepted": "受理済み"}
 
 
@@ -59,8 +60,9 @@ def _match(nodes: Mapping[str, Node], child: Mapping[str, Any], session: Session
     except NodeRefusedError:
         return None
     frame = frame.filter((pl.col("source") == SPINE) & (pl.col("birth_date") == date.fromisoformat(str(birth))))
-    if child.get("sex"):
-        frame = frame.filter(pl.col("sex") == child["sex"])
+    sex = SEXES.get(str(child.get("sex") or ""), str(child.get("sex") or ""))
+    if sex:
+        frame = frame.filter(pl.col("sex") == sex)
     names, readings = name_key(str(child.get("full_name", ""))), reading_key(str(child.get("reading", "")))
     local_ids = [row["local_id"] for row in frame.iter_rows(named=True)
                  if (names and name_key(row["full_name"] or "") == names)
@@ -136,11 +138,13 @@ def link(session: Session, subject: Subject, package_id: str, person_id: str, *,
          key: Ed25519PrivateKey | None = None, now: datetime | None = None) -> HandoverPackage:
     """A person links a held arrival to the register once the family has registered."""
     row = received_package(session, package_id)
-    if row.person_id is not None:
+    if row.person_id is not None and row.person_id != person_id:
         raise Invalid(f"このパッケージは既に {row.person_id} と照合されています。")
     if session.get(Person, person_id) is None:
         raise NotFound(f"個人ID {person_id} の子どもはいません。")
     guard(session, subject, "handover.intake", PURPOSE, person_id, key=key)
+    if row.person_id == person_id:
+        return row  # already this child: nothing to change (the look was recorded)
     row.person_id = person_id
     record(session, "linked", f"職員が住民記録の {person_id} と照合しました", package_id=row.package_id,
            peer_code=row.peer_code, actor=subject.user_id, now=now)
