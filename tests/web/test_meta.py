@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from nacl.public import PrivateKey
 from fastapi.routing import APIRoute
+from nacl.public import PrivateKey
 from sqlalchemy import func, select
 from starlette.routing import BaseRoute
 
