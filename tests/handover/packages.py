@@ -33,7 +33,7 @@ def content_for(sender: Identity, recipient: Identity) -> dict[str, Any]:
         "child": {"full_name": "佐藤　花子", "reading": "ｻﾄｳ ﾊﾅｺ", "birth_date": "2018-04-01", "sex": "女",
                   "address": "みらい市本町4丁目5番6号"},
         "move": {"moved_on": "2026-12-01", "reasons": ["open_case"]},
-        "section_labels": {s: SECTION_LABELS[s] for s in kind.sections},
+        "section_labels": [[s, SECTION_LABELS[s]] for s in kind.sections],
         "sections": {
             "summary": {"items": [{"item_id": "yotaikyo_registration", "label": "要保護児童対策地域協議会 登録",
                                    "value": "要支援児童", "observed_on": "2026-05-01"}], "active_plans": 1},

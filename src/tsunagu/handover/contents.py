@@ -183,7 +183,8 @@ def build(session: Session, person_id: str, kind_id: str, *, nodes: Mapping[str,
         "legal": {"provision_basis": kind.provision_basis, "laws": list(kind.laws), "when": kind.when},
         "child": _child(links, nodes, requester, unavailable),
         "move": {"moved_on": _day(moved_on), "reasons": reasons},
-        "section_labels": {s: SECTION_LABELS[s] for s in kind.sections},
+        # A list, not a mapping: the canonical JSON sorts keys, and the sections have an order.
+        "section_labels": [[s, SECTION_LABELS[s]] for s in kind.sections],
         "sections": sections, "unavailable": unavailable,
     }
 

@@ -23,7 +23,7 @@ from tsunagu.handover.directory import trusted
 from tsunagu.handover.keys import Identity, parse_sign_key
 from tsunagu.handover.legal import kind_label
 from tsunagu.handover.models import CarriedHealthRecord, HandoverPackage, HandoverTask
-from tsunagu.handover.records import record
+from tsunagu.handover.records import record, via_label
 from tsunagu.ingest.normalize.names import name_key
 from tsunagu.ingest.normalize.readings import reading_key
 from tsunagu.link.models import Person, PersonLink
@@ -89,7 +89,7 @@ def receive(session: Session, data: bytes, *, identity: Identity, nodes: Mapping
             raise envelope.EnvelopeError("duplicate", "このパッケージは既に受領しています（再送として拒否） / package "
                                                       "already received")
     except envelope.EnvelopeError as exc:
-        record(session, "refused", f"{exc.code}: {exc.message}（{via}、送付元の申告 {claimed or '不明'}）",
+        record(session, "refused", f"{exc.code}: {exc.message}（{via_label(via)}、送付元の申告 {claimed or '不明'}）",
                outcome="refused", peer_code=claimed or None, audit_action="handover.receive", key=key, now=at)
         return Received(None, None, exc)
     person_id = _match(nodes, opened.content.get("child", {}), session)
@@ -98,7 +98,7 @@ def receive(session: Session, data: bytes, *, identity: Identity, nodes: Mapping
         person_id=person_id, status="received", created_at=at, created_by="hub:handover:intake",
         received_at=at, envelope=data, envelope_sha256=envelope.sha256(data))
     session.add(package)
-    record(session, "received", f"{peer.name}から{kind_label(header.kind)}を受領（{via}）", package_id=package.package_id,
+    record(session, "received", f"{peer.name}から{kind_label(header.kind)}を受領（{via_label(via)}）", package_id=package.package_id,
            peer_code=peer.code, person_id=person_id, audit_action="handover.receive", key=key, now=at)
     if person_id is not None:
         record(session, "linked", f"住民記録の {person_id} と照合しました（生年月日・性別・氏名またはよみ）",

@@ -24,7 +24,7 @@ from tsunagu.handover.keys import Identity, parse_box_key, parse_sign_key
 from tsunagu.handover.legal import KINDS, package_kinds, receipt_due
 from tsunagu.handover.models import HandoverPackage, HandoverTask
 from tsunagu.handover.pdf import render_pdf
-from tsunagu.handover.records import record
+from tsunagu.handover.records import record, via_label
 from tsunagu.privacy import NoteCipher, Subject, default_policy
 from tsunagu.vault.node import Node
 from tsunagu.work.access import guard
@@ -107,7 +107,7 @@ def mark_sent(session: Session, package_id: str, via: str, *, actor: str, key: E
         if owner is not None and owner.status in ("open", "escalated"):
             owner.status = "sent"
     peer = trusted(session, row.peer_code)
-    record(session, "sent", f"{'HTTP' if via == 'http' else 'ファイル（LGWANメール）'}で{peer.name if peer else row.peer_code}"
+    record(session, "sent", f"{via_label(via)}で{peer.name if peer else row.peer_code}"
            f"へ送付。受領の期限 {row.due_on.isoformat() if row.due_on else ''}", package_id=row.package_id,
            task_id=row.task_id, peer_code=row.peer_code, actor=actor, person_id=row.person_id,
            audit_action="handover.deliver", key=key, now=at)
@@ -145,7 +145,7 @@ def take_receipt(session: Session, data: bytes, *, identity: Identity, via: str,
         if RANK[receipt.status] <= RANK[row.status]:
             raise envelope.EnvelopeError("duplicate", f"同じ受領通知が既に記録されています（{receipt.status}）")
     except envelope.EnvelopeError as exc:
-        record(session, "receipt_refused", f"{exc.code}: {exc.message}（{via}）", outcome="refused",
+        record(session, "receipt_refused", f"{exc.code}: {exc.message}（{via_label(via)}）", outcome="refused",
                peer_code=claimed or None, audit_action="handover.receipt", key=key, now=at)
         raise
     _apply(session, row, receipt, data, peer.name, via, key, at)
@@ -163,7 +163,7 @@ def _apply(session: Session, row: HandoverPackage, receipt: envelope.Receipt, da
     what = "受領" if receipt.status == "received" else f"受理（担当: {receipt.by}）"
     if receipt.status == "accepted":
         row.accepted_at, row.accepted_by = at, receipt.by
-    record(session, "receipt", f"{peer_name}が{what}（{receipt.at}、{via}）"
+    record(session, "receipt", f"{peer_name}が{what}（{receipt.at}、{via_label(via)}）"
            + ("。住民記録と照合済み" if receipt.linked else "。転入の届出前（未登録の転入者として保留）"),
            package_id=row.package_id, task_id=row.task_id, peer_code=row.peer_code, person_id=row.person_id,
            audit_action="handover.receipt", key=key, now=at)

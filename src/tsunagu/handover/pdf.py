@@ -32,7 +32,7 @@ class _Doc:
         self.styles = {
             "title": ParagraphStyle("title", parent=base, fontSize=16, leading=22, spaceAfter=3 * mm),
             "h2": ParagraphStyle("h2", parent=base, fontSize=12, leading=16, spaceBefore=4 * mm, spaceAfter=2 * mm,
-                                 textColor=colors.HexColor("#1f3a5f")),
+                                 textColor=colors.HexColor("#1f3a5f"), keepWithNext=1),
             "body": base, "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=11),
             "note": ParagraphStyle("note", parent=base, fontSize=8, leading=11, textColor=colors.HexColor("#444444")),
         }
@@ -105,7 +105,7 @@ def render_pdf(content: Mapping[str, Any]) -> bytes:
     doc.p("法的根拠", "h2")
     doc.p(content["legal"]["provision_basis"])
     doc.p("\n".join(f"・{law}" for law in content["legal"]["laws"]), "note")
-    for number, (name, label) in enumerate(content["section_labels"].items(), start=1):
+    for number, (name, label) in enumerate(content["section_labels"], start=1):
         _section(doc, name, label, content["sections"][name], number)
     if content["unavailable"]:
         doc.p("取得できなかった情報", "h2")

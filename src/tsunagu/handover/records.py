@@ -11,6 +11,7 @@ from tsunagu.handover.models import HandoverEvent
 from tsunagu.privacy import AuditEvent, append
 
 SYSTEM_ACTOR = "hub:handover"
+VIA_LABELS = {"http": "HTTP", "file": "ファイル（LGWANメール）"}
 EVENT_LABELS = {
     "detected": "検知", "prepared": "作成", "sent": "送付", "send_failed": "送付できず", "received": "受領",
     "refused": "受付拒否", "linked": "住民記録と照合", "unregistered": "未登録の転入者として保留", "accepted": "受理",
@@ -33,3 +34,7 @@ def record(session: Session, event: str, detail: str, *, outcome: str = "ok", pa
             outcome="allowed" if outcome == "ok" else "denied", reason=detail[:2000], person_id=person_id,
             rule=f"handover.{event}", at=at,
         ), key=key)
+
+
+def via_label(via: str) -> str:
+    return VIA_LABELS.get(via, via)

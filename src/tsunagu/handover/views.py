@@ -24,6 +24,7 @@ from tsunagu.handover.records import EVENT_LABELS
 from tsunagu.privacy import Subject, authorise
 from tsunagu.work.access import guard, list_scope, record_listed
 from tsunagu.work.errors import NotFound, Refused
+from tsunagu.work.models import User
 
 PURPOSE = "handover"
 
@@ -65,10 +66,18 @@ class Worklist:
     received: list[PackageRow] = field(default_factory=list)
 
 
-def _task_row(task: HandoverTask, today: date) -> TaskRow:
+def _owners(session: Session, tasks: list[HandoverTask]) -> dict[str, str]:
+    """Owners by display name: a person reads a name, not an account id."""
+    ids = {t.owner for t in tasks if t.owner}
+    return dict(session.execute(select(User.user_id, User.display_name).where(User.user_id.in_(ids))).tuples().all()) \
+        if ids else {}
+
+
+def _task_row(task: HandoverTask, today: date, owners: dict[str, str]) -> TaskRow:
     kind = "前住所地への照会" if task.kind == "inquiry" else kind_label(task.kind)
     return TaskRow(task.id, task.person_id, "転出" if task.direction == "out" else "転入", task.moved_on, kind,
-                   [REASON_LABELS.get(r, r) for r in json.loads(task.reasons_json)], task.due_on, task.owner or "未割当",
+                   [REASON_LABELS.get(r, r) for r in json.loads(task.reasons_json)], task.due_on,
+                   owners.get(task.owner, task.owner) if task.owner else "未割当",
                    task.status, TASK_STATUS_LABELS.get(task.status, task.status), task.package_id,
                    task.status != "closed" and task.due_on <= today)
 
@@ -89,7 +98,8 @@ def worklist(session: Session, subject: Subject, today: date, *, key: Ed25519Pri
              if scope.covers(t.person_id, None)]
     packages = list(session.scalars(select(HandoverPackage).order_by(HandoverPackage.created_at.desc())))
     shown = [p for p in packages if p.person_id is None or scope.covers(p.person_id, None)]
-    view = Worklist([_task_row(t, today) for t in tasks],
+    owners = _owners(session, tasks)
+    view = Worklist([_task_row(t, today, owners) for t in tasks],
                     [_package_row(p, names) for p in shown if p.direction == "sent"],
                     [_package_row(p, names) for p in shown if p.direction == "received"])
     persons = sorted({t.person_id for t in tasks} | {p.person_id for p in shown if p.person_id is not None})
@@ -128,7 +138,7 @@ def task_view(session: Session, subject: Subject, task_id: int, today: date, *,
     if task is None:
         raise NotFound(f"引継ぎの課題 {task_id} はありません。")
     guard(session, subject, "handover.send", PURPOSE, task.person_id, sensitivity=1, key=key)
-    return TaskView(_task_row(task, today), _events(session, task_id=task_id),
+    return TaskView(_task_row(task, today, _owners(session, [task])), _events(session, task_id=task_id),
                     [m for m in all_municipalities(session) if m.active], {k: kind_label(k) for k in KINDS},
                     task.kind if task.kind in KINDS else "information_provision")
 

@@ -1,0 +1,41 @@
+"""The hand-over pages in Debian's Chromium, with axe-core; screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from handover.packages import PACKAGE_ID, seed_handover
+from support.serving import chromium, served
+from tsunagu.web.app import create_app
+from web.test_browser import AXE_RUN, SHOTS, sign_in
+from work.builders import Home
+
+
+def _check(page: Page, name: str) -> None:
+    page.add_script_tag(url="/static/js/axe.min.js")
+    violations: list[dict[str, Any]] = page.evaluate(AXE_RUN)
+    assert [v for v in violations if v["impact"] in ("serious", "critical")] == [], name
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_worklist_task_and_intake_in_a_browser(home: Home) -> None:
+    seed_handover(home)
+    with served(create_app(home.settings)) as base, chromium(SHOTS) as browser:
+        page = browser.new_context(viewport={"width": 1180, "height": 820}, locale="ja-JP").new_page()
+        sign_in(page, base, "cw1")
+        page.get_by_role("link", name="転居時の引継ぎ").click()
+        expect(page.get_by_role("heading", level=1, name="転居時の引継ぎ")).to_be_visible()
+        expect(page.get_by_text("未送付")).to_be_visible()
+        _check(page, "handover-worklist")
+        page.goto(f"{base}/handover/tasks/1")
+        expect(page.get_by_role("heading", name="パッケージを作成して送付する")).to_be_visible()
+        _check(page, "handover-task")
+        page.goto(f"{base}/handover/packages/{PACKAGE_ID}")
+        expect(page.get_by_text("佐藤　花子")).to_be_visible()
+        page.get_by_role("button", name="担当者として受理する").click()
+        # みらい市 has no address registered: the signed acceptance is downloaded for LGWAN mail.
+        page.goto(f"{base}/handover/packages/{PACKAGE_ID}")
+        expect(page.get_by_text("受理済み")).to_be_visible()
+        _check(page, "handover-package")
