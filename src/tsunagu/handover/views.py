@@ -69,8 +69,10 @@ class Worklist:
 def _owners(session: Session, tasks: list[HandoverTask]) -> dict[str, str]:
     """Owners by display name: a person reads a name, not an account id."""
     ids = {t.owner for t in tasks if t.owner}
-    rows = session.execute(select(User.user_id, User.display_name).where(User.user_id.in_(ids))) if ids else []
-    return {user_id: name for user_id, name in rows}
+    if not ids:
+        return {}
+    return {user_id: name for user_id, name in session.execute(
+        select(User.user_id, User.display_name).where(User.user_id.in_(ids)))}
 
 
 def _task_row(task: HandoverTask, today: date, owners: dict[str, str]) -> TaskRow:
