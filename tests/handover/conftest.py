@@ -88,6 +88,10 @@ def _receiver(root: Path) -> Home:
             juki_row("2000000001", name="佐藤　花子", kana="ｻﾄｳ ﾊﾅｺ", sex="女"),
             juki_row("2000000002", name="佐藤　花", kana="ｻﾄｳ ﾊﾅ", sex="女"),
         ]))
+        ingestor.ingest_file(write_csv(target / "in" / "juki_idou_20261202.csv", IDOU_HEADER, [
+            "2000000001,転入,令和8年12月2日,つなぐ市中央町1丁目2番3号,みらい市本町4丁目5番6号,",
+            "2000000002,転入,令和8年12月2日,かなた市緑町1番地,みらい市本町7丁目1番1号,",
+        ]))
     finally:
         ingestor.close()
     home = open_home(target)
@@ -101,6 +105,7 @@ def _receiver(root: Path) -> Home:
                              organisation="family_centre", password="correct-horse-battery")
         accounts.create_user(session, ADMIN, "admin1", role="administrator", display_name="管理者",
                              organisation="it", password="correct-horse-battery")
+        assign(session, ADMIN, "cwb", "Q0001")  # the family called the centre on arrival: a case is open here
     return home
 
 

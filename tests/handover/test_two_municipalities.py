@@ -4,16 +4,18 @@ packages are refused and logged on both sides; the health records reach the chil
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
-from datetime import UTC, datetime
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from handover.conftest import B_CODE, C_CODE, CW, CW_B, TODAY, Side, trust
 from support.serving import served
-from tsunagu.handover import detect, service
+from tsunagu.config import load_settings
+from tsunagu.handover import detect, inbox, outbox, service
 from tsunagu.handover.keys import load_identity
 from tsunagu.handover.models import HandoverEvent, HandoverPackage, HandoverTask
 from tsunagu.home import init_home
@@ -68,6 +70,13 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
     assert json.loads(moved.reasons_json) == ["open_case"]
     assert (tasks["P0001"].kind, json.loads(tasks["P0001"].reasons_json)) == ("information_provision", ["priority_tier"])
 
+    # At みらい市 the arrival with an open case becomes a task to ask the previous municipality.
+    with b.home.factory.begin() as session:
+        arrivals = detect.detect(session, b.nodes, packaged_manifests(), today=TODAY)
+    inquiry = _tasks(b)
+    assert (arrivals.moves, set(inquiry)) == (2, {"Q0001"})  # Q0002 moved in too, but nobody here supports her
+    assert (inquiry["Q0001"].direction, inquiry["Q0001"].kind, inquiry["Q0001"].owner) == ("in", "inquiry", "cwb")
+
     with served(create_app(a.home.settings)) as a_url, served(create_app(b.home.settings)) as b_url:
         trust(a, b.identity, f"{b_url}/municipal")
         trust(b, a.identity, f"{a_url}/municipal")
@@ -85,10 +94,20 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
         sent = _package(a, delivery.package_id)
         assert (sent.status, sent.accepted_by) == ("accepted", "青木 センター（みらい市）")
         assert _tasks(a)["P0002"].status == "closed"
+        assert _tasks(b)["Q0001"].status == "closed"  # the inquiry is answered by the accepted package
+        with b.home.factory() as session:
+            opened = inbox.open_received(inbox.received_package(session, delivery.package_id), b.identity, session)
+        sections = dict(opened.content["section_labels"])
+        assert list(sections) == ["summary", "assessments", "plans", "referrals", "follow_ups", "health_checkups",
+                                  "vaccinations"]
+        assert opened.content["sections"]["plans"][0]["goals"] == "母子の生活の安定と登校の継続"
+        assert opened.content["child"]["full_name"] == "佐藤　花子"
+        pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(opened.pdf)).pages)
+        for text in ("ケース移管", "つなぐ市", "みらい市", "母子保健法第19条の2", "母子の生活の安定"):
+            assert text in pdf_text, text
 
         # Tampered: one byte of the sealed part changed in the sender's store.
         with a.home.factory.begin() as session:
-            from tsunagu.handover import outbox
             package = outbox.prepare(session, CW, _tasks(a)["P0001"].id, kind="information_provision",
                                      recipient=B_CODE, identity=a.identity, nodes=a.nodes, cipher=a.home.cipher)
             package_id, original = package.package_id, package.envelope
@@ -122,7 +141,6 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
         # Wrongly addressed: a package for かなた市 whose address in the directory points at みらい市.
         c_home = a.home.settings.home.parent.parent / "c" / "home"
         init_home(c_home, Municipality(C_CODE, "かなた市"))
-        from tsunagu.config import load_settings
         trust(a, load_identity(load_settings(c_home)), f"{b_url}/municipal")
         with a.home.factory.begin() as session:
             task = session.get(HandoverTask, _tasks(a)["P0001"].id)
@@ -130,6 +148,12 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
             task.status = "open"
         misrouted = _send(a, "P0001", "information_provision", recipient=C_CODE)
         assert not misrouted.ok and "wrong_recipient" in misrouted.detail
+        # 情報提供 (P0001's, delivered above) carries no plan, no contact log and no free text.
+        with b.home.factory() as session:
+            provided = inbox.open_received(inbox.received_package(session, package_id), b.identity, session).content
+        assert [s for s, _ in provided["section_labels"]] == ["summary", "assessments", "referrals",
+                                                              "health_checkups", "vaccinations"]
+        assert "plans" not in provided["sections"] and "follow_ups" not in provided["sections"]
         assert any("wrong_recipient" in e.detail for e in _events(b, "refused", "refused"))
         assert any("wrong_recipient" in e.detail for e in _events(a, "send_failed", "error"))
 
@@ -156,4 +180,3 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
     assert "前住所地の健診・予防接種" in child.text
     for text in ("乳児健診（4か月）", "受診", "3歳児健診", "未受診", "定期予防接種の未接種数", "つなぐ市"):
         assert text in child.text, text
-    assert datetime.now(UTC).year >= 2026
