@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -111,6 +112,8 @@ def authenticate(session: Session, path: str, own_code: str, body: bytes, header
     if sent is None or abs(now - sent) > timedelta(seconds=window_s):
         raise Refusal(401, "stale", f"送付の時刻が許容範囲（±{int(window_s)}秒）の外です / timestamp outside the window",
                       claimed)
+    # A nonce older than two windows can only come with a stale timestamp, refused above: forget it.
+    session.execute(delete(HandoverNonce).where(HandoverNonce.at < now - timedelta(seconds=2 * window_s)))
     try:
         with session.begin_nested():
             session.add(HandoverNonce(nonce=nonce, peer_code=peer.code, at=now))
