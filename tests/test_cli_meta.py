@@ -51,9 +51,17 @@ PERSONAL: dict[str, list[str]] = {
     "users add": ["someone", "--role", "teacher", "--name", "氏名", "--generate"],
     "users list": [],
     "users disable": ["someone"],
+    "handover list": [],
+    "handover send": ["1", "--to", "131016", "--kind", "case_transfer"],
+    "handover deliver": ["a" * 32],
+    "handover accept": ["a" * 32],
+    "handover link": ["a" * 32, "{person}"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
-SYSTEM_RUNS = {"link", "screen", "demo"}
+SYSTEM_RUNS = {"link", "screen", "demo",
+               # hand-over: moves found, overdue tasks escalated, files from other municipalities taken in:
+               # audited per task or package (tests/handover)
+               "handover detect", "handover escalate", "handover receive", "handover receipt"}
 # Commands that touch no person's data, and why.
 NO_PERSONAL_DATA = {
     "init": "creates an empty home", "synth": "synthetic data only", "bench": "synthetic data only",
@@ -65,6 +73,8 @@ NO_PERSONAL_DATA = {
     "registers legal-basis": "the legal bases", "resources list": "the public support directory",
     "resources add": "the support directory: services, not people",
     "resources import": "the support directory: services, not people",
+    "handover identity": "this municipality's public keys", "handover municipalities": "the trusted municipalities",
+    "handover trust": "registers a municipality's public keys (an administrator's act, audited as handover.manage)",
 }
 
 

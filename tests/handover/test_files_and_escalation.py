@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -48,8 +50,10 @@ def _refusals(side: Side, event: str) -> list[str]:
                                                                        HandoverEvent.outcome == "refused")))
 
 
-def test_no_receipt_by_the_due_date_escalates_then_files_close_the_task(pair: tuple[Side, Side], tmp_path: Path) -> None:
+def test_no_receipt_by_the_due_date_escalates_then_files_close_the_task(
+        pair: tuple[Side, Side], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = pair
+    monkeypatch.setattr(getpass, "getuser", lambda: "cwb")  # the person at each terminal: 青木 at みらい市
     with a.home.factory.begin() as session:
         detect.detect(session, a.nodes, packaged_manifests(), today=TODAY)
     trust(a, b.identity, None)
@@ -104,7 +108,7 @@ def test_no_receipt_by_the_due_date_escalates_then_files_close_the_task(pair: tu
 
     # Accepted by a named owner, the acceptance goes back as a file and closes the task.
     accepted_file = tmp_path / "mail" / "accepted.json"
-    accepted = run(b, "accept", sent.package_id, "--user", "cwb", "--file", str(accepted_file))
+    accepted = run(b, "accept", sent.package_id, "--file", str(accepted_file))
     assert accepted.exit_code == 0, accepted.output
     assert run(a, "receipt", str(accepted_file)).exit_code == 0
     done = _package(a, sent.package_id)

@@ -1,8 +1,12 @@
 """``tsunagu handover``: moves that need a hand-over, packages to and from other municipalities,
 their receipts, and the directory of trusted municipalities.
 
-Staff steps (send, accept, link) act as a named staff account (``--user``), whose role the policy
-decides on; registering municipalities is an administrator's step (``--as-role administrator``).
+Staff steps (list, send, deliver, accept, link) are the operating-system user acting in the role
+given by ``--as-role`` (default: the family centre's caseworker), decided by the policy and
+recorded, first for the municipality's hand-over work as a whole and then for the child; the name
+recorded as the accepting owner is the user's account name when there is an account, else the OS
+user. Detection, escalation and taking files in are system runs, audited per task or package.
+Registering municipalities is an administrator's act.
 """
 
 from __future__ import annotations
@@ -17,26 +21,33 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, settings_for, signing_key
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    settings_for,
+    signing_key,
+)
 from tsunagu.config import Settings
-from tsunagu.handover import detect, directory, envelope, inbox, outbox, service
+from tsunagu.handover import detect, directory, envelope, inbox, outbox, service, views
 from tsunagu.handover.keys import HandoverKeyError, Identity, load_identity
-from tsunagu.handover.legal import kind_label
-from tsunagu.handover.models import HandoverPackage, HandoverTask
 from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.privacy import NoteCipher, Subject, load_note_cipher
 from tsunagu.vault.node import Node
-from tsunagu.work.errors import WorkError
+from tsunagu.work.errors import Refused, WorkError
 from tsunagu.work.unit import unit_of_work
 from tsunagu.work.users import get_account
 
 handover_app = typer.Typer(help="転居時の引継ぎ（ケース移管・情報提供）: 検知・送付・受領・受理と、信頼する自治体の登録",
                            no_args_is_help=True)
-UserOption = Annotated[str, typer.Option("--user", help="操作する職員のアカウントID（役割はアクセス方針が判定）")]
+AsRoleOption = Annotated[str, typer.Option("--as-role", help="操作する役割（アクセス方針が判定し、記録に残ります）")]
+OrganisationOption = Annotated[str, typer.Option("--organisation", help="所属（記録に残ります）")]
 TodayOption = Annotated[str | None, typer.Option("--today", help="基準日 YYYY-MM-DD（既定: 今日）")]
 FileOut = Annotated[Path | None, typer.Option("--file", help="HTTPで送らず、LGWANメール用のファイルに書き出す", dir_okay=False)]
 
@@ -62,12 +73,19 @@ def _hub(home: Path | None) -> Iterator[Hub]:
         yield Hub(settings, factory, nodes, identity, load_note_cipher(settings.home, settings.note_key))
 
 
-def _staff(hub: Hub, user_id: str) -> Subject:
-    with hub.factory() as session:
-        account = get_account(session, user_id)
-    if account is None or account.disabled:
-        fail(f"アカウント {user_id} はないか、無効です。")
-    return account.subject
+def _staff(hub: Hub, as_role: str, organisation: str, action: str = "handover.send") -> Subject:
+    """The person at the terminal, allowed (and recorded) for the municipality's hand-over work."""
+    subject = cli_subject(as_role, organisation, back_office_only=False)
+    with unit_of_work(hub.factory) as session:
+        account = get_account(session, subject.user_id)
+        if account is not None and account.disabled:
+            fail(f"アカウント {subject.user_id} は無効です。")
+        try:
+            views.allow_detection(session, subject, action=action, key=signing_key(hub.settings))
+        except Refused as exc:
+            session.commit()
+            fail(exc.message)
+    return subject
 
 
 def _today(text: str | None) -> date:
@@ -133,37 +151,30 @@ def detect_command(today: TodayOption = None, home: HomeOption = None, json_out:
 
 
 @handover_app.command("list")
-def list_command(home: HomeOption = None, json_out: JsonOption = False) -> None:
-    """引継ぎの課題と、送付・受領したパッケージの状況。"""
-    with _hub(home) as hub, hub.factory() as session:
-        tasks = list(session.scalars(select(HandoverTask).order_by(HandoverTask.due_on)))
-        packages = list(session.scalars(select(HandoverPackage).order_by(HandoverPackage.created_at)))
-        task_rows = [{"id": t.id, "person_id": t.person_id, "direction": t.direction, "moved_on": t.moved_on,
-                      "kind": t.kind, "due_on": t.due_on, "owner": t.owner, "status": t.status,
-                      "package_id": t.package_id} for t in tasks]
-        package_rows = [{"package_id": p.package_id, "direction": p.direction, "kind": p.kind, "peer": p.peer_code,
-                         "person_id": p.person_id, "status": p.status, "due_on": p.due_on,
-                         "escalated": p.escalated_at is not None, "accepted_by": p.accepted_by} for p in packages]
+def list_command(as_role: AsRoleOption = "centre_caseworker", organisation: OrganisationOption = "family_centre",
+                 home: HomeOption = None, json_out: JsonOption = False) -> None:
+    """引継ぎの課題と、送付・受領したパッケージの状況（表示した子どもごとに記録）。"""
+    with _hub(home) as hub, _errors():
+        subject = _staff(hub, as_role, organisation)
+        with unit_of_work(hub.factory) as session:
+            view = views.worklist(session, subject, _today(None), key=signing_key(hub.settings))
     if json_out:
-        emit_json({"tasks": task_rows, "packages": package_rows})
+        emit_json({"tasks": view.tasks, "sent": view.sent, "received": view.received})
         return
-    table = Table(title=f"引継ぎの課題（{len(task_rows)}件）")
+    table = Table(title=f"引継ぎの課題（{len(view.tasks)}件）")
     for header in ("番号", "個人ID", "異動", "種類", "期限", "担当", "状況"):
         table.add_column(header)
-    for t in task_rows:
-        kind = "前住所地への照会" if t["kind"] == "inquiry" else kind_label(str(t["kind"]))
-        table.add_row(str(t["id"]), str(t["person_id"]), f"{'転出' if t['direction'] == 'out' else '転入'} {t['moved_on']}",
-                      kind, str(t["due_on"]), str(t["owner"] or "未割当"), detect.TASK_STATUS_LABELS[str(t["status"])])
+    for t in view.tasks:
+        table.add_row(str(t.id), t.person_id, f"{t.direction_label} {t.moved_on}", t.kind_label,
+                      f"{t.due_on}{'（期限超過）' if t.overdue else ''}", t.owner, t.status_label)
     console.print(table)
-    table = Table(title=f"パッケージ（{len(package_rows)}件）")
+    table = Table(title=f"パッケージ（送付 {len(view.sent)}件・受付 {len(view.received)}件）")
     for header in ("番号", "送受", "種類", "相手", "個人ID", "状況", "受領期限", "受理した担当"):
         table.add_column(header)
-    for p in package_rows:
-        labels = outbox.SENT_STATUS_LABELS if p["direction"] == "sent" else inbox.RECEIVED_STATUS_LABELS
-        status = labels.get(str(p["status"]), str(p["status"])) + ("・期限超過" if p["escalated"] else "")
-        table.add_row(str(p["package_id"]), "送付" if p["direction"] == "sent" else "受領", kind_label(str(p["kind"])),
-                      str(p["peer"]), str(p["person_id"] or "未登録の転入者"), status, str(p["due_on"] or ""),
-                      str(p["accepted_by"] or ""))
+    for p in [*view.sent, *view.received]:
+        table.add_row(p.package_id, "送付" if p.direction == "sent" else "受付", p.kind_label, p.peer_name,
+                      p.person_id or "未登録の転入者", p.status_label + ("・督促" if p.escalated else ""),
+                      str(p.due_on or ""), p.accepted_by or "")
     console.print(table)
 
 
@@ -182,21 +193,23 @@ def _report(delivery: service.Delivery) -> None:
 
 
 @handover_app.command("send")
-def send_command(task_id: Annotated[int, typer.Argument(help="引継ぎの課題の番号")], user: UserOption,
+def send_command(task_id: Annotated[int, typer.Argument(help="引継ぎの課題の番号")],
                  to: Annotated[str, typer.Option("--to", help="送付先の自治体コード")],
                  kind: Annotated[str, typer.Option("--kind", help="case_transfer（ケース移管）/ information_provision（情報提供）")],
-                 file: FileOut = None, home: HomeOption = None) -> None:
+                 file: FileOut = None, as_role: AsRoleOption = "centre_caseworker",
+                 organisation: OrganisationOption = "family_centre", home: HomeOption = None) -> None:
     """パッケージを作成（署名・暗号化）して送付する。"""
     with _hub(home) as hub, _errors():
-        _report(service.send(hub.factory, _staff(hub, user), task_id, kind=kind, recipient=to, identity=hub.identity,
+        _report(service.send(hub.factory, _staff(hub, as_role, organisation), task_id, kind=kind, recipient=to, identity=hub.identity,
                              nodes=hub.nodes, cipher=hub.cipher, key=signing_key(hub.settings), file=file))
 
 
 @handover_app.command("deliver")
-def deliver_command(package_id: str, user: UserOption, file: FileOut = None, home: HomeOption = None) -> None:
+def deliver_command(package_id: str, file: FileOut = None, as_role: AsRoleOption = "centre_caseworker",
+                    organisation: OrganisationOption = "family_centre", home: HomeOption = None) -> None:
     """作成済みで未送付のパッケージを（再）送付する。"""
     with _hub(home) as hub, _errors():
-        _report(service.deliver(hub.factory, _staff(hub, user), package_id, identity=hub.identity,
+        _report(service.deliver(hub.factory, _staff(hub, as_role, organisation), package_id, identity=hub.identity,
                                 key=signing_key(hub.settings), file=file))
 
 
@@ -226,18 +239,22 @@ def receipt_command(receipt: Annotated[Path, typer.Argument(exists=True, dir_oka
 
 
 @handover_app.command("accept")
-def accept_command(package_id: str, user: UserOption, file: FileOut = None, home: HomeOption = None) -> None:
+def accept_command(package_id: str, file: FileOut = None, as_role: AsRoleOption = "centre_caseworker",
+                   organisation: OrganisationOption = "family_centre", home: HomeOption = None) -> None:
     """受領したパッケージを担当者として受理し、受理の通知を送付元に返す。"""
     with _hub(home) as hub, _errors():
-        _report(service.accept(hub.factory, _staff(hub, user), package_id, identity=hub.identity,
+        _report(service.accept(hub.factory, _staff(hub, as_role, organisation, "handover.intake"), package_id, identity=hub.identity,
                                key=signing_key(hub.settings), file=file))
 
 
 @handover_app.command("link")
-def link_command(package_id: str, person_id: str, user: UserOption, home: HomeOption = None) -> None:
+def link_command(package_id: str, person_id: str, as_role: AsRoleOption = "centre_caseworker",
+                 organisation: OrganisationOption = "family_centre", home: HomeOption = None) -> None:
     """未登録の転入者として保留したパッケージを、転入の届出後に住民記録の子どもと照合する。"""
-    with _hub(home) as hub, _errors(), unit_of_work(hub.factory) as session:
-        inbox.link(session, _staff(hub, user), package_id, person_id, key=signing_key(hub.settings))
+    with _hub(home) as hub, _errors():
+        subject = _staff(hub, as_role, organisation, "handover.intake")
+        with unit_of_work(hub.factory) as session:
+            inbox.link(session, subject, package_id, person_id, key=signing_key(hub.settings))
     _run(f"{package_id} を {person_id} と照合しました")
 
 

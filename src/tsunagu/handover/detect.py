@@ -88,6 +88,8 @@ def _items(node: Node | None, items: tuple[str, ...], today: date, unavailable: 
 
 def moves(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, today: date,
           unavailable: dict[str, str]) -> list[Move]:
+    if "resident_registry" not in nodes:
+        unavailable["resident_registry"] = "住民記録のノードがありません（異動を確認できません） / no resident register node"
     frame = _items(nodes.get("resident_registry"), ("move_out_date", "move_in_date"), today, unavailable)
     if frame.height == 0:
         return []

@@ -109,10 +109,11 @@ def worklist(session: Session, subject: Subject, today: date, *, key: Ed25519Pri
     return view
 
 
-def allow_detection(session: Session, subject: Subject, *, key: Ed25519PrivateKey | None = None) -> None:
-    """Running detection reads the whole register's moves: a municipality-wide hand-over act."""
-    decision = authorise(session, subject, "handover.send", PURPOSE, relationship="municipality", sensitivity=3,
-                         key=key)
+def allow_detection(session: Session, subject: Subject, *, action: str = "handover.send",
+                    key: Ed25519PrivateKey | None = None) -> None:
+    """The municipality's hand-over work as a whole (running detection reads the whole register's
+    moves; a command names no child before it looks one up): decided and recorded, or Refused."""
+    decision = authorise(session, subject, action, PURPOSE, relationship="municipality", sensitivity=3, key=key)
     if not decision.allowed:
         raise Refused(decision.reason, decision)
 
