@@ -25,7 +25,7 @@ from tsunagu.work.unit import unit_of_work
 
 MOUNT = "/municipal"
 STATUS = {"wrong_recipient": 403, "bad_signature": 403, "undecryptable": 403, "header_mismatch": 403,
-          "unknown_sender": 401, "duplicate": 409, "malformed": 400, "too_large": 413}
+          "unknown_sender": 401, "sender_mismatch": 403, "duplicate": 409, "malformed": 400, "too_large": 413}
 
 
 def _error(code: str, message: str) -> bytes:
@@ -44,7 +44,7 @@ class Receiver:
         identity, now = self.identity(), self.clock()
         with unit_of_work(self.factory) as session:
             try:
-                transport.authenticate(session, path, identity.code, body, headers, now, self.window_s)
+                peer = transport.authenticate(session, path, identity.code, body, headers, now, self.window_s)
             except transport.Refusal as refusal:
                 record(session, "refused" if path == "packages" else "receipt_refused",
                        f"{refusal.code}: {refusal.message}（HTTP、送付元の申告 {refusal.claimed or '不明'}）",
@@ -53,14 +53,15 @@ class Receiver:
                 return refusal.status, _error(refusal.code, refusal.message)
             if path == "packages":
                 received = inbox.receive(session, body, identity=identity, nodes=self.nodes(), via="http", key=self.key,
-                                         now=now)
+                                         now=now, transport_sender=peer.code)
                 if received.refusal is not None:
                     exc = received.refusal
                     return STATUS.get(exc.code, 400), _error(exc.code, exc.message)
                 assert received.receipt is not None
                 return 200, received.receipt
             try:
-                outbox.take_receipt(session, body, identity=identity, via="http", key=self.key, now=now)
+                outbox.take_receipt(session, body, identity=identity, via="http", key=self.key, now=now,
+                                    transport_sender=peer.code)
             except envelope.EnvelopeError as exc:
                 return STATUS.get(exc.code, 400), _error(exc.code, exc.message)
             return 200, b'{"ok":true}'

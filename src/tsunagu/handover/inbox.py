@@ -73,13 +73,21 @@ def _match(nodes: Mapping[str, Node], child: Mapping[str, Any], session: Session
 
 
 def receive(session: Session, data: bytes, *, identity: Identity, nodes: Mapping[str, Node], via: str,
-            key: Ed25519PrivateKey | None = None, now: datetime | None = None) -> Received:
-    """Take a package; a refusal is recorded (commit!) and returned, never raised."""
+            key: Ed25519PrivateKey | None = None, now: datetime | None = None,
+            transport_sender: str | None = None) -> Received:
+    """Take a package; a refusal is recorded (commit!) and returned, never raised.
+
+    Over HTTP the municipality that signed the request must be the one that signed the package:
+    another registered municipality relaying it is refused (a file may travel through any mailbox).
+    """
     at = now or datetime.now(UTC)
     claimed = ""
     try:
         header, _outer = envelope.read_header(data)
         claimed = header.sender
+        if transport_sender is not None and transport_sender != header.sender:
+            raise envelope.EnvelopeError("sender_mismatch", f"送付した自治体（{transport_sender}）とパッケージの送付元"
+                                                            f"（{header.sender}）が違います / relayed package")
         peer = trusted(session, header.sender)
         if peer is None:
             raise envelope.EnvelopeError("unknown_sender", f"登録されていない自治体からのパッケージです: {header.sender}")

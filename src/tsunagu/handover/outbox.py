@@ -124,13 +124,16 @@ RANK = {"sealed": 0, "sent": 1, "received": 2, "accepted": 3}
 
 
 def take_receipt(session: Session, data: bytes, *, identity: Identity, via: str, key: Ed25519PrivateKey | None = None,
-                 now: datetime | None = None) -> HandoverPackage:
+                 now: datetime | None = None, transport_sender: str | None = None) -> HandoverPackage:
     """Verify and record a receipt; a refusal is recorded (the caller commits) and raised."""
     at = now or datetime.now(UTC)
     claimed = ""
     try:
         receipt, doc = envelope.read_receipt(data)
         claimed = receipt.sender
+        if transport_sender is not None and transport_sender != receipt.sender:
+            raise envelope.EnvelopeError("sender_mismatch", f"通知を送った自治体（{transport_sender}）と通知の発行元"
+                                                            f"（{receipt.sender}）が違います")
         peer = trusted(session, receipt.sender)
         if peer is None:
             raise envelope.EnvelopeError("unknown_sender", f"登録されていない自治体の受領通知です: {receipt.sender}")

@@ -24,6 +24,7 @@ from tsunagu.handover.models import TrustedMunicipality
 from tsunagu.handover.records import record
 from tsunagu.privacy import NoteCipher, Subject
 from tsunagu.vault.node import Node
+from tsunagu.work.access import guard
 from tsunagu.work.errors import Invalid
 from tsunagu.work.unit import unit_of_work
 
@@ -68,10 +69,12 @@ def send(factory: sessionmaker[Session], subject: Subject, task_id: int, *, kind
 
 def deliver(factory: sessionmaker[Session], subject: Subject, package_id: str, *, identity: Identity,
             key: Ed25519PrivateKey | None = None, file: Path | None = None, now: Clock | None = None) -> Delivery:
-    with factory() as session:
+    with unit_of_work(factory) as session:
         package = outbox.sent_package(session, package_id)
         if package.status != "sealed":
             raise Invalid("このパッケージは既に送付されています。")
+        if package.person_id is not None:  # sending this child's package is the person's act: decided, recorded
+            guard(session, subject, "handover.send", "handover", package.person_id, sensitivity=1, key=key)
         data, peer = package.envelope, trusted(session, package.peer_code)
         if peer is None:
             raise Invalid(f"送付先の自治体 {package.peer_code} の登録が無効です。")
