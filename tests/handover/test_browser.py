@@ -39,3 +39,8 @@ def test_worklist_task_and_intake_in_a_browser(home: Home) -> None:
         page.goto(f"{base}/handover/packages/{PACKAGE_ID}")
         expect(page.get_by_text("受理済み")).to_be_visible()
         _check(page, "handover-package")
+        page.goto(f"{base}/children/P0002?purpose=assessment")
+        section = page.get_by_role("region", name="前住所地の健診・予防接種（転入時の引継ぎ）")
+        expect(section.get_by_text("1歳6か月児健診")).to_be_visible()
+        expect(section.get_by_text("みらい市").first).to_be_visible()
+        section.screenshot(path=str(SHOTS / "handover-child-health.png"))

@@ -1,0 +1,41 @@
+"""Detection: only recent moves of supported children, once each."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from handover.conftest import TODAY, Side
+from tsunagu.handover import detect
+from tsunagu.ingest.manifest import packaged_manifests
+
+
+def test_detection_is_idempotent_and_bounded_in_time(pair: tuple[Side, Side]) -> None:
+    a, _b = pair
+    with a.home.factory.begin() as session:
+        first = detect.detect(session, a.nodes, packaged_manifests(), today=TODAY)
+    with a.home.factory.begin() as session:
+        again = detect.detect(session, a.nodes, packaged_manifests(), today=TODAY)
+    assert (len(first.opened), len(again.opened), again.skipped_existing) == (2, 0, 2)
+    # Sixty days on, the same moves are outside the window: nothing is opened or even looked at.
+    with a.home.factory.begin() as session:
+        late = detect.detect(session, a.nodes, packaged_manifests(), today=date(2027, 2, 1))
+    assert (late.moves, late.opened) == (0, [])
+    # Before the moves happened there is nothing to find.
+    with a.home.factory.begin() as session:
+        early = detect.detect(session, a.nodes, packaged_manifests(), today=date(2026, 11, 29))
+    assert early.moves == 0
+
+
+def test_a_move_matters_only_for_a_child_in_support(pair: tuple[Side, Side]) -> None:
+    a, _b = pair
+    with a.home.factory() as session:
+        # P0003 (見守り, known elsewhere, no plan, no referral, no registration) would not be handed over.
+        assert detect.reasons_for(session, "P0003", TODAY, {}) == []
+        assert detect.reasons_for(session, "P0003", TODAY, {"yotaikyo_registration": "終結"}) == []
+        assert detect.reasons_for(session, "P0003", TODAY, {"yotaikyo_registration": "要支援児童"}) == ["yotaikyo"]
+        assert detect.reasons_for(session, "P0003", TODAY, {"centre_case_open": True}) == ["open_case"]
+        # P0001's 重点支援 (run of 2026-10-31) counts within 180 days of the move, not after.
+        assert detect.reasons_for(session, "P0001", TODAY, {}) == ["priority_tier"]
+        assert detect.reasons_for(session, "P0001", date(2027, 6, 1), {}) == []
+    assert detect.suggested_kind(["yotaikyo"]) == "information_provision"
+    assert detect.suggested_kind(["open_case", "yotaikyo"]) == "case_transfer"
