@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,13 +12,14 @@ from nacl.public import PrivateKey
 from tsunagu.handover import directory, envelope, inbox
 from tsunagu.handover.keys import Identity, load_identity
 from tsunagu.handover.legal import SECTION_LABELS, package_kinds
-from tsunagu.handover.models import HandoverTask
+from tsunagu.handover.models import HandoverPackage, HandoverTask
 from tsunagu.handover.pdf import render_pdf
 from tsunagu.privacy import Subject
 from tsunagu.vault.topology import close_nodes, open_nodes
 from work.builders import Home
 
-PACKAGE_ID = "a" * 32
+PACKAGE_ID = "a" * 32  # received from みらい市, linked to P0002
+SENT_ID = "d" * 32  # sent to みらい市 for P0002, waiting for its receipt
 PEER = Identity("131016", "みらい市", Ed25519PrivateKey.generate(), PrivateKey.generate())
 ADMIN = Subject("setup", "administrator", "cli")
 
@@ -67,5 +69,25 @@ def seed_handover(home: Home) -> None:
                                      owner="cw1", status="open", detected_at=datetime.now(UTC)))
             received = inbox.receive(session, data, identity=own, nodes=nodes, via="file")
             assert received.package is not None and received.package.person_id == "P0002", received.refusal
+            session.add(HandoverPackage(
+                package_id=SENT_ID, direction="sent", kind="case_transfer", peer_code=PEER.code, person_id="P0002",
+                task_id=None, status="sent", created_at=datetime.now(UTC), created_by="cw1",
+                sent_at=datetime.now(UTC), due_on=date(2026, 12, 10), envelope=b"{}", envelope_sha256="e" * 64))
     finally:
         close_nodes(nodes)
+
+
+def fresh_package(home: Home) -> bytes:
+    """Another package from みらい市 for this home (as if it came by LGWAN mail)."""
+    own = load_identity(home.settings)
+    content = content_for(PEER, own)
+    header = envelope.Header(uuid.uuid4().hex, "case_transfer", PEER.code, own.code, envelope.iso(datetime.now(UTC)))
+    return envelope.seal_package(header, content, render_pdf(content), sign_key=PEER.sign_key,
+                                 recipient_box=own.box_key.public_key)
+
+
+def receipt_for_sent(home: Home) -> bytes:
+    """みらい市's signed receipt for SENT_ID."""
+    own = load_identity(home.settings)
+    return envelope.sign_receipt(envelope.Receipt(SENT_ID, "received", PEER.code, own.code,
+                                                  envelope.iso(datetime.now(UTC)), "", True, "e" * 64), PEER.sign_key)

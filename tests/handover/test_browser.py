@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from handover.packages import PACKAGE_ID, seed_handover
+from handover.packages import PACKAGE_ID, fresh_package, seed_handover
 from support.serving import chromium, served
 from tsunagu.web.app import create_app
 from web.test_browser import AXE_RUN, SHOTS, sign_in
@@ -20,7 +22,7 @@ def _check(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_worklist_task_and_intake_in_a_browser(home: Home) -> None:
+def test_worklist_task_and_intake_in_a_browser(home: Home, tmp_path: Path) -> None:
     seed_handover(home)
     with served(create_app(home.settings)) as base, chromium(SHOTS) as browser:
         page = browser.new_context(viewport={"width": 1180, "height": 820}, locale="ja-JP").new_page()
@@ -44,3 +46,14 @@ def test_worklist_task_and_intake_in_a_browser(home: Home) -> None:
         expect(section.get_by_text("1歳6か月児健診")).to_be_visible()
         expect(section.get_by_text("みらい市").first).to_be_visible()
         section.screenshot(path=str(SHOTS / "handover-child-health.png"))
+        # A package that came by LGWAN mail, taken in from the intake form; the receipt file goes back.
+        mailed = tmp_path / "package.json"
+        mailed.write_bytes(fresh_package(home))
+        page.goto(f"{base}/handover")
+        page.get_by_label("LGWANメールで届いたパッケージ（ファイル）").set_input_files(str(mailed))
+        page.get_by_role("button", name="受け付ける").click()
+        expect(page.get_by_text("受け付けました。")).to_be_visible()
+        with page.expect_download() as download:
+            page.get_by_role("link", name="受領の通知（ファイル）をダウンロード").click()
+        assert json.loads(Path(download.value.path()).read_bytes())["status"] == "received"
+        _check(page, "handover-intake")

@@ -23,7 +23,7 @@ from nacl.public import PrivateKey
 from sqlalchemy import func, select
 from starlette.routing import BaseRoute
 
-from handover.packages import PACKAGE_ID, PEER, seed_handover
+from handover.packages import PACKAGE_ID, PEER, fresh_package, receipt_for_sent, seed_handover
 from tsunagu.handover import directory
 from tsunagu.handover.keys import Identity
 from tsunagu.ingest.manifest import packaged_manifests
@@ -76,6 +76,10 @@ FORMS: dict[str, dict[str, str]] = {
     "/handover/tasks/{task_id}/send": {"kind": "case_transfer", "recipient": PEER.code, "via": "file"},
     "/handover/packages/{package_id}/link": {"person_id": "P0002"},
     "/handover/municipalities": {"card": json.dumps(directory.own_card(OTHER, None).as_dict())},
+}
+# File uploads (LGWAN mail), made for the home at hand: (form field, maker).
+UPLOADS: dict[str, tuple[str, Callable[[Home], bytes]]] = {
+    "/handover/inbox": ("package", fresh_package), "/handover/receipts": ("receipt", receipt_for_sent),
 }
 JSON_BODIES: dict[str, dict[str, Any]] = {
     "/api/reviews": {"person_id": "P0002", "decision": "support", "rationale": "API から記録",
@@ -135,8 +139,11 @@ def actor_for(template: str) -> str:
     return "cw1"
 
 
-def call(b: Browser, method: str, template: str, user: str = "cw1") -> Any:
+def call(b: Browser, method: str, template: str, user: str = "cw1", home: Home | None = None) -> Any:
     url = url_of(template, user)
+    if method == "POST" and template in UPLOADS and home is not None:
+        field, make = UPLOADS[template]
+        return b.post(url, {}, files={field: ("tsunagu.json", make(home), "application/json")})
     if method == "GET":
         query = {"purpose": "assessment"} if "{person_id}" in template or template.startswith("/api/children") else {}
         if template == "/children/{person_id}/support":
@@ -255,7 +262,7 @@ def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[
         person = person_of(template, user)
         listed_before = audit_count(home, action="candidates.list")
         before = audit_count(home, person) if person else 0
-        response = call(b, method, template, user)
+        response = call(b, method, template, user, home)
         assert response.status_code < 400, (method, template, user, response.status_code, response.text[:400])
         if template in LIST_ROUTES:
             touched += 1

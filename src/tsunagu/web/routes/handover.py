@@ -8,12 +8,15 @@ import json
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from tsunagu.handover import detect, directory, inbox, outbox, service, views
+from tsunagu.handover import detect, directory, envelope, inbox, outbox, service, views
 from tsunagu.handover.legal import package_kinds
+from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
+from tsunagu.web.state import AppState
 from tsunagu.work.errors import Invalid
 from tsunagu.work.rights.requests import jst_today
 
@@ -21,8 +24,10 @@ router = APIRouter(include_in_schema=False)
 SAVED = {
     "detected": "住民記録の異動を確認しました。", "sent": "送付しました。相手の自治体の受領通知を記録しました。",
     "failed": "送付できませんでした。経過の記録に理由があります。", "accepted": "受理し、受理の通知を送付元に返しました。",
-    "accepted_only": "受理しました。送付元に窓口がないため、受理の通知はファイルで送ってください。",
+    "accepted_only": "受理しました。送付元に窓口がないため、受理の通知（ファイル）をダウンロードしてLGWANメールで返してください。",
     "linked": "住民記録の子どもと照合しました。", "trusted": "信頼する自治体を登録しました。",
+    "received": "受け付けました。受領通知（ファイル）をダウンロードして、送付元にLGWANメールで返してください。",
+    "receipt": "相手の自治体からの通知を記録しました。",
 }
 
 
@@ -31,12 +36,18 @@ def _attachment(data: bytes, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/handover")
-def worklist_page(request: Request, state: State, subject: CurrentSubject, saved: str = "") -> Response:
+def _worklist(request: Request, state: State, subject: Subject, *, message: str = "", error: str = "",
+              status_code: int = 200) -> Response:
     today = jst_today()
     with state.reading() as session:
         view = views.worklist(session, subject, today, key=state.key)
-    return render(request, state, "handover.html", view=view, today=today, message=SAVED.get(saved, ""))
+    return render(request, state, "handover.html", view=view, today=today, message=message, error=error,
+                  status_code=status_code)
+
+
+@router.get("/handover")
+def worklist_page(request: Request, state: State, subject: CurrentSubject, saved: str = "") -> Response:
+    return _worklist(request, state, subject, message=SAVED.get(saved, ""))
 
 
 @router.post("/handover/detect", dependencies=[CsrfForm])
@@ -103,12 +114,70 @@ def package_pdf(state: State, subject: CurrentSubject, package_id: str) -> Respo
 @router.post("/handover/packages/{package_id}/accept", dependencies=[CsrfForm])
 def package_accept(state: State, subject: CurrentSubject, package_id: str) -> Response:
     delivery = service.accept(state.factory, subject, package_id, identity=state.handover_identity(), key=state.key)
-    if delivery.via == "none":
-        with state.factory() as session:
-            receipt = inbox.received_package(session, package_id).last_receipt or ""
-        return _attachment(receipt.encode("utf-8"), f"tsunagu-receipt-{package_id}.json")
-    saved = "accepted" if delivery.ok else "failed"
+    saved = "accepted_only" if delivery.via == "none" else "accepted" if delivery.ok else "failed"
     return RedirectResponse(f"/handover/packages/{quote(package_id)}?saved={saved}", status_code=303)
+
+
+@router.get("/handover/packages/{package_id}/receipt")
+def package_receipt(state: State, subject: CurrentSubject, package_id: str) -> Response:
+    """The signed receipt (受領・受理の通知) of a received package, as a file for LGWAN mail."""
+    with state.reading() as session:
+        view = views.package_view(session, subject, package_id, state.handover_identity(), key=state.key)
+        receipt = inbox.received_package(session, package_id).last_receipt if view.row.direction == "received" else None
+    if not receipt:
+        raise Invalid("このパッケージには返送する受領通知がありません。")
+    return _attachment(receipt.encode("utf-8"), f"tsunagu-receipt-{package_id}.json")
+
+
+async def _upload(file: UploadFile | None) -> bytes:
+    if file is None or not file.filename:
+        raise Invalid("ファイルを選んでください。")
+    data = await file.read(envelope.MAX_ENVELOPE_BYTES + 1)
+    if len(data) > envelope.MAX_ENVELOPE_BYTES:
+        raise Invalid("ファイルが大きすぎます。")
+    return data
+
+
+@router.post("/handover/inbox", dependencies=[CsrfForm])
+async def inbox_upload(request: Request, state: State, subject: CurrentSubject,
+                       package: Annotated[UploadFile | None, File()] = None) -> Response:
+    """A package that came by LGWAN mail: verified, opened, queued, answered with a receipt file."""
+    await run_in_threadpool(_allow, state, subject, "handover.intake")
+    data = await _upload(package)
+    received = await run_in_threadpool(_take_package, state, subject, data)
+    if received.refusal is not None or received.package is None:
+        message = received.refusal.message if received.refusal is not None else ""
+        return _worklist(request, state, subject, error=f"受け付けませんでした（記録しました）: {message}", status_code=422)
+    return RedirectResponse(f"/handover/packages/{quote(received.package.package_id)}?saved=received",
+                            status_code=303)
+
+
+def _allow(state: AppState, subject: Subject, action: str) -> None:
+    with state.unit() as session:
+        views.allow_detection(session, subject, action=action, key=state.key)
+
+
+def _take_package(state: AppState, subject: Subject, data: bytes) -> inbox.Received:
+    with state.unit() as session:
+        return inbox.receive(session, data, identity=state.handover_identity(), nodes=state.nodes(), via="file",
+                             key=state.key)
+
+
+@router.post("/handover/receipts", dependencies=[CsrfForm])
+async def receipt_upload(request: Request, state: State, subject: CurrentSubject,
+                         receipt: Annotated[UploadFile | None, File()] = None) -> Response:
+    """A receipt that came back by LGWAN mail: verified and recorded against the package sent."""
+    await run_in_threadpool(_allow, state, subject, "handover.send")
+    data = await _upload(receipt)
+    delivery = await run_in_threadpool(_take_receipt, state, subject, data)
+    if not delivery.ok:
+        return _worklist(request, state, subject, error=f"受領通知を記録できませんでした（記録しました）: {delivery.detail}",
+                         status_code=422)
+    return RedirectResponse(f"/handover/packages/{quote(delivery.package_id)}?saved=receipt", status_code=303)
+
+
+def _take_receipt(state: AppState, subject: Subject, data: bytes) -> service.Delivery:
+    return service.take_receipt(state.factory, data, identity=state.handover_identity(), via="file", key=state.key)
 
 
 @router.post("/handover/packages/{package_id}/link", dependencies=[CsrfForm])
