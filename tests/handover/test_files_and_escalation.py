@@ -18,6 +18,7 @@ from tsunagu.handover import detect, outbox, service
 from tsunagu.handover.models import HandoverEvent, HandoverPackage, HandoverTask
 from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.privacy import AuditEntry
+from tsunagu.work.errors import Invalid
 
 app = typer.Typer()
 handover_cmd.register(app)
@@ -89,6 +90,9 @@ def test_no_receipt_by_the_due_date_escalates_then_files_close_the_task(
     recorded = run(a, "receipt", str(receipt))
     assert recorded.exit_code == 0, recorded.output
     assert (_package(a, sent.package_id).status, _task(a, "P0002").status) == ("received", "sent")
+    with pytest.raises(Invalid, match="既に相手の自治体が受領"):  # no second package while the first awaits 受理
+        service.send(a.home.factory, CW, _task(a, "P0002").id, kind="case_transfer", recipient=B_CODE,
+                     identity=a.identity, nodes=a.nodes, cipher=a.home.cipher, file=tmp_path / "again.json")
 
     # The same files again: refused and logged.
     again = run(b, "receive", str(package_file), "--receipt-out", str(tmp_path / "r2.json"))

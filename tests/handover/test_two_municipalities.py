@@ -145,7 +145,7 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
         with a.home.factory.begin() as session:
             task = session.get(HandoverTask, _tasks(a)["P0001"].id)
             assert task is not None
-            task.status = "open"
+            task.status, task.package_id = "open", None  # a new hand-over of the same child, to another place
         misrouted = _send(a, "P0001", "information_provision", recipient=C_CODE)
         assert not misrouted.ok and "wrong_recipient" in misrouted.detail
         # 情報提供 (P0001's, delivered above) carries no plan, no contact log and no free text.

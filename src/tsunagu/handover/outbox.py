@@ -59,6 +59,9 @@ def prepare(session: Session, subject: Subject, task_id: int, *, kind: str, reci
         raise Invalid("この課題からは送付できません（転出の未完了の課題だけが対象です）。")
     if kind not in KINDS:
         raise Invalid("ケース移管か情報提供かを選んでください。")
+    current = session.get(HandoverPackage, row.package_id) if row.package_id else None
+    if current is not None and current.status in ("received", "accepted"):
+        raise Invalid("この課題のパッケージは既に相手の自治体が受領しています。受理を待つか、相手先に確認してください。")
     peer = trusted(session, recipient)
     if peer is None:
         raise Invalid(f"送付先の自治体 {recipient} は登録されていません（信頼する自治体に登録してください）。")
