@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from handover.conftest import TODAY, Side
+from sqlalchemy import select
+
+from handover.conftest import B_CODE, TODAY, Side, trust
 from tsunagu.handover import detect
+from tsunagu.handover.models import HandoverTask
 from tsunagu.ingest.manifest import packaged_manifests
 
 
@@ -39,3 +42,16 @@ def test_a_move_matters_only_for_a_child_in_support(pair: tuple[Side, Side]) -> 
         assert detect.reasons_for(session, "P0001", date(2027, 6, 1), {}) == []
     assert detect.suggested_kind(["yotaikyo"]) == "information_provision"
     assert detect.suggested_kind(["open_case", "yotaikyo"]) == "case_transfer"
+
+
+def test_the_registers_destination_suggests_the_receiving_municipality(pair: tuple[Side, Side]) -> None:
+    a, b = pair
+    trust(a, b.identity, None)
+    with a.home.factory.begin() as session:
+        detect.detect(session, a.nodes, packaged_manifests(), today=TODAY)
+    with a.home.factory() as session:
+        tasks = {t.person_id: t for t in session.scalars(select(HandoverTask))}
+        # 「みらい市本町4丁目5番6号」 names the registered みらい市; the address itself is not kept.
+        assert tasks["P0002"].suggested_peer == B_CODE
+        assert detect.suggested_peer(session, "かなた市緑町1番地") is None  # not a trusted municipality
+        assert detect.suggested_peer(session, None) is None

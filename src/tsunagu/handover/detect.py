@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.handover.legal import send_due
-from tsunagu.handover.models import HandoverEvent, HandoverTask
+from tsunagu.handover.models import HandoverEvent, HandoverTask, TrustedMunicipality
 from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import AuditEvent, append
@@ -48,6 +48,7 @@ class Move:
     person_id: str
     direction: str  # out / in
     moved_on: date
+    destination: str | None = None  # the register's 転出先 address, read to suggest a municipality, never stored
 
 
 @dataclass(frozen=True)
@@ -90,18 +91,23 @@ def moves(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, t
           unavailable: dict[str, str]) -> list[Move]:
     if "resident_registry" not in nodes:
         unavailable["resident_registry"] = "住民記録のノードがありません（異動を確認できません） / no resident register node"
-    frame = _items(nodes.get("resident_registry"), ("move_out_date", "move_in_date"), today, unavailable)
+    frame = _items(nodes.get("resident_registry"), ("move_out_date", "move_in_date", "move_destination"), today,
+                   unavailable)
     if frame.height == 0:
         return []
     since = today - timedelta(days=LOOKBACK_DAYS)
     found: dict[tuple[str, str, date], Move] = {}
-    for row in _to_people(session, frame, manifests).iter_rows(named=True):
+    people = _to_people(session, frame, manifests)
+    destinations = {row["person_id"]: row["value_text"] for row in people.filter(pl.col("item_id") == "move_destination")
+                    .sort("observed_on", nulls_last=False).iter_rows(named=True)}
+    for row in people.filter(pl.col("item_id") != "move_destination").iter_rows(named=True):
         # The item's value is the day of the move; the observation's day is the export's.
         moved_on = _as_date(row["value_text"]) or row["observed_on"]
         if moved_on is None or not since <= moved_on <= today:
             continue
         direction = "out" if row["item_id"] == "move_out_date" else "in"
-        found[(row["person_id"], direction, moved_on)] = Move(row["person_id"], direction, moved_on)
+        destination = destinations.get(row["person_id"]) if direction == "out" else None
+        found[(row["person_id"], direction, moved_on)] = Move(row["person_id"], direction, moved_on, destination)
     return sorted(found.values(), key=lambda m: (m.moved_on, m.person_id, m.direction))
 
 
@@ -165,6 +171,15 @@ def owner_of(session: Session, person_id: str) -> str | None:
                            .order_by(SupportPlan.created_at)).first()
 
 
+def suggested_peer(session: Session, destination: str | None) -> str | None:
+    """The one active trusted municipality whose name the 転出先 address contains (e.g. 「大阪府みらい市本町…」)."""
+    if not destination:
+        return None
+    named = [m.code for m in session.scalars(select(TrustedMunicipality).where(TrustedMunicipality.active.is_(True)))
+             if m.name and m.name in destination]
+    return named[0] if len(named) == 1 else None
+
+
 def suggested_kind(reasons: list[str]) -> str:
     return "case_transfer" if "open_case" in reasons else "information_provision"
 
@@ -191,7 +206,8 @@ def detect(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, 
         due = send_due(move.moved_on, kind) if move.direction == "out" else move.moved_on + timedelta(days=INQUIRY_DAYS)
         task = HandoverTask(person_id=move.person_id, direction=move.direction, moved_on=move.moved_on,
                             reasons_json=json.dumps(reasons), kind=kind, due_on=due,
-                            owner=owner_of(session, move.person_id), status="open", detected_at=at)
+                            owner=owner_of(session, move.person_id), status="open", detected_at=at,
+                            suggested_peer=suggested_peer(session, move.destination))
         session.add(task)
         session.flush()
         opened.append(task.id)
@@ -207,6 +223,6 @@ def detect(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, 
     append(session, AuditEvent(
         actor="hub:handover:detect", role="system", organisation="hub", purpose=PURPOSE, action="handover.detect_run",
         outcome="allowed", reason=f"転出・転入の検知（{today.isoformat()}時点、異動{len(found)}件、新しい課題{len(opened)}件）",
-        items=("move_out_date", "move_in_date", "yotaikyo_registration", "centre_case_open"), at=at,
+        items=("move_out_date", "move_in_date", "move_destination", "yotaikyo_registration", "centre_case_open"), at=at,
     ), key=key)
     return DetectReport(len(found), opened, existing, unavailable)

@@ -41,6 +41,8 @@ class HandoverTask(Base):
     due_on: Mapped[date] = mapped_column(Date)
     owner: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default="open")  # open / sent / escalated / closed
+    # The trusted municipality the register's 転出先 names, if any: a code, never the address itself.
+    suggested_peer: Mapped[str | None] = mapped_column(String(6))
     package_id: Mapped[str | None] = mapped_column(String(32))
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -133,6 +133,7 @@ class TaskView:
     municipalities: list[TrustedMunicipality]
     kinds: dict[str, str]
     suggested: str
+    suggested_peer: str  # from the register's 転出先, when it names a trusted municipality
 
 
 def task_view(session: Session, subject: Subject, task_id: int, today: date, *,
@@ -143,7 +144,7 @@ def task_view(session: Session, subject: Subject, task_id: int, today: date, *,
     guard(session, subject, "handover.send", PURPOSE, task.person_id, sensitivity=1, key=key)
     return TaskView(_task_row(task, today, _owners(session, [task])), _events(session, task_id=task_id),
                     [m for m in all_municipalities(session) if m.active], {k: kind_label(k) for k in KINDS},
-                    task.kind if task.kind in KINDS else "information_provision")
+                    task.kind if task.kind in KINDS else "information_provision", task.suggested_peer or "")
 
 
 @dataclass

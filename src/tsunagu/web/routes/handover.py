@@ -64,7 +64,7 @@ def _task_page(request: Request, state: State, subject: CurrentSubject, task_id:
         view = views.task_view(session, subject, task_id, jst_today(), key=state.key)
     kinds = package_kinds()
     return render(request, state, "handover_task.html", view=view, error=error, status_code=status_code,
-                  chosen=chosen or {"kind": view.suggested, "recipient": "", "via": "http"},
+                  chosen=chosen or {"kind": view.suggested, "recipient": view.suggested_peer, "via": "http"},
                   kind_specs={k: kinds.of(k) for k in view.kinds})
 
 

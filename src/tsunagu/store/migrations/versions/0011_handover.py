@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("suggested_peer", sa.String(length=6), nullable=True),
         sa.Column("package_id", sa.String(length=32), nullable=True),
         sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
