@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.handover import directory
 from tsunagu.handover.keys import Identity, load_identity
 from tsunagu.home import init_home
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.link.models import Person, PersonLink
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import Subject

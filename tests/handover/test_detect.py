@@ -7,9 +7,9 @@ from datetime import date
 from sqlalchemy import select
 
 from handover.conftest import B_CODE, TODAY, Side, trust
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.handover import detect
 from tsunagu.handover.models import HandoverTask
-from tsunagu.ingest.manifest import packaged_manifests
 
 
 def test_detection_is_idempotent_and_bounded_in_time(pair: tuple[Side, Side]) -> None:

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from handover.conftest import B_CODE, CW, TODAY, Side, trust
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.commands import handover as handover_cmd
 from tsunagu.handover import detect, outbox, service
 from tsunagu.handover.models import HandoverEvent, HandoverPackage, HandoverTask
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.privacy import AuditEntry
 from tsunagu.work.errors import Invalid
 

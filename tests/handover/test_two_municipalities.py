@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from handover.conftest import B_CODE, C_CODE, CW, CW_B, TODAY, Side, trust
 from support.serving import served
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.config import load_settings
 from tsunagu.handover import detect, inbox, outbox, service
 from tsunagu.handover.keys import load_identity
 from tsunagu.handover.models import HandoverEvent, HandoverPackage, HandoverTask
 from tsunagu.home import init_home
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry
 from tsunagu.vault.http import signing

@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 from starlette.routing import BaseRoute
 
 from handover.packages import PACKAGE_ID, PEER, fresh_package, receipt_for_sent, seed_handover
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.handover import directory
 from tsunagu.handover.keys import Identity
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.link.models import ClericalPair
 from tsunagu.privacy import AuditEntry, Decision, Policy, Subject
 from tsunagu.web.app import create_app

@@ -21,7 +21,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.commands.common import (
     HomeOption,
@@ -30,18 +29,15 @@ from tsunagu.commands.common import (
     console,
     emit_json,
     fail,
+    reported_errors,
     settings_for,
-    signing_key,
 )
-from tsunagu.config import Settings
-from tsunagu.handover import detect, directory, envelope, inbox, outbox, service, views
-from tsunagu.handover.keys import HandoverKeyError, Identity, load_identity
-from tsunagu.hub import hub_with_nodes
-from tsunagu.ingest.manifest import manifests_for_home
-from tsunagu.privacy import NoteCipher, Subject, load_note_cipher
-from tsunagu.vault.node import Node
-from tsunagu.work.errors import Refused, WorkError
-from tsunagu.work.unit import unit_of_work
+from tsunagu.errors import TsunaguError
+from tsunagu.handover import detect, directory, inbox, outbox, service, views
+from tsunagu.handover.keys import Identity, load_identity
+from tsunagu.hub import Hub
+from tsunagu.privacy import Subject
+from tsunagu.work.errors import Refused
 from tsunagu.work.users import get_account
 
 handover_app = typer.Typer(help="転居時の引継ぎ（ケース移管・情報提供）: 検知・送付・受領・受理と、信頼する自治体の登録",
@@ -53,38 +49,37 @@ FileOut = Annotated[Path | None, typer.Option("--file", help="HTTPで送らず�
 
 
 @dataclass
-class Hub:
-    settings: Settings
-    factory: sessionmaker[Session]
-    nodes: dict[str, Node]
+class Handover:
+    """The home's ``Hub`` (store, nodes, manifests, keys) and this municipality's hand-over identity."""
+
+    hub: Hub
     identity: Identity
-    cipher: NoteCipher
 
 
 @contextmanager
-def _hub(home: Path | None) -> Iterator[Hub]:
-    """The one place this command opens the hub and the nodes."""
+def _hub(home: Path | None) -> Iterator[Handover]:
+    """The one place this command opens the hub (migrated: a home made before hand-over gets its tables)."""
     settings = settings_for(home)
-    try:
+    with reported_errors():
         identity = load_identity(settings)
-    except HandoverKeyError as exc:
-        fail(str(exc))
-    with hub_with_nodes(settings) as (factory, nodes):
-        yield Hub(settings, factory, nodes, identity, load_note_cipher(settings.home, settings.note_key))
+    with Hub.open(settings) as hub:
+        with reported_errors():
+            hub.load_keys()  # a missing or unreadable key: one line now, not a traceback halfway through
+        yield Handover(hub, identity)
 
 
-def _staff(hub: Hub, as_role: str, organisation: str, action: str = "handover.send") -> Subject:
+def _staff(opened: Handover, as_role: str, organisation: str, action: str = "handover.send") -> Subject:
     """The person at the terminal, allowed (and recorded) for the municipality's hand-over work."""
     subject = cli_subject(as_role, organisation, back_office_only=False)
-    with unit_of_work(hub.factory) as session:
+    with opened.hub.unit() as session:
         account = get_account(session, subject.user_id)
         if account is not None and account.disabled:
             fail(f"アカウント {subject.user_id} は無効です。")
         try:
-            views.allow_detection(session, subject, action=action, key=signing_key(hub.settings))
+            views.allow_detection(session, subject, action=action, key=opened.hub.signing_key)
         except Refused as exc:
             session.commit()
-            fail(exc.message)
+            fail(exc.message, exc.exit_code)
     return subject
 
 
@@ -103,8 +98,8 @@ def _run(step: str) -> None:
 def identity_command(endpoint: Annotated[str | None, typer.Option("--endpoint", help="他の自治体が送る先のURL（…/municipal）")] = None,
                      home: HomeOption = None) -> None:
     """この自治体の登録情報（自治体コード・名称・公開鍵）をJSONで表示する。相手の自治体に渡して登録してもらう。"""
-    with _hub(home) as hub:
-        emit_json(directory.own_card(hub.identity, endpoint).as_dict())
+    with _hub(home) as opened:
+        emit_json(directory.own_card(opened.identity, endpoint).as_dict())
 
 
 @handover_app.command("trust")
@@ -112,17 +107,17 @@ def trust_command(card: Annotated[Path, typer.Argument(help="相手の自治体�
                                                        dir_okay=False)],
                   home: HomeOption = None) -> None:
     """信頼する自治体を登録（更新）する（システム管理者）。"""
-    with _hub(home) as hub, _errors(), unit_of_work(hub.factory) as session:
+    with _hub(home) as opened, _errors(), opened.hub.unit() as session:
         row = directory.register(session, Subject(getpass.getuser(), "administrator", "cli"),
-                                 directory.parse_card(card.read_text("utf-8")), own_code=hub.identity.code,
-                                 key=signing_key(hub.settings))
+                                 directory.parse_card(card.read_text("utf-8")), own_code=opened.identity.code,
+                                 key=opened.hub.signing_key)
         _run(f"{row.name}（{row.code}）を登録しました" + (f"（送付先 {row.endpoint}）" if row.endpoint else "（ファイルのみ）"))
 
 
 @handover_app.command("municipalities")
 def municipalities_command(home: HomeOption = None, json_out: JsonOption = False) -> None:
     """信頼する自治体の一覧。"""
-    with _hub(home) as hub, hub.factory() as session:
+    with _hub(home) as opened, opened.hub.sessions() as session:
         rows = [{"code": r.code, "name": r.name, "endpoint": r.endpoint, "active": r.active}
                 for r in directory.all_municipalities(session)]
     if json_out:
@@ -139,9 +134,9 @@ def municipalities_command(home: HomeOption = None, json_out: JsonOption = False
 @handover_app.command("detect")
 def detect_command(today: TodayOption = None, home: HomeOption = None, json_out: JsonOption = False) -> None:
     """住民記録の異動から、引継ぎが必要な転出・転入を検知して課題にする。"""
-    with _hub(home) as hub, unit_of_work(hub.factory) as session:
-        report = detect.detect(session, hub.nodes, manifests_for_home(hub.settings.home), today=_today(today),
-                               key=signing_key(hub.settings))
+    with _hub(home) as opened, opened.hub.unit() as session:
+        report = detect.detect(session, opened.hub.nodes(), opened.hub.manifests, today=_today(today),
+                               key=opened.hub.signing_key)
     if json_out:
         emit_json(report)
         return
@@ -154,10 +149,10 @@ def detect_command(today: TodayOption = None, home: HomeOption = None, json_out:
 def list_command(as_role: AsRoleOption = "centre_caseworker", organisation: OrganisationOption = "family_centre",
                  home: HomeOption = None, json_out: JsonOption = False) -> None:
     """引継ぎの課題と、送付・受領したパッケージの状況（表示した子どもごとに記録）。"""
-    with _hub(home) as hub, _errors():
-        subject = _staff(hub, as_role, organisation)
-        with unit_of_work(hub.factory) as session:
-            view = views.worklist(session, subject, _today(None), key=signing_key(hub.settings))
+    with _hub(home) as opened, _errors():
+        subject = _staff(opened, as_role, organisation)
+        with opened.hub.unit() as session:
+            view = views.worklist(session, subject, _today(None), key=opened.hub.signing_key)
     if json_out:
         emit_json({"tasks": view.tasks, "sent": view.sent, "received": view.received})
         return
@@ -182,8 +177,8 @@ def list_command(as_role: AsRoleOption = "centre_caseworker", organisation: Orga
 def _errors() -> Iterator[None]:
     try:
         yield
-    except (WorkError, envelope.EnvelopeError) as exc:
-        fail(getattr(exc, "message", str(exc)))
+    except TsunaguError as exc:  # the work services' errors, a refused envelope, a key: one line, its exit code
+        fail(getattr(exc, "message", str(exc)), exc.exit_code)
 
 
 def _report(delivery: service.Delivery) -> None:
@@ -199,18 +194,20 @@ def send_command(task_id: Annotated[int, typer.Argument(help="引継ぎの課題
                  file: FileOut = None, as_role: AsRoleOption = "centre_caseworker",
                  organisation: OrganisationOption = "family_centre", home: HomeOption = None) -> None:
     """パッケージを作成（署名・暗号化）して送付する。"""
-    with _hub(home) as hub, _errors():
-        _report(service.send(hub.factory, _staff(hub, as_role, organisation), task_id, kind=kind, recipient=to, identity=hub.identity,
-                             nodes=hub.nodes, cipher=hub.cipher, key=signing_key(hub.settings), file=file))
+    with _hub(home) as opened, _errors():
+        hub = opened.hub
+        _report(service.send(hub.sessions, _staff(opened, as_role, organisation), task_id, kind=kind, recipient=to,
+                             identity=opened.identity, nodes=hub.nodes(), cipher=hub.note_cipher, key=hub.signing_key,
+                             file=file))
 
 
 @handover_app.command("deliver")
 def deliver_command(package_id: str, file: FileOut = None, as_role: AsRoleOption = "centre_caseworker",
                     organisation: OrganisationOption = "family_centre", home: HomeOption = None) -> None:
     """作成済みで未送付のパッケージを（再）送付する。"""
-    with _hub(home) as hub, _errors():
-        _report(service.deliver(hub.factory, _staff(hub, as_role, organisation), package_id, identity=hub.identity,
-                                key=signing_key(hub.settings), file=file))
+    with _hub(home) as opened, _errors():
+        _report(service.deliver(opened.hub.sessions, _staff(opened, as_role, organisation), package_id,
+                                identity=opened.identity, key=opened.hub.signing_key, file=file))
 
 
 @handover_app.command("receive")
@@ -218,10 +215,10 @@ def receive_command(package: Annotated[Path, typer.Argument(exists=True, dir_oka
                     receipt_out: Annotated[Path, typer.Option("--receipt-out", dir_okay=False, help="受領通知の書き出し先")],
                     home: HomeOption = None) -> None:
     """LGWANメールで届いたパッケージを検証・復号して受付に入れ、署名付きの受領通知を書き出す。"""
-    with _hub(home) as hub:
-        with unit_of_work(hub.factory) as session:
-            received = inbox.receive(session, package.read_bytes(), identity=hub.identity, nodes=hub.nodes, via="file",
-                                     key=signing_key(hub.settings))
+    with _hub(home) as opened:
+        with opened.hub.unit() as session:
+            received = inbox.receive(session, package.read_bytes(), identity=opened.identity, nodes=opened.hub.nodes(),
+                                     via="file", key=opened.hub.signing_key)
             linked = received.package.person_id if received.package is not None else None
         if received.refusal is not None or received.receipt is None:
             fail(f"受付を拒否しました（記録済み）: {received.refusal}")
@@ -233,36 +230,36 @@ def receive_command(package: Annotated[Path, typer.Argument(exists=True, dir_oka
 def receipt_command(receipt: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="受領通知のファイル")],
                     home: HomeOption = None) -> None:
     """相手の自治体から届いた受領・受理の通知を検証して記録する。"""
-    with _hub(home) as hub:
-        _report(service.take_receipt(hub.factory, receipt.read_bytes(), identity=hub.identity, via="file",
-                                     key=signing_key(hub.settings)))
+    with _hub(home) as opened:
+        _report(service.take_receipt(opened.hub.sessions, receipt.read_bytes(), identity=opened.identity, via="file",
+                                     key=opened.hub.signing_key))
 
 
 @handover_app.command("accept")
 def accept_command(package_id: str, file: FileOut = None, as_role: AsRoleOption = "centre_caseworker",
                    organisation: OrganisationOption = "family_centre", home: HomeOption = None) -> None:
     """受領したパッケージを担当者として受理し、受理の通知を送付元に返す。"""
-    with _hub(home) as hub, _errors():
-        _report(service.accept(hub.factory, _staff(hub, as_role, organisation, "handover.intake"), package_id, identity=hub.identity,
-                               key=signing_key(hub.settings), file=file))
+    with _hub(home) as opened, _errors():
+        _report(service.accept(opened.hub.sessions, _staff(opened, as_role, organisation, "handover.intake"), package_id,
+                               identity=opened.identity, key=opened.hub.signing_key, file=file))
 
 
 @handover_app.command("link")
 def link_command(package_id: str, person_id: str, as_role: AsRoleOption = "centre_caseworker",
                  organisation: OrganisationOption = "family_centre", home: HomeOption = None) -> None:
     """未登録の転入者として保留したパッケージを、転入の届出後に住民記録の子どもと照合する。"""
-    with _hub(home) as hub, _errors():
-        subject = _staff(hub, as_role, organisation, "handover.intake")
-        with unit_of_work(hub.factory) as session:
-            inbox.link(session, subject, package_id, person_id, key=signing_key(hub.settings))
+    with _hub(home) as opened, _errors():
+        subject = _staff(opened, as_role, organisation, "handover.intake")
+        with opened.hub.unit() as session:
+            inbox.link(session, subject, package_id, person_id, key=opened.hub.signing_key)
     _run(f"{package_id} を {person_id} と照合しました")
 
 
 @handover_app.command("escalate")
 def escalate_command(today: TodayOption = None, home: HomeOption = None, json_out: JsonOption = False) -> None:
     """期限を過ぎても送付されていない課題・受領通知のないパッケージを督促（期限超過）にする。"""
-    with _hub(home) as hub, unit_of_work(hub.factory) as session:
-        escalated = outbox.escalate_overdue(session, _today(today), key=signing_key(hub.settings))
+    with _hub(home) as opened, opened.hub.unit() as session:
+        escalated = outbox.escalate_overdue(session, _today(today), key=opened.hub.signing_key)
     if json_out:
         emit_json(escalated)
     else:

@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.handover.legal import send_due
 from tsunagu.handover.models import HandoverEvent, HandoverTask, TrustedMunicipality
-from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import AuditEvent, append
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
+from tsunagu.errors import InputError
 from tsunagu.vault.http import signing
 
 PROTOCOL = "tsunagu-handover-v1"
@@ -33,8 +34,9 @@ MAX_ENVELOPE_BYTES = 16 << 20
 RECEIPT_STATUSES = ("received", "accepted")
 
 
-class EnvelopeError(ValueError):
-    """A package or receipt is refused; ``code`` is stable, the message Japanese (and English)."""
+class EnvelopeError(InputError, ValueError):
+    """A package or receipt is refused; ``code`` is stable (``malformed``, ``bad_signature`` …: the
+    receiving API's error code), the message Japanese (and English). Nothing was changed but the record."""
 
     def __init__(self, code: str, message: str) -> None:
         self.code = code

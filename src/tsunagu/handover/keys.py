@@ -16,14 +16,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from nacl.public import PrivateKey, PublicKey
 
 from tsunagu.config import Settings
+from tsunagu.errors import ConfigurationError
 from tsunagu.privacy.keyfiles import create_secret, read_secret
 from tsunagu.vault.http import signing
 
 KEY_DIR = Path("keys") / "handover"
 
 
-class HandoverKeyError(ValueError):
+class HandoverKeyError(ConfigurationError, ValueError):
     """A key is missing, malformed or not the kind expected; the message says which."""
+
+    code = "handover_key"
 
 
 @dataclass(frozen=True)

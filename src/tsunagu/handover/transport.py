@@ -20,6 +20,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tsunagu.errors import RefusedError, UnavailableError
 from tsunagu.handover.envelope import PROTOCOL
 from tsunagu.handover.keys import Identity, parse_sign_key
 from tsunagu.handover.models import HandoverNonce, TrustedMunicipality
@@ -32,8 +33,10 @@ WINDOW_S = 300.0
 PATHS = ("packages", "receipts")
 
 
-class TransportError(RuntimeError):
+class TransportError(UnavailableError, RuntimeError):
     """The other municipality could not be reached, or its answer is not its own."""
+
+    code = "handover_unreachable"
 
 
 def request_message(path: str, recipient: str, sender: str, timestamp: str, nonce: str, digest: str) -> bytes:
@@ -78,7 +81,10 @@ def post(peer: TrustedMunicipality, path: str, body: bytes, identity: Identity, 
     return Answer(response.status_code, response.content)
 
 
-class Refusal(Exception):
+class Refusal(RefusedError):
+    """A signed request from another municipality refused before its body is read; ``code`` and
+    ``status`` are what the receiving API answers (``bad_signature`` 401, ``wrong_recipient`` 421 …)."""
+
     def __init__(self, status: int, code: str, message: str, claimed: str = "") -> None:
         self.status = status
         self.code = code
