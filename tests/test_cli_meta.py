@@ -51,9 +51,17 @@ PERSONAL: dict[str, list[str]] = {
     "users add": ["someone", "--role", "teacher", "--name", "氏名", "--generate"],
     "users list": [],
     "users disable": ["someone"],
+    "handover list": [],
+    "handover send": ["1", "--to", "131016", "--kind", "case_transfer"],
+    "handover deliver": ["a" * 32],
+    "handover accept": ["a" * 32],
+    "handover link": ["a" * 32, "{person}"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
-SYSTEM_RUNS = {"link", "screen", "demo"}
+SYSTEM_RUNS = {"link", "screen", "demo",
+               # hand-over: moves found, overdue tasks escalated, files from other municipalities taken in:
+               # audited per task or package (tests/handover)
+               "handover detect", "handover escalate", "handover receive", "handover receipt"}
 SYSTEM_RUNS.add("stats")  # aggregates over everyone: one statistics.read entry per report (tests/stats)
 # Commands that touch no person's data, and why.
 NO_PERSONAL_DATA = {
@@ -68,6 +76,8 @@ NO_PERSONAL_DATA = {
     "resources import": "the support directory: services, not people",
     "manifest draft": "reads a file the steward names and prints column shapes and counts, never a value; no vault",
     "manifest check": "reads a file the steward names and prints counts and row numbers, never a value; no vault",
+    "handover identity": "this municipality's public keys", "handover municipalities": "the trusted municipalities",
+    "handover trust": "registers a municipality's public keys (an administrator's act, audited as handover.manage)",
 }
 
 

@@ -9,6 +9,7 @@ from tsunagu.commands import audit as audit_cmd
 from tsunagu.commands import bench as bench_cmd
 from tsunagu.commands import catalog as catalog_cmd
 from tsunagu.commands import demo as demo_cmd
+from tsunagu.commands import handover as handover_cmd
 from tsunagu.commands import home as home_cmd
 from tsunagu.commands import ingest as ingest_cmd
 from tsunagu.commands import keys as keys_cmd
@@ -63,6 +64,7 @@ resources_cmd.register(app)
 serve_cmd.register(app)
 manifest_cmd.register(app)
 stats_cmd.register(app)
+handover_cmd.register(app)
 
 
 def main() -> None:

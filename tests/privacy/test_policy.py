@@ -21,6 +21,7 @@ from tsunagu.privacy.policy import UnknownActionError, UnknownPurposeError, Unkn
 from tsunagu.yamlstrict import ConfigError
 
 S, A, SC, ST, DH, AD = "screening", "assessment", "support_coordination", "statistics", "disclosure_handling", "administration"
+HO = "handover"  # 転居時の引継ぎ: only the family centre hands over and takes over
 AC, SS, MU, NONE = "assigned_case", "same_school", "municipality", "none"
 SCHOOL_HELD = frozenset({"schools", "board_of_education"})
 
@@ -69,8 +70,10 @@ def _school(rel: set[str]) -> dict[str, list[G]]:
 
 EXPECTED: dict[str, dict[str, list[G]]] = {
     "school_social_worker": _care_team({AC, SS}),
-    "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})]},
-    "public_health_nurse": _care_team({AC, MU}),
+    "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})],
+                          "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
+    "public_health_nurse": {**_care_team({AC, MU}),
+                            "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
     "child_guidance_caseworker": {
         "child.view": [g({A, SC}, {AC})],
         "child.items.read": [g({A, SC}, {AC})],
@@ -97,6 +100,7 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "rules.manage": [g({AD})],
         "users.manage": [g({AD})],
         "keys.manage": [g({AD})],
+        "handover.manage": [g({AD})],
         "audit.read": [g({AD})],
         "audit.verify": [g({AD})],
         "statistics.read": STATS,
@@ -106,11 +110,11 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
 DUTY_BOUND = {"school_social_worker", "centre_caseworker", "public_health_nurse", "child_guidance_caseworker"}
 NO_CHILD_DETAIL = {"administrator", "data_steward", "statistics_officer"}
 CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "observation.write", "review.write",
-                        "plan.write", "referral.write", "requests.handle"}
+                        "plan.write", "referral.write", "requests.handle", "handover.send", "handover.intake"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
-                                "sources.load", "keys.manage", "statistics.read"}
-PURPOSES = [S, A, SC, ST, DH, AD]
+                                "sources.load", "keys.manage", "statistics.read", "handover.manage"}
+PURPOSES = [S, A, SC, ST, DH, AD, HO]
 RELATIONSHIPS = [AC, SS, MU, NONE]
 HOLDERS = [None, "schools", "family_centre"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -170,7 +174,7 @@ def test_every_decision_matches_the_independent_table(role: str) -> None:
         assert not decision.break_glass
         if decision.allowed:
             assert decision.rule in rule_ids and decision.rule in decision.reason
-    assert checked == len(ALL_ACTIONS) * 6 * 4 * 3 * 3
+    assert checked == len(ALL_ACTIONS) * len(PURPOSES) * 4 * 3 * 3
     assert not mismatches, "\n".join(map(str, mismatches[:20]))
 
 

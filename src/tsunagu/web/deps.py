@@ -100,6 +100,10 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
     entries.append(("/resources", "社会資源"))
     if allows(subject, "link.review", "screening", relationship="municipality"):
         entries.append(("/link-review", "名寄せ確認"))
+    if allows(subject, "handover.send", "handover", relationship="municipality", sensitivity=3):
+        entries.append(("/handover", "転居時の引継ぎ"))
+    elif allows(subject, "handover.manage", "administration"):
+        entries.append(("/handover/municipalities", "引継ぎ先の自治体"))
     if any(allows(subject, a, "administration") for a in ("users.manage", "sources.load", "rules.manage")):
         entries.append(("/admin", "管理"))
     if allows(subject, "audit.read", "administration") or allows(subject, "audit.read", "disclosure_handling"):
