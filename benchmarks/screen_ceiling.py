@@ -27,10 +27,10 @@ import polars as pl
 from sqlalchemy import select
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands.screen import rule_set_for
 from tsunagu.config import load_settings
 from tsunagu.hub import hub_with_nodes
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.models import PersonLink
 from tsunagu.screen.evaluate import compute_indicators
 from tsunagu.screen.runs.inputs import gather

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import Settings, load_settings
 from tsunagu.home import init_home
 from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.models import LinkRun
 from tsunagu.link.run import run_linkage
 from tsunagu.municipality import Municipality

@@ -25,8 +25,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
-from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
 from tsunagu.privacy import NoteCipher, Policy, default_policy, load_note_cipher, load_or_create_signing_key
 from tsunagu.store.db import migrate, read_session_factory, session_factory
 from tsunagu.store.dialects import Dialect, create_hub_engine, dialect_for_url

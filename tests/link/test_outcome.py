@@ -16,11 +16,11 @@ from sqlalchemy import Engine, select
 
 from support.municipality import SmallTown
 from support.postgres import fresh_database
+from tsunagu.catalog.manifest import manifests_for_home, packaged_manifests
 from tsunagu.config import load_settings
 from tsunagu.home import init_home
 from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import manifests_for_home, packaged_manifests
 from tsunagu.link import model as link_model
 from tsunagu.link.assign import Assignment, Thresholds, assign
 from tsunagu.link.identity import cluster_records

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from support.hubs import hub_of
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
 from tsunagu.hub import Hub
-from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import NoteCipher, Subject, load_or_create_signing_key
 from tsunagu.screen.runs.models import ScreeningResult

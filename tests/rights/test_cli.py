@@ -13,11 +13,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from rights.conftest import Town
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.commands import registers as registers_cmd
 from tsunagu.commands import requests as requests_cmd
 from tsunagu.commands import retention as retention_cmd
 from tsunagu.errors import ExitCode
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.link.models import PersonLink
 from tsunagu.work.rights.requests import jst_today
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from support.municipality import SmallTown
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.screen import load_rule_set
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.screen.runs.run import ScreeningReport, run_screening

@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.config import Settings, load_settings
 from tsunagu.home import init_home
 from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.link.models import Person, PersonLink
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import NoteCipher, Subject

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import AuditEntry, rotate
 from tsunagu.vault.topology import close_nodes, open_nodes

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands.audit import hub_session
 from tsunagu.commands.common import (
     HomeOption,
@@ -26,7 +27,6 @@ from tsunagu.commands.common import (
 from tsunagu.config import Settings
 from tsunagu.csvout import write_rows
 from tsunagu.ingest.load import Ingestor, IngestReport, expand_paths
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.privacy import authorise
 from tsunagu.vault import quarantine as q
 from tsunagu.vault.store import Vault, VaultLocation

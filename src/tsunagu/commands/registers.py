@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands.common import (
     HomeOption,
     JsonOption,
@@ -20,7 +21,6 @@ from tsunagu.commands.common import (
     reported_errors,
     settings_for,
 )
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.work.rights.registers import (
     file_register,
     legal_basis_register,

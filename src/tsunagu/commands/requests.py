@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands.audit import jst
 from tsunagu.commands.common import (
     HomeOption,
@@ -31,7 +32,6 @@ from tsunagu.commands.common import (
 )
 from tsunagu.config import Settings
 from tsunagu.hub import Hub
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.privacy import Subject
 from tsunagu.work.errors import WorkError
 from tsunagu.work.rights import corrections, requests

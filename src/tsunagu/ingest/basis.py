@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.errors import RefusedError
-from tsunagu.ingest.manifest import ManifestSet
 
 MIN_REASON_CHARS = 10
 APPI = "個人情報の保護に関する法律"

@@ -15,8 +15,8 @@ from datetime import date
 from functools import lru_cache
 
 from tsunagu.catalog import Catalog, DataItem
+from tsunagu.catalog.manifest import DateStyle, ItemMapping, Manifest
 from tsunagu.ingest.dates import DateParseError, parse_date
-from tsunagu.ingest.manifest import DateStyle, ItemMapping, Manifest
 from tsunagu.ingest.normalize import address_key, name_key, postal_code, reading_display, reading_key, split_name
 
 Value = bool | int | float | str | date

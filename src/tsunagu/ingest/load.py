@@ -16,10 +16,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.catalog.manifest import Manifest, ManifestSet
 from tsunagu.errors import InputError
 from tsunagu.ingest.columnar import ColumnConverter, SharedResults
 from tsunagu.ingest.convert import ConvertedRow, RowConverter
-from tsunagu.ingest.manifest import Manifest, ManifestSet
 from tsunagu.ingest.readers import Table, UnreadableFileError, read_table
 from tsunagu.vault.store import LoadWriter, Vault, VaultLocation
 

@@ -20,8 +20,8 @@ from typing import Any, Literal, Protocol
 import polars as pl
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, false, func, insert, or_, select
 
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.errors import RefusedError
-from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.vault import schema
 from tsunagu.vault.store import Vault
 

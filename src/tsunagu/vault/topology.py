@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, inspect
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
 from tsunagu.errors import ConfigurationError
-from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
 from tsunagu.vault.http import signing
 from tsunagu.vault.http.client import ExchangeRecord, HttpNode, Timeouts
 from tsunagu.vault.node import LocalNode, Node

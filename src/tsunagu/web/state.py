@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
 from tsunagu.hub import Hub
-from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.privacy import NoteCipher
 from tsunagu.privacy.policy import JST
 from tsunagu.vault.node import Node

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
-from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.privacy import Subject
 from tsunagu.vault import schema
 from tsunagu.vault.node import LocalNode, Node

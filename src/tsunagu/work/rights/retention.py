@@ -27,8 +27,8 @@ from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
-from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
 from tsunagu.link.models import HouseholdMember, LinkDecision, PersonLink
 from tsunagu.privacy import AuditCheckpoint, AuditEntry, AuditEvent, Subject, append, authorise, registered_actions
 from tsunagu.privacy.policy import JST

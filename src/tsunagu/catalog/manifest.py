@@ -270,7 +270,7 @@ def load_manifests(folder: Path, catalog: Catalog | None = None) -> ManifestSet:
 
 
 def packaged_manifest_dir() -> Path:
-    return Path(str(resources.files("tsunagu.ingest") / "manifests"))
+    return Path(str(resources.files("tsunagu.catalog") / "manifests"))
 
 
 def manifests_for_home(home: Path) -> ManifestSet:
