@@ -96,7 +96,7 @@ class Policy:
         self.catalog = catalog
         self.roles: dict[str, RoleSpec] = dict(spec.roles)
         self.actions: dict[str, ActionSpec] = dict(spec.actions)
-        self.purposes = {name: p.label for name, p in spec.purposes.items()}
+        self.purposes = {name: p.label for name, p in catalog.purposes.items()}
         self.relationships = {name: r.label for name, r in spec.relationships.items()}
 
     def registered_actions(self) -> tuple[str, ...]:

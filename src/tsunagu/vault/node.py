@@ -27,12 +27,7 @@ from tsunagu.vault.store import Vault
 
 RequestKind = Literal["identifiers", "items", "record"]
 
-IDENTITY_FIELDS = (
-    "aza_number", "household_number", "guardian_aza_number", "school_code", "full_name", "family_name", "given_name",
-    "family_key", "given_key", "reading", "family_reading_key", "given_reading_key", "birth_date", "sex", "address",
-    "address_key", "postal_code", "guardian_name", "guardian_name_key", "guardian_reading_key",
-    "previous_address_key", "previous_name_key",
-)
+IDENTITY_FIELDS = schema.IDENTITY_FIELDS  # the vault's identity columns, listed once (vault/schema.py)
 
 
 @dataclass(frozen=True)
