@@ -93,6 +93,18 @@ def _vault_sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+def sqlite_driver_value(value: Any) -> Any:
+    """A value for SQLite's driver in a raw statement: the text forms SQLAlchemy itself writes for
+    DateTime and Date, booleans as 0/1 (a plain function: bulk writes call it for every value)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
 def _file_of(url: str) -> Path | None:
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
@@ -118,14 +130,7 @@ class SQLiteDialect(Dialect):
         return engine
 
     def driver_value(self, value: Any) -> Any:
-        # The text forms SQLAlchemy itself writes for DateTime and Date; booleans as 0/1.
-        if isinstance(value, datetime):
-            return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, bool):
-            return int(value)
-        return value
+        return sqlite_driver_value(value)
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam
 
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.errors import RefusedError
+from tsunagu.store.dialects import dialect_of
 from tsunagu.vault import schema
 from tsunagu.vault.store import Vault
 
@@ -281,7 +282,7 @@ def _identity_frame(conn: Connection, query: Select[Any]) -> pl.DataFrame:
     Identity columns are text, integers and ISO dates only: no float loses digits in JSON.
     """
     record_id = schema.records.c.record_id
-    if conn.dialect.name != "sqlite":
+    if not dialect_of(conn).is_sqlite:
         return _frame(conn, query.order_by(record_id))
     arrays = query.subquery()
     texts = conn.execute(select(*[func.json_group_array(c) for c in arrays.c])).one()

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, text, update
 
-from tsunagu.store.dialects import create_vault_engine
+from tsunagu.store.dialects import create_vault_engine, dialect_of
 from tsunagu.vault import schema
 
 _BATCH = 5_000
@@ -140,7 +140,7 @@ class LoadWriter:
         assert result.inserted_primary_key is not None
         self.load_id = int(result.inserted_primary_key[0])
         self._next_record_id = int(conn.execute(select(func.coalesce(func.max(schema.records.c.record_id), 0))).scalar_one()) + 1
-        self._sqlite = conn.dialect.name == "sqlite"
+        self._sqlite = dialect_of(conn).is_sqlite
         self._dropped_indexes: list[str] = []
         self._records: list[tuple[Any, ...]] = []
         self._observations: list[tuple[Any, ...]] = []
@@ -309,12 +309,12 @@ def _bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: l
     """
     schema_name = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
     qualified = f'"{schema_name}"."{table.name}"' if schema_name else f'"{table.name}"'
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = dialect_of(conn).placeholder
     fixed = dict(constants or {})
     names = ", ".join(f'"{c}"' for c in (*columns, *fixed))
     row = "(" + ", ".join([mark] * len(columns) + [_literal(v) for v in fixed.values()]) + ")"
     insert = f"INSERT INTO {qualified} ({names}) VALUES "
-    if conn.dialect.name == "sqlite" and columns:
+    if dialect_of(conn).is_sqlite and columns:
         # Many rows per statement: one statement step instead of one per row, about a quarter less
         # time for small rows such as observations. SQLite inserts multi-row VALUES in their order,
         # so ids follow the rows as with one row per statement.
