@@ -11,14 +11,13 @@ import typer
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from support.hubs import hub_of
 from tsunagu.commands import audit as audit_cmd
 from tsunagu.commands import keys as keys_cmd
-from tsunagu.config import load_settings
 from tsunagu.errors import ExitCode
 from tsunagu.home import init_home
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry, Subject, authorise, break_glass
-from tsunagu.store.db import create_hub_engine, session_factory
 
 runner = CliRunner()
 REASON = "夜間に警察から本児の安全確認の依頼があり、担当者不在のため記録を確認する"
@@ -37,14 +36,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("TSUNAGU_NOTE_KEY", raising=False)
     folder = tmp_path / "home"
     init_home(folder, Municipality(code="272205", name="箕面市"))
-    engine = create_hub_engine(load_settings(folder).hub_url)
-    with session_factory(engine).begin() as session:
+    with hub_of(folder) as hub, hub.sessions.begin() as session:
         centre = Subject("c-1", "centre_caseworker", "family_centre")
         for person in ("P1", "P2", "P1"):
             authorise(session, centre, "child.view", "assessment", person_id=person, relationship="municipality")
         break_glass(session, Subject("s-1", "school_social_worker", "school-9"), "child.view", "assessment", "P1",
                     REASON, relationship="municipality")
-    engine.dispose()
     return folder
 
 
@@ -54,12 +51,8 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 def _entries(home: Path) -> list[AuditEntry]:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    try:
-        with session_factory(engine)() as session:
-            return list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
-    finally:
-        engine.dispose()
+    with hub_of(home) as hub, hub.sessions() as session:
+        return list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
 
 
 def test_verify_passes_then_reports_where_the_chain_is_broken(home: Path) -> None:
@@ -67,11 +60,9 @@ def test_verify_passes_then_reports_where_the_chain_is_broken(home: Path) -> Non
     assert code == 0, out
     assert "正常" in out
     assert _entries(home)[-1].action == "audit.verify" and _entries(home)[-1].actor == getpass.getuser()
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with engine.begin() as conn:
+    with hub_of(home) as hub, hub.engine.begin() as conn:
         conn.execute(text("DROP TRIGGER audit_entries_no_update"))
         conn.execute(text("UPDATE audit_entries SET person_id = 'P3' WHERE seq = 2"))
-    engine.dispose()
     code, out = _run("audit", "verify", "--home", str(home))
     assert code == 1
     assert "seq 2" in out and "変更" in out
