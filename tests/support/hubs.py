@@ -13,14 +13,22 @@ from tsunagu.hub import Hub
 BACKENDS = ("sqlite", "postgres")
 
 
+def settings_for(folder: Path, database_url: str) -> Settings:
+    """Settings of a test home on ``database_url`` whatever ``TSUNAGU_DATABASE_URL`` says (the
+    environment wins over values given to ``Settings``, so the URL is set after it is built)."""
+    settings = Settings(home=folder)
+    settings.database_url = database_url
+    return settings
+
+
 @contextmanager
 def empty_hub(backend: str, folder: Path) -> Iterator[Hub]:
     """An empty, migrated hub store on ``backend`` (PostgreSQL: a database of its own, dropped afterwards)."""
     if backend == "sqlite":
-        with Hub.open(Settings(home=folder, database_url=f"sqlite:///{folder / 'hub.sqlite3'}")) as hub:
+        with Hub.open(settings_for(folder, f"sqlite:///{folder / 'hub.sqlite3'}")) as hub:
             yield hub
         return
-    with fresh_database("tsunagu_hub") as url, Hub.open(Settings(home=folder, database_url=url)) as hub:
+    with fresh_database("tsunagu_hub") as url, Hub.open(settings_for(folder, url)) as hub:
         yield hub
 
 
