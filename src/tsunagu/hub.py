@@ -28,6 +28,7 @@ from tsunagu.catalog import Catalog, default_catalog
 from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
 from tsunagu.privacy import NoteCipher, Policy, default_policy, load_note_cipher, load_or_create_signing_key
+from tsunagu.screen import RuleSet, load_rule_set
 from tsunagu.store.db import migrate, read_session_factory, session_factory
 from tsunagu.store.dialects import Dialect, create_hub_engine, dialect_for_url
 from tsunagu.vault.http.client import ExchangeRecord
@@ -38,14 +39,14 @@ from tsunagu.work.unit import reading_unit, unit_of_work
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from tsunagu.screen import RuleSet
-
 
 class Hub:
     """A municipality's hub store, nodes, vocabulary, policy, rules and keys, for one job or one app.
 
-    The engine is opened at construction; the nodes, manifests, rule set and keys when first
-    asked for, and kept. ``close()`` (or leaving the ``with`` block) closes the nodes and the engine.
+    The engine is made at construction (it connects at first use); the nodes, manifests and keys
+    are opened when first asked for, and kept; the rule set is read each time it is asked for (a
+    long-running app sees a changed rule file). ``close()`` (or leaving the ``with`` block) closes
+    the nodes and the engine.
     """
 
     def __init__(self, settings: Settings, *, migrate_store: bool = False,
@@ -112,8 +113,6 @@ class Hub:
 
     def rule_set(self, municipality_code: str | None = None) -> RuleSet:
         """The screening rules in force here: the national baseline with this municipality's changes."""
-        from tsunagu.screen import load_rule_set
-
         code = municipality_code if municipality_code is not None else self.settings.municipality_code
         return load_rule_set(self.rules_path, code)
 
