@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from tsunagu.errors import TsunaguError
-from tsunagu.privacy import default_policy
 from tsunagu.privacy.policy import DENY_RELATIONSHIP
 from tsunagu.web.deps import AuthRequired, CsrfFailed, render
 from tsunagu.web.state import AppState
@@ -38,7 +37,7 @@ def _page(request: Request, status: int, title: str, message: str, refused: Refu
     # alone, to a role the policy lets break the glass.
     may_break_glass = (
         refused is not None and refused.decision is not None and refused.decision.rule == DENY_RELATIONSHIP
-        and account is not None and default_policy().role(account.role).break_glass
+        and account is not None and state.hub.policy.role(account.role).break_glass
         and request.method == "GET" and "person_id" in request.path_params and not is_api(request)
     )
     return render(request, state, "error.html", status_code=status, title=title, message=message, refused=refused,
