@@ -34,6 +34,8 @@ class HomeFile(BaseModel):
     # The reverse proxies whose X-Forwarded-For the staff app believes (addresses or networks,
     # comma-separated); empty: the connecting address is the client's.
     trusted_proxies: str = ""
+    # Published statistics suppress every count from fewer children than this (a municipal setting).
+    statistics_k: int = Field(default=10, ge=2, le=1000)
 
     @field_validator("municipality_code")
     @classmethod
@@ -53,6 +55,7 @@ class Settings(BaseSettings):
     rules_dir: Path | None = None
     note_key: str | None = None
     trusted_proxies: str = ""
+    statistics_k: int = Field(default=10, ge=2, le=1000)
 
     @classmethod
     def settings_customise_sources(

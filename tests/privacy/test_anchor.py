@@ -11,14 +11,13 @@ import typer
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from support.hubs import hub_of
 from tsunagu.commands import audit as audit_cmd
-from tsunagu.config import load_settings
 from tsunagu.home import init_home
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry, ChainBrokenError, Subject, authorise, checkpoint, load_or_create_signing_key
 from tsunagu.privacy.anchor import ANCHOR_PATH
 from tsunagu.privacy.chain import GENESIS_HASH, entry_hash
-from tsunagu.store.db import create_hub_engine, session_factory
 
 runner = CliRunner()
 CENTRE = Subject("c-1", "centre_caseworker", "family_centre")
@@ -34,13 +33,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _reads(home: Path, persons: tuple[str, ...]) -> None:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    try:
-        with session_factory(engine).begin() as session:
-            for person in persons:
-                authorise(session, CENTRE, "child.view", "assessment", person_id=person, relationship="municipality")
-    finally:
-        engine.dispose()
+    with hub_of(home) as hub, hub.sessions.begin() as session:
+        for person in persons:
+            authorise(session, CENTRE, "child.view", "assessment", person_id=person, relationship="municipality")
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -53,23 +48,20 @@ def _run(*args: str) -> tuple[int, str]:
 def _rewrite_everything(home: Path) -> None:
     """What someone with the database file can do: triggers out, checkpoints gone, an entry changed,
     every hash after it recomputed so that the chain inside the database verifies again."""
-    engine = create_hub_engine(load_settings(home).hub_url)
-    try:
-        with engine.begin() as conn:
+    with hub_of(home) as hub:
+        with hub.engine.begin() as conn:
             for trigger in ("audit_entries_no_update", "audit_entries_no_delete",
                             "audit_checkpoints_no_update", "audit_checkpoints_no_delete"):
                 conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
             conn.execute(text("DELETE FROM audit_checkpoints"))
             conn.execute(text("UPDATE audit_entries SET person_id = 'P9' WHERE seq = 2"))
-        with session_factory(engine).begin() as session:
+        with hub.sessions.begin() as session:
             prev = GENESIS_HASH
             for row in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
                 row.prev_hash = prev
                 row.entry_hash = entry_hash(row)
                 prev = row.entry_hash
                 session.flush()
-    finally:
-        engine.dispose()
 
 
 def test_a_checkpoint_is_anchored_in_an_append_only_file_outside_the_database(home: Path) -> None:
@@ -94,24 +86,17 @@ def test_a_database_rewritten_with_its_checkpoints_fails_against_the_anchor(home
     # and nothing signs over the forgery: neither the command nor the automatic path
     code, out = _run("audit", "checkpoint", "--home", str(home))
     assert code == 1 and "外部アンカー" in out
-    engine = create_hub_engine(load_settings(home).hub_url)
-    try:
-        with session_factory(engine).begin() as session, pytest.raises(ChainBrokenError):
-            checkpoint(session, load_or_create_signing_key(home))
-    finally:
-        engine.dispose()
+    with hub_of(home) as hub, hub.sessions.begin() as session, pytest.raises(ChainBrokenError):
+        checkpoint(session, load_or_create_signing_key(home))
     assert len((home / ANCHOR_PATH).read_text("utf-8").splitlines()) == 1
 
 
 def test_a_rolled_back_checkpoint_is_not_anchored(home: Path) -> None:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    try:
-        session = session_factory(engine)()
+    with hub_of(home) as hub:
+        session = hub.sessions()
         checkpoint(session, load_or_create_signing_key(home))
         session.rollback()
         session.close()
-    finally:
-        engine.dispose()
     assert not (home / ANCHOR_PATH).exists()
     code, out = _run("audit", "verify", "--home", str(home), "--json")
     assert code == 0 and json.loads(out)["anchors_checked"] == 0

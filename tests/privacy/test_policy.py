@@ -21,6 +21,7 @@ from tsunagu.privacy.policy import UnknownActionError, UnknownPurposeError, Unkn
 from tsunagu.yamlstrict import ConfigError
 
 S, A, SC, ST, DH, AD = "screening", "assessment", "support_coordination", "statistics", "disclosure_handling", "administration"
+HO = "handover"  # 転居時の引継ぎ: only the family centre hands over and takes over
 AC, SS, MU, NONE = "assigned_case", "same_school", "municipality", "none"
 SCHOOL_HELD = frozenset({"schools", "board_of_education"})
 
@@ -69,8 +70,10 @@ def _school(rel: set[str]) -> dict[str, list[G]]:
 
 EXPECTED: dict[str, dict[str, list[G]]] = {
     "school_social_worker": _care_team({AC, SS}),
-    "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})]},
-    "public_health_nurse": _care_team({AC, MU}),
+    "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})],
+                          "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
+    "public_health_nurse": {**_care_team({AC, MU}),
+                            "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
     "child_guidance_caseworker": {
         "child.view": [g({A, SC}, {AC})],
         "child.items.read": [g({A, SC}, {AC})],
@@ -99,19 +102,22 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "users.manage": [g({AD})],
         "users.approve": [g({AD})],
         "keys.manage": [g({AD})],
+        "handover.manage": [g({AD})],
         "audit.read": [g({AD})],
         "audit.verify": [g({AD})],
         "statistics.read": STATS,
     },
+    "statistics_officer": {"statistics.read": STATS},
 }
 DUTY_BOUND = {"school_social_worker", "centre_caseworker", "public_health_nurse", "child_guidance_caseworker"}
-NO_CHILD_DETAIL = {"administrator", "data_steward"}
+NO_CHILD_DETAIL = {"administrator", "data_steward", "statistics_officer"}
 CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "observation.write", "review.write",
-                        "plan.write", "referral.write", "requests.handle"}
+                        "plan.write", "referral.write", "requests.handle", "handover.send", "handover.intake"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
-                                "sources.load", "keys.manage", "statistics.read", "users.approve"}
-PURPOSES = [S, A, SC, ST, DH, AD]
+                                "sources.load", "keys.manage", "statistics.read", "handover.manage",
+                                "users.approve"}
+PURPOSES = [S, A, SC, ST, DH, AD, HO]
 RELATIONSHIPS = [AC, SS, MU, NONE]
 HOLDERS = [None, "schools", "family_centre"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -171,7 +177,7 @@ def test_every_decision_matches_the_independent_table(role: str) -> None:
         assert not decision.break_glass
         if decision.allowed:
             assert decision.rule in rule_ids and decision.rule in decision.reason
-    assert checked == len(ALL_ACTIONS) * 6 * 4 * 3 * 3
+    assert checked == len(ALL_ACTIONS) * len(PURPOSES) * 4 * 3 * 3
     assert not mismatches, "\n".join(map(str, mismatches[:20]))
 
 
@@ -237,7 +243,6 @@ roles:
   nurse: {label: 保健師, confidentiality_duty: true, duty_basis: 保健師助産師看護師法, child_detail: true, break_glass: true}
   clerk: {label: 事務, confidentiality_duty: false, duty_basis: 地方公務員法, child_detail: false}
   helper: {label: 支援員, confidentiality_duty: false, duty_basis: 地方公務員法, child_detail: true}
-purposes: {assessment: {label: 二次アセスメント}}
 relationships: {assigned_case: {label: 担当ケース}, none: {label: 関係なし}}
 actions:
   child.view: {label: 概要の閲覧, kind: child_record, break_glass: true}
@@ -255,16 +260,16 @@ def _mini(extra: str = "", base: str = MINI) -> str:
     ("extra", "line", "message"),
     [
         ("  - {id: clerk.view, label: x, roles: [clerk], actions: [child.view], purposes: [assessment], max_sensitivity: 2}\n",
-         12, "child_detail: false"),
+         11, "child_detail: false"),
         ("  - {id: helper.view, label: x, roles: [helper], actions: [child.view], purposes: [assessment]}\n",
-         12, "max_sensitivity: 2"),
-        ("  - {id: x.view, label: x, roles: [ghost], actions: [child.view], purposes: [assessment]}\n", 12, "unknown role"),
-        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.edit], purposes: [assessment]}\n", 12, "unknown action"),
+         11, "max_sensitivity: 2"),
+        ("  - {id: x.view, label: x, roles: [ghost], actions: [child.view], purposes: [assessment]}\n", 11, "unknown role"),
+        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.edit], purposes: [assessment]}\n", 11, "unknown action"),
         ("  - {id: x.view, label: x, roles: [nurse], actions: [child.view], purposes: [assessment], holders: [mars]}\n",
-         12, "unknown holder"),
-        ("  - {id: nurse.view, label: x, roles: [nurse], actions: [stats.read], purposes: [assessment]}\n", 12,
+         11, "unknown holder"),
+        ("  - {id: nurse.view, label: x, roles: [nurse], actions: [stats.read], purposes: [assessment]}\n", 11,
          "duplicate rule id"),
-        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.view], purposes: [assessment], colour: red}\n", 12,
+        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.view], purposes: [assessment], colour: red}\n", 11,
          "unknown key"),
     ],
 )
@@ -279,7 +284,7 @@ def test_break_glass_only_on_child_records_and_duplicate_keys_refused() -> None:
     with pytest.raises(ConfigError, match="break_glass is only for child_record"):
         load_policy(Path("p.yaml"), text=bad)
     with pytest.raises(ConfigError, match="duplicate key"):
-        load_policy(Path("p.yaml"), text=MINI + "purposes: {}\n")
+        load_policy(Path("p.yaml"), text=MINI + "relationships: {}\n")
 
 
 def test_dated_rules_apply_only_in_their_period_in_japan_time() -> None:

@@ -24,14 +24,15 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands import node as node_cmd
 from tsunagu.config import Settings, load_settings
 from tsunagu.home import init_home
+from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry
-from tsunagu.store.db import create_hub_engine, session_factory
+from tsunagu.store.db import session_factory
 from tsunagu.vault.http import ExchangeRecord, HttpNode, signing
 from tsunagu.vault.http.hub_audit import exchange_event
 from tsunagu.vault.node import LocalNode, NodeRefusedError, NodeRequest
@@ -203,9 +204,9 @@ def test_node_serve_over_tls_answers_like_the_in_process_node(settings: Settings
     seen: list[ExchangeRecord] = []
     try:
         _wait_for_port(port, process)
-        nodes = open_nodes(settings, on_exchange=seen.append)
+        hub = Hub(settings, on_exchange=seen.append)  # the Hub installs the hub's log and calls the hook too
         try:
-            remote = nodes["resident_registry"]
+            remote = hub.nodes()["resident_registry"]
             assert isinstance(remote, HttpNode)
             request = NodeRequest("staff:sato", "centre_caseworker", "screening", ("relationship_to_head",))
             local = LocalNode("resident_registry", Vault(VaultLocation.for_home("resident_registry", settings.vault_dir, settings.hub_url)), manifests_for_home(settings.home))
@@ -215,7 +216,7 @@ def test_node_serve_over_tls_answers_like_the_in_process_node(settings: Settings
                 local.vault.dispose()
             answer = remote.items(request, AS_OF)
         finally:
-            close_nodes(nodes)
+            hub.close()
         # Whoever opens the nodes without a hook, every exchange reaches the hub's audit: inside a unit
         # of work in its transaction, elsewhere when the nodes are closed. A refusal is recorded too.
         plain = open_nodes(settings)
@@ -223,13 +224,10 @@ def test_node_serve_over_tls_answers_like_the_in_process_node(settings: Settings
             with pytest.raises(NodeRefusedError):
                 plain["resident_registry"].items(NodeRequest("staff:sato", "teacher", "statistics",
                                                              ("relationship_to_head",)), AS_OF)
-            engine = create_hub_engine(settings.hub_url)
-            try:
-                with unit_of_work(session_factory(engine)):
+            with Hub(settings) as store:
+                with unit_of_work(store.sessions):
                     plain["resident_registry"].items(request, AS_OF)
-                in_unit = _exchanges(engine)
-            finally:
-                engine.dispose()
+                in_unit = _exchanges(store.engine)
         finally:
             close_nodes(plain)
     finally:
@@ -241,13 +239,10 @@ def test_node_serve_over_tls_answers_like_the_in_process_node(settings: Settings
     assert answer.digest == expected.digest and answer.data.height == 2
     assert [(r.outcome, r.department) for r in seen] == [("released", "resident_registry")]
     assert [(e.outcome, e.rule) for e in in_unit] == [("allowed", "node.released")] * 2  # the refusal not yet
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        entries = _exchanges(engine)
-    finally:
-        engine.dispose()
+    with Hub(settings) as store:
+        entries = _exchanges(store.engine)
     assert [(e.outcome, e.rule, e.actor) for e in entries] == [
-        ("allowed", "node.released", "staff:sato"),  # the hooked nodes' exchange
+        ("allowed", "node.released", "staff:sato"),  # the Hub's nodes' exchange, written when the Hub closed
         ("allowed", "node.released", "staff:sato"),  # in the unit of work
         ("denied", "node.refused", "staff:sato"),    # outside any unit: written when the nodes closed
     ]

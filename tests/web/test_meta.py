@@ -10,17 +10,23 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.routing import APIRoute
+from nacl.public import PrivateKey
 from sqlalchemy import func, select
 from starlette.routing import BaseRoute
 
-from tsunagu.ingest.manifest import packaged_manifests
+from handover.packages import PACKAGE_ID, PEER, fresh_package, receipt_for_sent, seed_handover
+from tsunagu.catalog.manifest import packaged_manifests
+from tsunagu.handover import directory
+from tsunagu.handover.keys import Identity
 from tsunagu.link.models import ClericalPair
 from tsunagu.privacy import AuditEntry, Decision, Policy, Subject
 from tsunagu.web.app import create_app
@@ -36,11 +42,14 @@ NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permissio
 # to decide what to offer, and offer nothing).
 RENDER_WHEN_DENIED = {("GET", "/dashboard"), ("GET", "/resources"), ("GET", "/api/resources")}
 # Routes about one child: path parameter -> the person it concerns (plan/referral/follow-up 1 are P0002's).
-PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no"}
+PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no", "task_id",
+                 "package_id"}
 LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates"}
 
 PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
-               "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1"}
+               "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1", "task_id": "1",
+               "package_id": PACKAGE_ID}
+OTHER = Identity("141003", "かなた市", Ed25519PrivateKey.generate(), PrivateKey.generate())  # registered by the form
 FORMS: dict[str, dict[str, str]] = {
     "/children/{person_id}/break-glass": {"purpose": "assessment", "justification": "夜間に警察から通告があり、安全確認のため至急", "minutes": "15"},
     "/children/{person_id}/reviews": {"decision": "support", "rationale": "就学援助と欠席の増加", "purpose": "assessment",
@@ -64,6 +73,13 @@ FORMS: dict[str, dict[str, str]] = {
     "/privacy/requests": {"person_id": "P0002", "kind": "disclosure", "requester_kind": "person"},
     "/privacy/requests/{request_no}": {"action": "start", "note": "対応を始める"},
     "/privacy/corrections/{notice_no}": {"outcome": "rejected", "note": "住民記録のとおりで誤りはありません"},
+    "/handover/tasks/{task_id}/send": {"kind": "case_transfer", "recipient": PEER.code, "via": "file"},
+    "/handover/packages/{package_id}/link": {"person_id": "P0002"},
+    "/handover/municipalities": {"card": json.dumps(directory.own_card(OTHER, None).as_dict())},
+}
+# File uploads (LGWAN mail), made for the home at hand: (form field, maker).
+UPLOADS: dict[str, tuple[str, Callable[[Home], bytes]]] = {
+    "/handover/inbox": ("package", fresh_package), "/handover/receipts": ("receipt", receipt_for_sent),
 }
 JSON_BODIES: dict[str, dict[str, Any]] = {
     "/api/reviews": {"person_id": "P0002", "decision": "support", "rationale": "API から記録",
@@ -72,7 +88,7 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
 }
 # Who may use each route with the real policy (case 3); everything else: the centre caseworker.
 # (first match wins: the stewards' page before the rest of /privacy)
-ACTING_USER = {"/admin/users/{user_id}/approve": "po1", "/admin": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
+ACTING_USER = {"/admin/users/{user_id}/approve": "po1", "/admin": "admin1", "/handover/municipalities": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
                "/children/{person_id}/break-glass": "ssw1"}
 PERSON_FOR_USER = {"ssw1": "P0003"}  # break-glass: a child of another school
 
@@ -125,8 +141,11 @@ def actor_for(template: str) -> str:
     return "cw1"
 
 
-def call(b: Browser, method: str, template: str, user: str = "cw1") -> Any:
+def call(b: Browser, method: str, template: str, user: str = "cw1", home: Home | None = None) -> Any:
     url = url_of(template, user)
+    if method == "POST" and template in UPLOADS and home is not None:
+        field, make = UPLOADS[template]
+        return b.post(url, {}, files={field: ("tsunagu.json", make(home), "application/json")})
     if method == "GET":
         query = {"purpose": "assessment"} if "{person_id}" in template or template.startswith("/api/children") else {}
         if template == "/children/{person_id}/support":
@@ -199,6 +218,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
     _seed_work(home)
     _seed_pair(home)
     _seed_requests(home)
+    seed_handover(home)
     b = browser("cw1")
     calls: list[str] = []
 
@@ -233,6 +253,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
 def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[..., Browser]) -> None:
     _seed_pair(home)
     _seed_requests(home)
+    seed_handover(home)
     sessions: dict[str, Browser] = {}
     touched = 0
     for method, template in routes_of(home):
@@ -243,7 +264,7 @@ def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[
         person = person_of(template, user)
         listed_before = audit_count(home, action="candidates.list")
         before = audit_count(home, person) if person else 0
-        response = call(b, method, template, user)
+        response = call(b, method, template, user, home)
         assert response.status_code < 400, (method, template, user, response.status_code, response.text[:400])
         if template in LIST_ROUTES:
             touched += 1
@@ -252,3 +273,49 @@ def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[
             touched += 1
             assert audit_count(home, person) > before, f"{method} {template} touched {person} without a record"
     assert touched >= 20
+
+
+STATISTICS_ROUTES = {"/statistics", "/statistics.json", "/statistics.csv", "/statistics.xlsx", "/statistics.pdf"}
+
+
+def test_the_statistics_officer_opens_no_child_page_or_list(home: Home, browser: Callable[..., Browser]) -> None:
+    """Over every route: the statistics role reads the statistics and nothing about any child."""
+    from web.test_statistics import PEOPLE, add_statistics_officer
+
+    _seed_work(home)
+    _seed_pair(home)
+    _seed_requests(home)
+    seed_handover(home)
+    b = browser(add_statistics_officer(home))
+    checked = 0
+    for method, template in routes_of(home):
+        if template in OPEN or template in NEEDS_SESSION_ONLY:
+            continue
+        checked += 1
+        response = call(b, method, template, "stats1")
+        if template in STATISTICS_ROUTES:
+            assert response.status_code == 200, (method, template, response.status_code)
+        elif (method, template) in RENDER_WHEN_DENIED:
+            assert response.status_code == 200, (method, template)
+        else:
+            assert response.status_code == 403, (method, template, response.status_code, response.text[:300])
+        if response.headers.get("content-type", "").startswith(("text/", "application/json")):
+            assert not any(p in response.text for p in PEOPLE), (method, template)
+    assert checked > 30
+    with home.factory() as session:
+        mine = session.scalars(select(AuditEntry).where(AuditEntry.actor == "stats1")).all()
+    assert all(e.outcome != "allowed" for e in mine if e.person_id is not None)
+    assert any(e.action == "statistics.read" and e.outcome == "allowed" for e in mine)
+
+
+def test_the_municipal_api_mounted_beside_the_routes_refuses_what_is_not_signed(
+        home: Home, browser: Callable[..., Browser]) -> None:
+    """``/municipal`` (other municipalities' tsunagu) is not a staff route: no session opens it, only a
+    registered municipality's signature; every refusal is recorded."""
+    b = browser("cw1")  # a staff session is no key to it
+    for path in ("/municipal/v1/packages", "/municipal/v1/receipts"):
+        before = audit_count(home)
+        response = b.client.post(path, content=b"{}", headers={"Content-Type": "application/json"})
+        assert response.status_code == 401 and response.json()["error"]["code"] == "bad_signature", path
+        assert response.headers["X-Tsunagu-Signature"]  # even a refusal is signed by this municipality
+        assert audit_count(home) == before + 1, path

@@ -12,8 +12,8 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands import serve as serve_cmd
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.privacy import AuditEntry, Subject, access_history
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 from tsunagu.vault.topology import close_nodes, open_nodes
@@ -93,6 +93,22 @@ def test_nodes_enforce_the_role_on_identifiers_and_items(nodes: dict[str, Node])
     assert answer.data.height == 1 and not answer.refused
     # the hub's own pipelines (linkage, screening) ask as the system
     assert jisou.identifiers(NodeRequest("hub:link", "system", "screening"), local_ids=pairs).data.height == 1
+
+
+def test_nodes_give_the_handover_and_the_statistics_to_the_roles_the_policy_gives_them(nodes: dict[str, Node]) -> None:
+    """The purposes added since (#23 hand-over, #24 statistics) read under their own actions:
+    handover.send (the centre's staff) and statistics.read (every role, published only suppressed)."""
+    registry, schools = nodes["resident_registry"], nodes["schools"]
+    spine = [("juki_jumin", "1000000001")]
+    assert registry.identifiers(NodeRequest("x", "centre_caseworker", "handover"), local_ids=spine).data.height == 1
+    for role in ("teacher", "statistics_officer", "administrator"):
+        with pytest.raises(NodeRefusedError):
+            registry.identifiers(NodeRequest("x", role, "handover"), local_ids=spine)
+    as_of = datetime(2026, 10, 31, tzinfo=UTC).date()
+    for role in ("statistics_officer", "teacher"):
+        assert schools.items(NodeRequest("x", role, "statistics", ("absence_days",)), as_of).data.height > 0
+    with pytest.raises(NodeRefusedError):
+        schools.items(NodeRequest("x", "nobody", "statistics", ("absence_days",)), as_of)
 
 
 def _entry_items(home: Home, action: str) -> list[list[str]]:
@@ -190,4 +206,4 @@ def test_personal_data_files_are_the_owners_alone_and_serve_refuses_loose_ones(h
         """Group, as in the real CLI."""
 
     result = CliRunner().invoke(app, ["serve", "--home", str(root), "--port", "1"])
-    assert result.exit_code == 1 and "chmod 600" in result.output and "hub.sqlite3" in result.output
+    assert result.exit_code == 3 and "chmod 600" in result.output and "hub.sqlite3" in result.output

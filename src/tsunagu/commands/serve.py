@@ -7,6 +7,7 @@ import ipaddress
 import typer
 
 from tsunagu.commands.common import HomeOption, console, fail, settings_for
+from tsunagu.errors import ExitCode
 from tsunagu.store.db import migrate
 from tsunagu.store.files import loose_files, loose_files_message
 
@@ -36,7 +37,7 @@ def serve(
     migrate(settings.hub_url)
     files, folders = loose_files(settings.home, settings.hub_url)
     if files:  # a database others can read: refuse to serve it
-        fail(loose_files_message(files, folders))
+        fail(loose_files_message(files, folders), ExitCode.CONFIG)
     if folders:
         console.print(f"[yellow]注意:[/] {loose_files_message(files, folders)}")
     if not _loopback(host) and not secure_cookies:

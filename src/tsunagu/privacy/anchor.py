@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from tsunagu.errors import IntegrityError
 from tsunagu.privacy.keyfiles import private_dir
 
 ANCHOR_PATH = Path("keys") / "anchors" / "audit_checkpoints.jsonl"
@@ -46,8 +47,10 @@ class Anchor:
     public_key: str
 
 
-class AnchorError(ValueError):
+class AnchorError(IntegrityError, ValueError):
     """The anchor file cannot be read as anchors (a line that is no anchor)."""
+
+    code = "anchor_unreadable"
 
 
 def register(public_key_hex: str, path: Path) -> None:

@@ -24,8 +24,13 @@ RECORD_PREFIX = "record:"
 # The role under which the hub's own pipelines (linkage, screening) ask the nodes. It is no staff
 # role: nothing a person sees comes straight from such an answer (see docs/security.md, limits).
 HUB_PIPELINE_ROLE = "system"
-# Actions under which a person may be shown identity rows of a department's record.
-IDENTITY_ACTIONS = ("child.items.read", "link.review", "requests.handle")
+# Actions under which a person may be shown identity rows of a department's record (a hand-over
+# package names the child it is about: ``handover.send``).
+IDENTITY_ACTIONS = ("child.items.read", "link.review", "requests.handle", "handover.send")
+# Actions under which a person's request may be given a department's item values: reading a child's
+# items, answering a disclosure request, sealing a hand-over package for the municipality the child
+# moved to (#23), and the statistics, which the hub publishes only as suppressed aggregates (#24).
+ITEM_ACTIONS = ("child.items.read", "requests.handle", "handover.send", "statistics.read")
 
 
 def existence_sensitivity(item_ids: Iterable[str]) -> int:

@@ -15,8 +15,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from tsunagu.config import Settings
-from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
-from tsunagu.store.db import create_hub_engine, read_session_factory, session_factory
+from tsunagu.handover.api import MOUNT as HANDOVER_MOUNT
+from tsunagu.handover.api import create_api as handover_api
+from tsunagu.hub import Hub
 from tsunagu.store.files import loose_files, loose_files_message
 from tsunagu.web import errors
 from tsunagu.web.api import candidates as api_candidates
@@ -24,8 +25,10 @@ from tsunagu.web.api import children as api_children
 from tsunagu.web.api import resources as api_resources
 from tsunagu.web.api import reviews as api_reviews
 from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
+from tsunagu.web.routes import handover as handover_pages
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
+from tsunagu.web.routes import statistics as statistics_pages
 from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret, parse_proxies
 from tsunagu.web.state import AppState, make_templates
 from tsunagu.work.users import prepare_sign_in
@@ -39,11 +42,10 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     files, folders = loose_files(settings.home, settings.hub_url)
     if files or folders:  # `tsunagu serve` refuses such files; an app made otherwise says so loudly
         logging.getLogger("tsunagu.web").warning(loose_files_message(files, folders))
-    engine = create_hub_engine(settings.hub_url)
+    hub = Hub(settings)
+    hub.load_keys()  # now, not at the first request
     state = AppState(
-        settings=settings, engine=engine, factory=session_factory(engine), read_factory=read_session_factory(engine),
-        cipher=load_note_cipher(settings.home, settings.note_key),
-        key=load_or_create_signing_key(settings.home),
+        hub=hub,
         signer=CookieSigner(load_or_create_secret(settings.home)),
         templates=make_templates(), secure_cookies=secure_cookies,
         proxies=parse_proxies(settings.trusted_proxies),
@@ -63,9 +65,12 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app.state.tsunagu = state
     app.mount("/static", StaticFiles(packages=[("tsunagu.web", "static")]), name="static")
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
-                   admin, privacy, request_pages, api_candidates, api_children, api_reviews, api_resources):
+                   admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
+                   api_resources, handover_pages):
         app.include_router(module.router)
     errors.install(app)
+    # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.
+    app.mount(HANDOVER_MOUNT, handover_api(state.handover_identity, hub.sessions, hub.nodes, key=hub.signing_key))
 
     @app.middleware("http")
     async def session_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -9,6 +9,7 @@ from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator
 
+from tsunagu.errors import TsunaguError
 from tsunagu.privacy import Subject, default_policy
 from tsunagu.web.security import WebSession, same_token
 from tsunagu.web.state import AppState
@@ -48,12 +49,18 @@ FIELD_LABELS = {"name": "名称", "category": "種別", "purpose": "利用目的
                 "justification": "理由", "minutes": "時間", "status": "状態", "outcome": "結果"}
 
 
-class AuthRequired(Exception):
+class AuthRequired(TsunaguError):
     """No valid session: the page redirects to sign-in, the API answers 401."""
 
+    code = "unauthenticated"
+    status = 401
 
-class CsrfFailed(Exception):
+
+class CsrfFailed(TsunaguError):
     """A state-changing request without the session's CSRF token."""
+
+    code = "csrf"
+    status = 403
 
 
 def app_state(request: Request) -> AppState:
@@ -124,12 +131,18 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
     entries.append(("/resources", "社会資源"))
     if allows(subject, "link.review", "screening", relationship="municipality"):
         entries.append(("/link-review", "名寄せ確認"))
+    if allows(subject, "handover.send", "handover", relationship="municipality", sensitivity=3):
+        entries.append(("/handover", "転居時の引継ぎ"))
+    elif allows(subject, "handover.manage", "administration"):
+        entries.append(("/handover/municipalities", "引継ぎ先の自治体"))
     if any(allows(subject, a, "administration") for a in ("users.manage", "sources.load", "rules.manage")):
         entries.append(("/admin", "管理"))
     if allows(subject, "audit.read", "administration") or allows(subject, "audit.read", "disclosure_handling"):
         entries.append(("/privacy", "個人情報保護"))
     elif allows(subject, "sources.load", "administration"):
         entries.append(("/privacy/corrections", "訂正の連絡"))  # the holding department's side of a correction
+    if allows(subject, "statistics.read", "statistics"):
+        entries.append(("/statistics", "統計"))
     return entries
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from tsunagu.privacy import default_policy
+from tsunagu.errors import TsunaguError
 from tsunagu.privacy.policy import DENY_RELATIONSHIP
 from tsunagu.web.deps import AuthRequired, CsrfFailed, render, validation_message
 from tsunagu.web.state import AppState
@@ -20,6 +20,7 @@ HTTP_MESSAGES = {
     400: "リクエストが正しくありません。", 401: "サインインしてください。", 403: "この操作は許可されていません。",
     404: "ページが見つかりません。", 405: "この方法では使えません。", 422: "入力が正しくありません。",
 }
+INTERNAL_MESSAGE = "エラーが発生しました。"
 
 
 def is_api(request: Request) -> bool:
@@ -37,7 +38,7 @@ def _page(request: Request, status: int, title: str, message: str, refused: Refu
     # alone, to a role the policy lets break the glass.
     may_break_glass = (
         refused is not None and refused.decision is not None and refused.decision.rule == DENY_RELATIONSHIP
-        and account is not None and default_policy().role(account.role).break_glass
+        and account is not None and state.hub.policy.role(account.role).break_glass
         and request.method == "GET" and "person_id" in request.path_params and not is_api(request)
     )
     return render(request, state, "error.html", status_code=status, title=title, message=message, refused=refused,
@@ -67,6 +68,15 @@ def install(app: FastAPI) -> None:
         title = "許可されていません" if refused is not None else "処理できませんでした"
         return _page(request, exc.status, title, exc.message, refused)
 
+    @app.exception_handler(TsunaguError)
+    async def _tsunagu(request: Request, exc: TsunaguError) -> Response:
+        # Any other error of ours: its code and status; its Japanese message unless it is our fault
+        # (a 5xx), whose details belong in the log, not on a page.
+        message = exc.message_ja if exc.status < 500 else INTERNAL_MESSAGE
+        if is_api(request):
+            return error_json(exc.status, exc.code, message)
+        return _page(request, exc.status, "処理できませんでした", message)
+
     async def _validation(request: Request, exc: Exception) -> Response:
         # One handler for the request's own validation and for a model a route builds from it
         # (pydantic.ValidationError): a 422 page or the API's error shape, never a traceback.
@@ -81,7 +91,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        message = HTTP_MESSAGES.get(exc.status_code, "エラーが発生しました。")
+        message = HTTP_MESSAGES.get(exc.status_code, INTERNAL_MESSAGE)
         if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii():
             message = exc.detail  # our own Japanese details
         # The exception's headers go with the answer: a 405 names the methods that would do (Allow).

@@ -2,8 +2,9 @@
 
 An HTTP node calls its ``on_exchange`` hook once per call: released, partial, refused by the
 node, or unavailable (a tampered, replayed or unreadable answer included). ``HubExchangeLog`` is
-the hook ``open_nodes`` installs by default, so a refused or tampered answer leaves a trace at the
-hub even when the caller forgot to subscribe. An exchange made inside a unit of work (a web
+the hook ``open_nodes`` installs by default (``tsunagu.hub.Hub.nodes()`` gives it the hub's own
+sessions and signing key), so a refused or tampered answer leaves a trace at the hub even when
+the caller forgot to subscribe. An exchange made inside a unit of work (a web
 request, a command's transaction) joins that unit's transaction; one made elsewhere (the linkage
 run's gathering threads) is kept and written in one transaction of its own when the nodes are
 closed (``close_nodes``), after the job's own transaction has ended.
@@ -15,11 +16,13 @@ import threading
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.config import Settings
 from tsunagu.privacy.audit import AuditEvent, append, unit_session
 from tsunagu.privacy.checkpoint import load_or_create_signing_key
-from tsunagu.store.db import create_hub_engine, session_factory
+from tsunagu.store.db import session_factory
+from tsunagu.store.dialects import create_hub_engine
 from tsunagu.vault.http.client import ExchangeRecord
 
 EXCHANGE_ACTION = "node.exchange"
@@ -41,12 +44,21 @@ def exchange_event(record: ExchangeRecord) -> AuditEvent:
 
 
 class HubExchangeLog:
-    """An ``on_exchange`` hook that records every exchange in the hub's audit chain."""
+    """An ``on_exchange`` hook that records every exchange in the hub's audit chain.
 
-    def __init__(self, settings: Settings, also: Callable[[ExchangeRecord], None] | None = None) -> None:
+    ``sessions`` and ``key`` are the hub's (``Hub.nodes()`` passes its own); without them — nodes
+    opened by ``open_nodes`` alone — the log reads the key from the home and opens the hub store
+    only to write what it kept, when the nodes close.
+    """
+
+    def __init__(self, settings: Settings, also: Callable[[ExchangeRecord], None] | None = None, *,
+                 sessions: sessionmaker[Session] | None = None,
+                 key: Callable[[], Ed25519PrivateKey] | None = None) -> None:
         self.settings = settings
         self.also = also
         self.pending: list[AuditEvent] = []
+        self._sessions = sessions
+        self._key_source = key
         self._lock = threading.Lock()
         self._signing_key: Ed25519PrivateKey | None = None
 
@@ -66,7 +78,8 @@ class HubExchangeLog:
         # needs no key.
         with self._lock:
             if self._signing_key is None:
-                self._signing_key = load_or_create_signing_key(self.settings.home)
+                self._signing_key = (self._key_source() if self._key_source is not None
+                                     else load_or_create_signing_key(self.settings.home))
             return self._signing_key
 
     def flush(self) -> int:
@@ -75,13 +88,19 @@ class HubExchangeLog:
             events, self.pending = self.pending, []
         if not events:
             return 0
+        if self._sessions is not None:
+            self._write(self._sessions, events)
+            return len(events)
         engine = create_hub_engine(self.settings.hub_url)
         try:
-            with session_factory(engine).begin() as session:
-                key = self._key()
-                for event in events:
-                    append(session, event, key=key)
+            self._write(session_factory(engine), events)
         finally:
             engine.dispose()
         return len(events)
+
+    def _write(self, sessions: sessionmaker[Session], events: list[AuditEvent]) -> None:
+        key = self._key()
+        with sessions.begin() as session:
+            for event in events:
+                append(session, event, key=key)
 
