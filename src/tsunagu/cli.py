@@ -21,6 +21,7 @@ from tsunagu.commands import retention as retention_cmd
 from tsunagu.commands import screen as screen_cmd
 from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import synth as synth_cmd
+from tsunagu.commands import urgency as urgency_cmd
 from tsunagu.commands import users as users_cmd
 
 app = typer.Typer(
@@ -58,6 +59,7 @@ bench_cmd.register(app)
 users_cmd.register(app)
 resources_cmd.register(app)
 serve_cmd.register(app)
+urgency_cmd.register(app)
 
 
 def main() -> None:
