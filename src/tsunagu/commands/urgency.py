@@ -88,6 +88,7 @@ def history_command(
 @urgency_app.command("train")
 def train_command(
     cutoff: str | None = typer.Option(None, "--cutoff", help="打ち切り日 YYYY-MM-DD（既定: 最新の事例の1年前）。以降は検証用"),
+    bootstrap: int = typer.Option(40, "--bootstrap", min=5, max=200, help="区間のためのブートストラップ再推定の回数"),
     home: HomeOption = None, json_out: JsonOption = False,
     as_role: AsRoleOption = "administrator", organisation: OrganisationOption = "cli",
 ) -> None:
@@ -103,7 +104,7 @@ def train_command(
     with hub(settings) as factory, factory() as session:
         _allowed(session, subject, "urgency.manage", settings)
         with reported_errors(TrainingRefused, Invalid):
-            result = train_version(session, subject.user_id, cutoff=day)
+            result = train_version(session, subject.user_id, cutoff=day, bootstrap=bootstrap)
         session.commit()
     summary = {"version": result.version, "in_force": result.in_force, "failures": result.failures,
                **{k: result.metrics[k] for k in ("auc", "ece", "critical_recall", "held_out_cases",

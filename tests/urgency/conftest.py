@@ -1,0 +1,74 @@
+"""A synthetic history of the child guidance centre, loaded and trained once per session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tsunagu.store.db import migrate
+from tsunagu.synth.cgc_history import write_history
+from tsunagu.work.urgency.history import load_history
+from tsunagu.work.urgency.models import PastCase, UrgencyModel
+from tsunagu.work.urgency.versions import train_version
+from work.builders import Home, open_home
+
+EXPORT_DATE = date(2026, 10, 31)
+
+
+@pytest.fixture(scope="session")
+def history_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_history(1, EXPORT_DATE, tmp_path_factory.mktemp("history")).path
+
+
+@pytest.fixture(scope="session")
+def trained_db(history_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("trained") / "hub.sqlite3"
+    migrate(f"sqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}")
+    with Session(engine) as session:
+        load_history(session, history_csv)
+        result = train_version(session, "test", bootstrap=8)
+        session.commit()
+    engine.dispose()
+    assert result.in_force, result.failures
+    return path
+
+
+@pytest.fixture
+def trained(trained_db: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    target = tmp_path / "hub.sqlite3"
+    shutil.copy(trained_db, target)
+    engine = create_engine(f"sqlite:///{target}")
+    yield sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def urgency_template(template_home: Path, trained_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small work home (children P0001–P0004, accounts) with the trained past cases and version."""
+    target = tmp_path_factory.mktemp("urgency-home") / "home"
+    shutil.copytree(template_home, target)
+    source = create_engine(f"sqlite:///{trained_db}")
+    dest = create_engine(f"sqlite:///{target / 'hub.sqlite3'}")
+    with source.connect() as src, dest.begin() as dst:
+        for table in (PastCase.__table__, UrgencyModel.__table__):
+            rows = [dict(r._mapping) for r in src.execute(table.select())]
+            dst.execute(table.insert(), rows)
+    source.dispose()
+    dest.dispose()
+    return target
+
+
+@pytest.fixture
+def uhome(urgency_template: Path, tmp_path: Path) -> Iterator[Home]:
+    target = tmp_path / "home"
+    shutil.copytree(urgency_template, target)
+    opened = open_home(target)
+    yield opened
+    opened.close()
