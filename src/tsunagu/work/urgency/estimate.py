@@ -59,6 +59,18 @@ def feature_names(items: ItemSet | None = None) -> list[str]:
     return names
 
 
+def feature_label(name: str, items: ItemSet | None = None) -> str:
+    """A feature's name as staff read it (「外傷の程度: 重度」), never the internal code."""
+    items = items or default_items()
+    key, _, value = name.partition("=")
+    if key == "age":
+        return f"年齢: {value}"
+    if key == "reporter":
+        return f"通告者: {value}"
+    item = items.item(key)
+    return f"{item.label}: {item.grade(value).label}"
+
+
 def encode(cases: Sequence[CaseInput], names: Sequence[str]) -> Vec:
     index = {n: j for j, n in enumerate(names)}
     x = np.zeros((len(cases), len(names)), dtype=np.float64)

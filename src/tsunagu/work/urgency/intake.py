@@ -198,7 +198,7 @@ def record_intake(session: Session, subject: Subject, form: IntakeForm, *, ciphe
         raise Invalid("通告・相談の内容を入力してください。")
     if form.person_id is None and not form.child_name.strip():
         raise Invalid("子どもを検索して選ぶか、氏名（分かる範囲）を入力してください。")
-    received = form.received_at if form.received_at.tzinfo else form.received_at.replace(tzinfo=UTC)
+    received = _utc(form.received_at)  # stored in UTC: SQLite keeps no offset
     intake = Intake(
         agency=agency, organisation=subject.organisation, received_at=received, reporter_kind=form.reporter_kind,
         reporter_note_enc=seal(cipher, form.reporter_note), person_id=form.person_id,
@@ -293,7 +293,7 @@ def record_safety_check(session: Session, subject: Subject, intake_id: int, *, s
     _decide(session, subject, "intake.write", intake, key)
     if not note.strip():
         raise Invalid("確認した内容（誰が・どこで・子どもの様子）を入力してください。")
-    seen = seen_at if seen_at.tzinfo else seen_at.replace(tzinfo=UTC)
+    seen = _utc(seen_at)
     if seen < _aware(intake.received_at):
         raise Invalid("確認日時が受理より前です。")
     intake.status, intake.safety_checked_at = "checked", seen
@@ -307,8 +307,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _utc(moment: datetime) -> datetime:
+    return _aware(moment).astimezone(UTC)
+
+
 def escalate_overdue(session: Session, now: datetime) -> list[int]:
     """Escalate every open intake past its due time, once: a recorded event naming the supervisor."""
+    now = _utc(now)
     escalated = []
     for intake in session.scalars(select(Intake).where(Intake.status == "open", Intake.escalated_at.is_(None))):
         if _aware(intake.due_at) < now:
