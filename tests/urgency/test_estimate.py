@@ -51,7 +51,8 @@ def _model(weight_item: str, code: str, weight: float) -> LogisticModel:
     names = feature_names(ITEMS)
     coef = np.zeros(len(names))
     coef[names.index(f"{weight_item}={code}")] = weight
-    return LogisticModel(tuple(names), -2.0, coef, (1.0, 0.0), np.full(3, -2.0), np.tile(coef, (3, 1)), ITEMS.version)
+    return LogisticModel(tuple(names), -2.0, coef, (1.0, 0.0), np.full(3, -2.0), np.tile(coef, (3, 1)),
+                         np.tile([1.0, 0.0], (3, 1)), ITEMS.version)
 
 
 def test_the_unknown_item_that_would_move_the_estimate_most_comes_first() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from tsunagu.web.app import create_app
 from tsunagu.work import plans
 from tsunagu.work.rights import requests
 from tsunagu.work.rights.corrections import CorrectionClaim
+from tsunagu.work.urgency import intake
 from web.conftest import Browser
 from work.builders import Home
 
@@ -36,11 +37,12 @@ NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permissio
 # to decide what to offer, and offer nothing).
 RENDER_WHEN_DENIED = {("GET", "/dashboard"), ("GET", "/resources"), ("GET", "/api/resources")}
 # Routes about one child: path parameter -> the person it concerns (plan/referral/follow-up 1 are P0002's).
-PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no"}
-LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates"}
+PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no", "intake_id"}
+LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates", "/intakes"}
+LIST_ACTIONS = {"/intakes": "intake.list"}  # the rest list candidates
 
 PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
-               "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1"}
+               "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1", "intake_id": "1"}
 FORMS: dict[str, dict[str, str]] = {
     "/children/{person_id}/break-glass": {"purpose": "assessment", "justification": "夜間に警察から通告があり、安全確認のため至急", "minutes": "15"},
     "/children/{person_id}/reviews": {"decision": "support", "rationale": "就学援助と欠席の増加", "purpose": "assessment",
@@ -64,6 +66,11 @@ FORMS: dict[str, dict[str, str]] = {
     "/privacy/requests": {"person_id": "P0002", "kind": "disclosure", "requester_kind": "person"},
     "/privacy/requests/{request_no}": {"action": "start", "note": "対応を始める"},
     "/privacy/corrections/{notice_no}": {"outcome": "rejected", "note": "住民記録のとおりで誤りはありません"},
+    "/intakes/record": {"received_at": "2026-11-20T09:30", "reporter_kind": "学校", "aza_number": "1000000002",
+                        "concern": "腕にあざ", "g_injury": "minor"},
+    "/intakes/{intake_id}/decision": {"level": "緊急", "protect": "no", "reason": ""},
+    "/intakes/{intake_id}/information": {"note": "学校から追加の情報", "g_neglect": "mild"},
+    "/intakes/{intake_id}/safety-check": {"seen_at": "2026-11-21T10:00", "note": "家庭訪問で本人を確認"},
 }
 JSON_BODIES: dict[str, dict[str, Any]] = {
     "/api/reviews": {"person_id": "P0002", "decision": "support", "rationale": "API から記録",
@@ -104,7 +111,7 @@ def person_of(template: str, user: str = "cw1") -> str | None:
     params = set(re.findall(r"{(\w+)}", template))
     if params & PERSON_PARAMS:
         return PERSON_FOR_USER.get(user, "P0002")
-    if template in ("/admin/assignments", "/privacy/suspensions", "/api/reviews"):
+    if template in ("/admin/assignments", "/privacy/suspensions", "/api/reviews", "/intakes/record"):
         return "P0002"
     return None
 
@@ -173,6 +180,15 @@ def _seed_requests(home: Home) -> None:
                                     CorrectionClaim("juki_jumin", "1000000002", "full_name", "佐藤　華子")])
 
 
+def _seed_intake(home: Home) -> None:
+    """Intake 1: the family centre's, about P0002."""
+    cw = Subject("cw1", "centre_caseworker", "family_centre")
+    with home.factory.begin() as session:
+        intake.record_intake(session, cw, intake.IntakeForm(
+            received_at=datetime(2026, 11, 20, 0, 30, tzinfo=UTC), reporter_kind="学校", concern="顔にあざ",
+            grades={}, person_id="P0002"), cipher=home.cipher, hours=48)
+
+
 def test_signed_out_every_route_but_the_open_ones_is_refused(home: Home, browser: Callable[..., Browser]) -> None:
     b = browser()
     checked = 0
@@ -197,6 +213,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
     _seed_work(home)
     _seed_pair(home)
     _seed_requests(home)
+    _seed_intake(home)
     b = browser("cw1")
     calls: list[str] = []
 
@@ -231,6 +248,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
 def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[..., Browser]) -> None:
     _seed_pair(home)
     _seed_requests(home)
+    _seed_intake(home)
     sessions: dict[str, Browser] = {}
     touched = 0
     for method, template in routes_of(home):
@@ -239,13 +257,14 @@ def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[
         user = actor_for(template)
         b = sessions.get(user) or sessions.setdefault(user, browser(user))
         person = person_of(template, user)
-        listed_before = audit_count(home, action="candidates.list")
+        list_action = LIST_ACTIONS.get(template, "candidates.list")
+        listed_before = audit_count(home, action=list_action)
         before = audit_count(home, person) if person else 0
         response = call(b, method, template, user)
         assert response.status_code < 400, (method, template, user, response.status_code, response.text[:400])
         if template in LIST_ROUTES:
             touched += 1
-            assert audit_count(home, action="candidates.list") > listed_before, template
+            assert audit_count(home, action=list_action) > listed_before, template
         elif person is not None:
             touched += 1
             assert audit_count(home, person) > before, f"{method} {template} touched {person} without a record"

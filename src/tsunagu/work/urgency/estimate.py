@@ -100,6 +100,7 @@ class LogisticModel:
     platt: tuple[float, float]
     boot_intercepts: Vec
     boot_coefs: Vec  # (B, features)
+    boot_platt: Vec  # (B, 2): each refit's own recalibration, so the interval carries its uncertainty too
     items_version: str
 
     def _calibrated(self, raw_logit: Vec) -> Vec:
@@ -110,8 +111,9 @@ class LogisticModel:
         return self._calibrated(x @ self.coef + self.intercept)
 
     def boot_predictions(self, x: Vec) -> Vec:
-        """(B, n): every bootstrap refit's calibrated estimate."""
-        return self._calibrated(self.boot_coefs @ x.T + self.boot_intercepts[:, None])
+        """(B, n): every bootstrap refit's estimate, recalibrated by its own refit of the recalibration."""
+        raw = self.boot_coefs @ x.T + self.boot_intercepts[:, None]
+        return _sigmoid(self.boot_platt[:, :1] * raw + self.boot_platt[:, 1:])
 
     def interval(self, x: Vec, level: float = 0.90) -> tuple[Vec, Vec]:
         boot = self.boot_predictions(x)
@@ -121,14 +123,16 @@ class LogisticModel:
     def to_json(self) -> dict[str, Any]:
         return {"names": list(self.names), "intercept": self.intercept, "coef": self.coef.round(6).tolist(),
                 "platt": list(self.platt), "boot_intercepts": self.boot_intercepts.round(6).tolist(),
-                "boot_coefs": self.boot_coefs.round(6).tolist(), "items_version": self.items_version}
+                "boot_coefs": self.boot_coefs.round(6).tolist(), "boot_platt": self.boot_platt.round(6).tolist(),
+                "items_version": self.items_version}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LogisticModel:
         return cls(tuple(data["names"]), float(data["intercept"]), np.asarray(data["coef"], dtype=np.float64),
                    (float(data["platt"][0]), float(data["platt"][1])),
                    np.asarray(data["boot_intercepts"], dtype=np.float64),
-                   np.asarray(data["boot_coefs"], dtype=np.float64), str(data["items_version"]))
+                   np.asarray(data["boot_coefs"], dtype=np.float64), np.asarray(data["boot_platt"], dtype=np.float64),
+                   str(data["items_version"]))
 
     def weights(self, top: int = 8) -> list[tuple[str, float]]:
         """The largest coefficients, for the model card (what the model weighs most)."""

@@ -78,13 +78,17 @@ def fit(rows: Sequence[PastRow], cutoff: date, *, items: ItemSet | None = None, 
     xc, yc = encode(cases_of(calib_rows), names), np.array([r.protected for r in calib_rows])
     platt = _platt(xc @ coef + intercept, yc)
     rng = np.random.default_rng(seed)
-    boot_i, boot_c = [], []
+    boot_i, boot_c, boot_p = [], [], []
     for _ in range(bootstrap):
+        # both stages resampled: the recalibration on one year of cases is uncertain too
         pick = rng.integers(0, len(y), len(y))
         bi, bc = _fit(x[pick], y[pick], seed)
+        cpick = rng.integers(0, len(yc), len(yc))
         boot_i.append(bi)
         boot_c.append(bc)
-    return LogisticModel(tuple(names), intercept, coef, platt, np.array(boot_i), np.array(boot_c), items.version)
+        boot_p.append(_platt(xc[cpick] @ bc + bi, yc[cpick]))
+    return LogisticModel(tuple(names), intercept, coef, platt, np.array(boot_i), np.array(boot_c), np.array(boot_p),
+                         items.version)
 
 
 def ece(p: Vec, y: npt.NDArray[np.bool_], bins: int = ECE_BINS) -> float:
