@@ -7,7 +7,8 @@ into a fresh hub, one version trained exactly as ``tsunagu urgency train`` does 
 before the newest case; the last year held out), then validated on the held-out year. Reports
 AUC, ECE (10 equal-width bins), critical_recall (held-out cases with a critical item shown as 緊急),
 whether the version passed its gates, and interval coverage: the share of held-out groups (the
-ten tenths of the estimate) whose observed protection rate lies inside the group's interval
+ten tenths of the estimate, and nationality, public assistance, age band and reporter groups of at
+least 30 cases) whose observed protection rate lies inside the group's interval
 (the bootstrap spread of the group's mean estimate widened by the chance variation of a rate
 over the group's cases). Writes benchmarks/results/urgency.json (or --out).
 """

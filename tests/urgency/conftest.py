@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.store.db import migrate
 from tsunagu.synth.cgc_history import write_history
+from tsunagu.work import users as accounts
 from tsunagu.work.urgency.history import load_history
 from tsunagu.work.urgency.models import PastCase, UrgencyModel
 from tsunagu.work.urgency.versions import train_version
-from work.builders import Home, open_home
+from work.builders import ADMIN, PASSWORD, Home, open_home
 
 EXPORT_DATE = date(2026, 10, 31)
 
@@ -62,6 +63,12 @@ def urgency_template(template_home: Path, trained_db: Path, tmp_path_factory: py
             dst.execute(table.insert(), rows)
     source.dispose()
     dest.dispose()
+    # a child guidance centre caseworker beside the small home's accounts
+    opened = open_home(target)
+    with opened.factory.begin() as session:
+        accounts.create_user(session, ADMIN, "cgc1", role="child_guidance_caseworker", display_name="佐々木 児相",
+                             organisation="child_guidance_centre", password=PASSWORD)
+    opened.close()
     return target
 
 

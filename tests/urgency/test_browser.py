@@ -93,3 +93,48 @@ def test_intake_in_the_browser(server: str, chromium: Browser) -> None:
     page.screenshot(path=str(SHOTS / "urgency-05-model-card.png"), full_page=True)
     problems["card"] = serious(page)
     assert not any(problems.values()), problems
+
+
+def sign_in(page: Page, server: str, user_id: str) -> None:
+    page.goto(f"{server}/")
+    page.get_by_label("利用者ID").fill(user_id)
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="サインイン").click()
+    expect(page.get_by_role("heading", level=1, name="ダッシュボード")).to_be_visible()
+
+
+def test_a_hand_up_from_the_family_centre_reaches_the_child_guidance_centre(server: str, chromium: Browser) -> None:
+    centre = chromium.new_context(viewport={"width": 1180, "height": 820}, locale="ja-JP").new_page()
+    sign_in(centre, server, "cw1")
+    centre.goto(f"{server}/intakes/new")
+    centre.locator("#aza_number").fill("1000000004")
+    centre.locator("#concern").fill("欠席が続き、家庭訪問でも会えない")
+    centre.get_by_role("group", name="ネグレクト").get_by_label("中等度").check()
+    centre.get_by_role("button", name="受理を記録する").click()
+    centre.get_by_role("button", name="この子どもの共有ケースを開く").click()
+    expect(centre.get_by_text("共有ケースにしました")).to_be_visible()
+    shared_url = centre.url.split("?")[0]
+    hand = centre.locator("form[action$='/hand-over']")
+    hand.get_by_label("理由と経過").fill("保護者が面会を拒み、子どもの姿を2週間確認できないため送致します")
+    hand.get_by_role("button", name="送致を記録する").click()
+    expect(centre.get_by_text("相手機関の受領を待っています")).to_be_visible()
+    expect(centre.locator(".shared-acts")).to_contain_text("未受領")
+    centre_status = centre.locator(".shared-status").inner_text()
+
+    cgc = chromium.new_context(viewport={"width": 1180, "height": 820}, locale="ja-JP").new_page()
+    sign_in(cgc, server, "cgc1")
+    cgc.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="受理・安全確認").click()
+    row = cgc.locator("table.due-list tbody tr").filter(has_text="こども家庭センター")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("あと48時間")
+    cgc.screenshot(path=str(SHOTS / "urgency-06-hand-up-on-cgc-list.png"), full_page=True)
+    cgc.goto(shared_url)
+    expect(cgc.locator(".shared-status")).to_have_text(centre_status)
+    cgc.get_by_role("button", name="受領を記録する").click()
+    expect(cgc.get_by_text("受領を記録しました")).to_be_visible()
+    cgc.screenshot(path=str(SHOTS / "urgency-07-shared-case.png"), full_page=True)
+    problems = serious(cgc)
+    centre.reload()
+    expect(centre.locator(".shared-status")).to_have_text(cgc.locator(".shared-status").inner_text())
+    expect(centre.locator(".shared-acts")).to_contain_text("受領")
+    assert not problems, problems

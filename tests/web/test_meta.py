@@ -27,7 +27,7 @@ from tsunagu.web.app import create_app
 from tsunagu.work import plans
 from tsunagu.work.rights import requests
 from tsunagu.work.rights.corrections import CorrectionClaim
-from tsunagu.work.urgency import intake
+from tsunagu.work.urgency import intake, shared
 from web.conftest import Browser
 from work.builders import Home
 
@@ -37,12 +37,14 @@ NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permissio
 # to decide what to offer, and offer nothing).
 RENDER_WHEN_DENIED = {("GET", "/dashboard"), ("GET", "/resources"), ("GET", "/api/resources")}
 # Routes about one child: path parameter -> the person it concerns (plan/referral/follow-up 1 are P0002's).
-PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no", "intake_id"}
-LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates", "/intakes"}
-LIST_ACTIONS = {"/intakes": "intake.list"}  # the rest list candidates
+PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no", "intake_id", "case_id",
+                 "act_id"}
+LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates", "/intakes", "/shared"}
+LIST_ACTIONS = {"/intakes": "intake.list", "/shared": "shared.list"}  # the rest list candidates
 
 PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
-               "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1", "intake_id": "1"}
+               "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1", "intake_id": "1",
+               "case_id": "1", "act_id": "1"}
 FORMS: dict[str, dict[str, str]] = {
     "/children/{person_id}/break-glass": {"purpose": "assessment", "justification": "夜間に警察から通告があり、安全確認のため至急", "minutes": "15"},
     "/children/{person_id}/reviews": {"decision": "support", "rationale": "就学援助と欠席の増加", "purpose": "assessment",
@@ -71,6 +73,10 @@ FORMS: dict[str, dict[str, str]] = {
     "/intakes/{intake_id}/decision": {"level": "緊急", "protect": "no", "reason": ""},
     "/intakes/{intake_id}/information": {"note": "学校から追加の情報", "g_neglect": "mild"},
     "/intakes/{intake_id}/safety-check": {"seen_at": "2026-11-21T10:00", "note": "家庭訪問で本人を確認"},
+    "/shared/open": {"intake_id": "1", "status": "調査中"},
+    "/shared/{case_id}/message": {"note": "明日家庭訪問します"},
+    "/shared/{case_id}/status": {"status": "在宅支援", "next_contact_on": "2026-12-20", "note": "訪問予定"},
+    "/shared/{case_id}/hand-over": {"kind": "hand_up", "detail": "送致", "note": "家庭の状況が悪化したため送致します"},
 }
 JSON_BODIES: dict[str, dict[str, Any]] = {
     "/api/reviews": {"person_id": "P0002", "decision": "support", "rationale": "API から記録",
@@ -111,7 +117,7 @@ def person_of(template: str, user: str = "cw1") -> str | None:
     params = set(re.findall(r"{(\w+)}", template))
     if params & PERSON_PARAMS:
         return PERSON_FOR_USER.get(user, "P0002")
-    if template in ("/admin/assignments", "/privacy/suspensions", "/api/reviews", "/intakes/record"):
+    if template in ("/admin/assignments", "/privacy/suspensions", "/api/reviews", "/intakes/record", "/shared/open"):
         return "P0002"
     return None
 
@@ -181,12 +187,17 @@ def _seed_requests(home: Home) -> None:
 
 
 def _seed_intake(home: Home) -> None:
-    """Intake 1: the family centre's, about P0002."""
+    """Intake 1: the family centre's, about P0002; shared case 1 and its act 1."""
     cw = Subject("cw1", "centre_caseworker", "family_centre")
     with home.factory.begin() as session:
         intake.record_intake(session, cw, intake.IntakeForm(
             received_at=datetime(2026, 11, 20, 0, 30, tzinfo=UTC), reporter_kind="学校", concern="顔にあざ",
             grades={}, person_id="P0002"), cipher=home.cipher, hours=48)
+        # shared case 1 (the centre leads), with act 1: the 児相's 指導委託 back to the centre, to acknowledge
+        case = shared.open_case(session, cw, "P0002", status="調査中", cipher=home.cipher)
+        cgc = Subject("cgc9", "child_guidance_caseworker", "child_guidance_centre")
+        shared.hand_over(session, cgc, case.id, kind="hand_back", detail="指導委託", note="在宅での指導を委託します",
+                         cipher=home.cipher, hours=48)
 
 
 def test_signed_out_every_route_but_the_open_ones_is_refused(home: Home, browser: Callable[..., Browser]) -> None:

@@ -25,6 +25,7 @@ from tsunagu.web.routes import admin, auth, candidates, children, dashboard, lin
 from tsunagu.web.routes import intakes as intake_pages
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
+from tsunagu.web.routes import shared as shared_pages
 from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret
 from tsunagu.web.state import AppState, make_templates
 from tsunagu.work.users import prepare_sign_in
@@ -58,7 +59,8 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app.state.tsunagu = state
     app.mount("/static", StaticFiles(packages=[("tsunagu.web", "static")]), name="static")
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
-                   admin, privacy, request_pages, intake_pages, api_candidates, api_children, api_reviews, api_resources):
+                   admin, privacy, request_pages, api_candidates, api_children, api_reviews, api_resources,
+                   intake_pages, shared_pages):
         app.include_router(module.router)
     errors.install(app)
 

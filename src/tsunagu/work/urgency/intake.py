@@ -162,7 +162,7 @@ def _with_age(grades: Mapping[str, str], birth: date | None, on: date) -> dict[s
     return full
 
 
-def _assess(session: Session, intake: Intake, grades: Mapping[str, str], trigger: str, subject: Subject,
+def assess_intake(session: Session, intake: Intake, grades: Mapping[str, str], trigger: str, subject: Subject,
             items: ItemSet) -> Assessment:
     full = _with_age(grades, intake.child_birth, intake.received_at.date())
     try:
@@ -208,7 +208,7 @@ def record_intake(session: Session, subject: Subject, form: IntakeForm, *, ciphe
     )
     session.add(intake)
     session.flush()
-    _assess(session, intake, form.grades, "intake", subject, items)
+    assess_intake(session, intake, form.grades, "intake", subject, items)
     return _view(session, intake, cipher)
 
 
@@ -279,7 +279,7 @@ def add_information(session: Session, subject: Subject, intake_id: int, *, grade
         raise Invalid("新たな情報の内容を入力してください。")
     latest = _view(session, intake, cipher).latest
     merged = {**(latest.grades if latest else {}), **{k: v for k, v in grades.items() if v}}
-    _assess(session, intake, merged, "new_information", subject, items)
+    assess_intake(session, intake, merged, "new_information", subject, items)
     session.add(IntakeEvent(intake_id=intake.id, at=datetime.now(UTC), kind="new_information", actor=subject.user_id,
                             note_enc=seal(cipher, note)))
     session.flush()

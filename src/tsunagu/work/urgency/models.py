@@ -107,3 +107,39 @@ class UrgencyModel(Base):
     model_json: Mapped[str] = mapped_column(Text)
     metrics_json: Mapped[str] = mapped_column(Text)
     card_json: Mapped[str] = mapped_column(Text)
+
+
+class SharedCase(Base):
+    """A child both the 児童相談所 and the こども家庭センター hold: one status, one lead agency."""
+
+    __tablename__ = "cgc_shared_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(20), index=True)
+    lead_agency: Mapped[str] = mapped_column(String(12))  # cgc / centre
+    status: Mapped[str] = mapped_column(String(20))
+    next_contact_on: Mapped[date | None] = mapped_column(Date)
+    next_contact_by: Mapped[str | None] = mapped_column(String(12))  # the agency that will make it
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SharedAct(Base):
+    """What one side did on a shared case: a message, a status change, a hand-up or hand-back (with
+    its receipt: ``received_at`` / ``received_by`` once the other side acknowledged it)."""
+
+    __tablename__ = "cgc_shared_acts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(Integer, ForeignKey("cgc_shared_cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(20))  # message / status / hand_up / hand_back
+    detail: Mapped[str] = mapped_column(String(40), default="")  # e.g. 送致 / 指導委託, or the new status
+    from_agency: Mapped[str] = mapped_column(String(12))
+    to_agency: Mapped[str] = mapped_column(String(12))
+    actor: Mapped[str] = mapped_column(String(64))
+    note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    intake_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("cgc_intakes.id"))  # a hand-up's new intake
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_by: Mapped[str | None] = mapped_column(String(64))

@@ -103,12 +103,18 @@ def ece(p: Vec, y: npt.NDArray[np.bool_], bins: int = ECE_BINS) -> float:
     return total
 
 
-def _group_table(rows: Sequence[PastRow], p: Vec, y: npt.NDArray[np.bool_], threshold: float) -> list[dict[str, Any]]:
+def attribute_groups(rows: Sequence[PastRow]) -> dict[str, list[int]]:
+    """Held-out cases by nationality, public assistance, age band and reporter (for error rates)."""
     keys: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         for name, value in (("国籍", r.groups.get("国籍", "不明")), ("生活保護", r.groups.get("生活保護", "不明")),
                             ("年齢", age_band(r.case.age_years)), ("通告者", r.case.reporter_kind)):
             keys.setdefault(f"{name}: {value}", []).append(i)
+    return keys
+
+
+def _group_table(rows: Sequence[PastRow], p: Vec, y: npt.NDArray[np.bool_], threshold: float) -> list[dict[str, Any]]:
+    keys = attribute_groups(rows)
     table = []
     for key in sorted(keys):
         idx = np.array(keys[key])
@@ -156,7 +162,8 @@ def group_coverage(model: LogisticModel, x: Vec, y: npt.NDArray[np.bool_], group
 
 
 def estimate_groups(p: Vec, bins: int = 10) -> dict[str, npt.NDArray[np.int64]]:
-    """Held-out cases in tenths of their estimate (equal counts): the groups coverage is checked on."""
+    """Held-out cases in tenths of their estimate (equal counts): with the attribute groups, the groups
+    interval coverage is checked on."""
     order = np.argsort(p, kind="stable")
     return {f"推定値の第{k + 1}十分位": np.sort(chunk) for k, chunk in enumerate(np.array_split(order, bins))}
 
@@ -184,7 +191,8 @@ def validate(model: LogisticModel, rows: Sequence[PastRow], cutoff: date, *, ite
     sample = np.linspace(0, len(held) - 1, min(knn_sample, len(held))).astype(int)
     held_m = rank_matrix([held[i].case for i in sample], items)
     knn = np.array([nearest(held_m[j], past_m, outcomes, weights).share for j in range(len(sample))])
-    coverage = group_coverage(model, x, y, estimate_groups(p))
+    groups = {**estimate_groups(p), **{k: np.array(v) for k, v in attribute_groups(held).items()}}
+    coverage = group_coverage(model, x, y, groups)
     interval_lo, interval_hi = model.interval(x)
     return {
         "auc": round(float(roc_auc_score(y, p)), 4),

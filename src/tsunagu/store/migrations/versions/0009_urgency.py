@@ -1,8 +1,9 @@
-"""urgency: report intake, assessments, intake events, past cases of the child guidance centre and versions of the urgency estimate
+"""urgency: report intake, assessments, intake events, past cases of the child guidance centre, versions
+of the urgency estimate, and cases shared between the 児童相談所 and the こども家庭センター
 
 Revision ID: 0009
 Revises: 0006
-Create Date: 2026-12-07 08:50:13.256230
+Create Date: 2026-12-07 09:20:00
 
 (Issue 20. The lead re-chains this after 0006's successors at merge.)
 """
@@ -62,6 +63,21 @@ def upgrade() -> None:
     with op.batch_alter_table("cgc_past_cases", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cgc_past_cases_received_on"), ["received_on"], unique=False)
 
+    op.create_table("cgc_shared_cases",
+    sa.Column("id", sa.Integer(), nullable=False),
+    sa.Column("person_id", sa.String(length=20), nullable=False),
+    sa.Column("lead_agency", sa.String(length=12), nullable=False),
+    sa.Column("status", sa.String(length=20), nullable=False),
+    sa.Column("next_contact_on", sa.Date(), nullable=True),
+    sa.Column("next_contact_by", sa.String(length=12), nullable=True),
+    sa.Column("created_by", sa.String(length=64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("id", name=op.f("pk_cgc_shared_cases"))
+    )
+    with op.batch_alter_table("cgc_shared_cases", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cgc_shared_cases_person_id"), ["person_id"], unique=False)
+
     op.create_table("urgency_models",
     sa.Column("version", sa.String(length=40), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -108,9 +124,33 @@ def upgrade() -> None:
     with op.batch_alter_table("cgc_intake_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cgc_intake_events_intake_id"), ["intake_id"], unique=False)
 
+    op.create_table("cgc_shared_acts",
+    sa.Column("id", sa.Integer(), nullable=False),
+    sa.Column("case_id", sa.Integer(), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("kind", sa.String(length=20), nullable=False),
+    sa.Column("detail", sa.String(length=40), nullable=False),
+    sa.Column("from_agency", sa.String(length=12), nullable=False),
+    sa.Column("to_agency", sa.String(length=12), nullable=False),
+    sa.Column("actor", sa.String(length=64), nullable=False),
+    sa.Column("note_enc", sa.LargeBinary(), nullable=True),
+    sa.Column("intake_id", sa.Integer(), nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("received_by", sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(["case_id"], ["cgc_shared_cases.id"], name=op.f("fk_cgc_shared_acts_case_id_cgc_shared_cases")),
+    sa.ForeignKeyConstraint(["intake_id"], ["cgc_intakes.id"], name=op.f("fk_cgc_shared_acts_intake_id_cgc_intakes")),
+    sa.PrimaryKeyConstraint("id", name=op.f("pk_cgc_shared_acts"))
+    )
+    with op.batch_alter_table("cgc_shared_acts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cgc_shared_acts_case_id"), ["case_id"], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cgc_shared_acts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cgc_shared_acts_case_id"))
+
+    op.drop_table("cgc_shared_acts")
     with op.batch_alter_table("cgc_intake_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cgc_intake_events_intake_id"))
 
@@ -120,6 +160,10 @@ def downgrade() -> None:
 
     op.drop_table("cgc_assessments")
     op.drop_table("urgency_models")
+    with op.batch_alter_table("cgc_shared_cases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cgc_shared_cases_person_id"))
+
+    op.drop_table("cgc_shared_cases")
     with op.batch_alter_table("cgc_past_cases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cgc_past_cases_received_on"))
 
