@@ -51,6 +51,7 @@ PERSONAL: dict[str, list[str]] = {
     "users add": ["someone", "--role", "teacher", "--name", "氏名", "--generate"],
     "users list": [],
     "users disable": ["someone"],
+    "urgency escalate": ["--now", "2026-12-01T00:00:00"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
 SYSTEM_RUNS = {"link", "screen", "demo"}
@@ -65,6 +66,9 @@ NO_PERSONAL_DATA = {
     "registers legal-basis": "the legal bases", "resources list": "the public support directory",
     "resources add": "the support directory: services, not people",
     "resources import": "the support directory: services, not people",
+    "urgency history": "the child guidance centre's anonymised past cases (no identifiers; tests/urgency)",
+    "urgency train": "anonymised past cases", "urgency validate": "anonymised past cases",
+    "urgency card": "the model card: aggregates",
 }
 
 

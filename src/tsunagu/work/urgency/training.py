@@ -77,6 +77,7 @@ def fit(rows: Sequence[PastRow], cutoff: date, *, items: ItemSet | None = None, 
     intercept, coef = _fit(x, y, seed)
     xc, yc = encode(cases_of(calib_rows), names), np.array([r.protected for r in calib_rows])
     platt = _platt(xc @ coef + intercept, yc)
+    shift = period_shift(fit_rows, x @ coef + intercept)
     rng = np.random.default_rng(seed)
     boot_i, boot_c, boot_p = [], [], []
     for _ in range(bootstrap):
@@ -86,9 +87,38 @@ def fit(rows: Sequence[PastRow], cutoff: date, *, items: ItemSet | None = None, 
         cpick = rng.integers(0, len(yc), len(yc))
         boot_i.append(bi)
         boot_c.append(bc)
-        boot_p.append(_platt(xc[cpick] @ bc + bi, yc[cpick]))
+        a, b = _platt(xc[cpick] @ bc + bi, yc[cpick])
+        # the next period's base rate differs from the last one's as much as past periods differed
+        boot_p.append((a, b + rng.normal(0.0, shift)))
     return LogisticModel(tuple(names), intercept, coef, platt, np.array(boot_i), np.array(boot_c), np.array(boot_p),
                          items.version)
+
+
+PERIOD_DAYS = 182
+
+
+def period_shift(rows: Sequence[PastRow], raw_logit: Vec) -> float:
+    """How much the share protected moved between half-years beyond what the items explain.
+
+    Per half-year, the logit of the observed share minus the logit of the mean estimate; the spread
+    of these differences less what chance alone gives (1 / (n p (1 − p)) per period) is the
+    period-to-period variation — drift, shelter capacity — that a next period may carry too.
+    """
+    p = 1.0 / (1.0 + np.exp(-raw_logit))
+    start = min(r.received_on for r in rows)
+    period = np.array([(r.received_on - start).days // PERIOD_DAYS for r in rows])
+    y = np.array([r.protected for r in rows], dtype=float)
+    diffs, noise = [], []
+    for k in np.unique(period):
+        mask = period == k
+        n, obs, est = int(mask.sum()), float(y[mask].mean()), float(p[mask].mean())
+        if n < 100 or not 0 < obs < 1:
+            continue
+        diffs.append(np.log(obs / (1 - obs)) - np.log(est / (1 - est)))
+        noise.append(1.0 / (n * obs * (1 - obs)))
+    if len(diffs) < 3:
+        return 0.0
+    return float(np.sqrt(max(0.0, float(np.var(diffs, ddof=1)) - float(np.mean(noise)))))
 
 
 def ece(p: Vec, y: npt.NDArray[np.bool_], bins: int = ECE_BINS) -> float:
