@@ -146,6 +146,8 @@ def write_history(seed: int, export_date: date, out: Path, *, cases: int = DEFAU
     age_known = rng.random(cases) > 0.03
     folder = out / HISTORY_DIR
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("jisou_history_*.csv"):  # a rerun with another export date leaves no stale file
+        old.unlink()
     path = folder / f"jisou_history_{export_date:%Y%m%d}.csv"
     ids = [f"H{(start + timedelta(days=int(d))).year}-{i + 1:05d}" for i, d in enumerate(day)]
     with path.open("w", encoding="utf-8", newline="") as fh:
