@@ -128,3 +128,20 @@ def test_an_unlinked_intake_needs_at_least_a_name(uhome: Home) -> None:
         view = svc.record_intake(session, CENTRE, named, cipher=uhome.cipher, hours=24)
         assert view.agency == "centre" and view.person_id is None
         assert session.get(Intake, view.id) is not None
+
+
+def test_break_glass_opens_another_agencys_intake_for_that_child_only(uhome: Home) -> None:
+    from tsunagu.privacy.breakglass import break_glass
+
+    with uhome.factory.begin() as session:
+        view = svc.record_intake(session, CENTRE, _form(), cipher=uhome.cipher, hours=48)
+    with uhome.factory() as session:
+        with pytest.raises(Refused):
+            svc.get_intake(session, CGC, view.id, cipher=uhome.cipher)
+        session.commit()
+        break_glass(session, CGC, "intake.read", "assessment", "P0002", "夜間に警察から同じ子どもの通告があり至急確認する",
+                    15, sensitivity=3)
+        session.commit()
+        assert svc.get_intake(session, CGC, view.id, cipher=uhome.cipher).id == view.id
+        with pytest.raises(Refused):  # reading is unlocked, writing is not
+            svc.decide(session, CGC, view.id, level="緊急", protect=True, reason="", cipher=uhome.cipher)
