@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.link.models import PersonLink
-from tsunagu.privacy import Subject, authorise
+from tsunagu.privacy import Subject, authorise, default_policy
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
 from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid, Refused
@@ -36,10 +36,8 @@ SAVED = {"created": "受理を記録しました。安全確認の期限を確�
 
 def _refuse_unless(subject: Subject, action: str) -> None:
     """Pages that show no child (an empty form): a pure policy check, refused like any other."""
-    if not allows(subject, action, "assessment", relationship="own_agency", sensitivity=3):
-        from tsunagu.privacy import default_policy
-
-        decision = default_policy().decide(subject, action, "assessment", relationship="own_agency", sensitivity=3)
+    decision = default_policy().decide(subject, action, "assessment", relationship="own_agency", sensitivity=3)
+    if not decision.allowed:
         raise Refused(decision.reason, decision)
 
 
@@ -104,6 +102,7 @@ async def intake_submit(request: Request, state: State, subject: CurrentSubject)
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
     try:
         with state.unit() as session:
+            # the 宛名番号 is resolved first so that a refusal below is recorded against the child
             person = _person(session, values.get("aza_number", ""))
             birth = values.get("child_birth", "").strip()
             view = svc.record_intake(session, subject, svc.IntakeForm(
