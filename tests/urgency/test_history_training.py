@@ -83,6 +83,7 @@ def test_the_version_in_force_was_validated_on_later_cases_only(trained: session
         metrics = validate_in_force(session)
     assert metrics["critical_recall"] == 1.0 and metrics["critical_cases"] > 0
     assert metrics["held_out_cases"] >= 200 and metrics["ece"] <= 0.03 and metrics["auc"] > 0.65
+    assert metrics["interval_coverage"] >= 0.9
     assert {g["group"] for g in metrics["groups"]} >= {"国籍: 外国", "生活保護: 有", "年齢: 0〜2歳"}
     assert card["limits"] and card["weights"]
 
@@ -100,6 +101,7 @@ def test_outcomes_after_the_cut_off_cannot_reach_the_fit(trained: sessionmaker[S
 
 
 def test_gates_refuse_a_poorly_calibrated_or_unsafe_version() -> None:
-    gates = Gates(0.03, 0.65)
-    assert gates.failures({"ece": 0.02, "auc": 0.7, "critical_recall": 1.0}) == []
-    assert len(gates.failures({"ece": 0.05, "auc": 0.6, "critical_recall": 0.99})) == 3
+    gates = Gates(0.03, 0.65, 0.9)
+    assert gates.failures({"ece": 0.02, "auc": 0.7, "critical_recall": 1.0, "interval_coverage": 0.95}) == []
+    assert len(gates.failures({"ece": 0.05, "auc": 0.6, "critical_recall": 0.99, "interval_coverage": 0.8})) == 4
+    assert len(gates.failures({"ece": 0.02, "auc": 0.7, "critical_recall": 1.0, "interval_coverage": None})) == 1

@@ -248,6 +248,7 @@ def validate(model: LogisticModel, rows: Sequence[PastRow], cutoff: date, *, ite
 class Gates:
     max_ece: float
     min_auc: float
+    min_coverage: float = 0.90  # an interval that does not hold is worse than none
 
     def failures(self, metrics: dict[str, Any]) -> list[str]:
         found = []
@@ -255,6 +256,9 @@ class Gates:
             found.append(f"較正誤差 ECE {metrics['ece']} が上限 {self.max_ece} を超えています")
         if metrics["auc"] < self.min_auc:
             found.append(f"識別力 AUC {metrics['auc']} が下限 {self.min_auc} を下回っています")
+        coverage = metrics.get("interval_coverage")
+        if coverage is None or coverage < self.min_coverage:
+            found.append(f"区間が検証グループの実際の割合を含んだ割合 {coverage} が下限 {self.min_coverage} を下回っています")
         if metrics["critical_recall"] < 1.0:
             found.append("重大項目のある検証事例の一部が「緊急」と表示されていません")
         return found

@@ -33,6 +33,7 @@ from tsunagu.work.urgency.training import Gates, fit, validate
 
 MAX_ECE = 0.03
 MIN_AUC = 0.65
+MIN_COVERAGE = 0.90
 WORDING = ("過去の似た受理事例で一時保護に至った割合の要約です。虐待の有無や危険の予測ではありません。"
            "低い値は「安全」を意味せず、ケースを終結する根拠にはなりません。")
 LIMITS = (
@@ -69,7 +70,7 @@ def train_version(session: Session, actor: str, *, cutoff: date | None = None, i
     rows = past_rows(session)
     model = fit(rows, cutoff, items=items, bootstrap=bootstrap)
     metrics = validate(model, rows, cutoff, items=items)
-    failures = Gates(MAX_ECE, MIN_AUC).failures(metrics)
+    failures = Gates(MAX_ECE, MIN_AUC, MIN_COVERAGE).failures(metrics)
     now = now or datetime.now(UTC)
     version = f"v{now:%Y%m%d%H%M%S}"
     train = [r for r in rows if r.received_on < cutoff]
@@ -99,7 +100,8 @@ def model_card(version: str, model: LogisticModel, metrics: dict[str, Any], trai
         "weights": [(feature_label(name), w) for name, w in model.weights()],
         "groups": metrics["groups"],
         "limits": list(LIMITS),
-        "gates": {"max_ece": MAX_ECE, "min_auc": MIN_AUC, "critical_recall": 1.0},
+        "gates": {"max_ece": MAX_ECE, "min_auc": MIN_AUC, "min_interval_coverage": MIN_COVERAGE,
+                  "critical_recall": 1.0},
         "failures": failures,
     }
 
