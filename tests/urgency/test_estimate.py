@@ -70,3 +70,17 @@ def test_encoding_marks_unknown_as_its_own_column() -> None:
     x = encode([CaseInput({"injury": "unknown"}, None, "警察")], names)
     assert x[0, names.index("injury=unknown")] == 1.0
     assert x[0, names.index("age=年齢不明")] == 1.0
+
+
+def test_the_estimate_always_lies_inside_its_interval() -> None:
+    rng = np.random.default_rng(3)
+    names = feature_names(ITEMS)
+    coef = rng.normal(0, 1, len(names))
+    boot = coef + rng.normal(0.5, 0.5, (6, len(names)))  # refits that all lean one way
+    model = LogisticModel(tuple(names), -1.0, coef, (1.1, 0.2), rng.normal(-1, 0.3, 6), boot,
+                          np.column_stack([np.full(6, 1.0), rng.normal(0, 0.2, 6)]), ITEMS.version)
+    x = rng.integers(0, 2, (50, len(names))).astype(float)
+    p = model.predict(x)
+    low, high = model.interval(x)
+    assert np.all(low <= p + 1e-12) and np.all(p <= high + 1e-12)
+    assert np.all(high - low > 0)

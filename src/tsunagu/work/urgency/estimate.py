@@ -111,9 +111,14 @@ class LogisticModel:
         return self._calibrated(x @ self.coef + self.intercept)
 
     def boot_predictions(self, x: Vec) -> Vec:
-        """(B, n): every bootstrap refit's estimate, recalibrated by its own refit of the recalibration."""
+        """(B, n): every bootstrap refit's estimate, recalibrated by its own refit of the recalibration,
+        centred (on the logit scale) on the model's own estimate: the refits give the spread, the
+        model the centre, so the estimate shown always lies inside its interval."""
         raw = self.boot_coefs @ x.T + self.boot_intercepts[:, None]
-        return _sigmoid(self.boot_platt[:, :1] * raw + self.boot_platt[:, 1:])
+        logits = self.boot_platt[:, :1] * raw + self.boot_platt[:, 1:]
+        a, b = self.platt
+        centre = a * (x @ self.coef + self.intercept) + b
+        return _sigmoid(logits - logits.mean(axis=0, keepdims=True) + centre[None, :])
 
     def interval(self, x: Vec, level: float = 0.90) -> tuple[Vec, Vec]:
         boot = self.boot_predictions(x)
