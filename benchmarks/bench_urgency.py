@@ -23,10 +23,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
-
-from tsunagu.store.db import migrate
+from tsunagu.config import Settings
+from tsunagu.hub import Hub
 from tsunagu.synth.cgc_history import write_history
 from tsunagu.work.urgency.history import load_history
 from tsunagu.work.urgency.versions import train_version
@@ -37,15 +35,14 @@ EXPORT_DATE = date(2026, 10, 31)
 
 def one(seed: int, cases: int, folder: Path) -> dict[str, Any]:
     written = write_history(seed, EXPORT_DATE, folder / f"s{seed}", cases=cases)
-    url = f"sqlite:///{folder / f'hub{seed}.sqlite3'}"
-    migrate(url)
-    engine = create_engine(url)
-    started = time.perf_counter()
-    with Session(engine) as session:
-        load_history(session, written.path)
-        result = train_version(session, "benchmark")
-        session.commit()
-    engine.dispose()
+    settings = Settings(home=folder / f"home{seed}")
+    # a throwaway SQLite hub whatever TSUNAGU_DATABASE_URL says (set after Settings reads the environment)
+    settings.database_url = f"sqlite:///{folder / f'hub{seed}.sqlite3'}"
+    with Hub.open(settings) as hub:
+        started = time.perf_counter()
+        with hub.sessions.begin() as session:
+            load_history(session, written.path)
+            result = train_version(session, "benchmark")
     m = result.metrics
     return {"seed": seed, "cases": cases, "in_force": result.in_force, "failures": result.failures,
             "seconds": round(time.perf_counter() - started, 2),

@@ -23,6 +23,7 @@ from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import synth as synth_cmd
 from tsunagu.commands import urgency as urgency_cmd
 from tsunagu.commands import users as users_cmd
+from tsunagu.commands.common import run_app
 
 app = typer.Typer(
     name="tsunagu",
@@ -63,4 +64,4 @@ urgency_cmd.register(app)
 
 
 def main() -> None:
-    app()
+    run_app(app)

@@ -8,10 +8,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.store.db import migrate
+from support.hubs import settings_for
+from tsunagu.hub import Hub
 from tsunagu.synth.cgc_history import write_history
 from tsunagu.work import users as accounts
 from tsunagu.work.urgency.history import load_history
@@ -29,14 +29,11 @@ def history_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_db(history_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("trained") / "hub.sqlite3"
-    migrate(f"sqlite:///{path}")
-    engine = create_engine(f"sqlite:///{path}")
-    with Session(engine) as session:
+    folder = tmp_path_factory.mktemp("trained")
+    path = folder / "hub.sqlite3"
+    with Hub.open(settings_for(folder, f"sqlite:///{path}")) as hub, hub.sessions.begin() as session:
         load_history(session, history_csv)
         result = train_version(session, "test", bootstrap=8)
-        session.commit()
-    engine.dispose()
     assert result.in_force, result.failures
     return path
 
@@ -45,9 +42,8 @@ def trained_db(history_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def trained(trained_db: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     target = tmp_path / "hub.sqlite3"
     shutil.copy(trained_db, target)
-    engine = create_engine(f"sqlite:///{target}")
-    yield sessionmaker(engine)
-    engine.dispose()
+    with Hub(settings_for(tmp_path, f"sqlite:///{target}")) as hub:
+        yield hub.sessions
 
 
 @pytest.fixture(scope="session")
@@ -55,14 +51,12 @@ def urgency_template(template_home: Path, trained_db: Path, tmp_path_factory: py
     """The small work home (children P0001–P0004, accounts) with the trained past cases and version."""
     target = tmp_path_factory.mktemp("urgency-home") / "home"
     shutil.copytree(template_home, target)
-    source = create_engine(f"sqlite:///{trained_db}")
-    dest = create_engine(f"sqlite:///{target / 'hub.sqlite3'}")
-    with source.connect() as src, dest.begin() as dst:
+    with (Hub(settings_for(trained_db.parent, f"sqlite:///{trained_db}")) as source,
+          Hub(settings_for(target, f"sqlite:///{target / 'hub.sqlite3'}")) as dest,
+          source.engine.connect() as src, dest.engine.begin() as dst):
         for table in (PastCase.__table__, UrgencyModel.__table__):
             rows = [dict(r._mapping) for r in src.execute(table.select())]
             dst.execute(table.insert(), rows)
-    source.dispose()
-    dest.dispose()
     # a child guidance centre caseworker beside the small home's accounts
     opened = open_home(target)
     with opened.factory.begin() as session:

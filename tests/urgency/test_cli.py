@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tsunagu.cli import app
+from tsunagu.errors import ExitCode
 from tsunagu.home import init_home
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry
@@ -26,7 +27,7 @@ def test_history_train_validate_card(history_csv: Path, tmp_path: Path) -> None:
     assert loaded.exit_code == 0, loaded.output
     assert json.loads(loaded.stdout)["loaded"] == 10000
     missing = runner.invoke(app, ["urgency", "validate", "--home", where, "--json"])
-    assert missing.exit_code == 1 and "運用中の推定モデルがありません" in missing.output
+    assert missing.exit_code == ExitCode.NOT_FOUND and "運用中の推定モデルがありません" in missing.output
     trained = runner.invoke(app, ["urgency", "train", "--bootstrap", "5", "--home", where, "--json"])
     assert trained.exit_code == 0, trained.output
     assert json.loads(trained.stdout)["in_force"] is True
@@ -40,7 +41,7 @@ def test_history_train_validate_card(history_csv: Path, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["urgency", "train", "--cutoff", "2031-13-01", "--home", where])
     assert bad.exit_code == 1 and "YYYY-MM-DD" in bad.output
     refused = runner.invoke(app, ["urgency", "train", "--cutoff", "2019-01-01", "--home", where])
-    assert refused.exit_code == 1 and "件しかありません" in refused.output and "Traceback" not in refused.output
+    assert refused.exit_code == ExitCode.INPUT and "件しかありません" in refused.output and "Traceback" not in refused.output
 
 
 def test_escalate_from_the_command_line(uhome: Home) -> None:
@@ -63,4 +64,4 @@ def test_escalate_from_the_command_line(uhome: Home) -> None:
         assert session.scalar(select(func.count()).select_from(AuditEntry)
                               .where(AuditEntry.action == "urgency.manage")) == 2
     refused = runner.invoke(app, ["urgency", "escalate", "--as-role", "privacy_officer", "--home", where])
-    assert refused.exit_code == 1 and "拒否" in refused.output
+    assert refused.exit_code == ExitCode.REFUSED and "拒否" in refused.output

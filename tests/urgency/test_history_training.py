@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.store.db import migrate
+from tsunagu.hub import Hub
 from tsunagu.work.urgency.history import HistoryRefused, load_history, past_rows
 from tsunagu.work.urgency.items import default_items
 from tsunagu.work.urgency.models import PastCase, UrgencyModel
@@ -31,10 +31,8 @@ def _line(case_no: str, injury: str = "0", protected: str = "無", reporter: str
 
 
 @pytest.fixture
-def empty(tmp_path: Path) -> sessionmaker[Session]:
-    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-    migrate(url)
-    return sessionmaker(create_engine(url))
+def empty(sqlite_hub: Hub) -> sessionmaker[Session]:
+    return sqlite_hub.sessions
 
 
 def _write(tmp_path: Path, lines: list[str]) -> Path:

@@ -8,13 +8,11 @@ intake past its safety-check due time (run it from cron; the due list does the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from tsunagu.commands.audit import AsRoleOption, OrganisationOption
 from tsunagu.commands.common import (
@@ -24,13 +22,15 @@ from tsunagu.commands.common import (
     console,
     emit_json,
     fail,
+    refuse,
     reported_errors,
     settings_for,
     signing_key,
 )
 from tsunagu.config import Settings
+from tsunagu.errors import ExitCode
+from tsunagu.hub import Hub
 from tsunagu.privacy import Subject, authorise
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.urgency.history import HistoryRefused, load_history
 from tsunagu.work.urgency.intake import escalate_overdue
@@ -40,22 +40,11 @@ from tsunagu.work.urgency.versions import in_force, train_version, validate_in_f
 urgency_app = typer.Typer(help="通告受理の緊急度支援（過去事例・推定モデル・安全確認の期限）", no_args_is_help=True)
 
 
-@contextmanager
-def hub(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    """The (migrated) hub store; the one place this module opens it."""
-    migrate(settings.hub_url)
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
-
-
 def _allowed(session: Session, subject: Subject, action: str, settings: Settings) -> None:
     decision = authorise(session, subject, action, "administration", key=signing_key(settings))
     if not decision.allowed:
         session.commit()  # the refusal stays on record
-        fail(decision.reason)
+        refuse(decision.reason)
 
 
 @urgency_app.command("history")
@@ -67,7 +56,7 @@ def history_command(
     """過去の受理事例（匿名化済み）を取り込む。不正な行は理由とともに除外し、多すぎればファイル全体を拒否する。"""
     settings = settings_for(home)
     subject = cli_subject(as_role, organisation)
-    with hub(settings) as factory, factory() as session:
+    with Hub.open(settings) as hub, hub.sessions() as session:
         _allowed(session, subject, "urgency.manage", settings)
         try:
             with reported_errors(HistoryRefused):
@@ -101,7 +90,7 @@ def train_command(
             fail(f"--cutoff は YYYY-MM-DD で指定してください（指定: {cutoff}）")
     settings = settings_for(home)
     subject = cli_subject(as_role, organisation)
-    with hub(settings) as factory, factory() as session:
+    with Hub.open(settings) as hub, hub.sessions() as session:
         _allowed(session, subject, "urgency.manage", settings)
         with reported_errors(TrainingRefused, Invalid):
             result = train_version(session, subject.user_id, cutoff=day, bootstrap=bootstrap)
@@ -117,8 +106,8 @@ def train_command(
                       f"重大項目の緊急表示率 {summary['critical_recall']}、検証事例 {summary['held_out_cases']}件）")
         for failure in result.failures:
             console.print(f"  [red]{failure}[/]")
-    if not result.in_force:
-        raise typer.Exit(2)
+    if not result.in_force:  # recorded, not in force: a failure, not a usage error (docs/errors.md)
+        raise typer.Exit(ExitCode.FAILURE)
 
 
 @urgency_app.command("validate")
@@ -129,7 +118,7 @@ def validate_command(
     """運用中の版を、打ち切り日以降の検証用事例でもう一度検証する。"""
     settings = settings_for(home)
     subject = cli_subject(as_role, organisation)
-    with hub(settings) as factory, factory() as session:
+    with Hub.open(settings) as hub, hub.sessions() as session:
         _allowed(session, subject, "urgency.manage", settings)
         session.commit()
         with reported_errors(NotFound, TrainingRefused):
@@ -152,7 +141,7 @@ def card_command(
 
     settings = settings_for(home)
     subject = cli_subject(as_role, organisation)
-    with hub(settings) as factory, factory() as session:
+    with Hub.open(settings) as hub, hub.sessions() as session:
         _allowed(session, subject, "urgency.card", settings)
         session.commit()
         row = in_force(session)
@@ -184,12 +173,12 @@ def escalate_command(
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     settings = settings_for(home)
     subject = cli_subject(as_role, organisation)
-    with hub(settings) as factory, factory() as session:
+    with Hub.open(settings) as hub, hub.sessions() as session:
         _allowed(session, subject, "urgency.manage", settings)
         try:
             escalated = escalate_overdue(session, moment)
         except Refused as exc:
-            fail(exc.message)
+            refuse(exc.message)
         session.commit()
     if json_out:
         emit_json({"escalated": escalated})

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.link.models import PersonLink
-from tsunagu.privacy import Subject, authorise, default_policy
+from tsunagu.privacy import Subject, authorise
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
 from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid, Refused
@@ -34,9 +34,9 @@ SAVED = {"created": "受理を記録しました。安全確認の期限を確�
          "information": "新たな情報を記録し、再アセスメントしました。", "checked": "安全確認（目視）を記録しました。"}
 
 
-def _refuse_unless(subject: Subject, action: str) -> None:
+def _refuse_unless(state: State, subject: Subject, action: str) -> None:
     """Pages that show no child (an empty form): a pure policy check, refused like any other."""
-    decision = default_policy().decide(subject, action, "assessment", relationship="own_agency", sensitivity=3)
+    decision = state.hub.policy.decide(subject, action, "assessment", relationship="own_agency", sensitivity=3)
     if not decision.allowed:
         raise Refused(decision.reason, decision)
 
@@ -92,7 +92,7 @@ def due_page(request: Request, state: State, subject: CurrentSubject, all: str =
 
 @router.get("/intakes/new")
 def intake_form(request: Request, state: State, subject: CurrentSubject) -> Response:
-    _refuse_unless(subject, "intake.write")
+    _refuse_unless(state, subject, "intake.write")
     return _form_page(request, state, subject, {})
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.errors import InputError
 from tsunagu.work.urgency.estimate import REPORTER_KINDS, CaseInput
 from tsunagu.work.urgency.items import UNKNOWN, ItemSet, default_items
 from tsunagu.work.urgency.models import PastCase
@@ -28,8 +29,10 @@ BASE_COLUMNS = ("事例番号", "受理日", "年齢", "通告者区分", "国�
 MAX_QUARANTINE_SHARE = 0.05
 
 
-class HistoryRefused(ValueError):
+class HistoryRefused(InputError, ValueError):
     """The whole file was refused; nothing was loaded."""
+
+    code = "history_refused"
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tsunagu.errors import InputError
 from tsunagu.work.urgency.items import UNKNOWN, ItemSet, default_items
 
 URGENT = "緊急"
@@ -21,8 +22,10 @@ OPEN = "職員が判断"
 LEVEL_ORDER = {OPEN: 0, HIGH: 1, URGENT: 2}
 
 
-class InvalidGrades(ValueError):
+class InvalidGrades(InputError, ValueError):
     """The grades name an item or grade the item set does not have."""
+
+    code = "invalid_grades"
 
 
 @dataclass(frozen=True)

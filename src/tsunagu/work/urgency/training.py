@@ -21,6 +21,7 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from tsunagu.errors import InputError
 from tsunagu.work.urgency.estimate import (
     LogisticModel,
     Vec,
@@ -43,8 +44,10 @@ ECE_BINS = 10
 GROUP_MIN = 30  # groups smaller than this are reported as too small, not as a rate
 
 
-class TrainingRefused(ValueError):
+class TrainingRefused(InputError, ValueError):
     """Too few cases, or a period that leaves nothing to validate on."""
+
+    code = "training_refused"
 
 
 def _fit(x: Vec, y: npt.NDArray[np.bool_], seed: int) -> tuple[float, Vec]:
