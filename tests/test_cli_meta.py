@@ -56,6 +56,7 @@ PERSONAL: dict[str, list[str]] = {
     "handover deliver": ["a" * 32],
     "handover accept": ["a" * 32],
     "handover link": ["a" * 32, "{person}"],
+    "urgency escalate": ["--now", "2026-12-01T00:00:00"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
 SYSTEM_RUNS = {"link", "screen", "demo",
@@ -78,6 +79,9 @@ NO_PERSONAL_DATA = {
     "manifest check": "reads a file the steward names and prints counts and row numbers, never a value; no vault",
     "handover identity": "this municipality's public keys", "handover municipalities": "the trusted municipalities",
     "handover trust": "registers a municipality's public keys (an administrator's act, audited as handover.manage)",
+    "urgency history": "the child guidance centre's anonymised past cases (no identifiers; tests/urgency)",
+    "urgency train": "anonymised past cases", "urgency validate": "anonymised past cases",
+    "urgency card": "the model card: aggregates",
 }
 
 

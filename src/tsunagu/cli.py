@@ -24,6 +24,7 @@ from tsunagu.commands import screen as screen_cmd
 from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import stats as stats_cmd
 from tsunagu.commands import synth as synth_cmd
+from tsunagu.commands import urgency as urgency_cmd
 from tsunagu.commands import users as users_cmd
 from tsunagu.commands.common import run_app
 
@@ -65,6 +66,7 @@ serve_cmd.register(app)
 manifest_cmd.register(app)
 stats_cmd.register(app)
 handover_cmd.register(app)
+urgency_cmd.register(app)
 
 
 def main() -> None:

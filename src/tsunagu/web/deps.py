@@ -98,6 +98,10 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
            for r in rels):
         entries.append(("/candidates", "候補一覧"))
     entries.append(("/resources", "社会資源"))
+    if allows(subject, "intake.list", "assessment", relationship="own_agency", sensitivity=3):
+        entries.append(("/intakes", "受理・安全確認"))
+    if allows(subject, "shared.list", "support_coordination", relationship="own_agency", sensitivity=3):
+        entries.append(("/shared", "共有ケース"))
     if allows(subject, "link.review", "screening", relationship="municipality"):
         entries.append(("/link-review", "名寄せ確認"))
     if allows(subject, "handover.send", "handover", relationship="municipality", sensitivity=3):
