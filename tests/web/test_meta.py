@@ -312,6 +312,7 @@ def test_the_statistics_officer_opens_no_child_page_or_list(home: Home, browser:
     _seed_pair(home)
     _seed_requests(home)
     seed_handover(home)
+    _seed_intake(home)
     b = browser(add_statistics_officer(home))
     checked = 0
     for method, template in routes_of(home):
