@@ -50,6 +50,7 @@ PURPOSES = (
     "statistics",
     "disclosure_handling",
     "administration",
+    "outreach",
 )
 
 DateStyle = Literal["auto", "wareki", "iso", "ymd_slash", "compact", "year_month", "fiscal_year"]

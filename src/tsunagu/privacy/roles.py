@@ -57,6 +57,7 @@ class RoleSpec(_Strict):
 
 class PurposeSpec(_Strict):
     label: Label
+    basis: str = ""  # the legal basis of the use, where the purpose is not the system's own
 
 
 class RelationshipSpec(_Strict):

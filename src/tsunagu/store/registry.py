@@ -19,6 +19,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.screen.runs.models",
     "tsunagu.work.models",
     "tsunagu.work.rights.models",
+    "tsunagu.outreach.models",
 )
 
 
