@@ -1,0 +1,98 @@
+"""What an outreach run reads: the children and the items the programmes use, under purpose ``outreach``.
+
+The screening run's gathering (``tsunagu.screen.runs.inputs.gather``) is reused with the purpose
+registered for push-type support, so each department's node releases only what its manifest
+releases for that purpose and logs the request as such. The hub adds the household facts the
+programmes read from the register's households: the number of members and of children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tsunagu.catalog import Catalog
+from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.link.models import HouseholdMember
+from tsunagu.outreach.programmes import DERIVED_ITEMS
+from tsunagu.screen.evaluate import OBSERVATION_SCHEMA
+from tsunagu.screen.runs.inputs import REGISTRY, ScreeningInputs, gather
+from tsunagu.vault.node import Node
+
+PURPOSE = "outreach"
+HOUSEHOLD_SOURCE = "tsunagu:household"
+HEAD_COUPLE = ("世帯主", "妻", "夫")
+
+
+@dataclass
+class OutreachInputs:
+    people: pl.DataFrame
+    observations: pl.DataFrame
+    unavailable: list[str]  # departments whose data did not arrive (their conditions are unknown)
+    snapshots: dict[str, list[str]]
+
+
+def _members(session: Session) -> pl.DataFrame:
+    return pl.DataFrame(
+        session.execute(select(HouseholdMember.person_id, HouseholdMember.household_id, HouseholdMember.role,
+                               HouseholdMember.relationship).where(HouseholdMember.valid_to.is_(None))).all(),
+        schema={"person_id": pl.Utf8, "household_id": pl.Utf8, "role": pl.Utf8, "relationship": pl.Utf8}, orient="row")
+
+
+def _single_parent(members: pl.DataFrame) -> pl.DataFrame:
+    """Per child: the parents living with them number exactly one (ひとり親世帯, 住民記録上).
+
+    続柄 is relative to the head of household: a 子 of the head lives with the head and the head's
+    spouse (妻・夫); a 孫 lives with the head's adult 子. Grandparents, adult siblings and other
+    relatives are not parents: a single mother living with her own parents is a single parent
+    (児童扶養手当法第4条), which counting every adult "guardian" would miss.
+    """
+    adults = members.filter(pl.col("role") != "child")
+    head_couple = adults.filter(pl.col("relationship").is_in(list(HEAD_COUPLE))).group_by("household_id").len("p_child")
+    adult_children = adults.filter(pl.col("relationship") == "子").group_by("household_id").len("p_grandchild")
+    kids = members.filter(pl.col("role") == "child").join(head_couple, on="household_id", how="left") \
+        .join(adult_children, on="household_id", how="left")
+    parents = pl.when(pl.col("relationship") == "孫").then(pl.col("p_grandchild")).otherwise(pl.col("p_child"))
+    return kids.select("person_id", (parents.fill_null(0) == 1).alias("single"))
+
+
+def _household_facts(session: Session, people: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """世帯人員, the number of children under 18 and a single parent, per child, from the register."""
+    members = _members(session)
+    size = members.group_by("household_id").len("n").with_columns(pl.lit("household_size").alias("item_id"))
+    kids = (people.filter(pl.col("household_id").is_not_null()).group_by("household_id").len("n")
+            .with_columns(pl.lit("household_children").alias("item_id")))
+    per_household = pl.concat([size, kids])
+    facts = people.select("person_id", "household_id").join(per_household, on="household_id", how="inner")
+    numbers = facts.select("person_id", "item_id", pl.col("n").cast(pl.Float64).alias("value_num"),
+                           pl.lit(None, dtype=pl.Boolean).alias("value_bool"))
+    single = people.select("person_id").join(_single_parent(members), on="person_id", how="inner").select(
+        "person_id", pl.lit("single_parent_household").alias("item_id"), pl.lit(None, dtype=pl.Float64).alias("value_num"),
+        pl.col("single").alias("value_bool"))
+    return pl.concat([numbers, single]).select(
+        "person_id", "item_id", "value_num", pl.lit(None, dtype=pl.Utf8).alias("value_text"), "value_bool",
+        pl.lit(as_of).alias("observed_on"), pl.lit(REGISTRY).alias("department"),
+        pl.lit(HOUSEHOLD_SOURCE).alias("source_id"), pl.lit(as_of).alias("snapshot_date"), pl.lit(False).alias("stale"),
+    ).select(list(OBSERVATION_SCHEMA))
+
+
+def _unavailable(inputs: ScreeningInputs, manifests: ManifestSet) -> list[str]:
+    departments = {key for key in inputs.refused if ":" not in key}
+    by_source = {m.source: m.department for m in manifests.manifests.values()}
+    departments.update(by_source[s] for s in inputs.missing_sources if s in by_source)
+    return sorted(departments)
+
+
+def gather_outreach(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
+                    item_ids: frozenset[str], as_of: date, run_id: str) -> OutreachInputs:
+    wanted = frozenset(item_ids - set(DERIVED_ITEMS))
+    inputs = gather(session, nodes, manifests, catalog, wanted, as_of, run_id, purpose=PURPOSE)
+    # The screening's single-parent flag counts adult "guardians"; ours counts parents (see _single_parent).
+    observations = pl.concat([inputs.observations.filter(pl.col("item_id") != "single_parent_household"),
+                              _household_facts(session, inputs.people, as_of)])
+    return OutreachInputs(inputs.people, observations, _unavailable(inputs, manifests), inputs.snapshots)
