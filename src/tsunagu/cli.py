@@ -14,6 +14,7 @@ from tsunagu.commands import ingest as ingest_cmd
 from tsunagu.commands import keys as keys_cmd
 from tsunagu.commands import link as link_cmd
 from tsunagu.commands import node as node_cmd
+from tsunagu.commands import outreach as outreach_cmd
 from tsunagu.commands import registers as registers_cmd
 from tsunagu.commands import requests as requests_cmd
 from tsunagu.commands import resources as resources_cmd
@@ -58,6 +59,7 @@ bench_cmd.register(app)
 users_cmd.register(app)
 resources_cmd.register(app)
 serve_cmd.register(app)
+outreach_cmd.register(app)
 
 
 def main() -> None:
