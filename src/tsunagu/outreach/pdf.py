@@ -235,7 +235,8 @@ def render_batch(path: Path, letters: list[Letter], on_letter: object = None) ->
     from reportlab.pdfgen.canvas import Canvas
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    canvas = Canvas(str(path), pagesize=(PAGE_W, PAGE_H), invariant=True)
+    # The initial font is IPAex, so no unembedded standard font (Helvetica) is ever referenced.
+    canvas = Canvas(str(path), pagesize=(PAGE_W, PAGE_H), invariant=True, initialFontName=_register("ja"))
     canvas.setTitle("子育てに関する制度のご案内")
     firsts = []
     for letter in letters:
