@@ -158,10 +158,13 @@ def _age(birth: date | None, as_of: date) -> int | None:
 
 
 def gap_list(session: Session, subject: Subject, programmes: ProgrammeSet, nodes: Mapping[str, Node], *,
-             programme: str | None = None, page: int = 1, per_page: int = PER_PAGE, catalog: Catalog | None = None,
-             key: Ed25519PrivateKey | None = None) -> GapList:
+             department: str | None = None, programme: str | None = None, page: int = 1, per_page: int = PER_PAGE,
+             catalog: Catalog | None = None, key: Ed25519PrivateKey | None = None) -> GapList:
+    """``department``: the running department asked for (default: the officer's own; another is refused)."""
     catalog = catalog or default_catalog()
-    department = subject.organisation
+    department = department or subject.organisation
+    if department not in catalog.departments:
+        raise LookupError(f"部署「{department}」は登録されていません")
     chosen = department_programmes(programmes, department, programme)
     decision = decide_department(session, subject, LIST_ACTION, department, key=key)
     label = catalog.departments[department].name if department in catalog.departments else department
