@@ -15,7 +15,7 @@ from tsunagu.config import Settings
 from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.outreach.lists import gap_list, outcomes_summary
-from tsunagu.outreach.notices import FontMissingError, make_wave, mailing_csv, record_language, record_opt_out
+from tsunagu.outreach.notices import FontMissingError, mailing_csv, make_wave, record_language, record_opt_out
 from tsunagu.outreach.programmes import ProgrammeSet, load_programmes
 from tsunagu.outreach.run import OutreachReport, run_outreach
 from tsunagu.outreach.truth import evaluate_outreach
@@ -117,11 +117,10 @@ def notices(
     settings = settings_for(home)
     programmes = programmes_for(settings)
     with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session, \
-            reported_errors(WorkError, LookupError, FontMissingError):
-        with console.status("案内文書を作成中…") as status:
-            wave = make_wave(session, _officer(department), programmes, nodes, out, sent_on=_date(sent_on),
-                             programmes_wanted=programme or None, limit=limit,
-                             progress=lambda done, total: status.update(f"案内文書を作成中… {done}/{total}"))
+            reported_errors(WorkError, LookupError, FontMissingError), console.status("案内文書を作成中…") as status:
+        wave = make_wave(session, _officer(department), programmes, nodes, out, sent_on=_date(sent_on),
+                         programmes_wanted=programme or None, limit=limit,
+                         progress=lambda done, total: status.update(f"案内文書を作成中… {done}/{total}"))
     if json_out:
         emit_json(wave)
         return

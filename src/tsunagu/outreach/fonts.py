@@ -37,7 +37,7 @@ def find_font(name: str, package: str, dirs: Iterable[Path] = FONT_DIRS) -> Path
 
 
 def _sc_index(path: Path) -> int:
-    from fontTools.ttLib import TTCollection
+    from fontTools.ttLib import TTCollection  # type: ignore[import-untyped]
 
     collection = TTCollection(str(path), lazy=True)
     for i, font in enumerate(collection.fonts):
@@ -49,8 +49,8 @@ def _sc_index(path: Path) -> int:
 
 def _to_truetype(font: object) -> None:
     """Replace CFF outlines by TrueType ones in place (the fontTools otf2ttf recipe)."""
-    from fontTools.pens.cu2quPen import Cu2QuPen
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.pens.cu2quPen import Cu2QuPen  # type: ignore[import-untyped]
+    from fontTools.pens.ttGlyphPen import TTGlyphPen  # type: ignore[import-untyped]
     from fontTools.ttLib import TTFont, newTable
 
     assert isinstance(font, TTFont)
@@ -84,7 +84,7 @@ def _to_truetype(font: object) -> None:
 
 def chinese_font(text: str, cache_dir: Path | None = None) -> Path:
     """A TrueType subset of Noto Sans CJK SC covering ``text`` (and ASCII), cached by content."""
-    from fontTools.subset import Options, Subsetter
+    from fontTools.subset import Options, Subsetter  # type: ignore[import-untyped]
     from fontTools.ttLib import TTFont
 
     source = find_font(*CJK)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -66,7 +66,7 @@ class Template(_Strict):
         return "".join(parts) + "0123456789/-#"
 
 
-@lru_cache(maxsize=None)
+@cache
 def template(language: str) -> Template:
     if language not in LANGUAGES:
         raise ValueError(f"案内の言語は {' / '.join(LANGUAGES)} のいずれかです（指定: {language}）")
@@ -81,7 +81,7 @@ def template(language: str) -> Template:
     return loaded
 
 
-@lru_cache(maxsize=None)
+@cache
 def _register(font: str) -> str:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -236,7 +236,8 @@ def render_batch(path: Path, letters: list[Letter], on_letter: object = None) ->
 
     path.parent.mkdir(parents=True, exist_ok=True)
     # The initial font is IPAex, so no unembedded standard font (Helvetica) is ever referenced.
-    canvas = Canvas(str(path), pagesize=(PAGE_W, PAGE_H), invariant=True, initialFontName=_register("ja"))
+    canvas = Canvas(str(path), pagesize=(PAGE_W, PAGE_H), invariant=True,
+                    initialFontName=_register("ja"))  # type: ignore[arg-type]  # the stub says float; reportlab takes a name
     canvas.setTitle("子育てに関する制度のご案内")
     firsts = []
     for letter in letters:

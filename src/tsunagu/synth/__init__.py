@@ -20,8 +20,8 @@ from tsunagu.synth.exports import childwelfare, education, health, registry, sch
 from tsunagu.synth.needs import build_needs
 from tsunagu.synth.population import build_population
 from tsunagu.synth.profile import SOURCES, Profile, builtin_profiles, load_profile
-from tsunagu.synth.schools import build_schools
 from tsunagu.synth.programmes import write_programmes
+from tsunagu.synth.schools import build_schools
 from tsunagu.synth.table import Table, Written, write_table
 from tsunagu.synth.truth import (
     RECORDS_HEADER,
