@@ -163,10 +163,8 @@ def gap_list(session: Session, subject: Subject, programmes: ProgrammeSet, nodes
     """``department``: the running department asked for (default: the officer's own; another is refused)."""
     catalog = catalog or default_catalog()
     department = department or subject.organisation
-    if department not in catalog.departments:
-        raise LookupError(f"部署「{department}」は登録されていません")
-    chosen = department_programmes(programmes, department, programme)
     decision = decide_department(session, subject, LIST_ACTION, department, key=key)
+    chosen = department_programmes(programmes, department, programme)
     label = catalog.departments[department].name if department in catalog.departments else department
     run = latest_run(session)
     summary = [{"id": p.id, "label": p.label, "reference": p.reference} for p in chosen]

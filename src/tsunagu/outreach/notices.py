@@ -90,13 +90,13 @@ def make_wave(session: Session, subject: Subject, programmes: ProgrammeSet, node
               sent_on: date, programmes_wanted: list[str] | None = None, limit: int | None = None,
               progress: Progress | None = None, key: Ed25519PrivateKey | None = None) -> WaveReport:
     department = subject.organisation
+    decision = decide_department(session, subject, "outreach.notices", department, key=key)
     chosen = department_programmes(programmes, department)
     if programmes_wanted:
         unknown = set(programmes_wanted) - {p.id for p in chosen}
         if unknown:
             raise LookupError(f"この部署が実施する制度にないもの: {', '.join(sorted(unknown))}")
         chosen = [p for p in chosen if p.id in programmes_wanted]
-    decision = decide_department(session, subject, "outreach.notices", department, key=key)
     run = latest_run(session)
     if run is None:
         raise LookupError("対象要件の判定結果がありません（先に tsunagu outreach run を実行してください）")

@@ -22,6 +22,7 @@ from tsunagu.web.api import children as api_children
 from tsunagu.web.api import resources as api_resources
 from tsunagu.web.api import reviews as api_reviews
 from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
+from tsunagu.web.routes import outreach as outreach_pages
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
 from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret
@@ -57,7 +58,8 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app.state.tsunagu = state
     app.mount("/static", StaticFiles(packages=[("tsunagu.web", "static")]), name="static")
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
-                   admin, privacy, request_pages, api_candidates, api_children, api_reviews, api_resources):
+                   admin, privacy, request_pages, api_candidates, api_children, api_reviews, api_resources,
+                   outreach_pages):
         app.include_router(module.router)
     errors.install(app)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse
 
+from tsunagu.catalog import default_catalog
 from tsunagu.privacy import Subject, default_policy
 from tsunagu.web.security import WebSession, same_token
 from tsunagu.web.state import AppState
@@ -91,6 +92,9 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
            for r in rels):
         entries.append(("/candidates", "候補一覧"))
     entries.append(("/resources", "社会資源"))
+    if subject.organisation in default_catalog().departments and allows(
+            subject, "outreach.list", "outreach", relationship="municipality", sensitivity=2, holder=subject.organisation):
+        entries.append(("/outreach", "未利用の対象世帯"))
     if allows(subject, "link.review", "screening", relationship="municipality"):
         entries.append(("/link-review", "名寄せ確認"))
     if any(allows(subject, a, "administration") for a in ("users.manage", "sources.load", "rules.manage")):
