@@ -86,8 +86,10 @@ def main() -> None:
     parser.add_argument("--profiles", nargs="+", default=["default", "noisy"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--letters", type=int, default=1000)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the homes in this folder (for inspection)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-outreach-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-outreach-"))
+    work.mkdir(parents=True, exist_ok=True)
     try:
         for profile in args.profiles:
             result = one(profile, args.children, args.seed, args.letters, work)
@@ -102,7 +104,8 @@ def main() -> None:
                       f"precision {f.get('precision')} eligible {f.get('eligible')} not receiving "
                       f"{f.get('not_receiving')} — {f['verdict']}")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
