@@ -51,9 +51,15 @@ PERSONAL: dict[str, list[str]] = {
     "users add": ["someone", "--role", "teacher", "--name", "氏名", "--generate"],
     "users list": [],
     "users disable": ["someone"],
+    "outreach list": ["--department", "board_of_education"],
+    "outreach notices": ["--department", "board_of_education", "--out", "{tmp}/letters"],
+    "outreach mailing-list": ["20261110-AB12CD", "--department", "board_of_education", "--out", "{tmp}/m.csv"],
+    "outreach opt-out": ["--person", "{person}", "--department", "board_of_education", "--reason", "案内は不要との申出"],
+    "outreach language": ["--person", "{person}", "--department", "board_of_education", "--lang", "en"],
+    "outreach outcomes": ["--department", "board_of_education"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
-SYSTEM_RUNS = {"link", "screen", "demo"}
+SYSTEM_RUNS = {"link", "screen", "demo", "outreach run"}
 # Commands that touch no person's data, and why.
 NO_PERSONAL_DATA = {
     "init": "creates an empty home", "synth": "synthetic data only", "bench": "synthetic data only",
@@ -65,6 +71,7 @@ NO_PERSONAL_DATA = {
     "registers legal-basis": "the legal bases", "resources list": "the public support directory",
     "resources add": "the support directory: services, not people",
     "resources import": "the support directory: services, not people",
+    "outreach evaluate": "pseudonymous ids against synthetic truth",
 }
 
 

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-import getpass
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from tsunagu.catalog import default_catalog
-from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, reported_errors, settings_for
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    reported_errors,
+    settings_for,
+)
 from tsunagu.config import Settings
 from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.manifest import manifests_for_home
@@ -21,11 +32,16 @@ from tsunagu.outreach.run import OutreachReport, run_outreach
 from tsunagu.outreach.truth import evaluate_outreach
 from tsunagu.privacy import Subject
 from tsunagu.screen.expr import ExprError
+from tsunagu.vault.node import Node
 from tsunagu.work.access import suspended_persons
 from tsunagu.work.errors import WorkError
+from tsunagu.work.unit import unit_of_work
+
+T = TypeVar("T")
 
 outreach_app = typer.Typer(help="プッシュ型支援（対象でありながら受けていない世帯への案内）", no_args_is_help=True)
 DepartmentOption = typer.Option(..., "--department", help="制度を実施する部署（例: board_of_education）")
+RoleOption = typer.Option("programme_officer", "--as-role", help="操作する人の役割（アクセス記録に残る）")
 
 
 def programmes_for(settings: Settings) -> ProgrammeSet:
@@ -40,9 +56,19 @@ def _date(text: str) -> date:
         fail(f"日付は YYYY-MM-DD で指定してください: {text!r}")
 
 
-def _officer(department: str) -> Subject:
-    """The person at the terminal, acting as the programme officer of ``department`` (recorded in the audit)."""
-    return Subject(getpass.getuser(), "programme_officer", department)
+def _officer(department: str, as_role: str) -> Subject:
+    """The person at the terminal, in the role they claim for ``department`` (both recorded in the audit)."""
+    return cli_subject(as_role, department, back_office_only=False)
+
+
+def _in_hub(settings: Settings, work: Callable[[Session, Mapping[str, Node]], T]) -> T:
+    """One unit of work with the nodes open; a refusal is committed (it is on record), then reported."""
+    with hub_with_nodes(settings) as (sessions, nodes):
+        try:
+            with unit_of_work(sessions) as session:
+                return work(session, nodes)
+        except WorkError as exc:
+            fail(exc.message)
 
 
 def outreach_home(settings: Settings, as_of: date) -> OutreachReport:
@@ -85,14 +111,17 @@ def run(
 def list_(
     department: str = DepartmentOption,
     programme: str | None = typer.Option(None, "--programme", help="制度ID（既定: 部署の全ての制度）"),
+    as_role: str = RoleOption,
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """部署が実施する制度について、対象でありながら受けていない世帯の一覧（複数の制度は世帯ごとにまとめる）。"""
     settings = settings_for(home)
     programmes = programmes_for(settings)
-    with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session, reported_errors(WorkError, LookupError):
-        listing = gap_list(session, _officer(department), programmes, nodes, programme=programme)
+    subject = _officer(department, as_role)
+    with reported_errors(LookupError):
+        listing = _in_hub(settings, lambda s, nodes: gap_list(s, subject, programmes, nodes, programme=programme,
+                                                               per_page=10_000))
     if json_out:
         emit_json(listing)
         return
@@ -110,17 +139,19 @@ def notices(
     programme: list[str] = typer.Option([], "--programme", help="制度ID（複数可。既定: 部署の全ての制度）"),
     sent_on: str = typer.Option(date.today().isoformat(), "--sent-on", help="発送日（YYYY-MM-DD）"),
     limit: int | None = typer.Option(None, "--limit", min=1, help="作成する世帯数の上限"),
+    as_role: str = RoleOption,
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """最新の判定から、世帯ごとの案内文書（PDF）と発送名簿（CSV）を作り、発送回として記録する。"""
     settings = settings_for(home)
     programmes = programmes_for(settings)
-    with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session, \
-            reported_errors(WorkError, LookupError, FontMissingError), console.status("案内文書を作成中…") as status:
-        wave = make_wave(session, _officer(department), programmes, nodes, out, sent_on=_date(sent_on),
-                         programmes_wanted=programme or None, limit=limit,
-                         progress=lambda done, total: status.update(f"案内文書を作成中… {done}/{total}"))
+    subject = _officer(department, as_role)
+    day = _date(sent_on)
+    with reported_errors(LookupError, FontMissingError), console.status("案内文書を作成中…") as status:
+        wave = _in_hub(settings, lambda s, nodes: make_wave(
+            s, subject, programmes, nodes, out, sent_on=day, programmes_wanted=programme or None, limit=limit,
+            progress=lambda done, total: status.update(f"案内文書を作成中… {done}/{total}")))
     if json_out:
         emit_json(wave)
         return
@@ -135,12 +166,13 @@ def mailing_list(
     wave: str = typer.Argument(..., help="発送回ID"),
     department: str = DepartmentOption,
     out: Path = typer.Option(..., "--out", help="書き出すCSVファイル"),
+    as_role: str = RoleOption,
     home: HomeOption = None,
 ) -> None:
     """発送回の発送名簿（Excelで開ける BOM つき UTF-8、数式として解釈されないよう加工）を書き出す。"""
     settings = settings_for(home)
-    with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session, reported_errors(WorkError, LookupError):
-        rows = mailing_csv(session, _officer(department), nodes, wave, out)
+    subject = _officer(department, as_role)
+    rows = _in_hub(settings, lambda s, nodes: mailing_csv(s, subject, nodes, wave, out))
     console.print(f"{rows} 行を書き出しました: {out}")
 
 
@@ -150,13 +182,15 @@ def opt_out(
     department: str = DepartmentOption,
     reason: str = typer.Option(..., "--reason", help="申出の内容（例: 案内不要との電話 12/1）"),
     programme: str | None = typer.Option(None, "--programme", help="制度ID（既定: 全ての制度の案内を停止）"),
+    as_role: str = RoleOption,
     home: HomeOption = None,
 ) -> None:
     """世帯からの「案内は不要」という申出を記録する（以後の案内文書から除く）。"""
     settings = settings_for(home)
-    with hub_with_nodes(settings) as (sessions, _nodes), sessions.begin() as session, reported_errors(WorkError, LookupError):
-        household = record_opt_out(session, _officer(department), person, reason, programme)
-    console.print(f"案内の停止を記録しました（世帯の全員に適用）: {household}")
+    subject = _officer(department, as_role)
+    with reported_errors(ValueError):
+        _in_hub(settings, lambda s, _nodes: record_opt_out(s, subject, person, reason, programme))
+    console.print("案内の停止を記録しました（世帯の全員に適用します）。")
 
 
 @outreach_app.command("language")
@@ -164,27 +198,29 @@ def language(
     person: str = typer.Option(..., "--person", help="申出のあった方の個人ID"),
     department: str = DepartmentOption,
     lang: str = typer.Option(..., "--lang", help="ja / easy_ja / en / zh / pt / vi"),
+    as_role: str = RoleOption,
     home: HomeOption = None,
 ) -> None:
     """世帯が希望する案内の言語を記録する（住民記録からの推定より優先）。"""
     settings = settings_for(home)
-    with hub_with_nodes(settings) as (sessions, _nodes), sessions.begin() as session, \
-            reported_errors(WorkError, LookupError, ValueError):
-        record_language(session, _officer(department), person, lang)
+    subject = _officer(department, as_role)
+    with reported_errors(ValueError):
+        _in_hub(settings, lambda s, _nodes: record_language(s, subject, person, lang))
     console.print("案内の言語を記録しました。")
 
 
 @outreach_app.command("outcomes")
 def outcomes(
     department: str = DepartmentOption,
+    as_role: str = RoleOption,
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """発送回ごと・制度ごとの案内の結果（期間内に申請・利用した人数）。"""
     settings = settings_for(home)
     programmes = programmes_for(settings)
-    with hub_with_nodes(settings) as (sessions, _nodes), sessions.begin() as session, reported_errors(WorkError):
-        summary = outcomes_summary(session, _officer(department), programmes)
+    subject = _officer(department, as_role)
+    summary = _in_hub(settings, lambda s, _nodes: outcomes_summary(s, subject, programmes))
     if json_out:
         emit_json(summary)
         return

@@ -224,10 +224,10 @@ def _write_mailing(path: Path, notices: list[dict[str, str]], who: Mapping[str, 
 def mailing_csv(session: Session, subject: Subject, nodes: Mapping[str, Node], wave_id: str, out: Path, *,
                 key: Ed25519PrivateKey | None = None) -> int:
     """The wave's mailing list again (e.g. for the printing contractor), with the addresses as they are now."""
+    decision = decide_department(session, subject, "outreach.notices", subject.organisation, key=key)
     wave = session.get(OutreachWave, wave_id)
-    if wave is None:
-        raise NotFound(f"発送回 {wave_id} はありません")
-    decision = decide_department(session, subject, "outreach.notices", wave.department, key=key)
+    if wave is None or wave.department != subject.organisation:
+        raise NotFound(f"この部署の発送回に {wave_id} はありません")
     notices = [{"notice_no": n.notice_no, "household_id": n.household_id, "person_ids": n.person_ids,
                 "programmes": n.programmes, "language": n.language, "file": n.file}
                for n in session.scalars(select(OutreachNotice).where(OutreachNotice.wave_id == wave_id))]
