@@ -21,8 +21,10 @@ from tsunagu.privacy.policy import UnknownActionError, UnknownPurposeError, Unkn
 from tsunagu.yamlstrict import ConfigError
 
 S, A, SC, ST, DH, AD = "screening", "assessment", "support_coordination", "statistics", "disclosure_handling", "administration"
+OR = "outreach"
 AC, SS, MU, NONE = "assigned_case", "same_school", "municipality", "none"
 SCHOOL_HELD = frozenset({"schools", "board_of_education"})
+PROGRAMME_DEPARTMENTS = frozenset({"board_of_education", "child_support", "childcare", "maternal_child_health"})
 
 
 @dataclass(frozen=True)
@@ -101,17 +103,26 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "audit.verify": [g({AD})],
         "statistics.read": STATS,
     },
+    # the department that runs a programme: its own families eligible and not receiving (push-type support)
+    "programme_officer": {
+        "outreach.list": [g({OR}, {MU}, 2, PROGRAMME_DEPARTMENTS)],
+        "outreach.notices": [g({OR}, {MU}, 2, PROGRAMME_DEPARTMENTS)],
+        "outreach.optout": [g({OR}, {MU}, 2, PROGRAMME_DEPARTMENTS)],
+        "outreach.outcomes": [g({OR})],
+        "statistics.read": STATS,
+    },
 }
 DUTY_BOUND = {"school_social_worker", "centre_caseworker", "public_health_nurse", "child_guidance_caseworker"}
 NO_CHILD_DETAIL = {"administrator", "data_steward"}
 CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "observation.write", "review.write",
-                        "plan.write", "referral.write", "requests.handle"}
+                        "plan.write", "referral.write", "requests.handle", "outreach.list", "outreach.notices",
+                        "outreach.optout"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
-                                "sources.load", "keys.manage", "statistics.read"}
-PURPOSES = [S, A, SC, ST, DH, AD]
+                                "sources.load", "keys.manage", "statistics.read", "outreach.outcomes"}
+PURPOSES = [S, A, SC, ST, DH, AD, OR]
 RELATIONSHIPS = [AC, SS, MU, NONE]
-HOLDERS = [None, "schools", "family_centre"]
+HOLDERS = [None, "schools", "family_centre", "board_of_education"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -169,7 +180,7 @@ def test_every_decision_matches_the_independent_table(role: str) -> None:
         assert not decision.break_glass
         if decision.allowed:
             assert decision.rule in rule_ids and decision.rule in decision.reason
-    assert checked == len(ALL_ACTIONS) * 6 * 4 * 3 * 3
+    assert checked == len(ALL_ACTIONS) * len(PURPOSES) * len(RELATIONSHIPS) * 3 * len(HOLDERS)
     assert not mismatches, "\n".join(map(str, mismatches[:20]))
 
 
