@@ -18,15 +18,17 @@ from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
 from tsunagu.ingest.manifest import ManifestSet
-from tsunagu.link.models import HouseholdMember
+from tsunagu.link.models import HouseholdMember, PersonLink
 from tsunagu.outreach.programmes import DERIVED_ITEMS
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA
-from tsunagu.screen.runs.inputs import REGISTRY, ScreeningInputs, gather
-from tsunagu.vault.node import Node
+from tsunagu.screen.runs.inputs import REGISTRY, SPINE_SOURCE, ScreeningInputs, gather
+from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 
 PURPOSE = "outreach"
 HOUSEHOLD_SOURCE = "tsunagu:household"
 HEAD_COUPLE = ("世帯主", "妻", "夫")
+# Sources that name a child's parent by 宛名番号: department -> source.
+PARENT_SOURCES = {"child_support": "jidou_teate", "maternal_child_health": "boshi_hoken"}
 
 
 @dataclass
@@ -61,7 +63,41 @@ def _single_parent(members: pl.DataFrame) -> pl.DataFrame:
     return kids.select("person_id", (parents.fill_null(0) == 1).alias("single"))
 
 
-def _household_facts(session: Session, people: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def _parent_missing(session: Session, nodes: Mapping[str, Node], as_of: date, run_id: str) -> set[str]:
+    """Children a department records with a parent (児童手当's 受給者, 母子保健's 母) who is not a
+    registered person here.
+
+    The register export then lacks that parent's row (quarantined, or not yet loaded), so "one parent
+    in the household" may be a parent missing from the data: single parenthood cannot be checked.
+    A parent registered in another household (living apart) is not a sign of this.
+    """
+    links = pl.DataFrame(session.execute(select(PersonLink.source, PersonLink.local_id, PersonLink.person_id)
+                                         .where(PersonLink.source.in_([*PARENT_SOURCES.values(), SPINE_SOURCE]))).all(),
+                         schema={"source": pl.Utf8, "local_id": pl.Utf8, "person_id": pl.Utf8}, orient="row")
+    registered = links.filter(pl.col("source") == SPINE_SOURCE)["local_id"].implode()
+    found: set[str] = set()
+    for department, source in PARENT_SOURCES.items():
+        node = nodes.get(department)
+        if node is None:
+            continue
+        request = NodeRequest(requester=f"hub:{PURPOSE}:{run_id}", role="system", purpose=PURPOSE,
+                              fields=("guardian_aza_number",))
+        try:
+            answer = node.identifiers(request, as_of=as_of).data
+        except NodeRefusedError:
+            continue
+        if answer.height == 0 or "guardian_aza_number" not in answer.columns:
+            continue
+        missing = answer.filter((pl.col("source") == source) & pl.col("guardian_aza_number").is_not_null()
+                                & (pl.col("guardian_aza_number") != "")
+                                & ~pl.col("guardian_aza_number").is_in(registered))
+        children = missing.select("local_id").join(links.filter(pl.col("source") == source), on="local_id")
+        found.update(children["person_id"].to_list())
+    return found
+
+
+def _household_facts(session: Session, people: pl.DataFrame, as_of: date,
+                     parent_missing: frozenset[str] | set[str] = frozenset()) -> pl.DataFrame:
     """世帯人員, the number of children under 18 and a single parent, per child, from the register."""
     members = _members(session)
     size = members.group_by("household_id").len("n").with_columns(pl.lit("household_size").alias("item_id"))
@@ -71,7 +107,9 @@ def _household_facts(session: Session, people: pl.DataFrame, as_of: date) -> pl.
     facts = people.select("person_id", "household_id").join(per_household, on="household_id", how="inner")
     numbers = facts.select("person_id", "item_id", pl.col("n").cast(pl.Float64).alias("value_num"),
                            pl.lit(None, dtype=pl.Boolean).alias("value_bool"))
-    single = people.select("person_id").join(_single_parent(members), on="person_id", how="inner").select(
+    # No row where a parent may be missing from the data: the condition is then "could not be checked".
+    single = people.select("person_id").join(_single_parent(members), on="person_id", how="inner").filter(
+        ~(pl.col("single") & pl.col("person_id").is_in(sorted(parent_missing)))).select(
         "person_id", pl.lit("single_parent_household").alias("item_id"), pl.lit(None, dtype=pl.Float64).alias("value_num"),
         pl.col("single").alias("value_bool"))
     return pl.concat([numbers, single]).select(
@@ -93,6 +131,7 @@ def gather_outreach(session: Session, nodes: Mapping[str, Node], manifests: Mani
     wanted = frozenset(item_ids - set(DERIVED_ITEMS))
     inputs = gather(session, nodes, manifests, catalog, wanted, as_of, run_id, purpose=PURPOSE)
     # The screening's single-parent flag counts adult "guardians"; ours counts parents (see _single_parent).
+    missing = _parent_missing(session, nodes, as_of, run_id)
     observations = pl.concat([inputs.observations.filter(pl.col("item_id") != "single_parent_household"),
-                              _household_facts(session, inputs.people, as_of)])
+                              _household_facts(session, inputs.people, as_of, missing)])
     return OutreachInputs(inputs.people, observations, _unavailable(inputs, manifests), inputs.snapshots)
