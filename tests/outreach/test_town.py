@@ -169,3 +169,19 @@ def test_evaluate_prints_recall_and_precision_per_programme(town: Town) -> None:
     school = report["programmes"]["school_aid"]
     assert set(school) >= {"recall", "precision", "eligible", "not_receiving"}
     assert school["recall"] is not None and school["recall"] > 0.8 and school["precision"] > 0.8
+
+
+def test_the_cli_lists_and_reports_outcomes_as_json(town: Town) -> None:
+    runner = CliRunner()
+    listed = runner.invoke(app, ["outreach", "list", "--department", "childcare", "--home", str(town.home), "--json"])
+    assert listed.exit_code == 0, listed.output
+    listing = json.loads(listed.output)
+    assert listing["department_label"] == "保育課" and listing["total"] == len(listing["households"]) > 0
+    assert {p["id"] for p in listing["programmes"]} == {"nursery", "temporary_care"}
+    outcomes = runner.invoke(app, ["outreach", "outcomes", "--department", "childcare", "--home", str(town.home),
+                                   "--json"])
+    assert outcomes.exit_code == 0, outcomes.output
+    assert json.loads(outcomes.output)["department"] == "childcare"
+    refused = runner.invoke(app, ["outreach", "list", "--department", "childcare", "--as-role", "teacher",
+                                  "--home", str(town.home)])
+    assert refused.exit_code != 0 and "拒否" in refused.output
