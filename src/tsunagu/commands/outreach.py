@@ -104,7 +104,8 @@ def run(
         console.print(f"[yellow]データが届かなかった部署（その要件は「確認できない」）:[/] {department}")
     for wave, per in report.outcomes.items():
         for pid, c in per.items():
-            console.print(f"案内 {wave} {pid}: 案内 {c['noticed']} 人のうち期間内に申請・利用 {c['in_window']} 人")
+            label = programmes.programmes[pid].label if pid in programmes.programmes else pid
+            console.print(f"発送回 {wave} {label}: 案内 {c['noticed']} 人のうち期間内に申請・利用 {c['in_window']} 人")
 
 
 @outreach_app.command("list")
