@@ -8,6 +8,7 @@ programmes read from the register's households: the number of members and of chi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
 from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.ingest.normalize import name_key, split_name
 from tsunagu.link.models import HouseholdMember, PersonLink
 from tsunagu.outreach.programmes import DERIVED_ITEMS
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA
@@ -29,6 +31,8 @@ HOUSEHOLD_SOURCE = "tsunagu:household"
 HEAD_COUPLE = ("世帯主", "妻", "夫")
 # Sources that name a child's parent by 宛名番号: department -> source.
 PARENT_SOURCES = {"child_support": "jidou_teate", "maternal_child_health": "boshi_hoken"}
+BOARD, BOARD_SOURCE = "board_of_education", "gakureibo"
+KANJI = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -96,6 +100,58 @@ def _parent_missing(session: Session, nodes: Mapping[str, Node], as_of: date, ru
     return found
 
 
+def _guardian_elsewhere(session: Session, nodes: Mapping[str, Node], as_of: date, run_id: str) -> set[str]:
+    """Pupils whose 学齢簿 保護者 has a given name no adult of their register household has.
+
+    The 学齢簿 names the guardian the board deals with; when that person is not among the household's
+    adults, a parent's register row may be missing. Given names only: a surname changes on divorce
+    and the 学齢簿 may still carry the old one.
+    """
+    registry, board = nodes.get(REGISTRY), nodes.get(BOARD)
+    if registry is None or board is None:
+        return set()
+
+    def ask(node: Node, fields: tuple[str, ...]) -> pl.DataFrame:
+        request = NodeRequest(requester=f"hub:{PURPOSE}:{run_id}", role="system", purpose=PURPOSE, fields=fields)
+        try:
+            return node.identifiers(request, as_of=as_of).data
+        except NodeRefusedError:
+            return pl.DataFrame()
+
+    pupils, adults = ask(board, ("guardian_name",)), ask(registry, ("full_name",))
+    if pupils.height == 0 or adults.height == 0 or "guardian_name" not in pupils.columns:
+        return set()
+    links = pl.DataFrame(session.execute(select(PersonLink.source, PersonLink.local_id, PersonLink.person_id)
+                                         .where(PersonLink.source.in_([BOARD_SOURCE, SPINE_SOURCE]))).all(),
+                         schema={"source": pl.Utf8, "local_id": pl.Utf8, "person_id": pl.Utf8}, orient="row")
+    members = _members(session)
+    named = (pupils.filter((pl.col("source") == BOARD_SOURCE) & pl.col("guardian_name").is_not_null())
+             .select("local_id", pl.col("guardian_name").map_elements(_name_keys, return_dtype=pl.List(pl.Utf8))
+                     .alias("key"))
+             .filter(pl.col("key").list.len() > 0)
+             .join(links.filter(pl.col("source") == BOARD_SOURCE), on="local_id")
+             .join(members.select("person_id", "household_id"), on="person_id"))
+    known = (adults.filter((pl.col("source") == SPINE_SOURCE) & pl.col("full_name").is_not_null())
+             .select("local_id", pl.col("full_name").map_elements(_name_keys, return_dtype=pl.List(pl.Utf8)).alias("key"))
+             .join(links.filter(pl.col("source") == SPINE_SOURCE), on="local_id")
+             .join(members.filter(pl.col("role") != "child").select("person_id", "household_id"), on="person_id")
+             .explode("key").select("household_id", "key").unique())
+    matched = named.explode("key").join(known, on=["household_id", "key"], how="semi")["person_id"]
+    return set(named.filter(~pl.col("person_id").is_in(matched.implode()))["person_id"].to_list())
+
+
+def _name_keys(name: str) -> list[str]:
+    """The whole name and the given name as match keys; none for a name in kana or the alphabet only
+    (foreign residents' register names are often in the alphabet, the school's in katakana)."""
+    if not KANJI.search(name):
+        return []
+    _family, given = split_name(name)
+    keys = [name_key(re.sub(r"\s", "", name))]
+    if given:
+        keys.append("given:" + name_key(given))
+    return keys
+
+
 def _household_facts(session: Session, people: pl.DataFrame, as_of: date,
                      parent_missing: frozenset[str] | set[str] = frozenset()) -> pl.DataFrame:
     """世帯人員, the number of children under 18 and a single parent, per child, from the register."""
@@ -131,7 +187,7 @@ def gather_outreach(session: Session, nodes: Mapping[str, Node], manifests: Mani
     wanted = frozenset(item_ids - set(DERIVED_ITEMS))
     inputs = gather(session, nodes, manifests, catalog, wanted, as_of, run_id, purpose=PURPOSE)
     # The screening's single-parent flag counts adult "guardians"; ours counts parents (see _single_parent).
-    missing = _parent_missing(session, nodes, as_of, run_id)
+    missing = _parent_missing(session, nodes, as_of, run_id) | _guardian_elsewhere(session, nodes, as_of, run_id)
     observations = pl.concat([inputs.observations.filter(pl.col("item_id") != "single_parent_household"),
                               _household_facts(session, inputs.people, as_of, missing)])
     return OutreachInputs(inputs.people, observations, _unavailable(inputs, manifests), inputs.snapshots)
