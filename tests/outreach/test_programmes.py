@@ -171,3 +171,14 @@ def test_a_single_mother_living_with_her_parents_is_a_single_parent() -> None:
     })
     single = dict(_single_parent(members).iter_rows())
     assert single == {"k": True, "k2": False, "k3": True}
+
+
+def test_guardian_names_match_on_the_whole_or_the_given_name_and_skip_foreign_script() -> None:
+    from tsunagu.outreach.inputs import _name_keys
+
+    register = set(_name_keys("山田麻美"))  # written without a space in the register
+    school = set(_name_keys("山田　麻美"))
+    assert register & school
+    remarried = set(_name_keys("佐藤　麻美"))  # the school still has the old surname: the given name matches
+    assert set(_name_keys("山田　麻美")) & remarried
+    assert _name_keys("グエン　ティ　ラン") == [] and _name_keys("NGUYEN THI LAN") == []
