@@ -16,14 +16,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from support.municipality import SmallTown
+from support.postgres import fresh_database
 from tsunagu.catalog import default_catalog
 from tsunagu.cli import app
 from tsunagu.config import load_settings
+from tsunagu.home import init_home
 from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.ingest.manifest import manifests_for_home, packaged_manifests
 from tsunagu.link.models import PersonLink
 from tsunagu.link.run import run_linkage
+from tsunagu.municipality import Municipality
 from tsunagu.outreach.lists import gap_list, outcomes_summary
 from tsunagu.outreach.models import OutreachNotice, OutreachResult
 from tsunagu.outreach.notices import make_wave, record_opt_out
@@ -185,3 +188,27 @@ def test_the_cli_lists_and_reports_outcomes_as_json(town: Town) -> None:
     refused = runner.invoke(app, ["outreach", "list", "--department", "childcare", "--as-role", "teacher",
                                   "--home", str(town.home)])
     assert refused.exit_code != 0 and "拒否" in refused.output
+
+
+@pytest.mark.postgres
+def test_a_run_on_postgres_counts_as_on_the_embedded_store(town: Town, small_town: SmallTown, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hub and vaults on PostgreSQL (the vaults one schema each): the same town gives the same counts."""
+    with fresh_database("tsunagu_outreach") as url:
+        monkeypatch.setenv("TSUNAGU_DATABASE_URL", url)
+        home = tmp_path / "home"
+        init_home(home, Municipality("272205", "つなぐ市"))
+        settings = load_settings(home)
+        assert settings.uses_postgres
+        ingestor = Ingestor(packaged_manifests(), settings.vault_dir, settings.hub_url)
+        try:
+            ingestor.ingest([small_town.exports])
+        finally:
+            ingestor.close()
+        with hub_with_nodes(settings) as (sessions, nodes):
+            with sessions.begin() as session:
+                run_linkage(session, nodes, manifests_for_home(home))
+            with sessions.begin() as session:
+                report = run_outreach(session, nodes, manifests_for_home(home), default_catalog(), town.programmes,
+                                      AS_OF)
+    assert report.programmes == town.report.programmes
