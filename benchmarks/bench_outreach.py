@@ -23,11 +23,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from tsunagu.catalog import default_catalog
 from tsunagu.config import load_settings
 from tsunagu.demo import build_demo
-from tsunagu.hub import hub_with_nodes
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.hub import Hub
 from tsunagu.outreach.notices import make_wave
 from tsunagu.outreach.programmes import load_programmes
 from tsunagu.outreach.run import run_outreach
@@ -57,9 +55,10 @@ def one(profile: str, children: int, seed: int, letters: int, work: Path) -> dic
     truth = home / "synthetic" / "truth"
     as_of = date.fromisoformat(json.loads((truth / "manifest.json").read_text("utf-8"))["export_date"])
     programmes = load_programmes(settings.rules_path, settings.municipality_code)
-    with hub_with_nodes(settings) as (sessions, nodes):
+    with Hub.open(settings) as hub:
+        sessions, nodes = hub.sessions, hub.nodes()
         with sessions.begin() as session:
-            report = run_outreach(session, nodes, manifests_for_home(home), default_catalog(), programmes, as_of)
+            report = run_outreach(session, nodes, hub.manifests, hub.catalog, programmes, as_of)
         with sessions.begin() as session:
             figures = evaluate_outreach(session, truth, report.run_id)
         wave_seconds = None

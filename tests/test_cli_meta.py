@@ -12,11 +12,10 @@ from sqlalchemy import select
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from support.hubs import hub_of
 from tsunagu.cli import app
-from tsunagu.config import load_settings
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy.models import AuditEntry
-from tsunagu.store.db import create_hub_engine, session_factory
 
 runner = CliRunner()
 
@@ -26,6 +25,7 @@ PERSONAL: dict[str, list[str]] = {
     "ingest": ["{tmp}"],
     "quarantine list": [],
     "quarantine show": ["juki_jumin"],
+    "quarantine flagged": ["juki_jumin"],
     "quarantine export": ["--out", "{tmp}/q.csv"],
     "link review": [],
     "link decide": ["1", "match", "--reason", "同一人物と確認"],
@@ -72,6 +72,8 @@ NO_PERSONAL_DATA = {
     "resources add": "the support directory: services, not people",
     "resources import": "the support directory: services, not people",
     "outreach evaluate": "pseudonymous ids against synthetic truth",
+    "manifest draft": "reads a file the steward names and prints column shapes and counts, never a value; no vault",
+    "manifest check": "reads a file the steward names and prints counts and row numbers, never a value; no vault",
 }
 
 
@@ -112,28 +114,22 @@ def home(linked_town: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _aza(home: Path) -> str:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         aza = session.scalars(select(PersonLink.local_id).where(PersonLink.source == "juki_jumin")).first()
-    engine.dispose()
     assert aza is not None
     return aza
 
 
 def _person(home: Path) -> str:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         person = session.scalars(select(PersonLink.person_id).where(PersonLink.source == "juki_jumin")).first()
-    engine.dispose()
     assert person is not None
     return person
 
 
 def _denials(home: Path) -> list[tuple[str, str]]:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         rows = session.execute(select(AuditEntry.action, AuditEntry.role).where(AuditEntry.outcome == "denied")).all()
-    engine.dispose()
     return [(action, role) for action, role in rows]
 
 

@@ -13,6 +13,7 @@ from tsunagu.commands import home as home_cmd
 from tsunagu.commands import ingest as ingest_cmd
 from tsunagu.commands import keys as keys_cmd
 from tsunagu.commands import link as link_cmd
+from tsunagu.commands import manifest as manifest_cmd
 from tsunagu.commands import node as node_cmd
 from tsunagu.commands import outreach as outreach_cmd
 from tsunagu.commands import registers as registers_cmd
@@ -23,6 +24,7 @@ from tsunagu.commands import screen as screen_cmd
 from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import synth as synth_cmd
 from tsunagu.commands import users as users_cmd
+from tsunagu.commands.common import run_app
 
 app = typer.Typer(
     name="tsunagu",
@@ -59,8 +61,9 @@ bench_cmd.register(app)
 users_cmd.register(app)
 resources_cmd.register(app)
 serve_cmd.register(app)
+manifest_cmd.register(app)
 outreach_cmd.register(app)
 
 
 def main() -> None:
-    app()
+    run_app(app)

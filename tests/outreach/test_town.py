@@ -15,15 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from support.hubs import hub_of
 from support.municipality import SmallTown
 from support.postgres import fresh_database
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.cli import app
 from tsunagu.config import load_settings
 from tsunagu.home import init_home
-from tsunagu.hub import hub_with_nodes
+from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import manifests_for_home, packaged_manifests
 from tsunagu.link.models import PersonLink
 from tsunagu.link.run import run_linkage
 from tsunagu.municipality import Municipality
@@ -43,6 +43,7 @@ OFFICER = Subject("officer1", "programme_officer", "board_of_education")
 @dataclass
 class Town:
     home: Path
+    hub: Hub
     sessions: sessionmaker[Session]
     nodes: dict[str, Node]
     programmes: ProgrammeSet
@@ -55,12 +56,11 @@ class Town:
 def town(linked_town: Path, small_town: SmallTown, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
     home = tmp_path_factory.mktemp("outreach") / "home"
     shutil.copytree(linked_town, home)
-    settings = load_settings(home)
-    programmes = load_programmes(settings.rules_path, settings.municipality_code)
-    with hub_with_nodes(settings) as (sessions, nodes):
-        with sessions.begin() as session:
-            report = run_outreach(session, nodes, manifests_for_home(home), default_catalog(), programmes, AS_OF)
-        yield Town(home, sessions, nodes, programmes, report, small_town.truth, small_town.exports)
+    with hub_of(home, migrate_store=True) as hub:
+        programmes = load_programmes(hub.rules_path, hub.settings.municipality_code)
+        with hub.sessions.begin() as session:
+            report = run_outreach(session, hub.nodes(), hub.manifests, hub.catalog, programmes, AS_OF)
+        yield Town(home, hub, hub.sessions, hub.nodes(), programmes, report, small_town.truth, small_town.exports)
 
 
 def test_a_run_counts_every_programme_and_keeps_the_conditions(town: Town) -> None:
@@ -145,16 +145,16 @@ def test_letters_skip_the_opted_out_and_the_next_run_shows_who_applied(town: Tow
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows[1:] for cell in row)
     # the board's next export: the first ten noticed children were certified on 2026-11-20
     applied = [p for n in noticed[:10] for p in json.loads(n.person_ids)["school_aid"]]
-    settings = load_settings(town.home)
-    ingestor = Ingestor(manifests_for_home(town.home), settings.vault_dir, settings.hub_url)
+    settings = town.hub.settings
+    ingestor = Ingestor(town.hub.manifests, settings.vault_dir, settings.hub_url)
     try:
         ingestor.ingest_file(_new_aid_export(town, applied))
     finally:
         ingestor.close()
     with town.sessions.begin() as session:  # as in operation: ingest, link, then the run
-        run_linkage(session, town.nodes, manifests_for_home(town.home))
+        run_linkage(session, town.nodes, town.hub.manifests)
     with town.sessions.begin() as session:
-        second = run_outreach(session, town.nodes, manifests_for_home(town.home), default_catalog(), town.programmes,
+        second = run_outreach(session, town.nodes, town.hub.manifests, town.hub.catalog, town.programmes,
                               date(2026, 11, 30))
     outcome = second.outcomes[wave.wave_id]["school_aid"]
     assert outcome["in_window"] == len(applied) and outcome["noticed"] >= len(applied)
@@ -205,10 +205,9 @@ def test_a_run_on_postgres_counts_as_on_the_embedded_store(town: Town, small_tow
             ingestor.ingest([small_town.exports])
         finally:
             ingestor.close()
-        with hub_with_nodes(settings) as (sessions, nodes):
-            with sessions.begin() as session:
-                run_linkage(session, nodes, manifests_for_home(home))
-            with sessions.begin() as session:
-                report = run_outreach(session, nodes, manifests_for_home(home), default_catalog(), town.programmes,
-                                      AS_OF)
+        with Hub.open(settings) as hub:
+            with hub.sessions.begin() as session:
+                run_linkage(session, hub.nodes(), hub.manifests)
+            with hub.sessions.begin() as session:
+                report = run_outreach(session, hub.nodes(), hub.manifests, hub.catalog, town.programmes, AS_OF)
     assert report.programmes == town.report.programmes

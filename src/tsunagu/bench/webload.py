@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from tsunagu.bench.stats import latency_summary
+from tsunagu.errors import TsunaguError
 from tsunagu.screen.model import DOMAINS
 from tsunagu.work.candidates import LISTED_TIERS, SORTS
 
@@ -83,8 +84,10 @@ class _Shared:
             self.schools = _OPTION.findall(select.group(1)) if select else []
 
 
-class SignInFailed(RuntimeError):
-    pass
+class SignInFailed(TsunaguError, RuntimeError):
+    """The benchmark's simulated user could not sign in."""
+
+    code = "bench_sign_in"
 
 
 async def sign_in(client: httpx.AsyncClient, user_id: str, password: str) -> None:

@@ -70,6 +70,20 @@ class Department(BaseModel):
     kind: DepartmentKind
 
 
+class ValueChecks(BaseModel):
+    """What a value of an item may be, beyond its type: a value outside is loaded as missing and flagged.
+
+    ``min``/``max`` bound numbers (a count is never below zero); ``not_after_export`` says a date
+    cannot lie after the export that reports it (a death or a move in is recorded after it happens).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min: float | None = None
+    max: float | None = None
+    not_after_export: bool = False
+
+
 class DataItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,6 +99,7 @@ class DataItem(BaseModel):
     legal_basis: LegalBasis
     retention_years: int
     description: str | None = None
+    checks: ValueChecks | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> DataItem:
@@ -97,7 +112,30 @@ class DataItem(BaseModel):
             raise ValueError("a code item needs its list of codes")
         if self.value_type != "code" and self.codes:
             raise ValueError(f"codes are only allowed on code items, not {self.value_type}")
+        checks = self.checks
+        if checks is not None:
+            if (checks.min is not None or checks.max is not None) and self.value_type not in ("int", "float"):
+                raise ValueError(f"checks.min/max are for int and float items, not {self.value_type}")
+            if checks.not_after_export and self.value_type != "date":
+                raise ValueError(f"checks.not_after_export is for date items, not {self.value_type}")
+            if checks.min is not None and checks.max is not None and checks.min > checks.max:
+                raise ValueError("checks.min is above checks.max")
         return self
+
+
+class Purpose(BaseModel):
+    """利用目的: why data is used (the access policy's rules and the manifests' releases name it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    label: str = Field(min_length=1)
+    basis: str = ""  # the legal basis of the use, where the purpose is not the system's own
+
+
+class _PurposesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    purposes: list[Purpose]
 
 
 class _DepartmentsFile(BaseModel):
@@ -114,6 +152,7 @@ class _ItemsFile(BaseModel):
 class Catalog:
     departments: dict[str, Department]
     items: dict[str, DataItem]
+    purposes: dict[str, Purpose]
 
     def item(self, item_id: str) -> DataItem:
         try:
@@ -141,8 +180,18 @@ def _load_list(path: Path, text: str, model: type[BaseModel], key: str) -> list[
     return [(entry, line_of(node, (key, i)) or 0) for i, entry in enumerate(entries)]
 
 
-def load_catalog(departments_path: Path, items_path: Path) -> Catalog:
-    """Load and cross-check a catalogue from two YAML files."""
+def _load_purposes(path: Path) -> dict[str, Purpose]:
+    purposes: dict[str, Purpose] = {}
+    for entry, line in _load_list(path, path.read_text("utf-8"), _PurposesFile, "purposes"):
+        assert isinstance(entry, Purpose)
+        if entry.id in purposes:
+            raise ConfigError(path, line, f"duplicate purpose id {entry.id!r}")
+        purposes[entry.id] = entry
+    return purposes
+
+
+def load_catalog(departments_path: Path, items_path: Path, purposes_path: Path | None = None) -> Catalog:
+    """Load and cross-check a catalogue from its YAML files (the packaged purposes unless given)."""
     departments: dict[str, Department] = {}
     for entry, line in _load_list(departments_path, departments_path.read_text("utf-8"), _DepartmentsFile, "departments"):
         assert isinstance(entry, Department)
@@ -159,7 +208,12 @@ def load_catalog(departments_path: Path, items_path: Path) -> Catalog:
                 items_path, line, f"item {entry.id!r}: unknown department {entry.department!r}"
             )
         items[entry.id] = entry
-    return Catalog(departments=departments, items=items)
+    purposes = _load_purposes(purposes_path or packaged_purposes_path())
+    return Catalog(departments=departments, items=items, purposes=purposes)
+
+
+def packaged_purposes_path() -> Path:
+    return Path(str(resources.files("tsunagu.catalog") / "data" / "purposes.yaml"))
 
 
 def packaged_paths() -> tuple[Path, Path]:

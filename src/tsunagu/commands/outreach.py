@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
 from tsunagu.commands.common import (
     HomeOption,
     JsonOption,
@@ -23,8 +22,7 @@ from tsunagu.commands.common import (
     settings_for,
 )
 from tsunagu.config import Settings
-from tsunagu.hub import hub_with_nodes
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.hub import Hub
 from tsunagu.outreach.lists import gap_list, outcomes_summary
 from tsunagu.outreach.notices import FontMissingError, mailing_csv, make_wave, record_language, record_opt_out
 from tsunagu.outreach.programmes import ProgrammeSet, load_programmes
@@ -35,7 +33,6 @@ from tsunagu.screen.expr import ExprError
 from tsunagu.vault.node import Node
 from tsunagu.work.access import suspended_persons
 from tsunagu.work.errors import WorkError
-from tsunagu.work.unit import unit_of_work
 
 T = TypeVar("T")
 
@@ -63,18 +60,18 @@ def _officer(department: str, as_role: str) -> Subject:
 
 def _in_hub(settings: Settings, work: Callable[[Session, Mapping[str, Node]], T]) -> T:
     """One unit of work with the nodes open; a refusal is committed (it is on record), then reported."""
-    with hub_with_nodes(settings) as (sessions, nodes):
+    with Hub.open(settings) as hub:
         try:
-            with unit_of_work(sessions) as session:
-                return work(session, nodes)
+            with hub.unit() as session:
+                return work(session, hub.nodes())
         except WorkError as exc:
-            fail(exc.message)
+            fail(exc.message, exc.exit_code)
 
 
 def outreach_home(settings: Settings, as_of: date) -> OutreachReport:
     programmes = programmes_for(settings)
-    with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session:
-        return run_outreach(session, nodes, manifests_for_home(settings.home), default_catalog(), programmes, as_of,
+    with Hub.open(settings) as hub, hub.sessions.begin() as session:
+        return run_outreach(session, hub.nodes(), hub.manifests, hub.catalog, programmes, as_of,
                             excluded=suspended_persons(session))
 
 
@@ -241,8 +238,7 @@ def evaluate(
 ) -> None:
     """未利用の対象世帯の一覧を合成データの正解と比べる（制度ごとの再現率・適合率、世帯単位）。"""
     settings = settings_for(home)
-    with hub_with_nodes(settings) as (sessions, _nodes), sessions.begin() as session, \
-            reported_errors(FileNotFoundError, LookupError):
+    with reported_errors(FileNotFoundError, LookupError), Hub(settings) as hub, hub.sessions() as session:
         report = evaluate_outreach(session, truth, run_id)
     if json_out:
         emit_json(report)

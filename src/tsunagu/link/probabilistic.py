@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from tsunagu.errors import ExitCode, TsunaguError
 from tsunagu.link.model import BLOCKING_RULES, blocking_sql
 
 LEFT_DATASET = "0_spine"
@@ -45,8 +46,11 @@ DERIVED_COLUMNS = {
 }
 
 
-class BlockingTooLargeError(RuntimeError):
+class BlockingTooLargeError(TsunaguError, RuntimeError):
     """A blocking rule would generate more comparisons than the run allows."""
+
+    code = "blocking_too_large"
+    exit_code = ExitCode.LIMIT
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link import model as link_model
 from tsunagu.link.assign import Thresholds, assign
 from tsunagu.link.identity import cluster_records

@@ -16,6 +16,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from tsunagu.errors import UnavailableError
+
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 JAPANESE = ("ipaexg.ttf", "fonts-ipaexfont-gothic")
 LATIN = ("NotoSans-Regular.ttf", "fonts-noto-core")
@@ -23,8 +25,10 @@ CJK = ("NotoSansCJK-Regular.ttc", "fonts-noto-cjk")
 CJK_SC_NAME = "Noto Sans CJK SC"
 
 
-class FontMissingError(RuntimeError):
+class FontMissingError(UnavailableError, RuntimeError):
     """A font a letter needs is not installed."""
+
+    code = "font_missing"
 
 
 def find_font(name: str, package: str, dirs: Iterable[Path] = FONT_DIRS) -> Path:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.ingest.normalize import name_key, split_name
 from tsunagu.link.models import HouseholdMember, PersonLink
 from tsunagu.outreach.programmes import DERIVED_ITEMS

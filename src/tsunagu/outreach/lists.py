@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog, default_catalog
 from tsunagu.outreach.access import decide_department
+from tsunagu.outreach.errors import UnknownProgrammeError
 from tsunagu.outreach.evaluate import DERIVED_DEPARTMENT, UNDETERMINED
 from tsunagu.outreach.identity import Identity, identities
 from tsunagu.outreach.models import OutreachNotice, OutreachOptOut, OutreachOutcome, OutreachResult, OutreachWave
@@ -87,7 +88,7 @@ def department_programmes(programmes: ProgrammeSet, department: str, programme: 
     if programme is not None:
         chosen = [p for p in chosen if p.id == programme]
         if not chosen:
-            raise LookupError(f"この部署が実施する制度に「{programme}」はありません")
+            raise UnknownProgrammeError(f"この部署が実施する制度に「{programme}」はありません")
     return chosen
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from tsunagu.csvout import write_rows
 from tsunagu.link.models import HouseholdMember, PersonLink
 from tsunagu.outreach.access import PURPOSE, decide_department
+from tsunagu.outreach.errors import NoOutreachRunError, UnknownLanguageError, UnknownProgrammeError
 from tsunagu.outreach.evaluate import ELIGIBLE
 from tsunagu.outreach.fonts import FontMissingError
 from tsunagu.outreach.identity import REGISTRY, SPINE, Identity, guardians, identities
@@ -36,7 +37,7 @@ from tsunagu.outreach.truth import latest_run
 from tsunagu.privacy import Subject
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 from tsunagu.work.access import record_listed
-from tsunagu.work.errors import NotFound
+from tsunagu.work.errors import Invalid, NotFound
 
 __all__ = ["FontMissingError", "WaveReport", "mailing_csv", "make_wave", "record_language", "record_opt_out"]
 
@@ -95,11 +96,11 @@ def make_wave(session: Session, subject: Subject, programmes: ProgrammeSet, node
     if programmes_wanted:
         unknown = set(programmes_wanted) - {p.id for p in chosen}
         if unknown:
-            raise LookupError(f"この部署が実施する制度にないもの: {', '.join(sorted(unknown))}")
+            raise UnknownProgrammeError(f"この部署が実施する制度にないもの: {', '.join(sorted(unknown))}")
         chosen = [p for p in chosen if p.id in programmes_wanted]
     run = latest_run(session)
     if run is None:
-        raise LookupError("対象要件の判定結果がありません（先に tsunagu outreach run を実行してください）")
+        raise NoOutreachRunError("対象要件の判定結果がありません（先に tsunagu outreach run を実行してください）")
     by_id = {p.id: p for p in chosen}
     per_household: dict[str, dict[str, list[str]]] = {}
     for row in listed_rows(session, run.run_id, chosen):
@@ -248,7 +249,7 @@ def record_opt_out(session: Session, subject: Subject, person_id: str, reason: s
                    key: Ed25519PrivateKey | None = None) -> str:
     """The family asked for no more notices (from this department's programme, or all): the whole household."""
     if not reason.strip():
-        raise ValueError("申出の内容を入力してください")
+        raise Invalid("申出の内容を入力してください")
     decide_department(session, subject, "outreach.optout", subject.organisation, person_id=person_id, key=key)
     household = household_of(session, person_id)
     session.add(OutreachOptOut(household_id=household, person_id=person_id, programme=programme, reason=reason.strip(),
@@ -259,7 +260,7 @@ def record_opt_out(session: Session, subject: Subject, person_id: str, reason: s
 def record_language(session: Session, subject: Subject, person_id: str, language: str, *,
                     key: Ed25519PrivateKey | None = None) -> None:
     if language not in LANGUAGES:
-        raise ValueError(f"案内の言語は {' / '.join(LANGUAGES)} のいずれかです（指定: {language}）")
+        raise UnknownLanguageError(f"案内の言語は {' / '.join(LANGUAGES)} のいずれかです（指定: {language}）")
     decide_department(session, subject, "outreach.optout", subject.organisation, person_id=person_id, key=key)
     household = household_of(session, person_id)
     row = session.get(OutreachLanguage, household)

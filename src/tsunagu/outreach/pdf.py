@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from tsunagu.outreach.errors import UnknownLanguageError
 from tsunagu.outreach.fonts import JAPANESE, LATIN, chinese_font, find_font
 from tsunagu.yamlstrict import ConfigError, read_yaml, validation_error
 
@@ -69,7 +70,7 @@ class Template(_Strict):
 @cache
 def template(language: str) -> Template:
     if language not in LANGUAGES:
-        raise ValueError(f"案内の言語は {' / '.join(LANGUAGES)} のいずれかです（指定: {language}）")
+        raise UnknownLanguageError(f"案内の言語は {' / '.join(LANGUAGES)} のいずれかです（指定: {language}）")
     path = Path(str(resources.files("tsunagu.outreach") / "letters" / f"{language}.yaml"))
     data, node = read_yaml(path)
     try:

@@ -150,7 +150,7 @@ class _ProgrammeBuilder(_Builder):
             if prog.department not in self.catalog.departments:
                 raise place.error((*loc, "department"), f"unknown department {prog.department!r}")
             if prog.purpose not in self.purposes:
-                raise place.error((*loc, "purpose"), f"purpose {prog.purpose!r} is not registered in the access policy")
+                raise place.error((*loc, "purpose"), f"purpose {prog.purpose!r} is not registered in the catalogue's purposes")
             self.programmes[prog.id] = (prog, place, loc)
         for i, off in enumerate(spec.disable):
             if off.id not in self.programmes:
@@ -198,11 +198,9 @@ class _ProgrammeBuilder(_Builder):
 def load_programmes(base_dir: Path, municipality_code: str | None, *, catalog: Catalog | None = None,
                     purposes: frozenset[str] | None = None) -> ProgrammeSet:
     """Baseline programmes plus the municipality's own (``rules/municipalities/<code>/outreach``)."""
-    from tsunagu.privacy import default_policy
-
     base_dir = Path(base_dir)
     catalog = catalog or default_catalog()
-    purposes = purposes if purposes is not None else frozenset(default_policy().purposes)
+    purposes = purposes if purposes is not None else frozenset(catalog.purposes)
     baseline = sorted((base_dir / "baseline" / "outreach").glob("*.yaml"))
     if not baseline:
         raise ConfigError(base_dir / "baseline" / "outreach", None, "no programme files (*.yaml) found")

@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.outreach.evaluate import NOT_ELIGIBLE, evaluate_programmes
 from tsunagu.outreach.inputs import PURPOSE, gather_outreach
 from tsunagu.outreach.models import OutreachNotice, OutreachOutcome, OutreachResult, OutreachRun, OutreachWave

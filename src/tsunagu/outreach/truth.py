@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.link.models import PersonLink
+from tsunagu.outreach.errors import NoOutreachRunError
 from tsunagu.outreach.models import OutreachResult, OutreachRun
 
 SPINE = "juki_jumin"
@@ -44,7 +45,7 @@ def _ratio(a: int, b: int) -> float | None:
 def evaluate_outreach(session: Session, truth_dir: Path, run_id: str | None = None) -> dict[str, Any]:
     run = session.get(OutreachRun, run_id) if run_id else latest_run(session)
     if run is None:
-        raise LookupError("対象要件の判定結果がありません（先に tsunagu outreach run を実行してください）")
+        raise NoOutreachRunError("対象要件の判定結果がありません（先に tsunagu outreach run を実行してください）")
     truth = _truth(truth_dir)
     aza = pl.DataFrame(session.execute(select(PersonLink.person_id, PersonLink.local_id)
                                        .where(PersonLink.source == SPINE)).all(),

@@ -26,7 +26,9 @@ from tsunagu.privacy.policy import Decision, Subject, default_policy
 DEFAULT_CHECKPOINT_EVERY = 1000
 
 # Audit events that are not policy actions (they record the privacy machinery itself).
-EVENT_LABELS = {"break_glass.open": "緊急閲覧（ブレークグラス）の開始"}
+ACCEPT_DROP_EVENT = "sources.accept_drop"
+EVENT_LABELS = {"break_glass.open": "緊急閲覧（ブレークグラス）の開始",
+                ACCEPT_DROP_EVENT: "保留された取込（記録の大幅な減少）の承認"}
 OUTCOME_LABELS = {"allowed": "許可", "denied": "拒否", "error": "エラー"}
 
 

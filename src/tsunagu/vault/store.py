@@ -11,8 +11,9 @@ from itertools import chain, count
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, create_engine, event, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, text, update
 
+from tsunagu.store.dialects import create_vault_engine, dialect_of
 from tsunagu.vault import schema
 
 _BATCH = 5_000
@@ -38,18 +39,6 @@ class VaultLocation:
         return cls(department, f"sqlite:///{(vault_dir / f'{department}.sqlite3').resolve()}", None)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    # For a new vault only (an existing file keeps its page size; WAL fixes it once set): loads
-    # write hundreds of megabytes, and with 16 KiB pages committing them takes about half the CPU
-    # time it takes with 4 KiB ones (ingest benchmark, 100,000 children).
-    cursor.execute("PRAGMA page_size=16384")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 def sqlite_value(value: object) -> object:
     """A value as the column-wise writer binds it to SQLite: dates as ISO text (as SQLAlchemy's Date
     stores them), booleans as 0/1, NULL as NaN (stored as NULL, see _SQLITE_NULL); text unchanged.
@@ -68,14 +57,7 @@ class Vault:
 
     def __init__(self, location: VaultLocation) -> None:
         self.location = location
-        if location.schema_name is None:
-            Path(location.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(location.url)
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = create_engine(location.url, pool_pre_ping=True).execution_options(
-                schema_translate_map={None: location.schema_name}
-            )
+        self.engine: Engine = create_vault_engine(location.url, location.schema_name)
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
@@ -158,13 +140,14 @@ class LoadWriter:
         assert result.inserted_primary_key is not None
         self.load_id = int(result.inserted_primary_key[0])
         self._next_record_id = int(conn.execute(select(func.coalesce(func.max(schema.records.c.record_id), 0))).scalar_one()) + 1
-        self._sqlite = conn.dialect.name == "sqlite"
+        self._sqlite = dialect_of(conn).is_sqlite
         self._dropped_indexes: list[str] = []
         self._records: list[tuple[Any, ...]] = []
         self._observations: list[tuple[Any, ...]] = []
         self._quarantine: list[dict[str, Any]] = []
         self.loaded = 0
         self.quarantined = 0
+        self.flagged = 0
 
     def _day(self, value: Any) -> Any:
         """SQLite stores dates as ISO text (as SQLAlchemy's Date does); other drivers take date objects."""
@@ -265,6 +248,30 @@ class LoadWriter:
             })
         self.quarantined += 1
 
+    def add_flags(self, row_number: int, problems: Sequence[tuple[str, str, str]], raw: str) -> None:
+        """Values of a loaded row that were left out (loaded as missing): kept for the steward as
+        quarantine entries with status ``flagged`` (the row itself is not quarantined)."""
+        for column, value, rule in problems:
+            self._quarantine.append({
+                "load_id": self.load_id, "source": self.source, "file_name": self.file_name, "row_number": row_number,
+                "column_name": column, "value": value, "rule": rule, "byte_offset": None, "raw": raw,
+                "status": FLAGGED,
+            })
+        self.flagged += 1
+
+    def current_records(self) -> int:
+        """How many records of this source's partition are current now, before this load replaces them.
+
+        The current records are those of the partition's newest export date (finish() closes the older
+        ones), so the load table's counts give them without reading the records.
+        """
+        lo = schema.loads
+        others = and_(self._same_partition(), lo.c.load_id != self.load_id)
+        newest = select(func.max(lo.c.export_date)).where(others).scalar_subquery()
+        return int(self.conn.execute(
+            select(func.coalesce(func.sum(lo.c.loaded), 0)).where(and_(others, lo.c.export_date == newest))
+        ).scalar_one())
+
     def flush(self) -> None:
         if self._records:
             _bulk_insert(self.conn, schema.records, _RECORD_COLUMNS, self._records)
@@ -298,6 +305,9 @@ class LoadWriter:
         )
 
 
+# The status of a quarantine entry that records a value left out of a loaded row (not a held row).
+FLAGGED = "flagged"
+
 IDENTITY_COLUMNS = (
     "aza_number", "household_number", "guardian_aza_number", "school_code", "full_name", "family_name",
     "given_name", "family_key", "given_key", "reading", "family_reading_key", "given_reading_key", "birth_date",
@@ -327,12 +337,12 @@ def _bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: l
     """
     schema_name = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
     qualified = f'"{schema_name}"."{table.name}"' if schema_name else f'"{table.name}"'
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = dialect_of(conn).placeholder
     fixed = dict(constants or {})
     names = ", ".join(f'"{c}"' for c in (*columns, *fixed))
     row = "(" + ", ".join([mark] * len(columns) + [_literal(v) for v in fixed.values()]) + ")"
     insert = f"INSERT INTO {qualified} ({names}) VALUES "
-    if conn.dialect.name == "sqlite" and columns:
+    if dialect_of(conn).is_sqlite and columns:
         # Many rows per statement: one statement step instead of one per row, about a quarter less
         # time for small rows such as observations. SQLite inserts multi-row VALUES in their order,
         # so ids follow the rows as with one row per statement.

@@ -12,7 +12,6 @@ from fastapi.responses import Response
 from tsunagu.outreach.lists import gap_list, outcomes_summary
 from tsunagu.outreach.programmes import ProgrammeSet, load_programmes
 from tsunagu.web.deps import CurrentSubject, State, render
-from tsunagu.work.errors import Invalid
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,12 +25,10 @@ def _programmes(rules: Path, code: str | None) -> ProgrammeSet:
 def outreach_page(request: Request, state: State, subject: CurrentSubject, programme: str = "",
                   page: Annotated[int, Query(ge=1)] = 1) -> Response:
     programmes = _programmes(state.settings.rules_path, state.settings.municipality_code)
-    try:
-        with state.reading() as session:
-            listing = gap_list(session, subject, programmes, state.nodes(), programme=programme or None, page=page,
-                               key=state.key)
-    except LookupError as exc:
-        raise Invalid(str(exc)) from exc
+    # An unknown programme is an UnknownProgrammeError (422), shown by the error page.
+    with state.reading() as session:
+        listing = gap_list(session, subject, programmes, state.nodes(), programme=programme or None, page=page,
+                           key=state.key)
     return render(request, state, "outreach.html", listing=listing, programme=programme)
 
 
