@@ -22,9 +22,11 @@ from tsunagu.yamlstrict import ConfigError
 
 S, A, SC, ST, DH, AD = "screening", "assessment", "support_coordination", "statistics", "disclosure_handling", "administration"
 HO = "handover"  # 転居時の引継ぎ: only the family centre hands over and takes over
+OR = "outreach"
 AC, SS, MU, NONE = "assigned_case", "same_school", "municipality", "none"
 OA = "own_agency"  # the intakes an agency received (issue 20)
 SCHOOL_HELD = frozenset({"schools", "board_of_education"})
+PROGRAMME_DEPARTMENTS = frozenset({"board_of_education", "child_support", "childcare", "maternal_child_health"})
 
 
 @dataclass(frozen=True)
@@ -118,19 +120,28 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         **URGENCY_ADMIN,
     },
     "statistics_officer": {"statistics.read": STATS},
+    # the department that runs a programme: its own families eligible and not receiving (push-type support)
+    "programme_officer": {
+        "outreach.list": [g({OR}, {MU}, 2, PROGRAMME_DEPARTMENTS)],
+        "outreach.notices": [g({OR}, {MU}, 2, PROGRAMME_DEPARTMENTS)],
+        "outreach.optout": [g({OR}, {MU}, 2, PROGRAMME_DEPARTMENTS)],
+        "outreach.outcomes": [g({OR})],
+        "statistics.read": STATS,
+    },
 }
 DUTY_BOUND = {"school_social_worker", "centre_caseworker", "public_health_nurse", "child_guidance_caseworker"}
 NO_CHILD_DETAIL = {"administrator", "data_steward", "statistics_officer"}
 CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "observation.write", "review.write",
                         "plan.write", "referral.write", "requests.handle", "handover.send", "handover.intake",
-                        "intake.read", "intake.write", "intake.list", "shared.read", "shared.write", "shared.list"}
+                        "intake.read", "intake.write", "intake.list", "shared.read", "shared.write", "shared.list",
+                        "outreach.list", "outreach.notices", "outreach.optout"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
                                 "sources.load", "keys.manage", "statistics.read", "handover.manage", "urgency.manage",
-                                "urgency.card"}
-PURPOSES = [S, A, SC, ST, DH, AD, HO]
+                                "urgency.card", "outreach.outcomes"}
+PURPOSES = [S, A, SC, ST, DH, AD, HO, OR]
 RELATIONSHIPS = [AC, SS, MU, OA, NONE]
-HOLDERS = [None, "schools", "family_centre"]
+HOLDERS = [None, "schools", "family_centre", "board_of_education"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -188,7 +199,7 @@ def test_every_decision_matches_the_independent_table(role: str) -> None:
         assert not decision.break_glass
         if decision.allowed:
             assert decision.rule in rule_ids and decision.rule in decision.reason
-    assert checked == len(ALL_ACTIONS) * len(PURPOSES) * len(RELATIONSHIPS) * 3 * 3
+    assert checked == len(ALL_ACTIONS) * len(PURPOSES) * len(RELATIONSHIPS) * 3 * len(HOLDERS)
     assert not mismatches, "\n".join(map(str, mismatches[:20]))
 
 

@@ -21,6 +21,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.work.rights.models",
     "tsunagu.handover.models",
     "tsunagu.work.urgency.models",
+    "tsunagu.outreach.models",
 )
 
 
