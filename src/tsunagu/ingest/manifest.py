@@ -14,7 +14,7 @@ from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -41,7 +41,16 @@ IDENTIFIER_FIELDS = (
     "school_code",
     "previous_address",
     "previous_name",
+    "locality",  # suburb, town or 町名 as written (generic profile)
+    "region",  # state, province or prefecture (generic profile)
 )
+
+# Identifier fields a source's records may be partitioned by (linkage.within).
+PARTITION_FIELDS = ("school_code", "household_number", "postal_code", "locality", "region")
+
+# How identity text is normalised: "jp" for Japanese exports (kanji and kana names, 7-digit postal
+# codes, Japanese addresses); "generic" for others (Latin names and street addresses, any postcode).
+Profile = Literal["jp", "generic"]
 
 PURPOSES = (
     "screening",
@@ -100,6 +109,21 @@ class ItemMapping(BaseModel):
         return self
 
 
+class Linkage(BaseModel):
+    """A source's role in linkage, declared rather than guessed from its name.
+
+    ``role: register`` marks the resident register (the spine every other record is linked to; one
+    source at most, keyed by 宛名番号). ``one_per_person`` says the source holds at most one record per
+    person, ``within`` an identifier field (a school roster: one record per child per school).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["register", "records"] = "records"
+    one_per_person: bool = True
+    within: str | None = None
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -129,6 +153,8 @@ class Manifest(BaseModel):
     refresh: Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
     consent: Literal["none", "required"] = "none"
     release: dict[str, list[str]] = Field(default_factory=dict)
+    linkage: Linkage = Field(default_factory=Linkage)
+    profile: Profile = "jp"
 
     @field_validator("export_date_pattern")
     @classmethod
@@ -190,6 +216,7 @@ def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog
                 line_of(tree, ("identifiers", key)),
                 f"unknown identifier field {key!r}; valid: {', '.join(IDENTIFIER_FIELDS)}",
             )
+    _check_linkage(manifest, path, tree)
     for key in manifest.release:
         if key not in (*PURPOSES, "identifiers"):
             raise ConfigError(
@@ -224,6 +251,25 @@ def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog
                 )
 
 
+def _check_linkage(manifest: Manifest, path: Path, tree: Any) -> None:
+    linkage = manifest.linkage
+    if linkage.role == "register":
+        if "aza_number" not in manifest.identifiers:
+            raise ConfigError(path, line_of(tree, ("linkage", "role")),
+                              "linkage.role: register needs the aza_number (宛名番号) identifier")
+        if manifest.identity_of is not None:
+            raise ConfigError(path, line_of(tree, ("linkage", "role")), "linkage.role: register cannot take identity_of")
+    if linkage.within is not None and linkage.within not in PARTITION_FIELDS:
+        raise ConfigError(path, line_of(tree, ("linkage", "within")),
+                          f"linkage.within: {linkage.within!r} cannot partition records; valid: {', '.join(PARTITION_FIELDS)}")
+    if linkage.within is not None and linkage.within not in manifest.identifiers:
+        raise ConfigError(path, line_of(tree, ("linkage", "within")),
+                          f"linkage.within: {linkage.within!r} is not an identifier of this source"
+                          f" ({', '.join(manifest.identifiers)})")
+    if linkage.within is not None and not linkage.one_per_person:
+        raise ConfigError(path, line_of(tree, ("linkage", "within")), "linkage.within needs one_per_person: true")
+
+
 def load_manifest(path: Path, catalog: Catalog | None = None) -> Manifest:
     data, node = read_yaml(path)
     try:
@@ -247,6 +293,11 @@ class ManifestSet:
     def of_department(self, department: str) -> list[Manifest]:
         return [m for m in self.manifests.values() if m.department == department]
 
+    def register(self) -> Manifest | None:
+        """The resident register (``linkage.role: register``), whatever its source is called."""
+        found = [m for m in self.manifests.values() if m.linkage.role == "register"]
+        return found[0] if found else None
+
     def get(self, source: str) -> Manifest:
         try:
             return self.manifests[source]
@@ -260,6 +311,10 @@ def load_manifests(folder: Path, catalog: Catalog | None = None) -> ManifestSet:
         manifest = load_manifest(path, catalog)
         if manifest.source in manifests:
             raise ConfigError(path, None, f"duplicate source id {manifest.source!r}")
+        registers = [m.source for m in manifests.values() if m.linkage.role == "register"]
+        if manifest.linkage.role == "register" and registers:
+            raise ConfigError(path, line_of(read_yaml(path)[1], ("linkage", "role")),
+                              f"a second register: {registers[0]!r} already has linkage.role: register")
         manifests[manifest.source] = manifest
     for manifest in manifests.values():
         if manifest.identity_of is not None and manifest.identity_of not in manifests:

@@ -31,15 +31,29 @@ class Assignment:
     review: pl.DataFrame  # key_l, key_r, match_probability and the comparison levels
 
 
-def _partition(key_r: pl.Expr) -> pl.Expr:
-    """source, plus the school for school records (one roster per school)."""
-    source = key_r.str.split(":").list.get(0)
-    school = key_r.str.split(":").list.get(1)
-    return pl.when(source.str.starts_with("school")).then(source + ":" + school).otherwise(source)
+# Two registered persons of one household whose scores for a record are this close (in match
+# weight, log2 of the odds: 3 is a factor of 8) are not told apart by the model: a person decides.
+HOUSEHOLD_MARGIN = 3.0
 
 
-def assign(pairs: pl.DataFrame, decisions: pl.DataFrame, thresholds: Thresholds) -> Assignment:
-    """``decisions``: left_key, right_key, decision ('match' / 'non_match') made by people."""
+def source_partition(key_r: pl.Expr) -> pl.Expr:
+    """The default partition of a record: its source (at most one record per person per source)."""
+    return key_r.str.split(":").list.get(0)
+
+
+def assign(pairs: pl.DataFrame, decisions: pl.DataFrame, thresholds: Thresholds,
+           partitions: pl.DataFrame | None = None, households: pl.DataFrame | None = None) -> Assignment:
+    """``decisions``: left_key, right_key, decision ('match' / 'non_match') made by people.
+
+    ``partitions`` (key_r, partition): the records of one partition hold at most one record per
+    person (a null partition: no such limit); without it, each source is a partition. ``households``
+    (key_l, household): registered persons of one household, whose near-ties go to review.
+
+    Ambiguity goes to review rather than to a link: a record whose best candidate already holds
+    another record of the partition (a twin's or sibling's), a record whose given name disagrees
+    outright with the candidate's (a sibling sharing surname, birth date, address and guardians),
+    and a record scoring almost alike for two persons of one household.
+    """
     forced = decisions.filter(pl.col("decision") == "match").select(
         pl.col("left_key").alias("key_l"), pl.col("right_key").alias("key_r")
     )
@@ -48,36 +62,65 @@ def assign(pairs: pl.DataFrame, decisions: pl.DataFrame, thresholds: Thresholds)
     )
     scored = pairs.join(refused, on=["key_l", "key_r"], how="anti")
     scored = scored.join(forced.select("key_r"), on="key_r", how="anti")
-    ranked = (
-        scored.filter(pl.col("match_probability") >= thresholds.lower)
-        .with_columns(_partition(pl.col("key_r")).alias("partition"))
-        .sort(["match_probability", "key_l", "key_r"], descending=[True, False, False])
-    )
+    ranked = _with_partition(scored.filter(pl.col("match_probability") >= thresholds.lower), partitions)
+    ranked = _flag_doubtful(ranked, households).sort(
+        ["match_probability", "key_l", "key_r"], descending=[True, False, False])
+    slot_of = dict(_with_partition(forced.select("key_r"), partitions).select("key_r", "partition").iter_rows())
     taken_right: set[str] = set(forced["key_r"].to_list())
     taken_slot: set[tuple[str, str]] = set()
     for key_l, key_r in forced.iter_rows():
-        taken_slot.add((key_l, _slot(key_r)))
+        if slot_of.get(key_r) is not None:
+            taken_slot.add((key_l, slot_of[key_r]))
     linked: list[tuple[str, str, float, str]] = [(r, lft, 1.0, "clerical") for lft, r in forced.iter_rows()]
     review_rows: list[int] = []
-    for index, (key_l, key_r, probability, partition) in enumerate(
-        ranked.select("key_l", "key_r", "match_probability", "partition").iter_rows()
+    blocked: dict[str, int] = {}  # record -> its best candidate already held by another record
+    for index, (key_l, key_r, probability, partition, doubtful) in enumerate(
+        ranked.select("key_l", "key_r", "match_probability", "partition", "doubtful").iter_rows()
     ):
-        if key_r in taken_right or (key_l, partition) in taken_slot:
+        if key_r in taken_right:
             continue
-        if probability >= thresholds.upper:
+        if partition is not None and (key_l, partition) in taken_slot:
+            blocked.setdefault(key_r, index)
+            continue
+        if probability >= thresholds.upper and not doubtful and key_r not in blocked:
             taken_right.add(key_r)
-            taken_slot.add((key_l, partition))
+            if partition is not None:
+                taken_slot.add((key_l, partition))
             linked.append((key_r, key_l, float(probability), "probabilistic"))
         else:
             review_rows.append(index)
     links = pl.DataFrame(linked, schema={"key_r": pl.Utf8, "key_l": pl.Utf8, "match_probability": pl.Float64,
                                           "method": pl.Utf8}, orient="row")
+    review_rows = sorted({*review_rows, *blocked.values()})
     review = ranked[review_rows] if review_rows else ranked.head(0)
     # A record already linked automatically needs no review of its weaker candidates.
     review = review.join(links.select("key_r"), on="key_r", how="anti")
-    return Assignment(links, review.drop("partition"))
+    return Assignment(links, review.drop("partition", "doubtful"))
 
 
-def _slot(key_r: str) -> str:
-    source, _, rest = key_r.partition(":")
-    return f"{source}:{rest.split(':')[0]}" if source.startswith("school") else source
+def _with_partition(frame: pl.DataFrame, partitions: pl.DataFrame | None) -> pl.DataFrame:
+    if partitions is None:
+        return frame.with_columns(source_partition(pl.col("key_r")).alias("partition"))
+    return frame.join(partitions.select("key_r", "partition"), on="key_r", how="left")
+
+
+def _flag_doubtful(ranked: pl.DataFrame, households: pl.DataFrame | None) -> pl.DataFrame:
+    """``ranked`` with ``doubtful``: pairs that must not link automatically, whatever their probability."""
+    doubt = pl.lit(False)
+    if "gamma_given_name" in ranked.columns:
+        # The given name's lowest level (0: no agreement in kanji, reading or spelling) with both present.
+        doubt = doubt | (pl.col("gamma_given_name") == 0)
+    if households is not None and "match_weight" in ranked.columns and ranked.height:
+        near = (
+            ranked.select("key_l", "key_r", "match_weight")
+            .join(households.select("key_l", "household"), on="key_l", how="inner")
+            .filter(pl.col("household").is_not_null())
+        )
+        tied = near.join(near, on=["key_r", "household"], suffix="_other").filter(
+            (pl.col("key_l") != pl.col("key_l_other"))
+            & ((pl.col("match_weight") - pl.col("match_weight_other")).abs() < HOUSEHOLD_MARGIN)
+        ).select("key_l", "key_r", pl.lit(True).alias("tied")).unique()
+        ranked = ranked.join(tied, on=["key_l", "key_r"], how="left")
+        doubt = doubt | pl.col("tied").fill_null(False)
+        return ranked.with_columns(doubt.alias("doubtful")).drop("tied")
+    return ranked.with_columns(doubt.alias("doubtful"))

@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.ingest.manifest import PARTITION_FIELDS, ManifestSet
 from tsunagu.link import model as link_model
 from tsunagu.link.assign import Thresholds, assign
 from tsunagu.link.identity import cluster_records
@@ -23,7 +23,7 @@ from tsunagu.link.index import previous_links
 from tsunagu.link.models import LinkDecision, LinkRun
 from tsunagu.link.outcome import store_keyed, store_outcome, store_scored
 from tsunagu.link.probabilistic import ProbabilisticResult, link_probabilistic
-from tsunagu.link.records import SPINE_SOURCE, gather, needed_for_scoring
+from tsunagu.link.records import gather, needed_for_scoring
 from tsunagu.privacy import AuditEvent, append
 from tsunagu.vault.node import Node
 
@@ -53,6 +53,9 @@ class LinkReport:
     # (until the scores are in), assign, write; and probabilistic, Splink's own seconds, which
     # run beside gather_rest and write_keyed.
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # What the run could not use, in words: an item the register does not hold or release, a
+    # training blocking without pairs, no register declared.
+    notes: list[str] = field(default_factory=list)
 
 
 def _declared_fields(manifests: ManifestSet) -> set[str]:
@@ -67,15 +70,41 @@ def _declared_fields(manifests: ManifestSet) -> set[str]:
     return fields
 
 
+def partitions(records: pl.DataFrame, manifests: ManifestSet) -> pl.DataFrame:
+    """key_r, partition: the records of a partition hold at most one record per person, as each
+    source's manifest declares (``linkage.one_per_person``, ``within`` a field such as the school)."""
+    parts: list[pl.DataFrame] = []
+    for source, frame in records.select("key", "source", *PARTITION_FIELDS).partition_by("source", as_dict=True).items():
+        name = str(source[0])
+        linkage = manifests.manifests[name].linkage if name in manifests.manifests else None
+        if linkage is None or not linkage.one_per_person:
+            partition = pl.lit(None, dtype=pl.Utf8)
+        elif linkage.within is None:
+            partition = pl.lit(name)
+        else:
+            partition = pl.lit(name + ":") + pl.col(linkage.within).fill_null("")
+        parts.append(frame.select(pl.col("key").alias("key_r"), partition.alias("partition")))
+    return pl.concat(parts) if parts else pl.DataFrame(schema={"key_r": pl.Utf8, "partition": pl.Utf8})
+
+
+def _households(spine: pl.DataFrame) -> pl.DataFrame:
+    return spine.select(pl.col("key").alias("key_l"), pl.col("household_number").alias("household"))
+
+
+def _profiles(manifests: ManifestSet) -> set[str]:
+    """The profiles (Japanese or generic) of the sources linkage compares."""
+    return {m.profile for m in manifests.manifests.values() if m.identity_of is None}
+
+
 def _decisions(session: Session) -> pl.DataFrame:
     rows = session.execute(select(LinkDecision.left_key, LinkDecision.right_key, LinkDecision.decision)).all()
     return pl.DataFrame(rows, schema={"left_key": pl.Utf8, "right_key": pl.Utf8, "decision": pl.Utf8}, orient="row")
 
 
-def _kept_links(previous: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+def _kept_links(previous: pl.DataFrame, records: pl.DataFrame, spine_source: str) -> pl.DataFrame:
     """Incremental runs keep earlier probabilistic and clerical links of records that are still there."""
-    spine = previous.filter(pl.col("source") == SPINE_SOURCE).select(
-        "person_id", (pl.lit(SPINE_SOURCE + ":") + pl.col("local_id")).alias("key_l"))
+    spine = previous.filter(pl.col("source") == spine_source).select(
+        "person_id", (pl.lit(spine_source + ":") + pl.col("local_id")).alias("key_l"))
     return (
         previous.filter(pl.col("method").is_in(["probabilistic", "clerical"]))
         .join(records.select("key"), on="key", how="semi")
@@ -131,8 +160,8 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
     else:
         incremental = False
     stages.done("previous")
-    settings = link_model.settings_dict(link_model.choose_comparisons(_declared_fields(manifests)))
-    spine = inputs.spine.with_columns((pl.lit(SPINE_SOURCE + ":") + pl.col("aza_number")).alias("key"))
+    settings = link_model.settings_dict(link_model.choose_comparisons(_declared_fields(manifests), _profiles(manifests)))
+    spine = inputs.spine.with_columns(inputs.spine_key(pl.col("aza_number")).alias("key"))
     now = datetime.now(UTC)
     first = previous.is_empty()
     # Splink works in DuckDB with the GIL released. Meanwhile this thread asks the departments
@@ -150,10 +179,10 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
             stages.done("write_keyed")
         result, stages.seconds["probabilistic"] = scoring.result()
     stages.done("scoring")
-    assignment = assign(result.pairs, _decisions(session), bands)
+    assignment = assign(result.pairs, _decisions(session), bands, partitions(unkeyed, manifests), _households(spine))
     links = assignment.links
     if incremental:
-        links = pl.concat([_kept_links(previous, inputs.records), links])
+        links = pl.concat([_kept_links(previous, inputs.records, inputs.spine_source), links])
     clustered = cluster_records(inputs.records, links)
     stages.done("assign")
     if keyed is not None:
@@ -174,6 +203,7 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
         model_version=version, seconds=round(time.perf_counter() - started, 2),
         block_counts=[asdict(c) for c in result.counts], missing_sources=inputs.missing_sources,
         refused=inputs.refused, links_written=stored.written, stage_seconds=stages.seconds,
+        notes=[*inputs.notes, *result.notes],
     )
     append(session, AuditEvent(
         actor=f"hub:link:{run_id}", role="system", organisation="hub", purpose="screening", action="link.run",

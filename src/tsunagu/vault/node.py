@@ -30,7 +30,7 @@ IDENTITY_FIELDS = (
     "aza_number", "household_number", "guardian_aza_number", "school_code", "full_name", "family_name", "given_name",
     "family_key", "given_key", "reading", "family_reading_key", "given_reading_key", "birth_date", "sex", "address",
     "address_key", "postal_code", "guardian_name", "guardian_name_key", "guardian_reading_key",
-    "previous_address_key", "previous_name_key",
+    "previous_address_key", "previous_name_key", "locality", "region",
 )
 
 
