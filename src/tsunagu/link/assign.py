@@ -104,12 +104,21 @@ def _with_partition(frame: pl.DataFrame, partitions: pl.DataFrame | None) -> pl.
     return frame.join(partitions.select("key_r", "partition"), on="key_r", how="left")
 
 
+def _same_surname(columns: list[str]) -> pl.Expr:
+    same = pl.lit(False)
+    for name in ("family_key", "family_reading_key", "latin_family"):
+        if f"{name}_l" in columns and f"{name}_r" in columns:
+            same = same | (pl.col(f"{name}_l") == pl.col(f"{name}_r")).fill_null(False)
+    return same
+
+
 def _flag_doubtful(ranked: pl.DataFrame, households: pl.DataFrame | None) -> pl.DataFrame:
     """``ranked`` with ``doubtful``: pairs that must not link automatically, whatever their probability."""
     doubt = pl.lit(False)
     if "gamma_given_name" in ranked.columns:
-        # The given name's lowest level (0: no agreement in kanji, reading or spelling) with both present.
-        doubt = doubt | (pl.col("gamma_given_name") == 0)
+        # The given name's lowest level (0: no agreement in kanji, reading or spelling) with both
+        # present, while the surname agrees: a sibling's or twin's record looks exactly like this.
+        doubt = doubt | ((pl.col("gamma_given_name") == 0) & _same_surname(ranked.columns))
     if households is not None and "match_weight" in ranked.columns and ranked.height:
         near = (
             ranked.select("key_l", "key_r", "match_weight")
