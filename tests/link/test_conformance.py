@@ -10,8 +10,9 @@ linked or in review, and no two people may ever share a person id.
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -213,6 +214,7 @@ class Linked:
     person_of: dict[tuple[str, str], str]
     review: set[str]  # right keys of open review pairs
     kana: bool
+    home: Path
 
 
 @pytest.fixture(scope="module", params=VARIANTS, ids=lambda v: v.name)
@@ -247,7 +249,7 @@ def linked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     finally:
         close_nodes(nodes)
         engine.dispose()
-    return Linked(report, truth, person_of, review, variant.kana)
+    return Linked(report, truth, person_of, review, variant.kana, home)
 
 
 def test_no_two_people_share_a_person_id(linked: Linked) -> None:
@@ -304,3 +306,27 @@ def test_most_ordinary_records_link_automatically(linked: Linked) -> None:
     spine = {t: k for k, t in linked.truth.items() if k[0] == "jumin_kiroku"}
     linked_auto = sum(1 for k in ordinary if linked.person_of[k] == linked.person_of[spine[linked.truth[k]]])
     assert linked_auto >= 0.95 * len(ordinary)
+
+
+def test_the_run_result_holds_no_names_or_addresses(linked: Linked) -> None:
+    text = json.dumps(asdict(linked.report), ensure_ascii=False, default=str)
+    written = [c.name for c in _hard_cases()] + [c.address for c in _hard_cases()]
+    parts = {part for value in written for part in value.replace("　", " ").split() if len(part) >= 2}
+    parts |= {family for family, _ in FAMILIES if len(family) >= 2} | {reading for _, reading in FAMILIES}
+    assert [part for part in parts if part in text] == []
+    assert linked.report.block_counts  # the counts are there, their values hidden
+
+
+def test_evaluation_refuses_a_truth_that_covers_too_few_records(linked: Linked, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tsunagu.cli import app
+
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    aza = next(lid for src, lid in linked.truth if src == "jumin_kiroku")
+    (truth / "records.csv").write_text(f"source,file,local_key,row,person_id\njumin_kiroku,jumin.csv,{aza},1,x\n",
+                                       encoding="utf-8")
+    result = CliRunner().invoke(app, ["link", "evaluate", "--truth", str(truth), "--home", str(linked.home), "--json"])
+    assert result.exit_code != 0
+    assert "too few to measure" in result.output and "Traceback" not in result.output

@@ -26,7 +26,7 @@ from tsunagu.commands.common import (
 from tsunagu.config import Settings
 from tsunagu.hub import hub_with_nodes
 from tsunagu.ingest.manifest import manifests_for_home
-from tsunagu.link.evaluate import evaluate_linkage
+from tsunagu.link.evaluate import TruthCoverageError, evaluate_linkage
 from tsunagu.link.probabilistic import BlockingTooLargeError
 from tsunagu.link.run import LinkReport, run_linkage
 from tsunagu.store.db import create_hub_engine, session_factory
@@ -163,7 +163,7 @@ def evaluate(
     """名寄せ結果を正解（合成データの truth）と比べ、適合率・再現率・F1を報告する。"""
     settings = settings_for(home)
     engine = create_hub_engine(settings.hub_url)
-    with reported_errors(FileNotFoundError), session_factory(engine)() as session:
+    with reported_errors(FileNotFoundError, TruthCoverageError), session_factory(engine)() as session:
         report = evaluate_linkage(session, truth)
     engine.dispose()
     if json_out:
@@ -171,6 +171,8 @@ def evaluate(
         return
     console.print(f"適合率 precision {report['precision']:.5f} / 再現率 recall {report['recall']:.5f} / F1 {report['f1']:.5f}")
     console.print(f"確認待ちの割合 review band share {report['review_band_share']:.4%}")
+    covered = report["truth_coverage"]
+    console.print(f"truth に含まれる記録 {covered['in_truth']:,} / {covered['records']:,}（{covered['share']:.1%}）")
     for group, figures in report["by_group"].items():
         console.print(f"  {group}: recall {figures['recall']:.4f}（{figures['records']}件）")
     if report.get("problems"):

@@ -56,6 +56,21 @@ DERIVED_COLUMNS = {
 }
 
 
+# Block values a report may show: a shared placeholder date or code is what an operator looks
+# for; names and addresses are personal values and never leave the run (`tsunagu link --json`).
+SHOWN_BLOCK_COLUMNS = frozenset({"birth_date", "birth_year", "school_code", "postal_code", "region"})
+HIDDEN_VALUE = "＊"
+
+
+def _shown(rule: tuple[str, ...], value: str) -> str:
+    if not value:
+        return value
+    parts = value.split("|")
+    if len(parts) != len(rule):
+        return HIDDEN_VALUE
+    return "|".join(part if column in SHOWN_BLOCK_COLUMNS else HIDDEN_VALUE for column, part in zip(rule, parts, strict=True))
+
+
 class BlockingTooLargeError(RuntimeError):
     """A blocking rule would generate more comparisons than the run allows."""
 
@@ -121,7 +136,7 @@ def count_comparisons(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tupl
                 """
             ).fetchone()
             assert row is not None
-            counts.append(BlockCount(blocking_sql(rule), int(row[0]), int(row[1]), str(row[2] or "")))
+            counts.append(BlockCount(blocking_sql(rule), int(row[0]), int(row[1]), _shown(rule, str(row[2] or ""))))
         return counts
     finally:
         con.close()
