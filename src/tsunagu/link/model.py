@@ -65,10 +65,6 @@ def family_name() -> dict[str, Any]:
             _level("list_contains(previous_family_keys_l, family_key_r)", "旧姓と一致"),
             _level("jaro_winkler_similarity(family_reading_key_l, family_reading_key_r) >= 0.9", "姓 読み類似"),
             _level("jaro_winkler_similarity(latin_family_l, latin_family_r) >= 0.9", "姓 ローマ字類似"),
-            # A new surname (marriage, adoption, a parent's divorce) not yet in the register's history:
-            # the given name and the birth date still agree, which siblings and twins never do.
-            _level("birth_date_l = birth_date_r AND (given_key_l = given_key_r OR given_reading_key_l = given_reading_key_r"
-                   " OR latin_given_l = latin_given_r)", "姓の変更（名・生年月日一致）"),
             _ELSE,
         ],
     }
