@@ -50,8 +50,8 @@ def assign(pairs: pl.DataFrame, decisions: pl.DataFrame, thresholds: Thresholds,
     (key_l, household): registered persons of one household, whose near-ties go to review.
 
     Ambiguity goes to review rather than to a link: a record whose best candidate already holds
-    another record of the partition (a twin's or sibling's), a record whose given name disagrees
-    outright with the candidate's (a sibling sharing surname, birth date, address and guardians),
+    another record of the partition (a twin's or sibling's), a record of a child recorded beside
+    such a sibling whose given name disagrees outright with the candidate's (see _twin_signatures),
     and a record scoring almost alike for two persons of one household.
     """
     forced = decisions.filter(pl.col("decision") == "match").select(
@@ -115,10 +115,10 @@ def _same_surname(columns: list[str]) -> pl.Expr:
 def _flag_doubtful(ranked: pl.DataFrame, households: pl.DataFrame | None) -> pl.DataFrame:
     """``ranked`` with ``doubtful``: pairs that must not link automatically, whatever their probability."""
     doubt = pl.lit(False)
-    if "gamma_given_name" in ranked.columns:
-        # The given name's lowest level (0: no agreement in kanji, reading or spelling) with both
-        # present, while the surname agrees: a sibling's or twin's record looks exactly like this.
-        doubt = doubt | ((pl.col("gamma_given_name") == 0) & _same_surname(ranked.columns))
+    if "gamma_given_name" in ranked.columns and ranked.height:
+        ranked = ranked.with_columns(_signature(ranked.columns).alias("signature"))
+        doubt = doubt | ((pl.col("gamma_given_name") == 0) & _same_surname(ranked.columns)
+                         & pl.col("signature").is_in(_twin_signatures(ranked).implode()))
     if households is not None and "match_weight" in ranked.columns and ranked.height:
         near = (
             ranked.select("key_l", "key_r", "match_weight")
@@ -131,5 +131,29 @@ def _flag_doubtful(ranked: pl.DataFrame, households: pl.DataFrame | None) -> pl.
         ).select("key_l", "key_r", pl.lit(True).alias("tied")).unique()
         ranked = ranked.join(tied, on=["key_l", "key_r"], how="left")
         doubt = doubt | pl.col("tied").fill_null(False)
-        return ranked.with_columns(doubt.alias("doubtful")).drop("tied")
-    return ranked.with_columns(doubt.alias("doubtful"))
+        return ranked.with_columns(doubt.alias("doubtful")).drop("tied", "signature", strict=False)
+    return ranked.with_columns(doubt.alias("doubtful")).drop("signature", strict=False)
+
+
+def _signature(columns: list[str]) -> pl.Expr:
+    """Who a record says the child is: surname, given name and birth date as the record writes them."""
+    parts = [pl.coalesce([pl.col(f"{c}_r") for c in group if f"{c}_r" in columns] or [pl.lit(None, dtype=pl.Utf8)])
+             for group in (("family_key", "family_reading_key", "latin_family"),
+                           ("given_key", "given_reading_key", "latin_given"))]
+    birth = pl.col("birth_date_r").cast(pl.Utf8) if "birth_date_r" in columns else pl.lit(None, dtype=pl.Utf8)
+    return pl.concat_str([*parts, birth], separator="|", ignore_nulls=True)
+
+
+def _twin_signatures(ranked: pl.DataFrame) -> pl.Series:
+    """Children recorded beside a sibling: in one partition (a school's roster), two records compete
+    for the same registered person, one agreeing with its given name and one not. The one that does
+    not is another child — a twin or sibling, perhaps not on the register — wherever else it is
+    recorded, its records must not be given the sibling's id automatically.
+
+    (A record whose given name alone disagrees is otherwise linked: a foreign resident's 通称名 in
+    one export and real name in another looks the same, and is the same child.)"""
+    competing = ranked.filter(pl.col("partition").is_not_null()).group_by("key_l", "partition").agg(
+        (pl.col("gamma_given_name") == 0).any().alias("other"), (pl.col("gamma_given_name") > 0).any().alias("own"))
+    contested = competing.filter(pl.col("other") & pl.col("own")).select("key_l", "partition")
+    return (ranked.join(contested, on=["key_l", "partition"], how="semi")
+            .filter(pl.col("gamma_given_name") == 0)["signature"].unique())

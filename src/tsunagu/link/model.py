@@ -232,6 +232,39 @@ def choose_comparisons(declared_fields: Iterable[str], profiles: Iterable[str] =
     return chosen
 
 
+# The columns holding each comparison's values on the spine's side and on the records' side.
+COMPARISON_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "given_name": (("given_key", "given_reading_key"), ("given_key", "given_reading_key")),
+    "family_name": (("family_key", "family_reading_key"), ("family_key", "family_reading_key")),
+    "birth_date": (("birth_date",), ("birth_date",)),
+    "sex": (("sex",), ("sex",)),
+    "address": (("address_key",), ("address_key",)),
+    "guardian": (("guardian_names",), ("guardian_name_key", "guardian_reading_key")),
+    "school": (("school_code",), ("school_code",)),
+    "postcode": (("postal_code",), ("postal_code",)),
+    "locality": (("locality",), ("locality",)),
+    "region": (("region",), ("region",)),
+}
+
+
+def with_values(comparisons: list[ComparisonBlock], left: Any, right: Any) -> tuple[list[ComparisonBlock], list[str]]:
+    """The comparisons both sides hold some value for (polars frames ``left`` and ``right``), and a
+    note naming each one left out: a register without 続柄 has no guardians to compare."""
+    kept, notes = [], []
+    for comparison in comparisons:
+        left_columns, right_columns = COMPARISON_COLUMNS[comparison.name]
+        present = all(
+            any(c in frame.columns and frame.height and frame[c].null_count() < frame.height for c in columns)
+            for frame, columns in ((left, left_columns), (right, right_columns))
+        )
+        if present:
+            kept.append(comparison)
+        else:
+            label = comparison.build()["comparison_description"]
+            notes.append(f"比較「{label}」は片側に値がないため使いません / comparison {comparison.name}: no values on one side, not used")
+    return kept, notes
+
+
 def settings_dict(comparisons: list[ComparisonBlock]) -> dict[str, Any]:
     """Splink settings for linking unkeyed records to the register's spine (link only)."""
     names = {c.name for c in comparisons}

@@ -160,8 +160,10 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
     else:
         incremental = False
     stages.done("previous")
-    settings = link_model.settings_dict(link_model.choose_comparisons(_declared_fields(manifests), _profiles(manifests)))
     spine = inputs.spine.with_columns(inputs.spine_key(pl.col("aza_number")).alias("key"))
+    declared = link_model.choose_comparisons(_declared_fields(manifests), _profiles(manifests))
+    comparisons, unused = link_model.with_values(declared, spine, unkeyed)
+    settings = link_model.settings_dict(comparisons)
     now = datetime.now(UTC)
     first = previous.is_empty()
     # Splink works in DuckDB with the GIL released. Meanwhile this thread asks the departments
@@ -203,7 +205,7 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
         model_version=version, seconds=round(time.perf_counter() - started, 2),
         block_counts=[asdict(c) for c in result.counts], missing_sources=inputs.missing_sources,
         refused=inputs.refused, links_written=stored.written, stage_seconds=stages.seconds,
-        notes=[*inputs.notes, *result.notes],
+        notes=[*inputs.notes, *([] if incremental else unused), *result.notes],
     )
     append(session, AuditEvent(
         actor=f"hub:link:{run_id}", role="system", organisation="hub", purpose="screening", action="link.run",
