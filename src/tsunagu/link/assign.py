@@ -62,7 +62,8 @@ def assign(pairs: pl.DataFrame, decisions: pl.DataFrame, thresholds: Thresholds,
     )
     scored = pairs.join(refused, on=["key_l", "key_r"], how="anti")
     scored = scored.join(forced.select("key_r"), on="key_r", how="anti")
-    ranked = _with_partition(scored.filter(pl.col("match_probability") >= thresholds.lower), partitions)
+    ranked = _with_partition(scored.filter((pl.col("match_probability") >= thresholds.lower) | new_surname(scored)),
+                             partitions)
     ranked = _flag_doubtful(ranked, households).sort(
         ["match_probability", "key_l", "key_r"], descending=[True, False, False])
     slot_of = dict(_with_partition(forced.select("key_r"), partitions).select("key_r", "partition").iter_rows())
@@ -82,7 +83,9 @@ def assign(pairs: pl.DataFrame, decisions: pl.DataFrame, thresholds: Thresholds,
         if partition is not None and (key_l, partition) in taken_slot:
             blocked.setdefault(key_r, index)
             continue
-        if probability >= thresholds.upper and not doubtful and key_r not in blocked:
+        if probability < thresholds.lower:  # a possible new surname (new_surname): for a person to decide
+            review_rows.append(index)
+        elif probability >= thresholds.upper and not doubtful and key_r not in blocked:
             taken_right.add(key_r)
             if partition is not None:
                 taken_slot.add((key_l, partition))
@@ -102,6 +105,21 @@ def _with_partition(frame: pl.DataFrame, partitions: pl.DataFrame | None) -> pl.
     if partitions is None:
         return frame.with_columns(source_partition(pl.col("key_r")).alias("partition"))
     return frame.join(partitions.select("key_r", "partition"), on="key_r", how="left")
+
+
+def new_surname(pairs: pl.DataFrame) -> pl.Expr:
+    """Pairs whose birth date and given name agree exactly while the surname does not. A new surname
+    (marriage, adoption, a parent's divorce) together with a move scores low — only the given name
+    and birth date agree — but siblings and twins never share both: such a pair is worth a person's
+    look, never a link (probabilistic.NEW_SURNAME_FLOOR)."""
+    columns = pairs.columns
+    if not {"birth_date_l", "birth_date_r"} <= set(columns):
+        return pl.lit(False)
+    given = pl.lit(False)
+    for name in ("given_key", "given_reading_key", "latin_given"):
+        if f"{name}_l" in columns and f"{name}_r" in columns:
+            given = given | (pl.col(f"{name}_l") == pl.col(f"{name}_r")).fill_null(False)
+    return (pl.col("birth_date_l") == pl.col("birth_date_r")).fill_null(False) & given & ~_same_surname(columns)
 
 
 def _same_surname(columns: list[str]) -> pl.Expr:

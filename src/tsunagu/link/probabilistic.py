@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from tsunagu.link.assign import new_surname
 from tsunagu.link.model import BLOCKING_RULES, blocking_sql
 from tsunagu.link.romaji import latin_key
 
@@ -39,6 +40,12 @@ PRIOR_RULES: tuple[tuple[str, ...], ...] = (("given_key", "family_key", "birth_d
                                             ("given_reading_key", "family_reading_key", "birth_date"),
                                             ("latin_given", "latin_family", "birth_date"))
 EM_MAX_PAIRS = 300_000
+
+# Pairs below the threshold are dropped as Splink predicts, except a possible new surname (given
+# name and birth date agreeing, assign.new_surname) down to this probability: it goes to review. A
+# surname change together with a move scored 3e-4 in the conformance set, unrelated children
+# sharing a given name and a birth date about 1e-6.
+NEW_SURNAME_FLOOR = 1e-4
 
 LIST_COLUMNS = ("previous_family_keys", "previous_address_keys", "guardian_names", "guardian_readings", "guardian_givens")
 SCALAR_COLUMNS = (
@@ -238,9 +245,10 @@ def link_probabilistic(
     try:
         linker = _linker(con, left, right, model)
         notes = _train(linker, seed, left, right) if trained_model is None else []
-        predictions = linker.inference.predict(threshold_match_probability=threshold)
+        predictions = linker.inference.predict(threshold_match_probability=min(threshold, NEW_SURNAME_FLOOR))
         pairs = pl.from_arrow(predictions.as_pyarrow_table())
         assert isinstance(pairs, pl.DataFrame)
+        pairs = pairs.filter((pl.col("match_probability") >= threshold) | new_surname(pairs))
         return ProbabilisticResult(_orient(pairs), linker.misc.save_model_to_json(), counts, notes)
     finally:
         con.close()
