@@ -36,6 +36,11 @@ _ELSE: Level = {"sql_condition": "ELSE", "label_for_charts": "不一致 / else"}
 # reading (link/romaji.py), folded so that passport and school spellings agree (ユウキ, Yuki, Yuuki).
 # They let a record with a Latin name meet its register record written in kana, and link exports
 # without kana at all (another country's, or names in kanji and Latin letters only).
+# Surname written in the given name's column and the other way round (forms filled in Western
+# order, or a system that swapped them): both names agree crosswise.
+SWAPPED = "latin_given_l = latin_family_r AND latin_family_l = latin_given_r"
+
+
 def given_name() -> dict[str, Any]:
     return {
         "output_column_name": "given_name",
@@ -48,6 +53,7 @@ def given_name() -> dict[str, Any]:
             _level("latin_given_l = latin_given_r", "名 ローマ字一致"),
             _level("jaro_winkler_similarity(given_reading_key_l, given_reading_key_r) >= 0.9", "名 読み類似"),
             _level("jaro_winkler_similarity(latin_given_l, latin_given_r) >= 0.9", "名 ローマ字類似"),
+            _level(SWAPPED, "姓と名の入れ替わり"),
             _ELSE,
         ],
     }
@@ -65,6 +71,7 @@ def family_name() -> dict[str, Any]:
             _level("list_contains(previous_family_keys_l, family_key_r)", "旧姓と一致"),
             _level("jaro_winkler_similarity(family_reading_key_l, family_reading_key_r) >= 0.9", "姓 読み類似"),
             _level("jaro_winkler_similarity(latin_family_l, latin_family_r) >= 0.9", "姓 ローマ字類似"),
+            _level(SWAPPED, "姓と名の入れ替わり"),
             _ELSE,
         ],
     }
@@ -74,12 +81,19 @@ def birth_date() -> dict[str, Any]:
     # birth_text is the date as ISO text, made once per record (see probabilistic.DERIVED_COLUMNS).
     return {
         "output_column_name": "birth_date",
-        "comparison_description": "生年月日（完全一致・1桁違い・隣り合う数字の入れ替わり・月日入れ替わり）",
+        "comparison_description": "生年月日（完全一致・1桁違い・数字の入れ替わり・月日入れ替わり）",
         "comparison_levels": [
             _null("birth_date"),
             _level("birth_date_l = birth_date_r", "生年月日 一致"),
-            # One digit wrong, or two neighbouring digits swapped (12 typed as 21).
-            _level("damerau_levenshtein(birth_text_l, birth_text_r) = 1", "1桁違い・隣接入れ替わり"),
+            _level("levenshtein(birth_text_l, birth_text_r) = 1", "1桁違い"),
+            # The day's two digits swapped (12 typed as 21), or the year's last two (1985 as 1958):
+            # integer arithmetic, five times cheaper than Damerau-Levenshtein on every pair.
+            _level("(year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = month(birth_date_r)"
+                   " AND day(birth_date_l) = day(birth_date_r) % 10 * 10 + day(birth_date_r) // 10)"
+                   " OR (month(birth_date_l) = month(birth_date_r) AND day(birth_date_l) = day(birth_date_r)"
+                   " AND year(birth_date_l) // 100 = year(birth_date_r) // 100"
+                   " AND year(birth_date_l) % 100 = year(birth_date_r) % 10 * 10 + year(birth_date_r) % 100 // 10)",
+                   "隣り合う数字の入れ替わり"),
             _level("year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = day(birth_date_r) "
                    "AND day(birth_date_l) = month(birth_date_r)", "月日の入れ替わり"),
             _ELSE,

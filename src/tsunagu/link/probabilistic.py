@@ -30,6 +30,10 @@ DEFAULT_COMPARISON_BUDGET = 60_000_000
 # At 100,000 children a blocking gives about 950,000 pairs; trained this way EM took 1.7 s instead
 # of 4.9 s, and every record linked as before, with the same 74 pairs for review (docs/performance.md).
 U_PAIRS = 2_000_000
+# Fewer for small files: u's precision depends on how many random pairs show a level, not on their
+# share of all pairs; at 5,000 × 5,000 records 2 million pairs (8 % of all) took most of the run.
+U_SHARE = 50  # at most one pair in U_SHARE of all possible pairs …
+U_PAIRS_MIN = 500_000  # … but never fewer than this
 EM_BLOCKS: tuple[tuple[str, ...], ...] = (("birth_date",), ("given_reading_key", "family_reading_key"))
 # A training blocking that gives no pairs (exports without kana, or without birth dates) is skipped
 # with a note, and the first of these that gives pairs trains in its place.
@@ -204,6 +208,11 @@ def training_plan(left: pl.DataFrame, right: pl.DataFrame) -> tuple[tuple[str, .
     return prior, blocks, notes
 
 
+def u_pairs(left: int, right: int) -> int:
+    """Random pairs for estimating u: U_PAIRS, fewer for small files (U_SHARE, U_PAIRS_MIN)."""
+    return max(U_PAIRS_MIN, min(U_PAIRS, left * right // U_SHARE))
+
+
 def _train(linker: Any, seed: int, left: pl.DataFrame, right: pl.DataFrame) -> list[str]:
     from splink import block_on
     from splink.internals.exceptions import EMTrainingException
@@ -211,7 +220,7 @@ def _train(linker: Any, seed: int, left: pl.DataFrame, right: pl.DataFrame) -> l
     prior, blocks, notes = training_plan(left, right)
     if prior is not None:
         linker.training.estimate_probability_two_random_records_match([block_on(*prior)], recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed)
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs(left.height, right.height), seed=seed)
     for rule in blocks:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
