@@ -63,7 +63,9 @@ BLOCK_NUMBERS = r"[0-9]+(-[0-9]+)*$"
 DERIVED_COLUMNS = {
     "town_key": pl.col("address_key").str.replace(BLOCK_NUMBERS, ""),
     "birth_text": pl.col("birth_date").cast(pl.Utf8),
-    "birth_year": pl.col("birth_date").dt.year(),
+    "birth_year": pl.col("birth_date").dt.year().cast(pl.Int32),
+    "birth_month": pl.col("birth_date").dt.month().cast(pl.Int32),
+    "birth_day": pl.col("birth_date").dt.day().cast(pl.Int32),
 }
 
 
@@ -102,10 +104,16 @@ def _side(frame: pl.DataFrame, dataset: str) -> pl.DataFrame:
         columns.append(pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.List(pl.Utf8)).alias(name))
     derived = [expr.alias(name) for name, expr in DERIVED_COLUMNS.items()]
     side = frame.select(*columns, pl.lit(dataset).alias("source_dataset")).with_columns(*derived)
-    return side.with_columns(
+    side = side.with_columns(
         pl.coalesce(_latin(side["given_key"]), _latin(side["given_reading_key"])).alias("latin_given"),
         pl.coalesce(_latin(side["family_key"]), _latin(side["family_reading_key"])).alias("latin_family"),
     )
+    # Both names in either order: one blocking key for names as written and for names swapped.
+    given, family = pl.col("latin_given"), pl.col("latin_family")
+    return side.with_columns(
+        pl.when(given.is_null() | family.is_null()).then(None)
+        .otherwise(pl.concat_str([pl.min_horizontal(given, family), pl.max_horizontal(given, family)], separator="|"))
+        .alias("name_pair"))
 
 
 def _latin(names: pl.Series) -> pl.Series:
