@@ -1,0 +1,109 @@
+"""The generic profile: another country's records (FEBRL-style) load through a manifest alone."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tsunagu.ingest.load import Ingestor
+from tsunagu.ingest.manifest import load_manifests
+from tsunagu.vault import schema
+from tsunagu.vault.store import Vault, VaultLocation
+
+MANIFEST = """source: people
+department: family_centre
+label: FEBRL-style people
+files: "people_*.csv"
+format: csv
+encoding: utf-8
+date_style: compact
+profile: {profile}
+local_id: [rec_id]
+identifiers:
+  local_id: rec_id
+  given_name: given_name
+  family_name: surname
+  birth_date: date_of_birth
+  address: address_1
+  postal_code: postcode
+  locality: suburb
+  region: state
+legal_use:
+  law: 個人情報の保護に関する法律
+  article: "69"
+  clause: "2"
+  reason: 公開された合成データによる名寄せの試験のため、相当の理由がある
+retention_years: 1
+refresh: yearly
+"""
+
+ROWS = """rec_id,given_name,surname,date_of_birth,address_1,postcode,suburb,state
+rec-1-org,michaela,neumann,19151111,8 stanley street,4223,winston hills,nsw
+rec-2-org,Courtney,Painter,19161214,12  Pinkerton Circuit,4560,Richlands,VIC
+"""
+
+
+def _load(tmp_path: Path, profile: str) -> tuple[list[dict[str, object]], int]:
+    manifests = tmp_path / f"manifests-{profile}"
+    manifests.mkdir()
+    (manifests / "people.yaml").write_text(MANIFEST.format(profile=profile), encoding="utf-8")
+    exports = tmp_path / f"exports-{profile}"
+    exports.mkdir()
+    (exports / "people_20261101.csv").write_text(ROWS, encoding="utf-8")
+    vaults = tmp_path / f"vaults-{profile}"
+    ingestor = Ingestor(load_manifests(manifests), vaults, "sqlite:///unused")
+    try:
+        report = ingestor.ingest([exports])
+    finally:
+        ingestor.close()
+    vault = Vault(VaultLocation.for_home("family_centre", vaults, "sqlite:///unused"))
+    try:
+        with vault.transaction() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(select(schema.records).order_by(schema.records.c.local_id))]
+    finally:
+        vault.dispose()
+    return rows, report.files[0].quarantined
+
+
+def test_latin_records_load_with_postcode_locality_and_region_as_written(tmp_path: Path) -> None:
+    rows, quarantined = _load(tmp_path, "generic")
+    assert quarantined == 0
+    first, second = rows
+    # The Japanese address normaliser reduced "8 stanley street" to "8"; the generic one keeps it.
+    assert (first["address_key"], first["postal_code"], first["locality"], first["region"]) == (
+        "8 stanley street", "4223", "winston hills", "nsw")
+    assert (second["address_key"], second["locality"], second["region"]) == ("12 pinkerton circuit", "richlands", "vic")
+    assert str(first["birth_date"]) == "1915-11-11" and first["given_key"] and first["family_key"]
+
+
+def test_the_japanese_profile_still_checks_postal_codes(tmp_path: Path) -> None:
+    _, quarantined = _load(tmp_path, "jp")
+    assert quarantined == 2
+
+
+def test_a_vault_made_before_the_locality_and_region_columns_gains_them(tmp_path: Path) -> None:
+    location = VaultLocation.for_home("schools", tmp_path, "sqlite:///unused")
+    Vault(location).dispose()
+    path = tmp_path / "schools.sqlite3"
+    with sqlite3.connect(path) as con:
+        con.execute("ALTER TABLE records DROP COLUMN locality")
+        con.execute("ALTER TABLE records DROP COLUMN region")
+    vault = Vault(location)
+    vault.dispose()
+    with sqlite3.connect(path) as con:
+        columns = {row[1] for row in con.execute("PRAGMA table_info(records)")}
+    assert {"locality", "region"} <= columns
+
+
+@pytest.mark.parametrize("bad", ["locality: 町名\n", "region: 州\n"])
+def test_the_new_identifier_fields_are_known_to_manifests(tmp_path: Path, bad: str) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    text = MANIFEST.format(profile="generic").replace("  local_id: rec_id\n", "  local_id: rec_id\n  " + bad)
+    (folder / "people.yaml").write_text(text.replace("  locality: suburb\n", "").replace("  region: state\n", ""),
+                                        encoding="utf-8")
+    manifest = load_manifests(folder).get("people")
+    assert set(manifest.identifiers) >= {"local_id", bad.split(":")[0]}
