@@ -59,7 +59,7 @@ def test_a_second_register_is_refused_naming_the_first(tmp_path: Path) -> None:
     for name in ("jumin_a", "jumin_b"):
         _write(tmp_path, name, department="resident_registry", identifiers="aza_number: 宛名番号",
                linkage="linkage: {role: register}\n")
-    with pytest.raises(ConfigError, match="'jumin_a' already has linkage.role: register") as caught:
+    with pytest.raises(ConfigError, match=r"'jumin_a' already has linkage\.role: register") as caught:
         load_manifests(tmp_path)
     assert caught.value.path.endswith("jumin_b.yaml") and caught.value.line == 9
 
