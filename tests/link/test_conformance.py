@@ -330,3 +330,21 @@ def test_evaluation_refuses_a_truth_that_covers_too_few_records(linked: Linked, 
     result = CliRunner().invoke(app, ["link", "evaluate", "--truth", str(truth), "--home", str(linked.home), "--json"])
     assert result.exit_code != 0
     assert "too few to measure" in result.output and "Traceback" not in result.output
+
+
+def test_screening_finds_the_children_of_a_register_under_another_name(linked: Linked) -> None:
+    from tsunagu.catalog import default_catalog
+    from tsunagu.screen import load_rule_set
+    from tsunagu.screen.runs.run import run_screening
+
+    settings = load_settings(linked.home)
+    engine = create_hub_engine(settings.hub_url)
+    nodes = open_nodes(settings)
+    try:
+        with session_factory(engine).begin() as session:
+            report = run_screening(session, nodes, manifests_for_home(linked.home), default_catalog(),
+                                   load_rule_set(settings.rules_path, settings.municipality_code), date(2026, 11, 30))
+    finally:
+        close_nodes(nodes)
+        engine.dispose()
+    assert report.children == sum(1 for source, _ in linked.truth if source == "jumin_kiroku")
