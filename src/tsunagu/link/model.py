@@ -34,8 +34,9 @@ _ELSE: Level = {"sql_condition": "ELSE", "label_for_charts": "不一致 / else"}
 
 # latin_given / latin_family: the name in Latin letters, as written or romanised from its kana
 # reading (link/romaji.py), folded so that passport and school spellings agree (ユウキ, Yuki, Yuuki).
-# They let a record with a Latin name meet its register record written in kana, and link exports
-# without kana at all (another country's, or names in kanji and Latin letters only).
+# They let a record with a Latin name meet its register record written in kana. Spelling slips and
+# swapped names in Latin letters are compared by the generic profile's latin_name, where they are
+# common; here the reading's own similarity level serves, and every level costs time on each pair.
 # Surname written in the given name's column and the other way round (forms filled in Western
 # order, or a system that swapped them): both names agree crosswise.
 SWAPPED = "latin_given_l = latin_family_r AND latin_family_l = latin_given_r"
@@ -52,8 +53,6 @@ def given_name() -> dict[str, Any]:
                    tf_adjustment_column="given_reading_key", tf_adjustment_weight=1.0),
             _level("latin_given_l = latin_given_r", "名 ローマ字一致"),
             _level("jaro_winkler_similarity(given_reading_key_l, given_reading_key_r) >= 0.9", "名 読み類似"),
-            _level("jaro_winkler_similarity(latin_given_l, latin_given_r) >= 0.9", "名 ローマ字類似"),
-            _level(SWAPPED, "姓と名の入れ替わり"),
             _ELSE,
         ],
     }
@@ -70,8 +69,6 @@ def family_name() -> dict[str, Any]:
             _level("latin_family_l = latin_family_r", "姓 ローマ字一致"),
             _level("list_contains(previous_family_keys_l, family_key_r)", "旧姓と一致"),
             _level("jaro_winkler_similarity(family_reading_key_l, family_reading_key_r) >= 0.9", "姓 読み類似"),
-            _level("jaro_winkler_similarity(latin_family_l, latin_family_r) >= 0.9", "姓 ローマ字類似"),
-            _level(SWAPPED, "姓と名の入れ替わり"),
             _ELSE,
         ],
     }
