@@ -42,8 +42,10 @@ release:
 """
 
 
-def _register_manifest(kana: bool) -> str:
+def _register_manifest(kana: bool, relationship: bool) -> str:
     reading = "  full_reading: カナ氏名\n" if kana else ""
+    # 続柄 mapped but released for no purpose: the node refuses it to the linkage run.
+    items = "items:\n  - {item: relationship_to_head, column: 続柄}\n" if relationship else ""
     return f"""source: jumin_kiroku
 department: resident_registry
 label: 住民基本台帳（自前の出力）
@@ -59,7 +61,7 @@ identifiers:
 {reading}  birth_date: 生年月日
   sex: 性別
   address: 住所
-linkage: {{role: register}}
+{items}linkage: {{role: register}}
 {LEGAL}"""
 
 
@@ -171,11 +173,13 @@ def _hard_cases() -> list[Child]:
     ]
 
 
-def _write_exports(folder: Path, children: list[Child], kana: bool) -> dict[tuple[str, str], str]:
+def _write_exports(folder: Path, children: list[Child], kana: bool, relationship: bool) -> dict[tuple[str, str], str]:
     """The three exports, and the truth: (source, local id) -> true person."""
     folder.mkdir(parents=True)
     truth: dict[tuple[str, str], str] = {}
     register = ["宛名番号,世帯番号,氏名,カナ氏名,生年月日,性別,住所"] if kana else ["宛名番号,世帯番号,氏名,生年月日,性別,住所"]
+    if relationship:
+        register[0] += ",続柄"
     rosters: dict[str, list[str]] = {s: ["学校,番号,氏名,ふりがな,生年月日,性別,住所,保護者"] for s in ("gakko", "tekiyo")}
     for n, child in enumerate(children):
         sex = "男" if child.sex == "M" else "女"
@@ -183,7 +187,7 @@ def _write_exports(folder: Path, children: list[Child], kana: bool) -> dict[tupl
         if child.registered:
             reading = [child.reading] if kana else []
             register.append(",".join([aza, child.household, child.name, *reading, child.birth.isoformat(), sex,
-                                      child.address]))
+                                      child.address, *(["子"] if relationship else [])]))
             truth[("jumin_kiroku", aza)] = child.truth
         for number, (roster, school, name, reading_written, birth, address) in enumerate(child.rosters):
             local = f"{n:05d}{number}"
@@ -202,9 +206,11 @@ def _write_exports(folder: Path, children: list[Child], kana: bool) -> dict[tupl
 class Variant:
     name: str
     kana: bool  # the register and the first roster carry kana readings (the second never does)
+    relationship: bool = False  # the register has 続柄, mapped but not released (else no 続柄 column)
 
 
-VARIANTS = [Variant("kana in the register and one roster", True), Variant("no kana anywhere", False)]
+VARIANTS = [Variant("kana in the register and one roster", True), Variant("no kana anywhere", False),
+            Variant("続柄 not released", True, relationship=True)]
 
 
 @dataclass
@@ -225,11 +231,11 @@ def linked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     init_home(home, Municipality("272205", "つなぐ市"))
     manifests = home / "manifests"
     manifests.mkdir()
-    (manifests / "jumin.yaml").write_text(_register_manifest(variant.kana), encoding="utf-8")
+    (manifests / "jumin.yaml").write_text(_register_manifest(variant.kana, variant.relationship), encoding="utf-8")
     (manifests / "gakko.yaml").write_text(_roster_manifest("gakko_meibo", "gakko_*.csv", variant.kana), encoding="utf-8")
     (manifests / "tekiyo.yaml").write_text(_roster_manifest("tekiyo_meibo", "tekiyo_*.csv", False), encoding="utf-8")
     children = _ordinary(random.Random(17), 240) + _hard_cases()
-    truth = _write_exports(root / "exports", children, variant.kana)
+    truth = _write_exports(root / "exports", children, variant.kana, variant.relationship)
     settings = load_settings(home)
     ingestor = Ingestor(manifests_for_home(home), settings.vault_dir, settings.hub_url)
     try:
