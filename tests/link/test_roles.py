@@ -130,3 +130,16 @@ def test_different_names_keep_different_keys(one: str, other: str) -> None:
 
 def test_kanji_has_no_latin_key() -> None:
     assert latin_key("佐藤") is None and latin_key("") is None and latin_key(None) is None
+
+
+def test_a_run_is_incremental_only_with_a_saved_model_and_then_scores_only_new_records() -> None:
+    from tsunagu.link.records import LinkInputs
+    from tsunagu.link.stages import to_score
+
+    records = pl.DataFrame({"key": ["a:1", "a:2", "r:9"], "aza_number": [None, None, "9"]})
+    inputs = LinkInputs(records, pl.DataFrame(), pl.DataFrame(), spine_source="r")
+    previous = pl.DataFrame({"key": ["a:1"]})
+    assert to_score(inputs, previous, None)[0]["key"].to_list() == ["a:1", "a:2"]
+    unkeyed, incremental = to_score(inputs, previous, {"comparisons": []})
+    assert (unkeyed["key"].to_list(), incremental) == (["a:2"], True)
+    assert to_score(inputs, previous, None)[1] is False
