@@ -58,10 +58,10 @@ def municipality(children: int, seed: int, profile: str) -> Path:
 def _worker(exports: Path, home: Path, summary_file: Path) -> None:
     """Runs inside the child: init a fresh home and ingest every export, timing each file."""
     os.environ.pop("TSUNAGU_DATABASE_URL", None)  # the benchmark measures the embedded (SQLite) vaults
+    from tsunagu.catalog.manifest import packaged_manifests
     from tsunagu.config import load_settings
     from tsunagu.home import init_home
     from tsunagu.ingest.load import Ingestor
-    from tsunagu.ingest.manifest import packaged_manifests
     from tsunagu.municipality import Municipality
 
     init_home(home, Municipality("272205", "つなぐ市"))

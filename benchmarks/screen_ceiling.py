@@ -26,11 +26,9 @@ import numpy as np
 import polars as pl
 from sqlalchemy import select
 
-from tsunagu.catalog import default_catalog
 from tsunagu.commands.screen import rule_set_for
 from tsunagu.config import load_settings
-from tsunagu.hub import hub_with_nodes
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.hub import Hub
 from tsunagu.link.models import PersonLink
 from tsunagu.screen.evaluate import compute_indicators
 from tsunagu.screen.runs.inputs import gather
@@ -66,11 +64,9 @@ def measure(home: Path, truth: Path, as_of: dt.date) -> dict[str, Any]:
         from sklearn.model_selection import cross_val_predict
     except ImportError:  # pragma: no cover - optional analysis extra
         sys.exit("scikit-learn がありません: pip install 'tsunagu[analysis]' / needs scikit-learn")
-    settings = load_settings(home)
-    rule_set = rule_set_for(settings)
-    with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session:
-        inputs = gather(session, nodes, manifests_for_home(settings.home), default_catalog(), rule_set.item_ids,
-                        as_of, "ceiling")
+    with Hub.open(load_settings(home)) as hub, hub.sessions.begin() as session:
+        rule_set = rule_set_for(hub)
+        inputs = gather(session, hub.nodes(), hub.manifests, hub.catalog, rule_set.item_ids, as_of, "ceiling")
         aza = pl.DataFrame(session.execute(select(PersonLink.person_id, PersonLink.local_id)
                                            .where(PersonLink.source == "juki_jumin")).all(),
                            schema={"person_id": pl.Utf8, "aza_number": pl.Utf8}, orient="row")

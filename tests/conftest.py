@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from support.hubs import BACKENDS, empty_hub, hub_of
 from support.municipality import SmallTown, build_small_town
 from support.postgres import fresh_database
+from tsunagu.hub import Hub
 
 # A small built home copied fresh per test (`home`, `template_home`): the service and web tests' fixtures.
 pytest_plugins = ["work.homes"]
@@ -29,6 +31,27 @@ def monkeypatch_session() -> Iterator[pytest.MonkeyPatch]:
     patch.undo()
 
 
+@pytest.fixture(params=[BACKENDS[0], pytest.param(BACKENDS[1], marks=pytest.mark.postgres)])
+def any_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
+    """An empty migrated ``Hub`` on each back-end: the one fixture per back-end for store-level tests."""
+    if request.param == "postgres":
+        request.getfixturevalue("pg_url")  # the PostgreSQL server is up
+    with empty_hub(request.param, tmp_path) as hub:
+        yield hub
+
+
+@pytest.fixture
+def sqlite_hub(tmp_path: Path) -> Iterator[Hub]:
+    with empty_hub("sqlite", tmp_path) as hub:
+        yield hub
+
+
+@pytest.fixture
+def postgres_hub(tmp_path: Path, pg_url: str) -> Iterator[Hub]:
+    with empty_hub("postgres", tmp_path) as hub:
+        yield hub
+
+
 @pytest.fixture(scope="session")
 def small_town(tmp_path_factory: pytest.TempPathFactory, monkeypatch_session: pytest.MonkeyPatch) -> SmallTown:
     """A 1,500-child synthetic municipality, ingested into a home (built once per test session)."""
@@ -40,21 +63,10 @@ def linked_town(small_town: SmallTown, tmp_path_factory: pytest.TempPathFactory)
     """A copy of the small town's home after one full linkage run."""
     import shutil
 
-    from tsunagu.config import load_settings
-    from tsunagu.ingest.manifest import manifests_for_home
     from tsunagu.link.run import run_linkage
-    from tsunagu.store.db import create_hub_engine, session_factory
-    from tsunagu.vault.topology import close_nodes, open_nodes
 
     home = tmp_path_factory.mktemp("linked-town") / "home"
     shutil.copytree(small_town.home, home)
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        with session_factory(engine).begin() as session:
-            run_linkage(session, nodes, manifests_for_home(home))
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
+    with hub_of(home) as hub, hub.sessions.begin() as session:
+        run_linkage(session, hub.nodes(), hub.manifests)
     return home

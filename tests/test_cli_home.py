@@ -5,6 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tsunagu.cli import app
+from tsunagu.errors import ExitCode
 from tsunagu.store.db import create_hub_engine
 
 runner = CliRunner()
@@ -32,7 +33,7 @@ def test_init_creates_a_home_and_rerun_changes_nothing(tmp_path: Path, monkeypat
 
 def test_init_refuses_a_wrong_check_digit(tmp_path: Path) -> None:
     code, out = _init(tmp_path / "h", "272206")
-    assert code == 1
+    assert code == ExitCode.INPUT
     assert "6桁目" in out and "5" in out
     assert not (tmp_path / "h").exists()
 
@@ -40,7 +41,7 @@ def test_init_refuses_a_wrong_check_digit(tmp_path: Path) -> None:
 def test_init_refuses_another_municipality_in_the_same_home(tmp_path: Path) -> None:
     assert _init(tmp_path / "h")[0] == 0
     code, out = _init(tmp_path / "h", "130001", "東京都")
-    assert code == 1
+    assert code == ExitCode.CONFIG
     assert "箕面市" in out
 
 

@@ -12,11 +12,10 @@ from sqlalchemy import select
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from support.hubs import hub_of
 from tsunagu.cli import app
-from tsunagu.config import load_settings
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy.models import AuditEntry
-from tsunagu.store.db import create_hub_engine, session_factory
 
 runner = CliRunner()
 
@@ -105,28 +104,22 @@ def home(linked_town: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _aza(home: Path) -> str:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         aza = session.scalars(select(PersonLink.local_id).where(PersonLink.source == "juki_jumin")).first()
-    engine.dispose()
     assert aza is not None
     return aza
 
 
 def _person(home: Path) -> str:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         person = session.scalars(select(PersonLink.person_id).where(PersonLink.source == "juki_jumin")).first()
-    engine.dispose()
     assert person is not None
     return person
 
 
 def _denials(home: Path) -> list[tuple[str, str]]:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         rows = session.execute(select(AuditEntry.action, AuditEntry.role).where(AuditEntry.outcome == "denied")).all()
-    engine.dispose()
     return [(action, role) for action, role in rows]
 
 

@@ -22,6 +22,7 @@ from tsunagu.commands import screen as screen_cmd
 from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import synth as synth_cmd
 from tsunagu.commands import users as users_cmd
+from tsunagu.commands.common import run_app
 
 app = typer.Typer(
     name="tsunagu",
@@ -61,4 +62,4 @@ serve_cmd.register(app)
 
 
 def main() -> None:
-    app()
+    run_app(app)

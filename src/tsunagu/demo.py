@@ -15,16 +15,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import Settings, load_settings
 from tsunagu.home import init_home
-from tsunagu.hub import hub_with_nodes
+from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.models import LinkRun
 from tsunagu.link.run import run_linkage
 from tsunagu.municipality import Municipality
-from tsunagu.screen import load_rule_set
 from tsunagu.screen.runs.models import ScreeningRun
 from tsunagu.screen.runs.run import run_screening
 from tsunagu.store.db import migrate
@@ -85,8 +83,8 @@ def build_demo(home: Path, children: int, seed: int, profile: str = "default",
 
 
 def _link_and_screen(settings: Settings, summary: DemoSummary, fresh: bool, say: Stage) -> None:
-    manifests = manifests_for_home(settings.home)
-    with hub_with_nodes(settings) as (sessions, nodes):
+    with Hub.open(settings) as hub:
+        sessions, nodes, manifests = hub.sessions, hub.nodes(), hub.manifests
         say("link")
         with sessions.begin() as session:
             done = session.scalar(select(func.count()).select_from(LinkRun)) or 0
@@ -105,8 +103,8 @@ def _link_and_screen(settings: Settings, summary: DemoSummary, fresh: bool, say:
                 summary.stages["screen"] = "reused"
                 summary.screening = {"as_of": as_of.isoformat(), **json.loads(previous)}
             else:
-                rule_set = load_rule_set(settings.rules_path, settings.municipality_code)
-                summary.screening = vars(run_screening(session, nodes, manifests, default_catalog(), rule_set, as_of,
+                rule_set = hub.rule_set()
+                summary.screening = vars(run_screening(session, nodes, manifests, hub.catalog, rule_set, as_of,
                                                        excluded=suspended_persons(session)))
                 summary.stages["screen"] = "screened"
 

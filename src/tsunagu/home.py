@@ -9,13 +9,18 @@ import yaml
 from sqlalchemy import select
 
 from tsunagu.config import CONFIG_FILE, Settings, load_settings, read_home_file
+from tsunagu.errors import ConfigurationError
+from tsunagu.hub import Hub
 from tsunagu.municipality import Municipality
-from tsunagu.store.db import create_hub_engine, current_revision, migrate, session_factory
+from tsunagu.store.db import current_revision, migrate
 from tsunagu.store.models import MunicipalityRow
 
 
-class HomeConflictError(ValueError):
+class HomeConflictError(ConfigurationError, ValueError):
     """The home already belongs to another municipality."""
+
+    code = "home_conflict"
+    status = 409
 
 
 @dataclass(frozen=True)
@@ -29,19 +34,15 @@ class InitResult:
 
 
 def _record_municipality(settings: Settings, municipality: Municipality) -> None:
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        with session_factory(engine).begin() as session:
-            row = session.scalars(select(MunicipalityRow)).first()
-            if row is None:
-                session.add(MunicipalityRow(code=municipality.code, name=municipality.name))
-            elif row.code != municipality.code:
-                raise HomeConflictError(
-                    f"ハブの保存先は既に {row.name}（{row.code}）のものです / "
-                    f"the hub store already belongs to {row.code}"
-                )
-    finally:
-        engine.dispose()
+    with Hub(settings) as hub, hub.sessions.begin() as session:
+        row = session.scalars(select(MunicipalityRow)).first()
+        if row is None:
+            session.add(MunicipalityRow(code=municipality.code, name=municipality.name))
+        elif row.code != municipality.code:
+            raise HomeConflictError(
+                f"ハブの保存先は既に {row.name}（{row.code}）のものです / "
+                f"the hub store already belongs to {row.code}"
+            )
 
 
 def init_home(home: Path, municipality: Municipality) -> InitResult:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tsunagu.errors import InputError
+
 _WEIGHTS = (6, 5, 4, 3, 2)
 
 
-class MunicipalityCodeError(ValueError):
+class MunicipalityCodeError(InputError, ValueError):
     """A 地方公共団体コード is malformed or its check digit is wrong."""
+
+    code = "municipality_code"
 
 
 def check_digit(first_five: str) -> int:

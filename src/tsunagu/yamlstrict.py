@@ -14,11 +14,15 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from tsunagu.errors import ConfigurationError
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError, ValueError):
     """A configuration file is invalid; the message names the file and line."""
+
+    code = "config"
 
     def __init__(self, path: Path | str, line: int | None, message: str) -> None:
         self.path = str(path)

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.vault import store
 
 

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import Manifest, packaged_manifests
 from tsunagu.ingest.columnar import ColumnConverter, ConvertedRows
 from tsunagu.ingest.convert import ConvertedRow, RowConverter
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import Manifest, packaged_manifests
 from tsunagu.vault.store import IDENTITY_COLUMNS, sqlite_value
 
 EXPORT_DATE = date(2026, 10, 31)

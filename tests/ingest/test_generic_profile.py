@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tsunagu.catalog.manifest import load_manifests
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import load_manifests
 from tsunagu.vault import schema
 from tsunagu.vault.store import Vault, VaultLocation
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.vault.node import LocalNode, NodeRefusedError, NodeRequest
 from tsunagu.vault.store import Vault, VaultLocation
 

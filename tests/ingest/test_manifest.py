@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tsunagu.catalog import default_catalog
-from tsunagu.ingest.manifest import load_manifest, packaged_manifest_dir, packaged_manifests
+from tsunagu.catalog.manifest import load_manifest, packaged_manifest_dir, packaged_manifests
 from tsunagu.yamlstrict import ConfigError
 
 GOOD = """source: shugaku_enjo

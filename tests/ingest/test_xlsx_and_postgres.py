@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.cli import app
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import packaged_manifests
 
 runner = CliRunner()
 

@@ -13,8 +13,8 @@ def trained_model(small_town: SmallTown, tmp_path_factory: pytest.TempPathFactor
 
     from sqlalchemy import select
 
+    from tsunagu.catalog.manifest import manifests_for_home
     from tsunagu.config import load_settings
-    from tsunagu.ingest.manifest import manifests_for_home
     from tsunagu.link.models import LinkRun
     from tsunagu.link.run import run_linkage
     from tsunagu.store.db import create_hub_engine, session_factory

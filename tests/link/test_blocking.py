@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from support.municipality import SmallTown
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link import run as link_run
 from tsunagu.link.models import LinkRun, Person, PersonLink
 from tsunagu.link.probabilistic import (

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
 from tsunagu.home import init_home
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.models import ClericalPair, PersonLink
 from tsunagu.link.run import LinkReport, run_linkage
 from tsunagu.municipality import Municipality

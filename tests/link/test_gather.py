@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from support.municipality import SmallTown
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.records import COMPARISON_FIELDS, KEYED_FIELDS, gather, needed_for_scoring
 from tsunagu.vault import schema
 from tsunagu.vault.node import IDENTITY_FIELDS, LocalNode, NodeRefusedError, NodeRequest, _frame

@@ -16,10 +16,11 @@ from sqlalchemy import Engine, select
 
 from support.municipality import SmallTown
 from support.postgres import fresh_database
+from tsunagu.catalog.manifest import manifests_for_home, packaged_manifests
 from tsunagu.config import load_settings
 from tsunagu.home import init_home
+from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import manifests_for_home, packaged_manifests
 from tsunagu.link import model as link_model
 from tsunagu.link.assign import Assignment, Thresholds, assign
 from tsunagu.link.identity import cluster_records
@@ -143,17 +144,12 @@ def test_a_run_on_postgres_links_as_on_the_embedded_store(small_town: SmallTown,
             ingestor.ingest([small_town.exports])
         finally:
             ingestor.close()
-        engine = create_hub_engine(url)
-        nodes = open_nodes(settings)
-        try:
-            with session_factory(engine).begin() as session:
-                first = run_linkage(session, nodes, manifests_for_home(home))
-            with session_factory(engine).begin() as session:
-                again = run_linkage(session, nodes, manifests_for_home(home))
-            on_postgres = _grouping(engine)
-        finally:
-            close_nodes(nodes)
-            engine.dispose()
+        with Hub(settings) as hub:
+            with hub.sessions.begin() as session:
+                first = run_linkage(session, hub.nodes(), hub.manifests)
+            with hub.sessions.begin() as session:
+                again = run_linkage(session, hub.nodes(), hub.manifests)
+            on_postgres = _grouping(hub.engine)
     embedded = create_hub_engine(embedded_url)
     try:
         assert on_postgres == _grouping(embedded)

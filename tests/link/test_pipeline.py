@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from support.municipality import SmallTown
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.evaluate import evaluate_linkage
 from tsunagu.link.models import ClericalPair, LinkDecision, LinkRun, PersonLink
 from tsunagu.link.review import decide, open_pairs

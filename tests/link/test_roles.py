@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tsunagu.ingest.manifest import load_manifest, load_manifests, packaged_manifests
+from tsunagu.catalog.manifest import load_manifest, load_manifests, packaged_manifests
 from tsunagu.link.assign import Thresholds, assign
 from tsunagu.link.romaji import latin_key
 from tsunagu.link.run import partitions

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from support.hubs import settings_for
 from support.postgres import fresh_database
-from tsunagu.store.db import create_hub_engine, migrate
+from tsunagu.hub import Hub
+from tsunagu.store.db import migrate
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         url = f"sqlite:///{target}"
     else:
         url = request.getfixturevalue("pg_module_url")
-    eng = create_hub_engine(url)
+    hub = Hub(settings_for(tmp_path, url))
+    eng = hub.engine
     if request.param == "postgres":
         # Emptying the append-only tables is an operator's act: triggers off, truncate, triggers on.
         with eng.begin() as conn:
@@ -53,4 +56,4 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     try:
         yield eng
     finally:
-        eng.dispose()
+        hub.close()

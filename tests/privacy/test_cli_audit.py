@@ -11,13 +11,13 @@ import typer
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from support.hubs import hub_of
 from tsunagu.commands import audit as audit_cmd
 from tsunagu.commands import keys as keys_cmd
-from tsunagu.config import load_settings
+from tsunagu.errors import ExitCode
 from tsunagu.home import init_home
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry, Subject, authorise, break_glass
-from tsunagu.store.db import create_hub_engine, session_factory
 
 runner = CliRunner()
 REASON = "夜間に警察から本児の安全確認の依頼があり、担当者不在のため記録を確認する"
@@ -36,14 +36,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("TSUNAGU_NOTE_KEY", raising=False)
     folder = tmp_path / "home"
     init_home(folder, Municipality(code="272205", name="箕面市"))
-    engine = create_hub_engine(load_settings(folder).hub_url)
-    with session_factory(engine).begin() as session:
+    with hub_of(folder) as hub, hub.sessions.begin() as session:
         centre = Subject("c-1", "centre_caseworker", "family_centre")
         for person in ("P1", "P2", "P1"):
             authorise(session, centre, "child.view", "assessment", person_id=person, relationship="municipality")
         break_glass(session, Subject("s-1", "school_social_worker", "school-9"), "child.view", "assessment", "P1",
                     REASON, relationship="municipality")
-    engine.dispose()
     return folder
 
 
@@ -53,12 +51,8 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 def _entries(home: Path) -> list[AuditEntry]:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    try:
-        with session_factory(engine)() as session:
-            return list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
-    finally:
-        engine.dispose()
+    with hub_of(home) as hub, hub.sessions() as session:
+        return list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
 
 
 def test_verify_passes_then_reports_where_the_chain_is_broken(home: Path) -> None:
@@ -66,11 +60,9 @@ def test_verify_passes_then_reports_where_the_chain_is_broken(home: Path) -> Non
     assert code == 0, out
     assert "正常" in out
     assert _entries(home)[-1].action == "audit.verify" and _entries(home)[-1].actor == getpass.getuser()
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with engine.begin() as conn:
+    with hub_of(home) as hub, hub.engine.begin() as conn:
         conn.execute(text("DROP TRIGGER audit_entries_no_update"))
         conn.execute(text("UPDATE audit_entries SET person_id = 'P3' WHERE seq = 2"))
-    engine.dispose()
     code, out = _run("audit", "verify", "--home", str(home))
     assert code == 1
     assert "seq 2" in out and "変更" in out
@@ -110,7 +102,7 @@ def test_log_and_history_are_themselves_recorded(home: Path) -> None:
 
 def test_a_refused_command_is_recorded_and_reported(home: Path) -> None:
     code, out = _run("audit", "history", "P1", "--home", str(home), "--as-role", "administrator")
-    assert code == 1 and "deny.purpose" in out
+    assert code == ExitCode.REFUSED and "deny.purpose" in out
     last = _entries(home)[-1]
     assert (last.action, last.outcome, last.person_id) == ("audit.read", "denied", "P1")
     code, out = _run("audit", "log", "--home", str(home), "--as-role", "teacher")
@@ -125,7 +117,7 @@ def test_notifications_show_break_glass_and_can_be_marked_read(home: Path) -> No
     code, out = _run("audit", "notifications", "--home", str(home), "--json")
     assert json.loads(out) == []
     code, out = _run("audit", "notifications", "--home", str(home), "--as-role", "administrator")
-    assert code == 1
+    assert code == ExitCode.REFUSED
 
 
 def test_checkpoint_then_verify_with_the_public_key(home: Path) -> None:
@@ -151,7 +143,7 @@ def test_keys_rotate_and_list(home: Path) -> None:
     code, out = _run("keys", "list", "--home", str(home))
     assert code == 0 and report["new_key_id"] in out
     code, out = _run("keys", "rotate", "--home", str(home), "--as-role", "privacy_officer")
-    assert code == 1 and "暗号鍵の管理" in out
+    assert code == ExitCode.REFUSED and "暗号鍵の管理" in out
     assert [(e.action, e.outcome) for e in _entries(home)[-4:]] == [
         ("keys.manage", "allowed"), ("keys.manage", "allowed"), ("keys.manage", "allowed"), ("keys.manage", "denied"),
     ]

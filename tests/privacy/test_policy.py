@@ -235,7 +235,6 @@ roles:
   nurse: {label: 保健師, confidentiality_duty: true, duty_basis: 保健師助産師看護師法, child_detail: true, break_glass: true}
   clerk: {label: 事務, confidentiality_duty: false, duty_basis: 地方公務員法, child_detail: false}
   helper: {label: 支援員, confidentiality_duty: false, duty_basis: 地方公務員法, child_detail: true}
-purposes: {assessment: {label: 二次アセスメント}}
 relationships: {assigned_case: {label: 担当ケース}, none: {label: 関係なし}}
 actions:
   child.view: {label: 概要の閲覧, kind: child_record, break_glass: true}
@@ -253,16 +252,16 @@ def _mini(extra: str = "", base: str = MINI) -> str:
     ("extra", "line", "message"),
     [
         ("  - {id: clerk.view, label: x, roles: [clerk], actions: [child.view], purposes: [assessment], max_sensitivity: 2}\n",
-         12, "child_detail: false"),
+         11, "child_detail: false"),
         ("  - {id: helper.view, label: x, roles: [helper], actions: [child.view], purposes: [assessment]}\n",
-         12, "max_sensitivity: 2"),
-        ("  - {id: x.view, label: x, roles: [ghost], actions: [child.view], purposes: [assessment]}\n", 12, "unknown role"),
-        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.edit], purposes: [assessment]}\n", 12, "unknown action"),
+         11, "max_sensitivity: 2"),
+        ("  - {id: x.view, label: x, roles: [ghost], actions: [child.view], purposes: [assessment]}\n", 11, "unknown role"),
+        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.edit], purposes: [assessment]}\n", 11, "unknown action"),
         ("  - {id: x.view, label: x, roles: [nurse], actions: [child.view], purposes: [assessment], holders: [mars]}\n",
-         12, "unknown holder"),
-        ("  - {id: nurse.view, label: x, roles: [nurse], actions: [stats.read], purposes: [assessment]}\n", 12,
+         11, "unknown holder"),
+        ("  - {id: nurse.view, label: x, roles: [nurse], actions: [stats.read], purposes: [assessment]}\n", 11,
          "duplicate rule id"),
-        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.view], purposes: [assessment], colour: red}\n", 12,
+        ("  - {id: x.view, label: x, roles: [nurse], actions: [child.view], purposes: [assessment], colour: red}\n", 11,
          "unknown key"),
     ],
 )
@@ -277,7 +276,7 @@ def test_break_glass_only_on_child_records_and_duplicate_keys_refused() -> None:
     with pytest.raises(ConfigError, match="break_glass is only for child_record"):
         load_policy(Path("p.yaml"), text=bad)
     with pytest.raises(ConfigError, match="duplicate key"):
-        load_policy(Path("p.yaml"), text=MINI + "purposes: {}\n")
+        load_policy(Path("p.yaml"), text=MINI + "relationships: {}\n")
 
 
 def test_dated_rules_apply_only_in_their_period_in_japan_time() -> None:

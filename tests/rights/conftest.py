@@ -12,17 +12,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.catalog import default_catalog
-from tsunagu.config import Settings, load_settings
-from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
+from support.hubs import hub_of
+from tsunagu.catalog.manifest import ManifestSet
+from tsunagu.config import Settings
+from tsunagu.hub import Hub
 from tsunagu.link.models import PersonLink
-from tsunagu.privacy import NoteCipher, Subject, load_note_cipher, load_or_create_signing_key
-from tsunagu.screen import load_rule_set
+from tsunagu.privacy import NoteCipher, Subject, load_or_create_signing_key
 from tsunagu.screen.runs.models import ScreeningResult
 from tsunagu.screen.runs.run import ScreeningReport, run_screening
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
 from tsunagu.vault.node import Node
-from tsunagu.vault.topology import close_nodes, open_nodes
 from tsunagu.work.access import suspended_persons
 
 AS_OF = date(2026, 10, 31)
@@ -52,9 +50,8 @@ class Town:
 
 
 def screen(settings: Settings, nodes: dict[str, Node], factory: sessionmaker[Session]) -> ScreeningReport:
-    with factory.begin() as session:
-        return run_screening(session, nodes, manifests_for_home(settings.home), default_catalog(),
-                             load_rule_set(settings.rules_path, settings.municipality_code), AS_OF,
+    with Hub(settings) as hub, factory.begin() as session:  # the rules and vocabulary of the town's home
+        return run_screening(session, nodes, hub.manifests, hub.catalog, hub.rule_set(), AS_OF,
                              excluded=suspended_persons(session))
 
 
@@ -76,18 +73,10 @@ def pick_child(session: Session) -> str:
 def rights_town(linked_town: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     home = tmp_path_factory.mktemp("rights-town") / "home"
     shutil.copytree(linked_town, home)
-    settings = load_settings(home)
-    migrate(settings.hub_url)
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        factory = session_factory(engine)
-        screen(settings, nodes, factory)
-        with factory() as session:
+    with hub_of(home, migrate_store=True) as hub:
+        screen(hub.settings, hub.nodes(), hub.sessions)
+        with hub.sessions() as session:
             child = pick_child(session)
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
     return home, child
 
 
@@ -96,11 +85,5 @@ def town(rights_town: tuple[Path, str], tmp_path: Path) -> Iterator[Town]:
     source, child = rights_town
     home = tmp_path / "home"
     shutil.copytree(source, home)
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        yield Town(settings, session_factory(engine), load_note_cipher(home), nodes, manifests_for_home(home), child)
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
+    with hub_of(home) as hub:
+        yield Town(hub.settings, hub.sessions, hub.note_cipher, hub.nodes(), hub.manifests, child)

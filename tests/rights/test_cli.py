@@ -13,10 +13,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from rights.conftest import Town
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.commands import registers as registers_cmd
 from tsunagu.commands import requests as requests_cmd
 from tsunagu.commands import retention as retention_cmd
-from tsunagu.ingest.manifest import packaged_manifests
+from tsunagu.errors import ExitCode
 from tsunagu.link.models import PersonLink
 from tsunagu.work.rights.requests import jst_today
 
@@ -71,7 +72,7 @@ def test_requests_from_receipt_to_disclosure_and_correction(town: Town, tmp_path
                            "--json").stdout)
     assert shown["notices"][0]["status"] == "rejected"
     refused = run("requests", "list", "--home", where, "--as-role", "teacher")
-    assert refused.exit_code == 1 and "拒否" in refused.output
+    assert refused.exit_code == ExitCode.REFUSED and "拒否" in refused.output
 
 
 def test_retention_and_registers_commands(town: Town, tmp_path: Path) -> None:

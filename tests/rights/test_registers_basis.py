@@ -7,8 +7,8 @@ import io
 
 import pytest
 
+from tsunagu.catalog.manifest import LegalUse, ManifestSet, packaged_manifests
 from tsunagu.ingest.basis import NoLegalBasisError, basis_problems, require_basis, sources_without_basis
-from tsunagu.ingest.manifest import LegalUse, ManifestSet, packaged_manifests
 from tsunagu.work.rights.registers import (
     BASIS_HEADER,
     FILE_HEADER,

@@ -37,18 +37,18 @@ def _hub(town: Town, model: type[object]) -> int:
 def test_dry_run_reports_and_the_real_run_deletes_exactly_that(town: Town) -> None:
     observations, results = _vault_rows(town, "observations"), _hub(town, ScreeningResult)
     audit = _hub(town, AuditEntry)
-    dry = run_retention(town.settings, OFFICER, today=FAR, dry_run=True)
+    dry = run_retention(town.settings, OFFICER, sessions=town.factory, nodes=town.nodes, today=FAR, dry_run=True)
     assert dry.total > 0 and dry.hub["screening_results"] == results
     assert set(dry.vaults) >= {"resident_registry", "schools", "family_centre"}
     assert _vault_rows(town, "observations") == observations and _hub(town, ScreeningResult) == results
-    real = run_retention(town.settings, OFFICER, today=FAR)
+    real = run_retention(town.settings, OFFICER, sessions=town.factory, nodes=town.nodes, today=FAR)
     assert (real.hub, real.vaults) == (dry.hub, dry.vaults)
     removed = sum(t["observations"] for d in real.vaults.values() for t in d.values())
     assert _vault_rows(town, "observations") == observations - removed
     assert _hub(town, ScreeningResult) == 0
     # 児童相談所 keeps its records for 25 years: still there in 2040.
     assert _vault_rows(town, "records", source="jisou") > 0
-    assert run_retention(town.settings, OFFICER, today=FAR, dry_run=True).total == 0
+    assert run_retention(town.settings, OFFICER, sessions=town.factory, nodes=town.nodes, today=FAR, dry_run=True).total == 0
     # Audit entries: never removed; each run (dry ones too) added one; the chain still verifies.
     audit_now = _hub(town, AuditEntry)  # read before opening the session below: one hub transaction at a time
     with town.factory() as session:
@@ -70,7 +70,7 @@ def test_an_item_with_a_shorter_period_loses_its_values_first(town: Town) -> Non
     before_abuse = _vault_rows(town, "observations", item_id="abuse_consultation")
     before_family = _vault_rows(town, "observations", item_id="family_consultation")
     assert before_family > 0
-    report = run_retention(town.settings, OFFICER, today=day)
+    report = run_retention(town.settings, OFFICER, sessions=town.factory, nodes=town.nodes, today=day)
     assert report.expired_exports["kodomo_center"] == 0  # the exports themselves are within their 10 years
     assert report.vaults["family_centre"]["kodomo_center"]["records"] == 0
     assert report.vaults["family_centre"]["kodomo_center"]["observations"] == before_family
@@ -81,7 +81,7 @@ def test_an_item_with_a_shorter_period_loses_its_values_first(town: Town) -> Non
 def test_only_governance_roles_run_retention_and_a_refusal_is_recorded(town: Town) -> None:
     teacher = Subject("t1", "teacher", "C000000")
     try:
-        run_retention(town.settings, teacher, today=FAR)
+        run_retention(town.settings, teacher, sessions=town.factory, nodes=town.nodes, today=FAR)
         raise AssertionError("a teacher ran the retention job")
     except Refused:
         pass

@@ -11,40 +11,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from support.hubs import hub_of
 from support.municipality import SmallTown
-from tsunagu.catalog import default_catalog
-from tsunagu.config import load_settings
-from tsunagu.ingest.manifest import manifests_for_home
-from tsunagu.screen import load_rule_set
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.screen.runs.run import ScreeningReport, run_screening
 from tsunagu.screen.runs.truth import evaluate_screening
-from tsunagu.store.db import create_hub_engine, session_factory
 from tsunagu.vault.node import Node
-from tsunagu.vault.topology import close_nodes, open_nodes
 
 AS_OF = date(2026, 10, 31)
 
 
 def _screen(home: Path, nodes: Mapping[str, Node] | None = None, excluded: set[str] | None = None) -> ScreeningReport:
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    opened = open_nodes(settings)
-    try:
-        with session_factory(engine).begin() as session:
-            return run_screening(session, nodes if nodes is not None else opened, manifests_for_home(home),
-                                 default_catalog(), load_rule_set(settings.rules_path, settings.municipality_code),
-                                 AS_OF, excluded=excluded)
-    finally:
-        close_nodes(opened)
-        engine.dispose()
+    with hub_of(home) as hub, hub.sessions.begin() as session:
+        return run_screening(session, nodes if nodes is not None else hub.nodes(), hub.manifests, hub.catalog,
+                             hub.rule_set(), AS_OF, excluded=excluded)
 
 
 def _results(home: Path, run_id: str) -> dict[str, ScreeningResult]:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         rows = {r.person_id: r for r in session.scalars(select(ScreeningResult).where(ScreeningResult.run_id == run_id))}
-    engine.dispose()
     return rows
 
 
@@ -68,14 +53,12 @@ def test_a_run_stores_explained_results_and_freezes_what_it_used(home: Path, sma
         assert all(reason["department"] and reason["observed_on"] for reason in reasons)
         assert result.no_mark == (not result.known_to_support)
         assert result.first_flag and result.trend == "new"
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         run = session.get(ScreeningRun, report.run_id)
         assert run is not None
         assert run.rule_set_hash == report.rule_set_hash and run.link_run_id
         assert "school_kiroku" in json.loads(run.snapshots_json)
         quality = evaluate_screening(session, small_town.truth, report.run_id)
-    engine.dispose()
     for key in ("recall", "precision", "listed_share", "no_mark_share", "single_department_recall", "by_group"):
         assert key in quality
     assert 0 < quality["listed_share"] < 0.5
@@ -113,17 +96,12 @@ class _BrokenNode:
 
 
 def test_a_node_that_is_down_leaves_a_completed_run_naming_the_missing_sources(home: Path) -> None:
-    settings = load_settings(home)
-    nodes = open_nodes(settings)
-    try:
+    with hub_of(home) as hub:
+        nodes = dict(hub.nodes())
         nodes["schools"] = _BrokenNode()  # type: ignore[assignment]
         report = _screen(home, nodes)
-    finally:
-        close_nodes({k: v for k, v in nodes.items() if k != "schools"})
     assert report.children > 1000
     assert {"school_meibo", "school_kiroku", "kokoro_tenki"} <= set(report.missing_sources)
-    engine = create_hub_engine(settings.hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         run = session.get(ScreeningRun, report.run_id)
         assert run is not None and "school_kiroku" in json.loads(run.missing_sources)
-    engine.dispose()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.config import Settings, load_settings
 from tsunagu.home import init_home
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.municipality import Municipality
 from tsunagu.synth import generate
 

@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from polars.testing import assert_frame_equal
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.vault.errors import NodeAuthenticationError, NodeUnavailableError
 from tsunagu.vault.http import ExchangeRecord, HttpNode, Timeouts, signed_headers, signing, wire
 from tsunagu.vault.http.server import create_app, nonces_from_log

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from support.municipality import SmallTown
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.cli import app
 from tsunagu.config import Settings, load_settings
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.link.models import PersonLink
 from tsunagu.link.run import run_linkage
 from tsunagu.screen import load_rule_set

@@ -23,11 +23,11 @@ from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands import node as node_cmd
 from tsunagu.config import Settings, load_settings
 from tsunagu.home import init_home
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.municipality import Municipality
 from tsunagu.vault.http import ExchangeRecord, HttpNode, signing
 from tsunagu.vault.node import LocalNode, NodeRequest

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 from starlette.routing import BaseRoute
 
-from tsunagu.ingest.manifest import packaged_manifests
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.link.models import ClericalPair
 from tsunagu.privacy import AuditEntry, Decision, Policy, Subject
 from tsunagu.web.app import create_app

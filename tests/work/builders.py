@@ -12,15 +12,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.config import Settings, load_settings
 from tsunagu.home import init_home
+from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
-from tsunagu.ingest.manifest import packaged_manifests
 from tsunagu.link.models import Person, PersonLink
 from tsunagu.municipality import Municipality
-from tsunagu.privacy import NoteCipher, Subject, load_note_cipher
+from tsunagu.privacy import NoteCipher, Subject
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
-from tsunagu.store.db import create_hub_engine, session_factory
 from tsunagu.work import users as accounts
 from tsunagu.work.assignments import assign
 from tsunagu.work.resources import ResourceEntry, add_resource
@@ -140,11 +140,11 @@ def build_home(root: Path, *, with_users: bool = True) -> Home:
     init_home(home, Municipality("272205", "つなぐ市"))
     _vaults(home)
     settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    factory = session_factory(engine)
+    hub = Hub(settings)
+    engine, factory = hub.engine, hub.sessions
     with factory.begin() as session:
         run_id = _hub(session)
-    built = Home(settings, factory, load_note_cipher(home), run_id, engine)
+    built = Home(settings, factory, hub.note_cipher, run_id, engine)
     if with_users:
         with factory.begin() as session:
             for user_id, (role, org, name) in USERS.items():
@@ -161,6 +161,5 @@ def build_home(root: Path, *, with_users: bool = True) -> Home:
 
 def open_home(home: Path, run_id: str = "run-2026-10") -> Home:
     """A Home over an existing folder (a copy of a built one)."""
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    return Home(settings, session_factory(engine), load_note_cipher(home), run_id, engine, [1, 2])
+    hub = Hub(load_settings(home))
+    return Home(hub.settings, hub.sessions, hub.note_cipher, run_id, hub.engine, [1, 2])

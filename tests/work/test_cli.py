@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from tsunagu.commands import resources as resources_cmd
 from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import users as users_cmd
+from tsunagu.errors import ExitCode
 from work.builders import Home
 
 app = typer.Typer()
@@ -34,15 +35,15 @@ def test_users_add_list_disable(home: Home) -> None:
     assert generated.exit_code == 0 and len(json.loads(generated.stdout)["password"]) >= 12
     short = run("users", "add", "x1", "--role", "teacher", "--name", "x", "--password-stdin", "--home", where,
                 stdin="short\n")
-    assert short.exit_code == 1 and "12文字" in short.output
+    assert short.exit_code == ExitCode.INPUT and "12文字" in short.output
     unknown = run("users", "add", "x2", "--role", "principal", "--name", "x", "--generate", "--home", where)
-    assert unknown.exit_code == 1 and "役割" in unknown.output
+    assert unknown.exit_code == ExitCode.INPUT and "役割" in unknown.output
     assert run("users", "disable", "nurse1", "--home", where).exit_code == 0
     listed = json.loads(run("users", "list", "--json", "--home", where).stdout)
     by_id = {u["user_id"]: u for u in listed}
     assert by_id["nurse1"]["disabled"] and by_id["ssw2"]["organisation"] == "S001,S002"
     refused = run("users", "list", "--as-role", "teacher", "--home", where)
-    assert refused.exit_code == 1 and "拒否" in refused.output
+    assert refused.exit_code == ExitCode.REFUSED and "拒否" in refused.output
 
 
 def test_resources_add_import_list(home: Home, tmp_path: Path) -> None:
@@ -56,6 +57,6 @@ def test_resources_add_import_list(home: Home, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("resources:\n  - {name: x, category: y, colour: red}\n", encoding="utf-8")
     refused = run("resources", "import", str(bad), "--home", where)
-    assert refused.exit_code == 1 and "bad.yaml" in refused.output
+    assert refused.exit_code == ExitCode.CONFIG and "bad.yaml" in refused.output
     names = [r["name"] for r in json.loads(run("resources", "list", "--json", "--home", where).stdout)]
     assert {"ひとり親家庭 相談窓口", "フードバンク つなぐ", "こども食堂 ひだまり"} <= set(names)

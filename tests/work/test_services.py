@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import AuditEntry, rotate
 from tsunagu.vault.topology import close_nodes, open_nodes
@@ -337,4 +337,4 @@ def test_resources_import_and_admin_views(home: Home, tmp_path: Path) -> None:
     juki = next(s for s in sources if s.source == "juki_jumin")
     assert juki.last_export == date(2026, 10, 31) and juki.rows_loaded == 4 and not juki.stale
     assert next(s for s in sources if s.source == "kokoro_tenki").missing_in_run
-    assert rules.available is (Path("rules") / "baseline").is_dir()
+    assert rules.available is (home.settings.rules_path / "baseline").is_dir()  # the rules screening uses

@@ -4,17 +4,15 @@ in one short writing transaction — refusals recorded, failures leaving nothing
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from support.postgres import fresh_database
+from tsunagu.hub import Hub
 from tsunagu.privacy import AuditEntry, AuditEvent, append, verify
-from tsunagu.store.db import ReadOnlySessionError, create_hub_engine, migrate, read_session_factory, session_factory
+from tsunagu.store.db import ReadOnlySessionError, read_session_factory, session_factory
 from tsunagu.work.candidates import CandidateFilter, list_candidates
 from tsunagu.work.errors import Refused
 from tsunagu.work.models import UseSuspension
@@ -72,22 +70,10 @@ def test_a_reading_session_refuses_to_write(home: Home) -> None:
         assert session.scalar(select(func.count()).select_from(UseSuspension)) == 0
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty migrated hub on each back-end (PostgreSQL: a database of its own, dropped afterwards)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-        migrate(url)
-        engine = create_hub_engine(url)
-        yield engine
-        engine.dispose()
-        return
-    request.getfixturevalue("pg_url")  # the PostgreSQL server is up (and its marker applies)
-    with fresh_database("tsunagu_units") as url:
-        migrate(url)
-        engine = create_hub_engine(url)
-        yield engine
-        engine.dispose()
+@pytest.fixture
+def hub(any_hub: Hub) -> Engine:
+    """An empty migrated hub on each back-end (the shared ``any_hub`` fixture)."""
+    return any_hub.engine
 
 
 THREADS, EACH, PER_READ = 6, 10, 5

@@ -36,24 +36,19 @@ DEFAULT_WORKERS = 1
 def prepare_account(home: Path) -> tuple[str, str]:
     """Create (or re-password) the bench's centre caseworker, who may list the whole municipality."""
     from tsunagu.config import load_settings
-    from tsunagu.privacy import Subject, load_or_create_signing_key
-    from tsunagu.store.db import create_hub_engine, session_factory
+    from tsunagu.hub import Hub
+    from tsunagu.privacy import Subject
     from tsunagu.work.models import User
     from tsunagu.work.users import create_user, generate_password, set_password
 
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
     password = generate_password()  # fresh every run, never printed: it lives only in this process
-    try:
-        with session_factory(engine).begin() as session:
-            if session.get(User, BENCH_USER) is None:
-                admin = Subject("tsunagu-bench", "administrator", "it")
-                create_user(session, admin, BENCH_USER, role="centre_caseworker", display_name="ベンチマーク センター職員",
-                            organisation="family_centre", password=password, key=load_or_create_signing_key(home))
-            else:
-                set_password(session, BENCH_USER, password)
-    finally:
-        engine.dispose()
+    with Hub(load_settings(home)) as hub, hub.sessions.begin() as session:
+        if session.get(User, BENCH_USER) is None:
+            admin = Subject("tsunagu-bench", "administrator", "it")
+            create_user(session, admin, BENCH_USER, role="centre_caseworker", display_name="ベンチマーク センター職員",
+                        organisation="family_centre", password=password, key=hub.signing_key)
+        else:
+            set_password(session, BENCH_USER, password)
     return BENCH_USER, password
 
 

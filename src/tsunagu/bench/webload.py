@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from tsunagu.bench.stats import latency_summary
+from tsunagu.errors import TsunaguError
 from tsunagu.screen.model import DOMAINS
 from tsunagu.work.candidates import LISTED_TIERS, SORTS
 
@@ -83,7 +84,9 @@ class _Shared:
             self.schools = _OPTION.findall(select.group(1)) if select else []
 
 
-class SignInFailed(RuntimeError):
+class SignInFailed(TsunaguError, RuntimeError):
+
+    code = "bench_sign_in"
     pass
 
 

@@ -100,6 +100,20 @@ class DataItem(BaseModel):
         return self
 
 
+class Purpose(BaseModel):
+    """利用目的: why data is used (the access policy's rules and the manifests' releases name it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    label: str = Field(min_length=1)
+
+
+class _PurposesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    purposes: list[Purpose]
+
+
 class _DepartmentsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     departments: list[Department]
@@ -114,6 +128,7 @@ class _ItemsFile(BaseModel):
 class Catalog:
     departments: dict[str, Department]
     items: dict[str, DataItem]
+    purposes: dict[str, Purpose]
 
     def item(self, item_id: str) -> DataItem:
         try:
@@ -141,8 +156,18 @@ def _load_list(path: Path, text: str, model: type[BaseModel], key: str) -> list[
     return [(entry, line_of(node, (key, i)) or 0) for i, entry in enumerate(entries)]
 
 
-def load_catalog(departments_path: Path, items_path: Path) -> Catalog:
-    """Load and cross-check a catalogue from two YAML files."""
+def _load_purposes(path: Path) -> dict[str, Purpose]:
+    purposes: dict[str, Purpose] = {}
+    for entry, line in _load_list(path, path.read_text("utf-8"), _PurposesFile, "purposes"):
+        assert isinstance(entry, Purpose)
+        if entry.id in purposes:
+            raise ConfigError(path, line, f"duplicate purpose id {entry.id!r}")
+        purposes[entry.id] = entry
+    return purposes
+
+
+def load_catalog(departments_path: Path, items_path: Path, purposes_path: Path | None = None) -> Catalog:
+    """Load and cross-check a catalogue from its YAML files (the packaged purposes unless given)."""
     departments: dict[str, Department] = {}
     for entry, line in _load_list(departments_path, departments_path.read_text("utf-8"), _DepartmentsFile, "departments"):
         assert isinstance(entry, Department)
@@ -159,7 +184,12 @@ def load_catalog(departments_path: Path, items_path: Path) -> Catalog:
                 items_path, line, f"item {entry.id!r}: unknown department {entry.department!r}"
             )
         items[entry.id] = entry
-    return Catalog(departments=departments, items=items)
+    purposes = _load_purposes(purposes_path or packaged_purposes_path())
+    return Catalog(departments=departments, items=items, purposes=purposes)
+
+
+def packaged_purposes_path() -> Path:
+    return Path(str(resources.files("tsunagu.catalog") / "data" / "purposes.yaml"))
 
 
 def packaged_paths() -> tuple[Path, Path]:

@@ -27,10 +27,12 @@ from tsunagu.commands.common import (
     console,
     emit_json,
     fail,
+    refuse,
     settings_for,
     signing_key,
 )
 from tsunagu.config import Settings
+from tsunagu.hub import Hub
 from tsunagu.privacy import (
     ChainBrokenError,
     access_history,
@@ -43,7 +45,6 @@ from tsunagu.privacy import (
 from tsunagu.privacy.audit import EVENT_LABELS, OUTCOME_LABELS
 from tsunagu.privacy.models import AuditEntry, PrivacyNotification
 from tsunagu.privacy.policy import JST, default_policy
-from tsunagu.store.db import create_hub_engine, session_factory
 
 audit_app = typer.Typer(help="アクセス記録（監査ログ）の検証と閲覧", no_args_is_help=True)
 
@@ -58,12 +59,8 @@ PurposeOption = Annotated[str, typer.Option("--purpose", help="利用目的（ad
 @contextmanager
 def hub_session(settings: Settings) -> Iterator[Session]:
     """One transaction: the audit entry is committed with (and only with) what it records."""
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        with session_factory(engine).begin() as session:
-            yield session
-    finally:
-        engine.dispose()
+    with Hub(settings) as hub, hub.sessions.begin() as session:
+        yield session
 
 
 def jst(moment: datetime) -> str:
@@ -101,7 +98,7 @@ def verify_command(
         decision = authorise(session, subject, "audit.verify", "administration", key=key)
         report = verify(session, trusted) if decision.allowed else None
     if report is None:
-        fail(decision.reason)
+        refuse(decision.reason)
     if json_out:
         emit_json(report)
     elif report.ok:
@@ -155,7 +152,7 @@ def log_command(
         # The entry just written records this very read; it is not part of what was asked for.
         payload = [entry_json(r) for r in rows if r.request_id != request_id][-limit:]
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if json_out:
         emit_json(payload)
         return
@@ -192,7 +189,7 @@ def history_command(
         decision = authorise(session, subject, "audit.read", purpose, person_id=person_id, key=key)
         records = access_history(session, person_id) if decision.allowed else []
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if json_out:
         emit_json({"person_id": person_id, "records": records})
         return
@@ -227,7 +224,7 @@ def checkpoint_command(
             except ChainBrokenError as exc:
                 broken = exc
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if broken is not None or result is None:
         fail(str(broken))
     if json_out:
@@ -262,7 +259,7 @@ def notifications_command(
             for n in rows:
                 n.read_at = n.read_at or now
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if json_out:
         emit_json(payload)
         return

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 
 from tsunagu.config import Settings, load_settings
+from tsunagu.errors import ExitCode, TsunaguError
 from tsunagu.privacy import KeyFileError, Subject, load_or_create_signing_key
-from tsunagu.yamlstrict import ConfigError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -56,15 +56,35 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def refuse(reason: str) -> NoReturn:
+    """The policy said no (the refusal is already recorded): exit with ``ExitCode.REFUSED``."""
+    fail(reason, ExitCode.REFUSED)
+
+
 @contextmanager
 def reported_errors(*kinds: type[Exception]) -> Iterator[None]:
-    """Turn expected errors into one clear line and a non-zero exit, never a traceback."""
+    """Turn expected errors into one clear line and a non-zero exit, never a traceback.
+
+    Every ``TsunaguError`` exits with its own code (``tsunagu.errors.ExitCode``, docs/errors.md);
+    the other ``kinds`` named by a command exit with 1.
+    """
     try:
         yield
+    except TsunaguError as exc:
+        fail(str(exc), exc.exit_code)
     except Exception as exc:
-        if isinstance(exc, (ConfigError, *kinds)):
+        if isinstance(exc, kinds):
             fail(str(exc))
         raise
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run the CLI; an error no command expected still ends in one line and its exit code."""
+    try:
+        app()
+    except TsunaguError as exc:
+        err_console.print(f"[bold red]エラー:[/] {exc}")
+        sys.exit(exc.exit_code)
 
 
 def settings_for(home: Path | None, *, require_init: bool = True) -> Settings:
@@ -97,7 +117,7 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
     try:
         return load_or_create_signing_key(settings.home)
     except KeyFileError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
 
 
 Command = Callable[..., None]

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands.audit import hub_session
 from tsunagu.commands.common import (
     HomeOption,
@@ -18,6 +19,7 @@ from tsunagu.commands.common import (
     console,
     emit_json,
     fail,
+    refuse,
     reported_errors,
     settings_for,
     signing_key,
@@ -25,7 +27,6 @@ from tsunagu.commands.common import (
 from tsunagu.config import Settings
 from tsunagu.csvout import write_rows
 from tsunagu.ingest.load import Ingestor, IngestReport, expand_paths
-from tsunagu.ingest.manifest import manifests_for_home
 from tsunagu.privacy import authorise
 from tsunagu.vault import quarantine as q
 from tsunagu.vault.store import Vault, VaultLocation
@@ -39,7 +40,7 @@ def authorise_steward(settings: Settings, as_role: str) -> None:
         decision = authorise(session, cli_subject(as_role, "cli", back_office_only=False), "sources.load",
                              "administration", key=signing_key(settings))
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
 
 
 def run_ingest(settings: Settings, paths: list[Path], show_progress: bool) -> IngestReport:

@@ -19,6 +19,7 @@ from tsunagu.commands.common import (
     console,
     emit_json,
     fail,
+    refuse,
     settings_for,
     signing_key,
 )
@@ -60,7 +61,7 @@ def rotate_command(
             except (NoteKeyError, KeyFileError) as exc:
                 error = str(exc)
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if report is None:
         fail(error or "鍵を更新できませんでした")
     if json_out:
@@ -94,7 +95,7 @@ def list_command(
             except (NoteKeyError, KeyFileError) as exc:
                 error = str(exc)
     if not decision.allowed:
-        fail(decision.reason)
+        refuse(decision.reason)
     if error is not None:
         fail(error)
     if json_out:

@@ -24,15 +24,12 @@ from tsunagu.commands.common import (
     signing_key,
 )
 from tsunagu.config import Settings
-from tsunagu.hub import hub_with_nodes
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.hub import Hub
 from tsunagu.link.evaluate import TruthCoverageError, evaluate_linkage
 from tsunagu.link.probabilistic import BlockingTooLargeError
 from tsunagu.link.run import LinkReport, run_linkage
-from tsunagu.store.db import create_hub_engine, session_factory
 from tsunagu.work import linkreview
 from tsunagu.work.errors import WorkError
-from tsunagu.work.unit import unit_of_work
 
 link_app = typer.Typer(help="名寄せ（同一人物の記録をつなぐ）", invoke_without_command=True)
 
@@ -52,8 +49,8 @@ def _collector_paused() -> Iterator[None]:
 
 
 def link_home(settings: Settings, incremental: bool = False) -> LinkReport:
-    with _collector_paused(), hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session:
-        return run_linkage(session, nodes, manifests_for_home(settings.home), incremental=incremental)
+    with _collector_paused(), Hub.open(settings) as hub, hub.sessions.begin() as session:
+        return run_linkage(session, hub.nodes(), hub.manifests, incremental=incremental)
 
 
 @link_app.callback()
@@ -102,8 +99,8 @@ def review(
     settings = settings_for(home)
     subject = cli_subject(as_role, "cli", back_office_only=False)
     key = signing_key(settings)
-    with reported_errors(WorkError), hub_with_nodes(settings) as (sessions, nodes), unit_of_work(sessions) as session:
-        pairs = linkreview.pending_pairs(session, subject, nodes, manifests_for_home(settings.home), limit=limit,
+    with reported_errors(WorkError), Hub.open(settings) as hub, hub.unit() as session:
+        pairs = linkreview.pending_pairs(session, subject, hub.nodes(), hub.manifests, limit=limit,
                                          key=key)
         if json_out and not decide:
             emit_json({"pairs": pairs})
@@ -142,12 +139,8 @@ def decide_pair(
     """名寄せ確認の1組に判断を記録する（以後の名寄せはこの判断に従う）。"""
     settings = settings_for(home)
     subject = cli_subject(as_role, "cli", back_office_only=False)
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        with reported_errors(WorkError), unit_of_work(session_factory(engine)) as session:
-            linkreview.decide_pair(session, subject, pair_id, decision, reason, key=signing_key(settings))
-    finally:
-        engine.dispose()
+    with reported_errors(WorkError), Hub(settings) as hub, hub.unit() as session:
+        linkreview.decide_pair(session, subject, pair_id, decision, reason, key=signing_key(settings))
     if json_out:
         emit_json({"pair": pair_id, "decision": decision})
     else:
@@ -162,10 +155,8 @@ def evaluate(
 ) -> None:
     """名寄せ結果を正解（合成データの truth）と比べ、適合率・再現率・F1を報告する。"""
     settings = settings_for(home)
-    engine = create_hub_engine(settings.hub_url)
-    with reported_errors(FileNotFoundError, TruthCoverageError), session_factory(engine)() as session:
+    with reported_errors(FileNotFoundError, TruthCoverageError), Hub(settings) as hub, hub.sessions() as session:
         report = evaluate_linkage(session, truth)
-    engine.dispose()
     if json_out:
         emit_json(report)
         return

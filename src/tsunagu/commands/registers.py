@@ -20,7 +20,7 @@ from tsunagu.commands.common import (
     reported_errors,
     settings_for,
 )
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.hub import Hub
 from tsunagu.work.rights.registers import (
     file_register,
     legal_basis_register,
@@ -37,8 +37,8 @@ OutOption = typer.Option(None, "--out", help="CSV（UTF-8 BOM付き、Excelで�
 def files_command(home: HomeOption = None, json_out: JsonOption = False, out: Path | None = OutOption) -> None:
     """個人情報ファイル簿（部署のデータソースごと・ハブの記録ごと）。"""
     settings = settings_for(home)
-    with reported_errors():
-        entries = file_register(manifests_for_home(settings.home), hub_periods(settings.home))
+    with reported_errors(), Hub(settings) as hub:
+        entries = file_register(hub.manifests, hub_periods(settings.home))
     if out is not None:
         with out.open("w", encoding="utf-8-sig", newline="") as handle:
             count = write_file_register(handle, entries)
@@ -58,8 +58,8 @@ def files_command(home: HomeOption = None, json_out: JsonOption = False, out: Pa
 def legal_basis_command(home: HomeOption = None, json_out: JsonOption = False, out: Path | None = OutOption) -> None:
     """データソースごとの目的外利用の根拠条項と、記録された相当の理由。"""
     settings = settings_for(home)
-    with reported_errors():
-        entries = legal_basis_register(manifests_for_home(settings.home))
+    with reported_errors(), Hub(settings) as hub:
+        entries = legal_basis_register(hub.manifests)
     if out is not None:
         with out.open("w", encoding="utf-8-sig", newline="") as handle:
             count = write_basis_register(handle, entries)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from tsunagu.commands.audit import jst
 from tsunagu.commands.common import (
@@ -30,15 +30,12 @@ from tsunagu.commands.common import (
     signing_key,
 )
 from tsunagu.config import Settings
-from tsunagu.hub import hub_with_nodes
-from tsunagu.ingest.manifest import manifests_for_home
-from tsunagu.privacy import Subject, load_note_cipher
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
+from tsunagu.hub import Hub
+from tsunagu.privacy import Subject
 from tsunagu.work.errors import WorkError
 from tsunagu.work.rights import corrections, requests
 from tsunagu.work.rights.deletion import DeletionScope
 from tsunagu.work.rights.disclosure import build_pack, pack_json
-from tsunagu.work.unit import unit_of_work
 
 requests_app = typer.Typer(help="本人・法定代理人からの請求（開示・訂正・利用停止・削除）", no_args_is_help=True)
 T = TypeVar("T")
@@ -64,20 +61,20 @@ def _day(text: str | None, option: str) -> date | None:
         fail(f"{option} は YYYY-MM-DD で指定してください（指定: {text}）")
 
 
-def _in_hub(settings: Settings, work: Callable[[Session], T], factory: sessionmaker[Session] | None = None) -> T:
-    """Run ``work`` in one unit of work; a refusal is committed (it is on record), then reported."""
-    if factory is not None:
+def _with_hub(settings: Settings, work: Callable[[Session, Hub], T]) -> T:
+    """Run ``work`` in one unit of work on the home's hub; a refusal is committed (it is on record), then reported."""
+    # Migrated: a home made before the request tables existed gets them now.
+    with Hub.open(settings) as hub:
         try:
-            with unit_of_work(factory) as session:
-                return work(session)
+            with hub.unit() as session:
+                return work(session, hub)
         except WorkError as exc:
-            fail(exc.message)
-    migrate(settings.hub_url)  # a home made before the request tables existed gets them now
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        return _in_hub(settings, work, session_factory(engine))
-    finally:
-        engine.dispose()
+            fail(exc.message, exc.exit_code)
+
+
+def _in_hub(settings: Settings, work: Callable[[Session], T]) -> T:
+    """``_with_hub`` for work that needs only the session."""
+    return _with_hub(settings, lambda session, _hub: work(session))
 
 
 def _print(view: requests.RequestView) -> None:
@@ -136,9 +133,9 @@ def add_command(
         if not (source and local_id and field and value):
             fail("訂正請求には --source --local-id --field --value を指定してください。")
         claims.append(corrections.CorrectionClaim(source, local_id, field, value))
-    view = _in_hub(settings, lambda s: requests.create_request(
+    view = _with_hub(settings, lambda s, hub: requests.create_request(
         s, subject, person_id, kind, requester_kind=requester_kind, received_on=day, requester_note=note, claims=claims,
-        deletion=DeletionScope(work_records, work_reason), manifests=manifests_for_home(settings.home), key=key))
+        deletion=DeletionScope(work_records, work_reason), manifests=hub.manifests, key=key))
     _show(view, json_out)
 
 
@@ -173,8 +170,8 @@ def show_command(
     """請求の内容と経過。"""
     settings = settings_for(home)
     subject, key = _subject(as_role, organisation), signing_key(settings)
-    manifests = manifests_for_home(settings.home)
-    _show(_in_hub(settings, lambda s: requests.get_request(s, subject, request_id, manifests=manifests, key=key)),
+    _show(_with_hub(settings, lambda s, hub: requests.get_request(s, subject, request_id, manifests=hub.manifests,
+                                                                  key=key)),
           json_out)
 
 
@@ -257,11 +254,10 @@ def disclosure_command(
         fail("--format は pdf / json / both のいずれかです。")
     settings = settings_for(home)
     subject, key = _subject(as_role, organisation), signing_key(settings)
-    manifests, cipher = manifests_for_home(settings.home), load_note_cipher(settings.home, settings.note_key)
     formats = {"pdf": "PDF", "json": "JSON", "both": "JSON・PDF"}[fmt]
-    with hub_with_nodes(settings) as (factory, nodes):
-        data = _in_hub(settings, lambda s: build_pack(s, subject, request_id, nodes=nodes, manifests=manifests,
-                                                      cipher=cipher, formats=formats, key=key), factory)
+    data = _with_hub(settings, lambda s, hub: build_pack(s, subject, request_id, nodes=hub.nodes(),
+                                                         manifests=hub.manifests, cipher=hub.note_cipher,
+                                                         formats=formats, key=key))
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"disclosure-{request_id}-{data['person_id']}"
     written = []
@@ -275,7 +271,7 @@ def disclosure_command(
         try:
             stem.with_suffix(".pdf").write_bytes(render_pdf(data))
         except FontMissingError as exc:
-            fail(str(exc))
+            fail(str(exc), exc.exit_code)
         written.append(stem.with_suffix(".pdf"))
     for path in written:
         path.chmod(0o600)  # a child's whole record: readable by the officer only
@@ -291,9 +287,8 @@ def notices_command(
     """訂正の連絡（データ担当は自部署宛て、個人情報保護担当はすべて）。"""
     settings = settings_for(home)
     subject, key = _subject(as_role, organisation), signing_key(settings)
-    manifests = manifests_for_home(settings.home)
-    rows = _in_hub(settings, lambda s: corrections.list_notices(s, subject, include_resolved=include_resolved,
-                                                                 manifests=manifests, key=key))
+    rows = _with_hub(settings, lambda s, hub: corrections.list_notices(s, subject, include_resolved=include_resolved,
+                                                                        manifests=hub.manifests, key=key))
     if json_out:
         emit_json(rows)
         return

@@ -67,7 +67,7 @@ def add_command(
         with work_session(settings) as session:
             view = directory.add_resource(session, cli_subject(as_role, "cli", back_office_only=False), "administration", entry, key=key)
     except WorkError as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     console.print(f"[green]✔[/] 社会資源 #{view.id} {view.name} を登録しました")
 
 
@@ -85,7 +85,7 @@ def import_command(
             added, updated = directory.import_resources(session, cli_subject(as_role, "cli", back_office_only=False), "administration", file,
                                                         key=key)
     except WorkError as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     console.print(f"[green]✔[/] 追加 {added}件、更新 {updated}件")
 
 

@@ -24,7 +24,7 @@ from tsunagu.commands.common import (
     settings_for,
     signing_key,
 )
-from tsunagu.store.db import migrate
+from tsunagu.hub import Hub
 from tsunagu.work.errors import Refused
 from tsunagu.work.rights.retention import run_retention
 
@@ -50,12 +50,12 @@ def run_command(
             fail(f"--today は YYYY-MM-DD で指定してください（指定: {today}）")
     settings = settings_for(home)
     subject, key = cli_subject(as_role, organisation), signing_key(settings)
-    migrate(settings.hub_url)
     try:
-        with reported_errors():
-            report = run_retention(settings, subject, today=day, dry_run=dry_run, hub=not vaults_only, key=key)
+        with reported_errors(), Hub.open(settings) as opened:
+            report = run_retention(settings, subject, today=day, dry_run=dry_run, hub=not vaults_only, key=key,
+                                   sessions=opened.sessions, nodes=opened.nodes())
     except Refused as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     if json_out:
         emit_json(report)
     else:

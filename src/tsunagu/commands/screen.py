@@ -8,36 +8,34 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tsunagu.catalog import default_catalog
 from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, fail, reported_errors, settings_for
 from tsunagu.config import Settings
-from tsunagu.hub import hub_with_nodes
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.hub import Hub
 from tsunagu.screen import RuleSet, load_rule_set
 from tsunagu.screen.expr import ExprError
 from tsunagu.screen.runs.run import ScreeningReport, run_screening
 from tsunagu.screen.runs.truth import evaluate_screening
 from tsunagu.screen.scenarios import load_scenarios, run_scenario
-from tsunagu.store.db import create_hub_engine, session_factory
 from tsunagu.work.access import suspended_persons
 
 screen_app = typer.Typer(help="一次スクリーニング", invoke_without_command=True)
 rules_app = typer.Typer(help="判定ルール", no_args_is_help=True)
 
 
-def rule_set_for(settings: Settings) -> RuleSet:
-    path = settings.rules_path
+def rule_set_for(hub: Hub) -> RuleSet:
+    path = hub.rules_path
     if not (path / "baseline").is_dir():
         fail(f"判定ルールが見つかりません: {path}/baseline（rules_dir を設定してください） / no rule set")
     with reported_errors(ExprError):
-        return load_rule_set(path, settings.municipality_code)
+        return hub.rule_set()
 
 
 def screen_home(settings: Settings, as_of: date) -> ScreeningReport:
-    rule_set = rule_set_for(settings)
-    with hub_with_nodes(settings) as (sessions, nodes), sessions.begin() as session:
-        return run_screening(session, nodes, manifests_for_home(settings.home), default_catalog(), rule_set, as_of,
-                             excluded=suspended_persons(session))
+    with Hub.open(settings) as hub:
+        rule_set = rule_set_for(hub)
+        with hub.sessions.begin() as session:
+            return run_screening(session, hub.nodes(), hub.manifests, hub.catalog, rule_set, as_of,
+                                 excluded=suspended_persons(session))
 
 
 @screen_app.callback()
@@ -87,10 +85,8 @@ def evaluate(
 ) -> None:
     """スクリーニング結果を正解と比べる（再現率・適合率・掲載割合・ノーマーク割合・単一部署との比較）。"""
     settings = settings_for(home)
-    engine = create_hub_engine(settings.hub_url)
-    with reported_errors(FileNotFoundError, LookupError), session_factory(engine)() as session:
+    with reported_errors(FileNotFoundError, LookupError), Hub(settings) as hub, hub.sessions() as session:
         report = evaluate_screening(session, truth, run)
-    engine.dispose()
     if json_out:
         emit_json(report)
         return
@@ -109,8 +105,8 @@ def rules_show(
     json_out: JsonOption = False,
 ) -> None:
     """基準日に有効な判定ルール（全国基準＋自治体の上書き、出典つき）を表示する。"""
-    settings = settings_for(home)
-    rule_set = rule_set_for(settings)
+    with Hub(settings_for(home)) as hub:
+        rule_set = rule_set_for(hub)
     resolved = rule_set.resolved(_date(as_of))
     if json_out:
         emit_json({"rule_set_hash": rule_set.hash, **resolved})
@@ -127,8 +123,9 @@ def rules_test(
     json_out: JsonOption = False,
 ) -> None:
     """YAMLで書かれたシナリオテストを実行する（政策担当者が書けるテスト）。"""
-    settings = settings_for(home)
-    target = path or settings.rules_path / "baseline" / "scenarios"
+    with Hub(settings_for(home)) as hub:
+        rules_path = hub.rules_path
+    target = path or rules_path / "baseline" / "scenarios"
     files = sorted(target.glob("*.yaml")) if target.is_dir() else [target]
     if not files:
         fail(f"シナリオがありません: {target}")
@@ -140,7 +137,7 @@ def rules_test(
         for file in files:
             for loaded in load_scenarios(file):
                 if loaded.municipality not in rule_sets:
-                    rule_sets[loaded.municipality] = load_rule_set(settings.rules_path, loaded.municipality)
+                    rule_sets[loaded.municipality] = load_rule_set(rules_path, loaded.municipality)
                 outcomes.append(run_scenario(loaded, rule_sets[loaded.municipality]))
     failed = [o for o in outcomes if not o.passed]
     if json_out:

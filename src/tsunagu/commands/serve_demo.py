@@ -7,20 +7,15 @@ from pathlib import Path
 from tsunagu.commands.common import console, emit_json, err_console
 from tsunagu.config import load_settings
 from tsunagu.demo_accounts import DemoAccount, ensure_demo_accounts
-from tsunagu.store.db import create_hub_engine, session_factory
+from tsunagu.hub import Hub
 
 HOST, PORT = "127.0.0.1", 8000
 URL = f"http://{HOST}:{PORT}/"
 
 
 def prepare_accounts(home: Path) -> list[DemoAccount]:
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        with session_factory(engine).begin() as session:
-            return ensure_demo_accounts(session, home)
-    finally:
-        engine.dispose()
+    with Hub(load_settings(home)) as hub, hub.sessions.begin() as session:
+        return ensure_demo_accounts(session, home)
 
 
 def print_accounts(accounts: list[DemoAccount], json_out: bool) -> None:

@@ -25,10 +25,9 @@ from tsunagu.commands.common import (
     signing_key,
 )
 from tsunagu.config import Settings
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
+from tsunagu.hub import Hub
 from tsunagu.work import users as accounts
 from tsunagu.work.errors import WorkError
-from tsunagu.work.unit import unit_of_work
 
 users_app = typer.Typer(help="利用者（職員のアカウント）の管理", no_args_is_help=True)
 
@@ -37,13 +36,9 @@ AS_ROLE_HELP = "CLIを使う人の役割（既定: administrator）。OSのユ�
 
 @contextmanager
 def work_session(settings: Settings) -> Iterator[Session]:
-    migrate(settings.hub_url)  # a home made before the work tables existed gets them now
-    engine = create_hub_engine(settings.hub_url)
-    try:
-        with unit_of_work(session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
+    # Migrated: a home made before the work tables existed gets them now.
+    with Hub.open(settings) as hub, hub.unit() as session:
+        yield session
 
 
 def _password(password_stdin: bool, generate: bool) -> tuple[str, bool]:
@@ -80,7 +75,7 @@ def add_command(
                 organisation=organisation, password=password, key=key,
             )
     except WorkError as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     if json_out:
         emit_json({"user_id": account.user_id, "role": account.role, "organisation": account.organisation,
                    **({"password": password} if generated else {})})
@@ -103,7 +98,7 @@ def list_command(
         with work_session(settings) as session:
             rows = accounts.list_users(session, cli_subject(as_role, "cli", back_office_only=False), key=key)
     except WorkError as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     if json_out:
         emit_json([{"user_id": a.user_id, "display_name": a.display_name, "role": a.role,
                     "organisation": a.organisation, "disabled": a.disabled, "created_at": a.created_at,
@@ -131,7 +126,7 @@ def disable_command(
         with work_session(settings) as session:
             account = accounts.disable_user(session, cli_subject(as_role, "cli", back_office_only=False), user_id, key=key)
     except WorkError as exc:
-        fail(exc.message)
+        fail(exc.message, exc.exit_code)
     console.print(f"[green]✔[/] 利用者 {account.user_id} を無効にしました")
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
+from tsunagu.errors import RefusedError
 
 MIN_REASON_CHARS = 10
 APPI = "個人情報の保護に関する法律"
@@ -22,8 +23,11 @@ APPI = "個人情報の保護に関する法律"
 _PLACEHOLDERS = re.compile(r"^(相当の理由(がある|あり)?|tbd|todo|未定|未記入|なし|-+|…+|\.+)$", re.IGNORECASE)
 
 
-class NoLegalBasisError(RuntimeError):
+class NoLegalBasisError(RefusedError, RuntimeError):
     """Raised before screening when a source lacks a recorded ground; the message names the sources."""
+
+    code = "no_legal_basis"
+    status = 409
 
 
 def basis_problems(manifests: ManifestSet) -> dict[str, str]:

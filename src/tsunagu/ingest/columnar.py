@@ -24,6 +24,7 @@ from operator import methodcaller
 from typing import Any, TypeVar
 
 from tsunagu.catalog import DataItem
+from tsunagu.catalog.manifest import ItemMapping
 from tsunagu.ingest.convert import (
     PLAIN_IDENTIFIERS,
     ConvertedRow,
@@ -38,7 +39,6 @@ from tsunagu.ingest.convert import (
     parse_cell_date,
 )
 from tsunagu.ingest.dates import DateParseError
-from tsunagu.ingest.manifest import ItemMapping
 from tsunagu.vault.store import IDENTITY_COLUMNS
 
 K = TypeVar("K", bound=Hashable)

@@ -15,8 +15,8 @@ from datetime import date
 from functools import lru_cache
 
 from tsunagu.catalog import Catalog, DataItem
+from tsunagu.catalog.manifest import CODE_IDENTIFIERS, DateStyle, ItemMapping, Manifest
 from tsunagu.ingest.dates import DateParseError, parse_date
-from tsunagu.ingest.manifest import DateStyle, ItemMapping, Manifest
 from tsunagu.ingest.normalize import address_key, name_key, postal_code, reading_display, reading_key, split_name
 
 Value = bool | int | float | str | date
@@ -271,8 +271,8 @@ def _reading_fields(text: str) -> dict[str, object]:
     return {"reading": display, "family_reading_key": reading_key(display)}
 
 
-# Identifier fields stored as written, width-folded (_fold), under their own name.
-PLAIN_IDENTIFIERS = ("aza_number", "household_number", "guardian_aza_number", "school_code")
+# Identifier fields stored as written, width-folded (_fold), under their own name: the catalogue's codes.
+PLAIN_IDENTIFIERS = CODE_IDENTIFIERS
 
 
 def identity_settings(manifest: Manifest, field: str) -> object:

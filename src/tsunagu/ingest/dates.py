@@ -20,13 +20,16 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from tsunagu.errors import InputError
 from tsunagu.ingest.normalize.addresses import kanji_to_int
 
 __all__ = ["STYLES", "DateParseError", "format_wareki", "parse_date"]
 
 
-class DateParseError(ValueError):
+class DateParseError(InputError, ValueError):
     """A date string could not be read; the message gives the reason in 日本語 / English."""
+
+    code = "date"
 
 
 @dataclass(frozen=True, slots=True)

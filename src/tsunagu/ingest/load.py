@@ -16,18 +16,22 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.catalog.manifest import Manifest, ManifestSet
+from tsunagu.errors import InputError
 from tsunagu.ingest.columnar import ColumnConverter, SharedResults
 from tsunagu.ingest.convert import ConvertedRow, RowConverter
-from tsunagu.ingest.manifest import Manifest, ManifestSet
 from tsunagu.ingest.readers import Table, UnreadableFileError, read_table
+from tsunagu.store.dialects import dialect_of
 from tsunagu.vault.store import LoadWriter, Vault, VaultLocation
 
 # Rows converted and written at a time by the column-wise path: bounds the memory of a large file.
 _CHUNK_ROWS = 20_000
 
 
-class FileRefusedError(ValueError):
+class FileRefusedError(InputError, ValueError):
     """A whole file was refused (nothing of it loaded); the message says why."""
+
+    code = "file_refused"
 
 
 @dataclass
@@ -214,7 +218,7 @@ class Ingestor:
             writer.expect_rows(len(table.rows))
             if self.columnar:
                 # Converters share results across the run's files when their writers encode alike.
-                _load_columns(table, converter, writer, self._shared.setdefault(conn.dialect.name, SharedResults()))
+                _load_columns(table, converter, writer, self._shared.setdefault(dialect_of(conn).name, SharedResults()))
             else:
                 _load_rows(table, converter, writer)
             writer.finish(table.rows_in)

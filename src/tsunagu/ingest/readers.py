@@ -15,11 +15,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
+from tsunagu.errors import InputError
+
 BOM = b"\xef\xbb\xbf"
 
 
-class UnreadableFileError(ValueError):
+class UnreadableFileError(InputError, ValueError):
     """The file cannot be read at all (wrong format, no header, …)."""
+
+    code = "unreadable_file"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from tsunagu.errors import ExitCode, TsunaguError
 from tsunagu.link.assign import new_surname
 from tsunagu.link.model import BLOCKING_RULES, blocking_sql
 from tsunagu.link.romaji import latin_key
@@ -84,8 +85,11 @@ def _shown(rule: tuple[str, ...], value: str) -> str:
     return "|".join(part if column in SHOWN_BLOCK_COLUMNS else HIDDEN_VALUE for column, part in zip(rule, parts, strict=True))
 
 
-class BlockingTooLargeError(RuntimeError):
+class BlockingTooLargeError(TsunaguError, RuntimeError):
     """A blocking rule would generate more comparisons than the run allows."""
+
+    code = "blocking_too_large"
+    exit_code = ExitCode.LIMIT
 
 
 @dataclass(frozen=True)

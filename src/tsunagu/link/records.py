@@ -17,7 +17,7 @@ from datetime import date
 
 import polars as pl
 
-from tsunagu.ingest.manifest import Manifest, ManifestSet
+from tsunagu.catalog.manifest import Manifest, ManifestSet
 from tsunagu.ingest.normalize import name_key, reading_key, split_name
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 

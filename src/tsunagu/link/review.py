@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import ClericalPair, LinkDecision
 from tsunagu.vault.node import Node, NodeRequest
 

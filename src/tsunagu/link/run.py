@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link import model as link_model
 from tsunagu.link import stages
 from tsunagu.link.assign import Thresholds

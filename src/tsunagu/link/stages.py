@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.ingest.manifest import PARTITION_FIELDS, ManifestSet
+from tsunagu.catalog.manifest import PARTITION_FIELDS, ManifestSet
 from tsunagu.link import model as link_model
 from tsunagu.link.assign import Assignment, Thresholds, assign
 from tsunagu.link.identity import cluster_records

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.errors import RefusedError
 from tsunagu.privacy.audit import AuditEvent, append
 from tsunagu.privacy.chain import utc
 from tsunagu.privacy.models import BreakGlassGrant, PrivacyNotification
@@ -26,8 +27,10 @@ MAX_MINUTES = 120
 EVENT = "break_glass.open"
 
 
-class BreakGlassRefused(PermissionError):
+class BreakGlassRefused(RefusedError):
     """Break-glass was refused; ``reason`` says why, in Japanese."""
+
+    code = "break_glass_refused"
 
     def __init__(self, reason: str) -> None:
         self.reason = reason

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy.models import AuditCheckpoint, AuditEntry
+from tsunagu.store.dialects import dialect_of
 
 GENESIS_HASH = "0" * 64
 # Key of the PostgreSQL advisory lock that serialises appends ("tsunaudt").
@@ -77,7 +78,7 @@ def lock_chain(session: Session) -> None:
     PostgreSQL: a transaction-scoped advisory lock (re-entrant within the transaction). SQLite
     serialises writers with its database lock; the unique prev_hash is the last guard against forks.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session).is_postgresql:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.errors import IntegrityError
 from tsunagu.privacy.chain import (
     GENESIS_HASH,
     ChainProblem,
@@ -33,8 +34,10 @@ from tsunagu.privacy.models import AuditCheckpoint, AuditEntry
 SIGNING_KEY_PATH = Path("keys") / "hub_ed25519.pem"
 
 
-class ChainBrokenError(RuntimeError):
+class ChainBrokenError(IntegrityError, RuntimeError):
     """The chain has a problem, so no checkpoint may be signed over it."""
+
+    code = "chain_broken"
 
     def __init__(self, problem: ChainProblem) -> None:
         self.problem = problem

@@ -25,6 +25,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tsunagu.errors import ConfigurationError, IntegrityError
 from tsunagu.privacy.keyfiles import create_secret, private_dir, read_secret
 
 MAGIC = b"tsn1"
@@ -35,12 +36,16 @@ CURRENT_FILE = "CURRENT"
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class NoteKeyError(RuntimeError):
+class NoteKeyError(ConfigurationError, RuntimeError):
     """A note key is missing, malformed or cannot be managed in this configuration."""
 
+    code = "note_key"
 
-class NoteDecryptError(ValueError):
+
+class NoteDecryptError(IntegrityError, ValueError):
     """A ciphertext is malformed, or was not made with the key its header names."""
+
+    code = "note_decrypt"
 
 
 class NoteCipher:

@@ -8,9 +8,9 @@ import stat
 import uuid
 from pathlib import Path
 
+from tsunagu.errors import KeyFileError
 
-class KeyFileError(RuntimeError):
-    """A key file is missing, unreadable or readable by others."""
+__all__ = ["KeyFileError", "create_secret", "private_dir", "read_secret"]
 
 
 def private_dir(path: Path) -> Path:

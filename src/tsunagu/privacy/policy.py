@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.errors import TsunaguError
 from tsunagu.privacy.roles import (
     ActionSpec,
     PolicyFile,
@@ -40,8 +41,10 @@ DENY_SENSITIVITY_DUTY = "deny.sensitivity.duty"
 DENY_SENSITIVITY_RULE = "deny.sensitivity.rule"
 
 
-class PolicyError(ValueError):
+class PolicyError(TsunaguError, ValueError):
     """A decision was asked with a name the policy does not know — a bug in the caller, not a deny."""
+
+    code = "policy"
 
 
 class UnknownRoleError(PolicyError):
@@ -93,7 +96,7 @@ class Policy:
         self.catalog = catalog
         self.roles: dict[str, RoleSpec] = dict(spec.roles)
         self.actions: dict[str, ActionSpec] = dict(spec.actions)
-        self.purposes = {name: p.label for name, p in spec.purposes.items()}
+        self.purposes = {name: p.label for name, p in catalog.purposes.items()}
         self.relationships = {name: r.label for name, r in spec.relationships.items()}
 
     def registered_actions(self) -> tuple[str, ...]:

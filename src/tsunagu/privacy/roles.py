@@ -55,10 +55,6 @@ class RoleSpec(_Strict):
     break_glass: bool = False
 
 
-class PurposeSpec(_Strict):
-    label: Label
-
-
 class RelationshipSpec(_Strict):
     label: Label
     description: str = ""
@@ -96,7 +92,6 @@ class RuleSpec(_Strict):
 
 class PolicyFile(_Strict):
     roles: dict[Identifier, RoleSpec]
-    purposes: dict[Identifier, PurposeSpec]
     relationships: dict[Identifier, RelationshipSpec]
     actions: dict[ActionName, ActionSpec]
     rules: list[RuleSpec]
@@ -111,7 +106,7 @@ def _check_rule(spec: PolicyFile, rule: RuleSpec, catalog: Catalog) -> str | Non
     for field, names, known in (
         ("roles", rule.roles, spec.roles),
         ("actions", rule.actions, spec.actions),
-        ("purposes", rule.purposes, spec.purposes),
+        ("purposes", rule.purposes, catalog.purposes),  # the catalogue's purposes (catalog/data/purposes.yaml)
         ("relationships", rule.relationships or (), spec.relationships),
     ):
         unknown = [n for n in names if n not in known]

@@ -31,9 +31,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
+from tsunagu.errors import InputError
 
-class ExprError(ValueError):
+
+class ExprError(InputError, ValueError):
     """An expression is malformed or ill-typed; ``pos`` is the 0-based column."""
+
+    code = "expression"
 
     def __init__(self, pos: int, message: str) -> None:
         self.pos = pos

@@ -9,32 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
 from itertools import repeat
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Executable, Table, func, select
 
-
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
+from tsunagu.store.dialects import dialect_of, sqlite_driver_value
 
 
 def driver_value(conn: Connection, value: Any) -> Any:
     """One value as the driver is handed it: for a value repeated on every row, convert it once."""
-    return _sqlite_value(value) if conn.dialect.name == "sqlite" else value
+    return dialect_of(conn).driver_value(value)
 
 
 def driver_rows(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    if conn.dialect.name == "sqlite":
-        return [tuple(_sqlite_value(v) for v in row) for row in rows]
+    if dialect_of(conn).is_sqlite:
+        return [tuple(sqlite_driver_value(v) for v in row) for row in rows]
     return [tuple(row) for row in rows]
 
 
@@ -44,7 +35,7 @@ def _qualified(conn: Connection, table: Table) -> str:
 
 
 def _mark(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return dialect_of(conn).placeholder
 
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],
@@ -99,7 +90,7 @@ def indexes_rebuilt(conn: Connection, table: Table, inserting: int) -> Iterator[
     by row (650,000 link-index rows: 1.0 s less insert time for 0.4 s of CREATE INDEX). It runs in
     the caller's transaction (SQLite's DDL is transactional; WAL readers keep their snapshot, index
     included). Not on PostgreSQL: DROP INDEX locks the table against readers until the commit."""
-    if conn.dialect.name != "sqlite" or inserting == 0:
+    if not dialect_of(conn).is_sqlite or inserting == 0:
         yield
         return
     held = conn.execute(select(func.count()).select_from(table)).scalar_one()
@@ -118,7 +109,7 @@ def large_cache(conn: Connection, mebibytes: int = 256) -> Iterator[None]:
     """On SQLite, a page cache big enough for the indexes that hundreds of thousands of inserts
     touch all over (SQLite's default is 2 MiB: most index pages were read back from the file);
     the connection's own setting comes back afterwards. Other databases: nothing to do."""
-    if conn.dialect.name != "sqlite":
+    if not dialect_of(conn).is_sqlite:
         yield
         return
     before = conn.exec_driver_sql("PRAGMA cache_size").scalar()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,27 +20,6 @@ from tsunagu.yamlstrict import ConfigError, read_yaml, validation_error
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 
-SOURCES: tuple[str, ...] = (
-    "juki_jumin",
-    "juki_idou",
-    "zeimu_kazei",
-    "seiho_jukyu",
-    "jifu_teate",
-    "jidou_teate",
-    "shogai",
-    "kaigo",
-    "boshi_hoken",
-    "yobou_sesshu",
-    "hoiku",
-    "gakureibo",
-    "shugaku_enjo",
-    "school_meibo",
-    "school_kiroku",
-    "school_chosa",
-    "kokoro_tenki",
-    "kodomo_center",
-    "jisou",
-)
 SourceName = Literal[
     "juki_jumin",
     "juki_idou",
@@ -62,6 +41,8 @@ SourceName = Literal[
     "kodomo_center",
     "jisou",
 ]
+# The sources the generator writes, in the order it writes them (the packaged manifests' sources).
+SOURCES: tuple[str, ...] = get_args(SourceName)
 DateStyle = Literal["kanji", "abbrev", "abbrev_slash", "iso", "slash"]
 
 

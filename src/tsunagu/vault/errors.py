@@ -7,11 +7,14 @@ stays a ``NodeRefusedError`` (the node answered, and the answer was no).
 
 from __future__ import annotations
 
+from tsunagu.errors import UnavailableError
 from tsunagu.vault.node import NodeRefusedError
 
 
-class NodeTransportError(RuntimeError):
+class NodeTransportError(UnavailableError, RuntimeError):
     """An exchange with a department's node failed below the level of the node's policy."""
+
+    code = "node_unavailable"
 
     def __init__(self, department: str, reason: str) -> None:
         self.department = department

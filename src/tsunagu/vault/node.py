@@ -20,18 +20,15 @@ from typing import Any, Literal, Protocol
 import polars as pl
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, false, func, insert, or_, select
 
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
+from tsunagu.errors import RefusedError
+from tsunagu.store.dialects import dialect_of
 from tsunagu.vault import schema
 from tsunagu.vault.store import Vault
 
 RequestKind = Literal["identifiers", "items", "record"]
 
-IDENTITY_FIELDS = (
-    "aza_number", "household_number", "guardian_aza_number", "school_code", "full_name", "family_name", "given_name",
-    "family_key", "given_key", "reading", "family_reading_key", "given_reading_key", "birth_date", "sex", "address",
-    "address_key", "postal_code", "guardian_name", "guardian_name_key", "guardian_reading_key",
-    "previous_address_key", "previous_name_key", "locality", "region",
-)
+IDENTITY_FIELDS = schema.IDENTITY_FIELDS  # the vault's identity columns, listed once (vault/schema.py)
 
 
 @dataclass(frozen=True)
@@ -50,8 +47,10 @@ class NodeRequest:
     fields: tuple[str, ...] | None = None
 
 
-class NodeRefusedError(PermissionError):
+class NodeRefusedError(RefusedError):
     """The node refused the whole request; ``reason`` says which policy refused it."""
+
+    code = "node_refused"
 
     def __init__(self, department: str, reason: str) -> None:
         self.department = department
@@ -283,7 +282,7 @@ def _identity_frame(conn: Connection, query: Select[Any]) -> pl.DataFrame:
     Identity columns are text, integers and ISO dates only: no float loses digits in JSON.
     """
     record_id = schema.records.c.record_id
-    if conn.dialect.name != "sqlite":
+    if not dialect_of(conn).is_sqlite:
         return _frame(conn, query.order_by(record_id))
     arrays = query.subquery()
     texts = conn.execute(select(*[func.json_group_array(c) for c in arrays.c])).one()

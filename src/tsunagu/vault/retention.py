@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, CursorResult, Select, and_, delete, func, select
 
+from tsunagu.store.dialects import dialect_of
 from tsunagu.vault import schema
 from tsunagu.vault.store import Vault
 
@@ -85,7 +86,7 @@ def _transaction(vault: Vault, dry_run: bool) -> Iterator[Connection]:
     deletion order keeps the keys intact (a load's observations and quarantined rows go before
     its records, and nothing else refers to them); ``foreign_key_check`` proves it before commit.
     """
-    sqlite = vault.engine.dialect.name == "sqlite"
+    sqlite = dialect_of(vault.engine).is_sqlite
     with vault.engine.connect() as conn:
         if sqlite and not dry_run:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only effective outside a transaction

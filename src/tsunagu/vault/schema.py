@@ -88,6 +88,10 @@ records = Table(
     Index("ix_records_aza", "aza_number"),
     Index("ix_records_valid", "source", "valid_to"),
 )
+# The identity fields a node may give out: every column of ``records`` but its bookkeeping.
+RECORD_BOOKKEEPING = ("record_id", "load_id", "source", "row_number", "local_id", "subject", "raw", "valid_from",
+                      "valid_to")
+IDENTITY_FIELDS = tuple(column.name for column in records.columns if column.name not in RECORD_BOOKKEEPING)
 
 observations = Table(
     "observations",

@@ -11,21 +11,9 @@ from itertools import chain, count
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Table,
-    and_,
-    create_engine,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, inspect, select, text, update
 
+from tsunagu.store.dialects import create_vault_engine, dialect_of
 from tsunagu.vault import schema
 
 _BATCH = 5_000
@@ -49,18 +37,6 @@ class VaultLocation:
         if hub_url.startswith("postgresql"):
             return cls(department, hub_url, f"vault_{department}")
         return cls(department, f"sqlite:///{(vault_dir / f'{department}.sqlite3').resolve()}", None)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    # For a new vault only (an existing file keeps its page size; WAL fixes it once set): loads
-    # write hundreds of megabytes, and with 16 KiB pages committing them takes about half the CPU
-    # time it takes with 4 KiB ones (ingest benchmark, 100,000 children).
-    cursor.execute("PRAGMA page_size=16384")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def sqlite_value(value: object) -> object:
@@ -94,14 +70,7 @@ class Vault:
 
     def __init__(self, location: VaultLocation) -> None:
         self.location = location
-        if location.schema_name is None:
-            Path(location.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(location.url)
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = create_engine(location.url, pool_pre_ping=True).execution_options(
-                schema_translate_map={None: location.schema_name}
-            )
+        self.engine: Engine = create_vault_engine(location.url, location.schema_name)
         self._ensure_schema()
 
     def _ensure_schema(self) -> None:
@@ -185,7 +154,7 @@ class LoadWriter:
         assert result.inserted_primary_key is not None
         self.load_id = int(result.inserted_primary_key[0])
         self._next_record_id = int(conn.execute(select(func.coalesce(func.max(schema.records.c.record_id), 0))).scalar_one()) + 1
-        self._sqlite = conn.dialect.name == "sqlite"
+        self._sqlite = dialect_of(conn).is_sqlite
         self._dropped_indexes: list[str] = []
         self._records: list[tuple[Any, ...]] = []
         self._observations: list[tuple[Any, ...]] = []
@@ -354,12 +323,12 @@ def _bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: l
     """
     schema_name = (conn.get_execution_options().get("schema_translate_map") or {}).get(None)
     qualified = f'"{schema_name}"."{table.name}"' if schema_name else f'"{table.name}"'
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = dialect_of(conn).placeholder
     fixed = dict(constants or {})
     names = ", ".join(f'"{c}"' for c in (*columns, *fixed))
     row = "(" + ", ".join([mark] * len(columns) + [_literal(v) for v in fixed.values()]) + ")"
     insert = f"INSERT INTO {qualified} ({names}) VALUES "
-    if conn.dialect.name == "sqlite" and columns:
+    if dialect_of(conn).is_sqlite and columns:
         # Many rows per statement: one statement step instead of one per row, about a quarter less
         # time for small rows such as observations. SQLite inserts multi-row VALUES in their order,
         # so ids follow the rows as with one row per statement.

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, inspect
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
-from tsunagu.ingest.manifest import manifests_for_home
+from tsunagu.errors import ConfigurationError
 from tsunagu.vault.http import signing
 from tsunagu.vault.http.client import ExchangeRecord, HttpNode, Timeouts
 from tsunagu.vault.node import LocalNode, Node
@@ -35,8 +36,10 @@ TOPOLOGY_FILE = "topology.yaml"
 HubId = Annotated[str, Field(pattern=signing.ID_RE.pattern)]
 
 
-class NodeSetupError(ValueError):
+class NodeSetupError(ConfigurationError, ValueError):
     """A node cannot be opened or served as configured; the message says what is missing."""
+
+    code = "node_setup"
 
 
 class NodeEntry(BaseModel):
@@ -115,20 +118,19 @@ def load_topology(home: Path) -> Topology | None:
 
 
 # -- the hub side ----------------------------------------------------------------------------------
-def _departments_with_vaults(settings: Settings, departments: list[str]) -> list[str]:
+def _departments_with_vaults(settings: Settings, departments: list[str], hub: Engine | None) -> list[str]:
     if not settings.uses_postgres:
         return [d for d in departments if (settings.vault_dir / f"{d}.sqlite3").exists()]
-    engine = create_engine(settings.hub_url)
-    try:
-        schemas = set(inspect(engine).get_schema_names())
-    finally:
-        engine.dispose()
+    if hub is None:
+        raise NodeSetupError("PostgreSQL のハブでは tsunagu.hub.Hub.nodes() で開いてください / "
+                             "on PostgreSQL, open the nodes through tsunagu.hub.Hub.nodes() (it has the hub's engine)")
+    schemas = set(inspect(hub).get_schema_names())
     return [d for d in departments if VaultLocation.for_home(d, settings.vault_dir, settings.hub_url).schema_name in schemas]
 
 
-def _local(settings: Settings, department: str) -> LocalNode:
+def _local(settings: Settings, department: str, manifests: ManifestSet) -> LocalNode:
     location = VaultLocation.for_home(department, settings.vault_dir, settings.hub_url)
-    return LocalNode(department, Vault(location), manifests_for_home(settings.home))
+    return LocalNode(department, Vault(location), manifests)
 
 
 def _http(settings: Settings, topology: Topology, department: str, entry: NodeEntry,
@@ -147,27 +149,30 @@ def _http(settings: Settings, topology: Topology, department: str, entry: NodeEn
     )
 
 
-def open_nodes(settings: Settings, *, on_exchange: Callable[[ExchangeRecord], None] | None = None) -> dict[str, Node]:
+def open_nodes(settings: Settings, *, hub: Engine | None = None, manifests: ManifestSet | None = None,
+               on_exchange: Callable[[ExchangeRecord], None] | None = None) -> dict[str, Node]:
     """One node per department, in process or over HTTP as the topology says.
 
-    ``on_exchange`` is given to every HTTP node (the hub's audit subscribes to it). Close the
-    result with ``close_nodes`` when the run is over.
+    Called by ``tsunagu.hub.Hub.nodes()`` (use that): ``hub`` is the hub store's engine (on
+    PostgreSQL its schemas say which vaults exist; an embedded home needs none), ``manifests`` the
+    municipality's (read from the home when not given). ``on_exchange`` is given to every HTTP node
+    (the hub's audit subscribes to it). ``close_nodes`` closes them.
     """
-    manifests = manifests_for_home(settings.home)
+    manifests = manifests if manifests is not None else manifests_for_home(settings.home)
     departments = sorted({m.department for m in manifests.manifests.values()})
     topology = load_topology(settings.home)
     remote = {d for d, e in topology.nodes.items() if e.transport == "http"} if topology is not None else set()
     nodes: dict[str, Node] = {}
     if topology is None or topology.pattern == "integrated":
-        for department in _departments_with_vaults(settings, departments):
+        for department in _departments_with_vaults(settings, departments, hub):
             if department not in remote:
-                nodes[department] = _local(settings, department)
+                nodes[department] = _local(settings, department, manifests)
     if topology is not None:
         for department, entry in sorted(topology.nodes.items()):
             if entry.transport == "http":
                 nodes[department] = _http(settings, topology, department, entry, on_exchange)
             elif department not in nodes:
-                nodes[department] = _local(settings, department)
+                nodes[department] = _local(settings, department, manifests)
     return nodes
 
 

@@ -14,8 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from tsunagu.config import Settings
-from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
-from tsunagu.store.db import create_hub_engine, read_session_factory, session_factory
+from tsunagu.hub import Hub
 from tsunagu.web import errors
 from tsunagu.web.api import candidates as api_candidates
 from tsunagu.web.api import children as api_children
@@ -34,11 +33,10 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
-    engine = create_hub_engine(settings.hub_url)
+    hub = Hub(settings)
+    hub.load_keys()  # now, not at the first request
     state = AppState(
-        settings=settings, engine=engine, factory=session_factory(engine), read_factory=read_session_factory(engine),
-        cipher=load_note_cipher(settings.home, settings.note_key),
-        key=load_or_create_signing_key(settings.home),
+        hub=hub,
         signer=CookieSigner(load_or_create_secret(settings.home)),
         templates=make_templates(), secure_cookies=secure_cookies,
     )

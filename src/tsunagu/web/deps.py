@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse
 
+from tsunagu.errors import TsunaguError
 from tsunagu.privacy import Subject, default_policy
 from tsunagu.web.security import WebSession, same_token
 from tsunagu.web.state import AppState
@@ -17,12 +18,18 @@ from tsunagu.work.users import Account, get_account
 PURPOSE_CHOICES = ("screening", "assessment", "support_coordination", "disclosure_handling")
 
 
-class AuthRequired(Exception):
+class AuthRequired(TsunaguError):
     """No valid session: the page redirects to sign-in, the API answers 401."""
 
+    code = "unauthenticated"
+    status = 401
 
-class CsrfFailed(Exception):
+
+class CsrfFailed(TsunaguError):
     """A state-changing request without the session's CSRF token."""
+
+    code = "csrf"
+    status = 403
 
 
 def app_state(request: Request) -> AppState:

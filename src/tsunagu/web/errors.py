@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from tsunagu.privacy import default_policy
+from tsunagu.errors import TsunaguError
 from tsunagu.privacy.policy import DENY_RELATIONSHIP
 from tsunagu.web.deps import AuthRequired, CsrfFailed, render
 from tsunagu.web.state import AppState
@@ -19,6 +19,7 @@ HTTP_MESSAGES = {
     400: "リクエストが正しくありません。", 401: "サインインしてください。", 403: "この操作は許可されていません。",
     404: "ページが見つかりません。", 405: "この方法では使えません。", 422: "入力が正しくありません。",
 }
+INTERNAL_MESSAGE = "エラーが発生しました。"
 
 
 def is_api(request: Request) -> bool:
@@ -36,7 +37,7 @@ def _page(request: Request, status: int, title: str, message: str, refused: Refu
     # alone, to a role the policy lets break the glass.
     may_break_glass = (
         refused is not None and refused.decision is not None and refused.decision.rule == DENY_RELATIONSHIP
-        and account is not None and default_policy().role(account.role).break_glass
+        and account is not None and state.hub.policy.role(account.role).break_glass
         and request.method == "GET" and "person_id" in request.path_params and not is_api(request)
     )
     return render(request, state, "error.html", status_code=status, title=title, message=message, refused=refused,
@@ -66,6 +67,15 @@ def install(app: FastAPI) -> None:
         title = "許可されていません" if refused is not None else "処理できませんでした"
         return _page(request, exc.status, title, exc.message, refused)
 
+    @app.exception_handler(TsunaguError)
+    async def _tsunagu(request: Request, exc: TsunaguError) -> Response:
+        # Any other error of ours: its code and status; its Japanese message unless it is our fault
+        # (a 5xx), whose details belong in the log, not on a page.
+        message = exc.message_ja if exc.status < 500 else INTERNAL_MESSAGE
+        if is_api(request):
+            return error_json(exc.status, exc.code, message)
+        return _page(request, exc.status, "処理できませんでした", message)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         fields = "、".join(".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()) or "入力"
@@ -76,7 +86,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        message = HTTP_MESSAGES.get(exc.status_code, "エラーが発生しました。")
+        message = HTTP_MESSAGES.get(exc.status_code, INTERNAL_MESSAGE)
         if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii():
             message = exc.detail  # our own Japanese details
         if is_api(request):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,14 +15,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
-from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
+from tsunagu.hub import Hub
 from tsunagu.privacy import NoteCipher
 from tsunagu.privacy.policy import JST
 from tsunagu.vault.node import Node
-from tsunagu.vault.topology import close_nodes, open_nodes
 from tsunagu.web.security import CookieSigner
-from tsunagu.work.unit import reading_unit, unit_of_work
 
 TIER_CLASSES = {"重点支援": "tier-priority", "予防的支援": "tier-preventive", "見守り": "tier-watch", "対象外": "tier-none"}
 
@@ -59,51 +57,59 @@ def make_templates() -> Jinja2Templates:
 
 @dataclass
 class AppState:
-    settings: Settings
-    engine: Engine
-    factory: sessionmaker[Session]
-    read_factory: sessionmaker[Session]
-    cipher: NoteCipher
-    key: Ed25519PrivateKey
+    """The app's municipality (``hub``: store, nodes, manifests, keys) and what only the web needs."""
+
+    hub: Hub
     signer: CookieSigner
     templates: Jinja2Templates
     secure_cookies: bool = False
-    _nodes: dict[str, Node] | None = None
-    _manifests: ManifestSet | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def settings(self) -> Settings:
+        return self.hub.settings
+
+    @property
+    def engine(self) -> Engine:
+        return self.hub.engine
+
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        return self.hub.sessions
+
+    @property
+    def read_factory(self) -> sessionmaker[Session]:
+        return self.hub.read_sessions
+
+    @property
+    def cipher(self) -> NoteCipher:
+        return self.hub.note_cipher
+
+    @property
+    def key(self) -> Ed25519PrivateKey:
+        return self.hub.signing_key
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
         """One transaction per request's work (a policy refusal commits too: see ``unit_of_work``)."""
-        with unit_of_work(self.factory) as session:
+        with self.hub.unit() as session:
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """For a request that only reads and records its reads: it runs beside others instead of
         waiting for the hub's write lock, which it takes only to append its entries (``reading_unit``)."""
-        with reading_unit(self.read_factory, self.factory) as session:
+        with self.hub.reading() as session:
             yield session
 
     def nodes(self) -> dict[str, Node]:
         """The departments' nodes, opened on first use and kept for the app's lifetime."""
-        with self._lock:
-            if self._nodes is None:
-                self._nodes = open_nodes(self.settings)
-            return self._nodes
+        return self.hub.nodes()
 
     def manifests(self) -> ManifestSet:
-        with self._lock:
-            if self._manifests is None:
-                self._manifests = manifests_for_home(self.settings.home)
-            return self._manifests
+        return self.hub.manifests
 
     def close(self) -> None:
-        with self._lock:
-            if self._nodes is not None:
-                close_nodes(self._nodes)
-                self._nodes = None
-        self.engine.dispose()
+        self.hub.close()
 
     def render_context(self, **values: Any) -> dict[str, Any]:
         return {"municipality": self.settings.municipality_name or "", **values}

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import default_catalog
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import Person, PersonLink
 from tsunagu.privacy import (
     AuditEvent,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tsunagu.errors import ExitCode, RefusedError, TsunaguError
 from tsunagu.privacy import Decision
 
 
-class WorkError(Exception):
+class WorkError(TsunaguError):
     """Base: ``code`` is stable for the API's error shape, ``message`` is Japanese."""
 
     code = "error"
@@ -16,7 +17,7 @@ class WorkError(Exception):
         super().__init__(message)
 
 
-class Refused(WorkError):
+class Refused(WorkError, RefusedError):
     """The policy refused. The refusal is already in the audit chain: the caller must commit."""
 
     code = "forbidden"
@@ -34,10 +35,14 @@ class Suspended(Refused):
 
 
 class NotFound(WorkError):
+
+    exit_code = ExitCode.NOT_FOUND
     code = "not_found"
     status = 404
 
 
 class Invalid(WorkError):
+
+    exit_code = ExitCode.INPUT
     code = "invalid"
     status = 422

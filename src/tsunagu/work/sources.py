@@ -11,7 +11,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -19,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
-from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.privacy import Subject
 from tsunagu.vault import schema
 from tsunagu.vault.node import LocalNode, Node
@@ -109,7 +108,7 @@ def rules_in_force(
     """The resolved rule set; a missing or broken rules folder is reported, never an error page."""
     authorise_any(session, subject, ("rules.manage", "sources.load"), "administration", key=key)
     day = as_of or datetime.now(UTC).date()
-    folder = settings.rules_dir or Path("rules")
+    folder = settings.rules_path  # the rule set screening uses (the admin page read a cwd-relative folder before)
     try:
         from tsunagu.screen import load_rule_set
 

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.errors import ExitCode, TsunaguError
 from tsunagu.privacy import Subject, authorise, default_policy
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.models import LoginAttempt, User
@@ -43,8 +44,12 @@ def prepare_sign_in() -> None:
     _dummy_hash()
 
 
-class LoginFailed(Exception):
+class LoginFailed(TsunaguError):
     """Wrong user, wrong password or a disabled account: one message for all, on purpose."""
+
+    code = "login_failed"
+    status = 401
+    exit_code = ExitCode.REFUSED
 
     message = "利用者IDまたはパスワードが違います。"
 

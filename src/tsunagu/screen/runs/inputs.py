@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.ingest.basis import require_basis
-from tsunagu.ingest.manifest import ManifestSet
 from tsunagu.link.models import HouseholdMember, Person, PersonLink
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA, PEOPLE_SCHEMA
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest

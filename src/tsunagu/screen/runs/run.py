@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import LinkRun
 from tsunagu.privacy import AuditEvent, append
 from tsunagu.screen import RuleSet, evaluate

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from tsunagu.store.db import create_hub_engine
+from tsunagu.store.dialects import dialect_of
 from tsunagu.store.registry import hub_metadata
 
 config = context.config
@@ -15,7 +16,7 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=hub_metadata(),
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=dialect_of(connection).batch_migrations,
         compare_type=True,
     )
     with context.begin_transaction():

@@ -25,15 +25,13 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from tsunagu.errors import KeyFileError as KeyFileError  # the one key-file error, named here too
+
 PROTOCOL = "tsunagu-node-v1"
 DEFAULT_HUB_ID = "hub"
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-
-
-class KeyFileError(ValueError):
-    """A key file is missing or unreadable; the message says which file and what to run."""
 
 
 # -- where keys live ---------------------------------------------------------------------------------

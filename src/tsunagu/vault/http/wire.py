@@ -20,6 +20,7 @@ import polars as pl
 from polars.exceptions import PanicException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tsunagu.errors import InputError
 from tsunagu.vault.node import NodeAnswer, NodeRequest, RequestKind
 
 WIRE_VERSION: Literal[1] = 1
@@ -35,8 +36,11 @@ H_NODE = "X-Tsunagu-Node"
 ENDPOINTS: dict[RequestKind, str] = {"identifiers": "/identifiers", "items": "/items", "record": "/records"}
 
 
-class WireError(ValueError):
+class WireError(InputError, ValueError):
     """A message that does not have the shape of the protocol."""
+
+    code = "wire"
+    status = 400
 
 
 class WireRequest(BaseModel):

@@ -26,7 +26,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import default_catalog
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import HouseholdMember, LinkDecision, PersonLink
 from tsunagu.privacy import NoteCipher, Subject, access_history, authorise, default_policy
 from tsunagu.privacy.policy import JST

@@ -22,14 +22,18 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from tsunagu.errors import UnavailableError
+
 FONT_PATH = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 FONT_PACKAGE = "fonts-ipaexfont-gothic"
 FONT_NAME = "IPAexGothic"
 NONE_TEXT = "ありません。"
 
 
-class FontMissingError(RuntimeError):
+class FontMissingError(UnavailableError, RuntimeError):
     """The Japanese font is not installed; the message names the Debian package."""
+
+    code = "font_missing"
 
 
 def register_font(path: Path = FONT_PATH) -> str:

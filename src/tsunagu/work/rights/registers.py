@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import IO
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import Manifest, ManifestSet
 from tsunagu.csvout import write_rows
-from tsunagu.ingest.manifest import Manifest, ManifestSet
 from tsunagu.privacy import default_policy
 from tsunagu.work.rights.corrections import IDENTITY_LABELS
 from tsunagu.work.rights.retention import HubPeriods

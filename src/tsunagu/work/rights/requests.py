@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.ingest.manifest import ManifestSet
+from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.privacy import AuditEvent, Decision, Subject, append, authorise
 from tsunagu.privacy.policy import JST
 from tsunagu.work import suspensions

@@ -13,6 +13,7 @@ table and source.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
@@ -23,19 +24,17 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import and_, delete, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
-from tsunagu.ingest.manifest import ManifestSet, manifests_for_home
 from tsunagu.link.models import HouseholdMember, LinkDecision, PersonLink
 from tsunagu.privacy import AuditCheckpoint, AuditEntry, AuditEvent, Subject, append, authorise, registered_actions
 from tsunagu.privacy.policy import JST
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
-from tsunagu.store.db import create_hub_engine, session_factory
-from tsunagu.vault.node import LocalNode
+from tsunagu.vault.node import LocalNode, Node
 from tsunagu.vault.retention import SourcePeriod, purge_vault, years_before
-from tsunagu.vault.topology import close_nodes, open_nodes
 from tsunagu.work.errors import Refused
 from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan
 from tsunagu.work.rights.models import (
@@ -241,24 +240,20 @@ def _authorise(session: Session, subject: Subject, today: date, dry_run: bool, k
                                    rule="rights.retention_start"), key=key)
 
 
-def _vaults(settings: Settings, manifests: ManifestSet, report: RetentionReport) -> None:
+def _vaults(nodes: Mapping[str, Node], manifests: ManifestSet, report: RetentionReport) -> None:
     periods = {p.source: p for p in source_periods(manifests)}
-    nodes = open_nodes(settings)
-    try:
-        for department, node in sorted(nodes.items()):
-            if not isinstance(node, LocalNode):
-                report.remote.append(department)  # its own host runs the vault part
-                continue
-            own = [periods[m.source] for m in manifests.of_department(department) if m.source in periods]
-            try:
-                purge = purge_vault(node.vault, own, report.today, dry_run=report.dry_run)
-            except Exception as exc:  # one department's failure must not hide the others' results
-                report.errors[department] = f"{type(exc).__name__}: {exc}"
-                continue
-            report.vaults[department] = purge.rows
-            report.expired_exports.update(purge.loads)
-    finally:
-        close_nodes(nodes)
+    for department, node in sorted(nodes.items()):
+        if not isinstance(node, LocalNode):
+            report.remote.append(department)  # its own host runs the vault part
+            continue
+        own = [periods[m.source] for m in manifests.of_department(department) if m.source in periods]
+        try:
+            purge = purge_vault(node.vault, own, report.today, dry_run=report.dry_run)
+        except Exception as exc:  # one department's failure must not hide the others' results
+            report.errors[department] = f"{type(exc).__name__}: {exc}"
+            continue
+        report.vaults[department] = purge.rows
+        report.expired_exports.update(purge.loads)
 
 
 def _summary(report: RetentionReport) -> str:
@@ -273,37 +268,38 @@ def _summary(report: RetentionReport) -> str:
 
 def run_retention(
     settings: Settings, subject: Subject, *, today: date | None = None, dry_run: bool = False,
-    vaults: bool = True, hub: bool = True, key: Ed25519PrivateKey | None = None,
+    vaults: bool = True, hub: bool = True, key: Ed25519PrivateKey | None = None, sessions: sessionmaker[Session],
+    nodes: Mapping[str, Node],
 ) -> RetentionReport:
-    """Count (dry run) or remove everything past its period; always one audit entry."""
+    """Count (dry run) or remove everything past its period; always one audit entry.
+
+    ``sessions`` writes to the hub store of ``settings``' home and ``nodes`` are its departments' nodes
+    (``tsunagu.hub.Hub.sessions`` and ``Hub.nodes()``).
+    """
     report = RetentionReport(today or datetime.now(JST).date(), dry_run)
     periods = hub_periods(settings.home)
     manifests = manifests_for_home(settings.home)
-    engine = create_hub_engine(settings.hub_url)
-    factory = session_factory(engine)
+    factory = sessions
+    session = factory()
     try:
-        session = factory()
-        try:
-            # Decided and recorded before any vault is touched; a refusal is committed, then raised.
-            _authorise(session, subject, report.today, dry_run, key)
-            session.commit()
-        except Refused:
-            session.commit()
-            raise
-        finally:
-            session.close()
-        if vaults:
-            _vaults(settings, manifests, report)
-        with factory.begin() as session:
-            if hub:
-                plan = plan_hub(session, periods, report.today)
-                report.hub = plan.counts()
-                if not dry_run:
-                    delete_planned(session, plan)
-            report.audit = audit_retention(session, periods, report.today)
-            _record(session, subject, report, key)
+        # Decided and recorded before any vault is touched; a refusal is committed, then raised.
+        _authorise(session, subject, report.today, dry_run, key)
+        session.commit()
+    except Refused:
+        session.commit()
+        raise
     finally:
-        engine.dispose()
+        session.close()
+    if vaults:
+        _vaults(nodes, manifests, report)
+    with factory.begin() as session:
+        if hub:
+            plan = plan_hub(session, periods, report.today)
+            report.hub = plan.counts()
+            if not dry_run:
+                delete_planned(session, plan)
+        report.audit = audit_retention(session, periods, report.today)
+        _record(session, subject, report, key)
     return report
 
 

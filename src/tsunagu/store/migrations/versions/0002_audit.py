@@ -23,6 +23,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from tsunagu.store.dialects import dialect_of
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -110,8 +112,8 @@ def _create_tables() -> None:
 
 
 def _create_triggers() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
+    dialect = dialect_of(op.get_bind())
+    if dialect.is_postgresql:
         op.execute(PG_FUNCTION)
         for table in APPEND_ONLY_TABLES:
             op.execute(
@@ -123,7 +125,7 @@ def _create_triggers() -> None:
                 f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
                 "FOR EACH STATEMENT EXECUTE FUNCTION tsunagu_audit_append_only()"
             )
-    elif dialect == "sqlite":
+    elif dialect.is_sqlite:
         for table in APPEND_ONLY_TABLES:
             for operation in ("UPDATE", "DELETE"):
                 op.execute(
@@ -149,5 +151,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_audit_entries_person_id"), table_name="audit_entries")
     op.drop_index(op.f("ix_audit_entries_at"), table_name="audit_entries")
     op.drop_table("audit_entries")
-    if op.get_bind().dialect.name == "postgresql":
+    if dialect_of(op.get_bind()).is_postgresql:
         op.execute("DROP FUNCTION IF EXISTS tsunagu_audit_append_only()")

@@ -21,29 +21,34 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tsunagu.catalog import Catalog, default_catalog
 from tsunagu.yamlstrict import ConfigError, line_of, read_yaml, validation_error
 
-IDENTIFIER_FIELDS = (
-    "aza_number",  # 宛名番号
-    "household_number",  # 世帯番号
-    "local_id",  # the source's own record id (児童生徒番号, ケース番号 …)
-    "full_name",  # family and given name in one cell
-    "family_name",
-    "given_name",
-    "full_reading",
-    "family_reading",
-    "given_reading",
-    "birth_date",
-    "sex",
-    "address",
-    "postal_code",
-    "guardian_name",
-    "guardian_reading",
-    "guardian_aza_number",
-    "school_code",
-    "previous_address",
-    "previous_name",
-    "locality",  # suburb, town or 町名 as written (generic profile)
-    "region",  # state, province or prefecture (generic profile)
-)
+# The identifier fields a manifest may map a column to, and what each is: a "code" is kept as written
+# (width-folded) under its own name; the others are read into the vault's identity fields and keys.
+IDENTIFIER_KINDS: dict[str, Literal["code", "id", "name", "reading", "date", "sex", "address", "postal_code",
+                                     "place"]] = {
+    "aza_number": "code",  # 宛名番号
+    "household_number": "code",  # 世帯番号
+    "local_id": "id",  # the source's own record id (児童生徒番号, ケース番号 …)
+    "full_name": "name",  # family and given name in one cell
+    "family_name": "name",
+    "given_name": "name",
+    "full_reading": "reading",
+    "family_reading": "reading",
+    "given_reading": "reading",
+    "birth_date": "date",
+    "sex": "sex",
+    "address": "address",
+    "postal_code": "postal_code",
+    "guardian_name": "name",
+    "guardian_reading": "reading",
+    "guardian_aza_number": "code",
+    "school_code": "code",
+    "previous_address": "address",
+    "previous_name": "name",
+    "locality": "place",  # suburb, town or 町名 as written (generic profile)
+    "region": "place",  # state, province or prefecture (generic profile)
+}
+IDENTIFIER_FIELDS = tuple(IDENTIFIER_KINDS)
+CODE_IDENTIFIERS = tuple(field for field, kind in IDENTIFIER_KINDS.items() if kind == "code")
 
 # Identifier fields a source's records may be partitioned by (linkage.within).
 PARTITION_FIELDS = ("school_code", "household_number", "postal_code", "locality", "region")
@@ -51,15 +56,6 @@ PARTITION_FIELDS = ("school_code", "household_number", "postal_code", "locality"
 # How identity text is normalised: "jp" for Japanese exports (kanji and kana names, 7-digit postal
 # codes, Japanese addresses); "generic" for others (Latin names and street addresses, any postcode).
 Profile = Literal["jp", "generic"]
-
-PURPOSES = (
-    "screening",
-    "assessment",
-    "support_coordination",
-    "statistics",
-    "disclosure_handling",
-    "administration",
-)
 
 DateStyle = Literal["auto", "wareki", "iso", "ymd_slash", "compact", "year_month", "fiscal_year"]
 ObservedOn = Literal["export_date"] | str
@@ -218,11 +214,11 @@ def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog
             )
     _check_linkage(manifest, path, tree)
     for key in manifest.release:
-        if key not in (*PURPOSES, "identifiers"):
+        if key not in (*catalog.purposes, "identifiers"):
             raise ConfigError(
                 path,
                 line_of(tree, ("release", key)),
-                f"unknown purpose {key!r}; valid: identifiers, {', '.join(PURPOSES)}",
+                f"unknown purpose {key!r}; valid: identifiers, {', '.join(catalog.purposes)}",
             )
     if manifest.department not in catalog.departments:
         raise ConfigError(path, line_of(tree, ("department",)), f"unknown department {manifest.department!r}")
@@ -325,7 +321,7 @@ def load_manifests(folder: Path, catalog: Catalog | None = None) -> ManifestSet:
 
 
 def packaged_manifest_dir() -> Path:
-    return Path(str(resources.files("tsunagu.ingest") / "manifests"))
+    return Path(str(resources.files("tsunagu.catalog") / "manifests"))
 
 
 def manifests_for_home(home: Path) -> ManifestSet:
