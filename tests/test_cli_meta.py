@@ -25,6 +25,7 @@ PERSONAL: dict[str, list[str]] = {
     "ingest": ["{tmp}"],
     "quarantine list": [],
     "quarantine show": ["juki_jumin"],
+    "quarantine flagged": ["juki_jumin"],
     "quarantine export": ["--out", "{tmp}/q.csv"],
     "link review": [],
     "link decide": ["1", "match", "--reason", "同一人物と確認"],
@@ -50,9 +51,19 @@ PERSONAL: dict[str, list[str]] = {
     "users add": ["someone", "--role", "teacher", "--name", "氏名", "--generate"],
     "users list": [],
     "users disable": ["someone"],
+    "handover list": [],
+    "handover send": ["1", "--to", "131016", "--kind", "case_transfer"],
+    "handover deliver": ["a" * 32],
+    "handover accept": ["a" * 32],
+    "handover link": ["a" * 32, "{person}"],
+    "urgency escalate": ["--now", "2026-12-01T00:00:00"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
-SYSTEM_RUNS = {"link", "screen", "demo"}
+SYSTEM_RUNS = {"link", "screen", "demo",
+               # hand-over: moves found, overdue tasks escalated, files from other municipalities taken in:
+               # audited per task or package (tests/handover)
+               "handover detect", "handover escalate", "handover receive", "handover receipt"}
+SYSTEM_RUNS.add("stats")  # aggregates over everyone: one statistics.read entry per report (tests/stats)
 # Commands that touch no person's data, and why.
 NO_PERSONAL_DATA = {
     "init": "creates an empty home", "synth": "synthetic data only", "bench": "synthetic data only",
@@ -64,6 +75,13 @@ NO_PERSONAL_DATA = {
     "registers legal-basis": "the legal bases", "resources list": "the public support directory",
     "resources add": "the support directory: services, not people",
     "resources import": "the support directory: services, not people",
+    "manifest draft": "reads a file the steward names and prints column shapes and counts, never a value; no vault",
+    "manifest check": "reads a file the steward names and prints counts and row numbers, never a value; no vault",
+    "handover identity": "this municipality's public keys", "handover municipalities": "the trusted municipalities",
+    "handover trust": "registers a municipality's public keys (an administrator's act, audited as handover.manage)",
+    "urgency history": "the child guidance centre's anonymised past cases (no identifiers; tests/urgency)",
+    "urgency train": "anonymised past cases", "urgency validate": "anonymised past cases",
+    "urgency card": "the model card: aggregates",
 }
 
 

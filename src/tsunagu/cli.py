@@ -9,10 +9,12 @@ from tsunagu.commands import audit as audit_cmd
 from tsunagu.commands import bench as bench_cmd
 from tsunagu.commands import catalog as catalog_cmd
 from tsunagu.commands import demo as demo_cmd
+from tsunagu.commands import handover as handover_cmd
 from tsunagu.commands import home as home_cmd
 from tsunagu.commands import ingest as ingest_cmd
 from tsunagu.commands import keys as keys_cmd
 from tsunagu.commands import link as link_cmd
+from tsunagu.commands import manifest as manifest_cmd
 from tsunagu.commands import node as node_cmd
 from tsunagu.commands import registers as registers_cmd
 from tsunagu.commands import requests as requests_cmd
@@ -20,7 +22,9 @@ from tsunagu.commands import resources as resources_cmd
 from tsunagu.commands import retention as retention_cmd
 from tsunagu.commands import screen as screen_cmd
 from tsunagu.commands import serve as serve_cmd
+from tsunagu.commands import stats as stats_cmd
 from tsunagu.commands import synth as synth_cmd
+from tsunagu.commands import urgency as urgency_cmd
 from tsunagu.commands import users as users_cmd
 from tsunagu.commands.common import run_app
 
@@ -59,6 +63,10 @@ bench_cmd.register(app)
 users_cmd.register(app)
 resources_cmd.register(app)
 serve_cmd.register(app)
+manifest_cmd.register(app)
+stats_cmd.register(app)
+handover_cmd.register(app)
+urgency_cmd.register(app)
 
 
 def main() -> None:

@@ -31,6 +31,8 @@ class HomeFile(BaseModel):
     database_url: str | None = None
     rules_dir: Path | None = None
     note_key: str | None = None
+    # Published statistics suppress every count from fewer children than this (a municipal setting).
+    statistics_k: int = Field(default=10, ge=2, le=1000)
 
     @field_validator("municipality_code")
     @classmethod
@@ -49,6 +51,7 @@ class Settings(BaseSettings):
     municipality_code: str | None = None
     rules_dir: Path | None = None
     note_key: str | None = None
+    statistics_k: int = Field(default=10, ge=2, le=1000)
 
     @classmethod
     def settings_customise_sources(

@@ -39,6 +39,7 @@ ROLES: tuple[tuple[str, str, str, str], ...] = (
     ("steward", "data_steward", "データ担当", "board_of_education"),
     ("privacy", "privacy_officer", "個人情報保護担当", "privacy_office"),
     ("admin", "administrator", "システム管理者", "it"),
+    ("stats", "statistics_officer", "統計担当", "政策企画課"),
 )
 TEACHER_PUPILS = 5
 

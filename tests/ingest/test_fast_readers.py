@@ -30,6 +30,7 @@ def _exactly(path: Path, encoding: str, header_row: int) -> readers.Table | str:
     else:
         chosen, note = "cp932", "CP932"
     try:
+        readers.refuse_non_text(path, data)  # before either reader: the same refusal for both
         return readers._read_csv_lines(path, data, chosen, note, header_row)
     except UnreadableFileError as exc:
         return str(exc)

@@ -172,20 +172,26 @@ def test_node_releases_only_what_the_purpose_allows(tmp_path: Path, ingestor: In
     assert outcomes == ["partial", "refused"]
 
 
-def test_a_roster_row_with_a_broken_school_year_is_quarantined(tmp_path: Path, ingestor: Ingestor) -> None:
+def test_a_roster_row_with_a_broken_school_year_is_loaded_and_flagged(tmp_path: Path, ingestor: Ingestor) -> None:
     header = "学校コード,児童生徒番号,氏名,ふりがな,生年月日,性別,住所,保護者氏名,保護者ふりがな,学年,組"
     path = write_csv(tmp_path / "school_S001_meibo_20261031.csv", header, [
         "S001,0001,山田　花子,やまだ　はなこ,2015/4/2,女,つなぐ市中央町1-2-3,山田　一郎,やまだ　いちろう,5,1",
         "S001,0002,山田　桃子,やまだ　ももこ,2015/4/2,女,つなぐ市中央町1-2-3,山田　一郎,やまだ　いちろう,??,1",
     ], encoding="utf-8")
     result = ingestor.ingest_file(path)
-    assert (result.loaded, result.quarantined) == (1, 1)
+    assert (result.loaded, result.quarantined, result.flagged) == (2, 0, 1)
     with sqlite3.connect(tmp_path / "vaults" / "schools.sqlite3") as conn:
-        assert conn.execute("select row_number, column_name from quarantine").fetchall() == [(2, "学年")]
+        assert conn.execute("select row_number, column_name, status from quarantine").fetchall() == [
+            (2, "学年", "flagged")]
+        # the pupil still has a record to link; only the grade is missing
+        assert conn.execute("select local_id from records order by local_id").fetchall() == [("S001:0001",),
+                                                                                              ("S001:0002",)]
+        assert conn.execute("select count(*) from observations where local_id = 'S001:0002'"
+                            " and item_id = 'grade'").fetchone() == (0,)
 
 
 @pytest.mark.parametrize("columnar", [True, False])
-def test_a_row_with_only_a_broken_observation_date_is_quarantined(tmp_path: Path, columnar: bool) -> None:
+def test_a_row_with_only_a_broken_observation_date_is_flagged(tmp_path: Path, columnar: bool) -> None:
     header = "宛名番号,母宛名番号,妊娠届出週数,4か月児健診,1歳6か月児健診,3歳児健診,新生児訪問,EPDS得点,記録日"
     path = write_csv(tmp_path / "boshi_hoken_20261031.csv", header, [
         "1000000001,1000000009,10,受診,,,訪問済,,令和7年4月1日",
@@ -195,6 +201,7 @@ def test_a_row_with_only_a_broken_observation_date_is_quarantined(tmp_path: Path
                         columnar=columnar)
     result = ingestor.ingest_file(path)
     ingestor.close()
-    assert (result.loaded, result.quarantined) == (1, 1)
+    assert (result.loaded, result.quarantined, result.flagged) == (2, 0, 1)
     with sqlite3.connect(tmp_path / "vaults" / "maternal_child_health.sqlite3") as conn:
-        assert conn.execute("select distinct row_number, column_name from quarantine").fetchall() == [(2, "記録日")]
+        assert conn.execute("select distinct row_number, column_name, status from quarantine").fetchall() == [
+            (2, "記録日", "flagged")]

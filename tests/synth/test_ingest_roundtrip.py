@@ -33,14 +33,16 @@ def test_ingest_quarantines_only_broken_rows(tmp_path: Path) -> None:
     loaded = {s["source"]: s for s in report["sources"]}
     assert set(loaded) == set(SOURCES)
 
-    exported = _cli("quarantine", "export", "--home", str(home), "--out", str(tmp_path / "q.csv"))
-    assert exported.returncode == 0, exported.stderr[-2000:]
-    held = pl.read_csv(tmp_path / "q.csv", infer_schema=False)
-    quarantined = set(zip(held["file_name"].to_list(), held["row_number"].cast(pl.Int64).to_list(), strict=True))
+    found: set[tuple[str, int]] = set()
+    for name, extra in (("q.csv", ()), ("flagged.csv", ("--flagged",))):
+        exported = _cli("quarantine", "export", "--home", str(home), "--out", str(tmp_path / name), *extra)
+        assert exported.returncode == 0, exported.stderr[-2000:]
+        held = pl.read_csv(tmp_path / name, infer_schema=False)
+        found |= set(zip(held["file_name"].to_list(), held["row_number"].cast(pl.Int64).to_list(), strict=True))
     broken = pl.read_csv(out / "truth" / "broken_rows.csv", infer_schema=False)
     listed = set(zip(broken["file"].to_list(), broken["row"].cast(pl.Int64).to_list(), strict=True))
-    # every quarantined row was broken on purpose: the noise itself is all readable
-    assert quarantined <= listed, sorted(quarantined - listed)[:10]
-    assert len(quarantined) >= 0.6 * len(listed)
+    # every quarantined row and flagged value was broken on purpose: the noise itself is all readable
+    assert found <= listed, sorted(found - listed)[:10]
+    assert len(found) >= 0.6 * len(listed)
     rows = pl.read_csv(out / "truth" / "records.csv", infer_schema=False).height
     assert sum(s["rows_in"] for s in report["sources"]) == rows

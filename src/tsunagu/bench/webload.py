@@ -85,9 +85,9 @@ class _Shared:
 
 
 class SignInFailed(TsunaguError, RuntimeError):
+    """The benchmark's simulated user could not sign in."""
 
     code = "bench_sign_in"
-    pass
 
 
 async def sign_in(client: httpx.AsyncClient, user_id: str, password: str) -> None:

@@ -70,6 +70,20 @@ class Department(BaseModel):
     kind: DepartmentKind
 
 
+class ValueChecks(BaseModel):
+    """What a value of an item may be, beyond its type: a value outside is loaded as missing and flagged.
+
+    ``min``/``max`` bound numbers (a count is never below zero); ``not_after_export`` says a date
+    cannot lie after the export that reports it (a death or a move in is recorded after it happens).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min: float | None = None
+    max: float | None = None
+    not_after_export: bool = False
+
+
 class DataItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,6 +99,7 @@ class DataItem(BaseModel):
     legal_basis: LegalBasis
     retention_years: int
     description: str | None = None
+    checks: ValueChecks | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> DataItem:
@@ -97,6 +112,14 @@ class DataItem(BaseModel):
             raise ValueError("a code item needs its list of codes")
         if self.value_type != "code" and self.codes:
             raise ValueError(f"codes are only allowed on code items, not {self.value_type}")
+        checks = self.checks
+        if checks is not None:
+            if (checks.min is not None or checks.max is not None) and self.value_type not in ("int", "float"):
+                raise ValueError(f"checks.min/max are for int and float items, not {self.value_type}")
+            if checks.not_after_export and self.value_type != "date":
+                raise ValueError(f"checks.not_after_export is for date items, not {self.value_type}")
+            if checks.min is not None and checks.max is not None and checks.min > checks.max:
+                raise ValueError("checks.min is above checks.max")
         return self
 
 

@@ -83,6 +83,21 @@ class LegalUse(BaseModel):
         return f"{self.law} 第{self.article}条第{self.clause}項{item}"
 
 
+class SnapshotGuard(BaseModel):
+    """When a new export is held instead of replacing the source's current snapshot (see ingest.load).
+
+    A host system that exports an empty file, a header only, the wrong encoding or a half-finished
+    extract would otherwise replace the current records, and every link through them would be lost
+    at the next linkage run. A real register loses a few percent a month, never half.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_drop: float = Field(default=0.5, ge=0.0, le=1.0,
+                            description="share of the current records a new export may drop before it is held")
+    allow_empty: bool = Field(default=False, description="an export with no loadable row is normal for this source")
+
+
 class ItemMapping(BaseModel):
     """One column (optionally under a condition) feeding one data item."""
 
@@ -151,6 +166,10 @@ class Manifest(BaseModel):
     release: dict[str, list[str]] = Field(default_factory=dict)
     linkage: Linkage = Field(default_factory=Linkage)
     profile: Profile = "jp"
+    snapshot_guard: SnapshotGuard = Field(default_factory=SnapshotGuard)
+    # Excel serial dates written into a CSV carry no trace of their workbook's date system; an
+    # xlsx file says its own, and this setting is not used for it.
+    excel_date_system: Literal[1900, 1904] = 1900
 
     @field_validator("export_date_pattern")
     @classmethod
@@ -277,14 +296,38 @@ def load_manifest(path: Path, catalog: Catalog | None = None) -> Manifest:
 
 
 @dataclass(frozen=True)
+class ManifestProblem:
+    """A manifest that could not be loaded: its file, the error, and its file glob if it could be read.
+
+    The error is the loader's ``ConfigError`` (a ``ConfigurationError``: the operator fixes the manifest).
+    """
+
+    path: Path
+    error: ConfigError
+    files: str | None
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
+
+    def matches(self, file_name: str) -> bool:
+        return self.files is not None and fnmatch.fnmatch(file_name, self.files)
+
+
+@dataclass(frozen=True)
 class ManifestSet:
     manifests: dict[str, Manifest]
+    problems: tuple[ManifestProblem, ...] = ()
 
     def for_file(self, file_name: str) -> Manifest | None:
         for manifest in self.manifests.values():
             if manifest.matches(file_name):
                 return manifest
         return None
+
+    def problem_for(self, file_name: str) -> ManifestProblem | None:
+        """The broken manifest that would have taken this file, when its ``files`` glob could be read."""
+        return next((p for p in self.problems if p.matches(file_name)), None)
 
     def of_department(self, department: str) -> list[Manifest]:
         return [m for m in self.manifests.values() if m.department == department]
@@ -301,34 +344,59 @@ class ManifestSet:
             raise KeyError(f"unknown source {source!r}") from None
 
 
-def load_manifests(folder: Path, catalog: Catalog | None = None) -> ManifestSet:
+def _files_glob(path: Path) -> str | None:
+    """The ``files`` entry of a manifest that failed validation, read leniently (None if unreadable)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    files = data.get("files") if isinstance(data, dict) else None
+    return files if isinstance(files, str) and files else None
+
+
+def load_manifests(folder: Path, catalog: Catalog | None = None, *, tolerant: bool = False) -> ManifestSet:
+    """Every manifest of a folder. ``tolerant``: a broken manifest becomes a problem of its own
+    source (its files are refused with its error) instead of stopping every source."""
     manifests: dict[str, Manifest] = {}
+    problems: list[ManifestProblem] = []
     for path in sorted(folder.glob("*.yaml")):
-        manifest = load_manifest(path, catalog)
-        if manifest.source in manifests:
-            raise ConfigError(path, None, f"duplicate source id {manifest.source!r}")
-        registers = [m.source for m in manifests.values() if m.linkage.role == "register"]
-        if manifest.linkage.role == "register" and registers:
-            raise ConfigError(path, line_of(read_yaml(path)[1], ("linkage", "role")),
-                              f"a second register: {registers[0]!r} already has linkage.role: register")
+        try:
+            manifest = load_manifest(path, catalog)
+            if manifest.source in manifests:
+                raise ConfigError(path, None, f"duplicate source id {manifest.source!r}")
+            registers = [m.source for m in manifests.values() if m.linkage.role == "register"]
+            if manifest.linkage.role == "register" and registers:
+                raise ConfigError(path, line_of(read_yaml(path)[1], ("linkage", "role")),
+                                  f"a second register: {registers[0]!r} already has linkage.role: register")
+        except ConfigError as exc:
+            if not tolerant:
+                raise
+            problems.append(ManifestProblem(path, exc, _files_glob(path)))
+            continue
         manifests[manifest.source] = manifest
-    for manifest in manifests.values():
+    for manifest in list(manifests.values()):
         if manifest.identity_of is not None and manifest.identity_of not in manifests:
-            raise ConfigError(
+            error = ConfigError(
                 folder, None, f"{manifest.source}: identity_of names unknown source {manifest.identity_of!r}"
             )
-    return ManifestSet(manifests)
+            if not tolerant:
+                raise error
+            del manifests[manifest.source]
+            problems.append(ManifestProblem(folder / f"{manifest.source}.yaml", error, manifest.files))
+    return ManifestSet(manifests, tuple(problems))
 
 
 def packaged_manifest_dir() -> Path:
     return Path(str(resources.files("tsunagu.catalog") / "manifests"))
 
 
-def manifests_for_home(home: Path) -> ManifestSet:
+def manifests_for_home(home: Path, *, tolerant: bool = False) -> ManifestSet:
     """A home's own manifests (``home/manifests``) if it has them, else the packaged examples."""
     own = home / "manifests"
     if own.is_dir() and any(own.glob("*.yaml")):
-        return load_manifests(own)
+        return load_manifests(own, tolerant=tolerant)
     return packaged_manifests()
 
 

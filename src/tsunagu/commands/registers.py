@@ -20,6 +20,7 @@ from tsunagu.commands.common import (
     reported_errors,
     settings_for,
 )
+from tsunagu.handover import registers as handover_registers
 from tsunagu.hub import Hub
 from tsunagu.work.rights.registers import (
     file_register,
@@ -39,6 +40,7 @@ def files_command(home: HomeOption = None, json_out: JsonOption = False, out: Pa
     settings = settings_for(home)
     with reported_errors(), Hub(settings) as hub:
         entries = file_register(hub.manifests, hub_periods(settings.home))
+        entries += handover_registers.file_entries()
     if out is not None:
         with out.open("w", encoding="utf-8-sig", newline="") as handle:
             count = write_file_register(handle, entries)
@@ -60,6 +62,7 @@ def legal_basis_command(home: HomeOption = None, json_out: JsonOption = False, o
     settings = settings_for(home)
     with reported_errors(), Hub(settings) as hub:
         entries = legal_basis_register(hub.manifests)
+        entries += handover_registers.basis_entries()  # the two hand-over acts and their grounds
     if out is not None:
         with out.open("w", encoding="utf-8-sig", newline="") as handle:
             count = write_basis_register(handle, entries)

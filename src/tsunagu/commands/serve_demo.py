@@ -8,14 +8,20 @@ from tsunagu.commands.common import console, emit_json, err_console
 from tsunagu.config import load_settings
 from tsunagu.demo_accounts import DemoAccount, ensure_demo_accounts
 from tsunagu.hub import Hub
+from tsunagu.stats.demo import seed_demo_work
 
 HOST, PORT = "127.0.0.1", 8000
 URL = f"http://{HOST}:{PORT}/"
 
 
 def prepare_accounts(home: Path) -> list[DemoAccount]:
-    with Hub(load_settings(home)) as hub, hub.sessions.begin() as session:
-        return ensure_demo_accounts(session, home)
+    with Hub(load_settings(home)) as hub:
+        with hub.sessions.begin() as session:
+            accounts = ensure_demo_accounts(session, home)
+        with hub.sessions.begin() as session:
+            # The demo's recorded reviews and referrals, and the finance section's programmes (first run only).
+            seed_demo_work(session, home, hub.note_cipher, hub.signing_key)
+        return accounts
 
 
 def print_accounts(accounts: list[DemoAccount], json_out: bool) -> None:
@@ -29,6 +35,7 @@ def print_accounts(accounts: list[DemoAccount], json_out: bool) -> None:
         console.print(f"  {account.user_id:<{width}}  {account.password}  {account.label}（{account.organisation}）",
                       soft_wrap=True)
     console.print("まず centre（こども家庭センター職員）でサインインすると、市全域の候補一覧を見られます。", soft_wrap=True)
+    console.print("stats（統計担当）では、個々の子どもを見ずに統計・予算・評価のページ（/statistics）を見られます。", soft_wrap=True)
 
 
 def serve_demo(home: Path, *, quiet: bool = False, serve: bool = True) -> list[DemoAccount]:

@@ -8,7 +8,8 @@ not re-implemented for speed: the per-value functions below call the row convert
 
 Rows are never judged here. Any row in which some cell breaks a rule, or whose shape is unusual
 (fewer cells than the header, or non-blank cells beyond it), is handed to the row converter whole,
-so a quarantined row gets exactly the problems, in the order, that the row converter gives it. The
+so a quarantined or flagged row gets exactly the problems, in the order, that the row converter
+gives it. The
 column-wise path only has to be right about rows without problems; a false alarm costs time, not
 correctness.
 """
@@ -37,6 +38,7 @@ from tsunagu.ingest.convert import (
     _typed,
     identity_settings,
     parse_cell_date,
+    typed_value,
 )
 from tsunagu.ingest.dates import DateParseError
 from tsunagu.vault.store import IDENTITY_COLUMNS
@@ -111,6 +113,7 @@ class ConvertedRows:
     identity: dict[str, list[object]] = field(default_factory=dict)  # encoded, one list per column
     observations: list[Sequence[ObservationValues | None]] = field(default_factory=list)  # per loaded row
     quarantined: list[tuple[int, list[tuple[str, str, str]], str]] = field(default_factory=list)
+    flagged: list[tuple[int, list[tuple[str, str, str]], str]] = field(default_factory=list)  # loaded rows
 
 
 def _map_unique(column: Sequence[K], cache: dict[K, T], compute: Callable[[K], T]) -> tuple[list[T], set[K]]:
@@ -165,9 +168,10 @@ class ColumnConverter:
         self._built_fields = shared.identity
         source = rows.manifest.source
         self._allowed = shared.allowed.setdefault(source, {})
-        # An item's outcome also depends on the export date (the default observation date).
+        # An item's outcome also depends on the export date (the default observation date, the
+        # catalogue's checks) and on the file's Excel date system.
         self._items: list[dict[Any, ObservationValues | _Broken | None]] = shared.items.setdefault(
-            (source, rows.export_date), [{} for _ in rows.items]
+            (source, rows.export_date, rows.date1904), [{} for _ in rows.items]
         )
 
     def convert(self, rows: Sequence[tuple[int, list[str]]]) -> ConvertedRows:
@@ -197,8 +201,10 @@ class ColumnConverter:
         for i in sorted(broken):
             number, cells = rows[i]
             result = self.rows.convert(cells)
-            if isinstance(result, ConvertedRow):  # a false alarm: the row converter loads it
+            if isinstance(result, ConvertedRow):  # loaded by the row converter, maybe with flagged values
                 self._take_row(result, i, local_ids, raws, identity, observations)
+                if result.flags:
+                    out.flagged.append((number, [(p.column, p.value, p.rule) for p in result.flags], "\t".join(cells)))
             else:
                 keep[i] = False
                 out.quarantined.append((number, [(p.column, p.value, p.rule) for p in result], "\t".join(cells)))
@@ -216,6 +222,8 @@ class ColumnConverter:
         parts = []
         for name in self.rows.manifest.local_id:
             stripped = list(map(str.strip, self._column(columns, name)))  # mostly distinct: no cache
+            if not "".join(stripped).isascii():  # as the row converter: width-folded (NFKC is the identity on ASCII)
+                stripped = [v if v.isascii() else _fold(v) for v in stripped]
             if "" in stripped:
                 broken.update(i for i, v in enumerate(stripped) if not v)
             parts.append(stripped)
@@ -262,7 +270,8 @@ class ColumnConverter:
         """
         build = self.rows._identity[fieldname]
         encode = self.encode
-        shared_key = (fieldname, identity_settings(self.rows.manifest, fieldname))
+        shared_key = (fieldname, identity_settings(self.rows.manifest, fieldname, self.rows.export_date,
+                                                   self.rows.date1904))
         if shared_key not in self._built_fields:
             self._built_fields[shared_key] = BuiltField()
         results_so_far = self._built_fields[shared_key]
@@ -337,10 +346,11 @@ class ColumnConverter:
         """RowConverter._observations for one item, on the cells it reads (value, conditions, date)."""
         text = cells[0].strip()
         when = mapping.when or {}
+        date1904 = self.rows.date1904
         if when and not all(_condition(c.strip(), want) for c, want in zip(cells[1:], when.values(), strict=False)):
             if text and mapping.present_means is None:
                 try:
-                    _typed(item, text, mapping)
+                    _typed(item, text, mapping, date1904)
                 except (ValueError, DateParseError):
                     return BROKEN
             return None
@@ -351,7 +361,7 @@ class ColumnConverter:
             value = mapping.blank_means
         else:
             try:
-                value = _typed(item, text, mapping)
+                value = typed_value(item, text, mapping, self.rows.export_date, date1904)
             except (ValueError, DateParseError):
                 return BROKEN
         observed_on = self.rows.export_date
@@ -360,7 +370,8 @@ class ColumnConverter:
             if not when_text:
                 return BROKEN
             try:
-                observed_on = parse_cell_date(when_text, mapping.observed_style or self.rows.manifest.date_style)
+                observed_on = parse_cell_date(when_text, mapping.observed_style or self.rows.manifest.date_style,
+                                              date1904)
             except DateParseError:
                 return BROKEN
         return self._encoded(_observation(item.id, value, observed_on))
@@ -370,7 +381,8 @@ class ColumnConverter:
         if mapping.observed_on == "export_date" or not cells[-1].strip():
             return None
         try:
-            parse_cell_date(cells[-1].strip(), mapping.observed_style or self.rows.manifest.date_style)
+            parse_cell_date(cells[-1].strip(), mapping.observed_style or self.rows.manifest.date_style,
+                            self.rows.date1904)
         except DateParseError:
             return BROKEN
         return None

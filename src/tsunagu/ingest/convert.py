@@ -1,7 +1,10 @@
 """Row conversion: cells → normalised identity fields and typed item observations.
 
-A row is loaded whole or quarantined whole: if any mapped cell breaks a rule, every problem in the
-row is reported and nothing of it is loaded, so a data steward fixes the row once.
+A row whose key or identity cells break a rule, or whose shape is wrong (cells beyond the header),
+is quarantined whole: every problem in the row is reported and nothing of it is loaded, so a data
+steward fixes the row once. A bad value in a non-identifying cell (an item, an observation date, a
+checked column) does not keep the person out of linkage and screening: the row is loaded without
+that value and the problem is recorded as *flagged* for the steward.
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ import calendar
 import json
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
 from tsunagu.catalog import Catalog, DataItem
 from tsunagu.catalog.manifest import CODE_IDENTIFIERS, DateStyle, ItemMapping, Manifest
-from tsunagu.ingest.dates import DateParseError, parse_date
+from tsunagu.ingest.dates import DateParseError, parse_date, parse_excel_serial
 from tsunagu.ingest.normalize import address_key, name_key, postal_code, reading_display, reading_key, split_name
 
 Value = bool | int | float | str | date
@@ -44,11 +47,20 @@ class ConvertedRow:
     identity: dict[str, object]
     observations: list[Observation]
     raw: str
+    flags: list[Problem] = field(default_factory=list)  # values left out of the load, for the steward
 
 
 @lru_cache(maxsize=200_000)
-def _cached_date(text: str, style: str) -> date:
-    return parse_date(text, style)
+def _cached_date(text: str, style: str, date1904: bool = False) -> date:
+    try:
+        return parse_date(text, style)
+    except DateParseError:
+        # A date column that passed through Excel often holds the serial number (43466) instead.
+        if style == "auto":
+            found = parse_excel_serial(text, date1904=date1904)
+            if found is not None:
+                return found
+        raise
 
 
 def _fold(text: str) -> str:
@@ -56,7 +68,7 @@ def _fold(text: str) -> str:
 
 
 @lru_cache(maxsize=100_000)
-def parse_cell_date(text: str, style: DateStyle) -> date:
+def parse_cell_date(text: str, style: DateStyle, date1904: bool = False) -> date:
     """Dates in a cell, including the two styles that only observation columns use."""
     folded = _fold(text)
     if style == "year_month":
@@ -70,7 +82,7 @@ def parse_cell_date(text: str, style: DateStyle) -> date:
         if not (folded.isdigit() and len(folded) == 4):
             raise DateParseError(f"年度として読めません: {text!r} / not a fiscal year (YYYY)")
         return date(int(folded), 4, 1)
-    return _cached_date(text.strip(), style)
+    return _cached_date(text.strip(), style, date1904)
 
 
 @lru_cache(maxsize=256)
@@ -79,7 +91,7 @@ def _code_table(codes: tuple[str, ...]) -> dict[str, str]:
     return {_fold(code): code for code in codes}
 
 
-def _typed(item: DataItem, raw: str, mapping: ItemMapping) -> Value:
+def _typed(item: DataItem, raw: str, mapping: ItemMapping, date1904: bool = False) -> Value:
     """Apply the value map, then the catalogue's type; raise ValueError with the rule broken."""
     value: object = raw.strip()
     if mapping.present_means is not None:
@@ -115,8 +127,34 @@ def _typed(item: DataItem, raw: str, mapping: ItemMapping) -> Value:
             raise ValueError(f"コード表にない値です（{', '.join(item.codes)}） / unknown code")
         return canonical
     if kind == "date":
-        return parse_cell_date(str(value), mapping.date_style or "auto")
+        return parse_cell_date(str(value), mapping.date_style or "auto", date1904)
     return _fold(str(value))
+
+
+def _checked(item: DataItem, value: Value, export_date: date) -> Value:
+    """The catalogue's checks of an item (ValueChecks); raise ValueError naming the one broken."""
+    checks = item.checks
+    if checks is None:
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if checks.min is not None and value < checks.min:
+            raise ValueError(f"{_number(checks.min)}未満の値です / below the minimum {_number(checks.min)}")
+        if checks.max is not None and value > checks.max:
+            raise ValueError(f"{_number(checks.max)}を超える値です / above the maximum {_number(checks.max)}")
+    if checks.not_after_export and isinstance(value, date) and value > export_date:
+        raise ValueError(
+            f"出力日（{export_date.isoformat()}）より後の日付です / after the export date {export_date.isoformat()}"
+        )
+    return value
+
+
+def _number(bound: float) -> str:
+    return str(int(bound)) if bound.is_integer() else str(bound)
+
+
+def typed_value(item: DataItem, raw: str, mapping: ItemMapping, export_date: date, date1904: bool = False) -> Value:
+    """A cell's value for an item: the manifest's value map, the catalogue's type, then its checks."""
+    return _checked(item, _typed(item, raw, mapping, date1904), export_date)
 
 
 def _observation(item_id: str, value: Value, observed_on: date) -> Observation:
@@ -130,15 +168,20 @@ def _observation(item_id: str, value: Value, observed_on: date) -> Observation:
 
 
 class RowConverter:
-    """Converts the rows of one file under one manifest; built once per file."""
+    """Converts the rows of one file under one manifest; built once per file.
 
-    def __init__(self, manifest: Manifest, catalog: Catalog, header: list[str], export_date: date) -> None:
+    ``date1904``: the workbook's date system for an xlsx file (the manifest's setting otherwise).
+    """
+
+    def __init__(self, manifest: Manifest, catalog: Catalog, header: list[str], export_date: date,
+                 date1904: bool | None = None) -> None:
         self.manifest = manifest
         self.export_date = export_date
+        self.date1904 = manifest.excel_date_system == 1904 if date1904 is None else date1904
         self.index = {name: i for i, name in enumerate(header)}
         self.header = header
         self.items = [(m, catalog.item(m.item)) for m in manifest.items]
-        self._identity = _identity_builders(manifest)
+        self._identity = _identity_builders(manifest, export_date, self.date1904)
 
     def missing_columns(self) -> list[str]:
         return [c for c in self.manifest.required_columns() if c not in self.index]
@@ -148,6 +191,7 @@ class RowConverter:
         return cells[i] if i < len(cells) else ""
 
     def convert(self, cells: list[str]) -> ConvertedRow | list[Problem]:
+        """The row converted (with its flagged values), or every problem of a row to quarantine."""
         problems: list[Problem] = []
         if len(cells) > len(self.header) and any(c.strip() for c in cells[len(self.header) :]):
             problems.append(
@@ -157,34 +201,39 @@ class RowConverter:
                     f"列数が見出し（{len(self.header)}列）より多い / more cells than header columns",
                 )
             )
-        local_parts = [self.cell(cells, c).strip() for c in self.manifest.local_id]
+        # Width-folded like 宛名番号: a key typed in full-width digits is the same key.
+        local_parts = [_fold(self.cell(cells, c)) for c in self.manifest.local_id]
         if not all(local_parts):
             missing = self.manifest.local_id[local_parts.index("")]
             problems.append(Problem(missing, "", "識別子（local_id）が空欄 / the record key is blank"))
         identity: dict[str, object] = {}
-        for field, column in self.manifest.identifiers.items():
+        for field_name, column in self.manifest.identifiers.items():
             text = self.cell(cells, column).strip()
             if not text:
                 continue
             try:
-                for key, value in self._identity[field](text).items():
+                for key, value in self._identity[field_name](text).items():
                     identity[key] = value
             except ValueError as exc:
                 problems.append(Problem(column, text, str(exc)))
-        observations = self._observations(cells, problems)
+        flags: list[Problem] = []
+        observations = self._observations(cells, flags)
         if problems:
-            return problems
+            return problems + flags
         raw = json.dumps(dict(zip(self.header, cells, strict=False)), ensure_ascii=False)
-        return ConvertedRow(":".join(local_parts), identity, observations, raw)
+        return ConvertedRow(":".join(local_parts), identity, observations, raw, flags)
+
+    def _date(self, text: str, style: DateStyle | None) -> date:
+        return parse_cell_date(text, style or self.manifest.date_style, self.date1904)
 
     def _check_date_alone(self, cells: list[str], mapping: ItemMapping, problems: list[Problem]) -> None:
-        """A row with no value to record may still carry a broken observation date: a broken row."""
+        """A row with no value to record may still carry a broken observation date: a flagged cell."""
         if mapping.observed_on == "export_date" or any(p.column == mapping.observed_on for p in problems):
             return
         when_text = self.cell(cells, mapping.observed_on).strip()
         if when_text:
             try:
-                parse_cell_date(when_text, mapping.observed_style or self.manifest.date_style)
+                self._date(when_text, mapping.observed_style)
             except DateParseError as exc:
                 problems.append(Problem(mapping.observed_on, when_text, str(exc)))
 
@@ -199,10 +248,10 @@ class RowConverter:
             if mapping.when and not all(
                 _condition(self.cell(cells, col).strip(), want) for col, want in mapping.when.items()
             ):
-                # The cell feeds no item on this row, but a malformed value is still a broken row.
+                # The cell feeds no item on this row, but a malformed value is still worth a flag.
                 if text and mapping.present_means is None:
                     try:
-                        _typed(item, text, mapping)
+                        _typed(item, text, mapping, self.date1904)
                     except (ValueError, DateParseError) as exc:
                         problems.append(Problem(mapping.column, text, f"{item.label}: {exc}"))
                 continue
@@ -214,7 +263,7 @@ class RowConverter:
                 value = mapping.blank_means
             else:
                 try:
-                    value = _typed(item, text, mapping)
+                    value = typed_value(item, text, mapping, self.export_date, self.date1904)
                 except (ValueError, DateParseError) as exc:
                     problems.append(Problem(mapping.column, text, f"{item.label}: {exc}"))
                     continue
@@ -227,7 +276,7 @@ class RowConverter:
                     )
                     continue
                 try:
-                    observed_on = parse_cell_date(when_text, mapping.observed_style or self.manifest.date_style)
+                    observed_on = self._date(when_text, mapping.observed_style)
                 except DateParseError as exc:
                     problems.append(Problem(mapping.observed_on, when_text, str(exc)))
                     continue
@@ -275,14 +324,15 @@ def _reading_fields(text: str) -> dict[str, object]:
 PLAIN_IDENTIFIERS = CODE_IDENTIFIERS
 
 
-def identity_settings(manifest: Manifest, field: str) -> object:
-    """What an identity builder reads from the manifest besides the cell (see _identity_builders).
+def identity_settings(manifest: Manifest, field: str, export_date: date, date1904: bool) -> object:
+    """What an identity builder reads besides the cell: the manifest, the export date, the file's
+    date system (see _identity_builders).
 
-    Two manifests with the same settings build the same fields from the same text, so results can
-    be shared between their files.
+    Two files with the same settings build the same fields from the same text, so results can be
+    shared between them.
     """
     if field == "birth_date":
-        return manifest.date_style
+        return manifest.date_style, export_date, date1904
     if field == "sex":
         return tuple(sorted(manifest.sex_values.items()))
     if field in _PROFILE_FIELDS:
@@ -299,12 +349,19 @@ def _latin_text(text: str) -> str:
     return " ".join(_fold(text).casefold().split())
 
 
-def _identity_builders(manifest: Manifest) -> dict[str, Callable[[str], dict[str, object]]]:
+def _identity_builders(manifest: Manifest, export_date: date,
+                       date1904: bool) -> dict[str, Callable[[str], dict[str, object]]]:
     style = manifest.date_style
     sex_values = manifest.sex_values
 
     def birth(text: str) -> dict[str, object]:
-        return {"birth_date": _cached_date(text, style)}
+        born = _cached_date(text, style, date1904)
+        if born > export_date:
+            raise ValueError(
+                f"生年月日 {born.isoformat()} が出力日（{export_date.isoformat()}）より後です"
+                f" / birth date {born.isoformat()} after the export date"
+            )
+        return {"birth_date": born}
 
     def sex(text: str) -> dict[str, object]:
         folded = _fold(text)

@@ -23,7 +23,7 @@ from functools import lru_cache
 from tsunagu.errors import InputError
 from tsunagu.ingest.normalize.addresses import kanji_to_int
 
-__all__ = ["STYLES", "DateParseError", "format_wareki", "parse_date"]
+__all__ = ["STYLES", "DateParseError", "excel_serial_date", "format_wareki", "parse_date", "parse_excel_serial"]
 
 
 class DateParseError(InputError, ValueError):
@@ -199,6 +199,44 @@ def parse_date(text: str, style: str = "auto") -> dt.date:
     if style not in STYLES:
         raise ValueError(f"unknown date style {style!r}; expected one of {sorted(STYLES)}")
     return _parse(text, style)
+
+
+# Excel's day 0: 1899-12-31 in the 1900 system (serial 1 is 1 January 1900), 1904-01-01 in the 1904
+# system (Excel for Mac before 2011, and any workbook with "use 1904 date system" set).
+_EXCEL_1900_DAY0 = dt.date(1899, 12, 31)
+_EXCEL_1904_DAY0 = dt.date(1904, 1, 1)
+# Serials read from text: five digits (1927-05-18 … 2173-10-14 in the 1900 system), optionally with a
+# time fraction. Shorter numbers are years, counts or codes far more often than dates.
+_SERIAL = re.compile(r"(?P<days>\d{5})(?:\.\d*)?")
+
+
+def excel_serial_date(serial: int, *, date1904: bool = False) -> dt.date:
+    """The date an Excel serial number stands for.
+
+    The 1900 system keeps Lotus 1-2-3's leap-year bug: serial 60 is 29 February 1900, a day that
+    never existed, so serials from 61 on are one day ahead of a plain count. Serial 60 is refused.
+    """
+    if date1904:
+        day0, days = _EXCEL_1904_DAY0, serial
+    else:
+        if serial == 60:
+            raise _fail("Excelの日付シリアル値 60 は存在しない1900年2月29日です",
+                        "Excel serial 60 is 1900-02-29, a day that does not exist (Lotus 1-2-3 leap-year bug)")
+        day0, days = _EXCEL_1900_DAY0, serial - 1 if serial > 60 else serial
+    if days < (0 if date1904 else 1):
+        raise _fail(f"Excelの日付シリアル値 {serial} は範囲外です", f"Excel serial {serial} is out of range")
+    try:
+        return day0 + dt.timedelta(days=days)
+    except OverflowError:
+        raise _fail(f"Excelの日付シリアル値 {serial} は範囲外です", f"Excel serial {serial} is out of range") from None
+
+
+def parse_excel_serial(text: str, *, date1904: bool = False) -> dt.date | None:
+    """A cell holding an Excel serial date as text (``43466``, ``43466.0``, full-width digits), else None."""
+    m = _SERIAL.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    if m is None:
+        return None
+    return excel_serial_date(int(m.group("days")), date1904=date1904)
 
 
 def format_wareki(date: dt.date, style: str = "kanji") -> str:

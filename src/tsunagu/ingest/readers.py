@@ -45,10 +45,45 @@ class Table:
     bad_lines: list[BadLine] = field(default_factory=list)
     encoding: str = ""
     encoding_note: str = ""
+    date1904: bool | None = None  # an xlsx workbook's own date system; None for CSV (the manifest says)
 
     @property
     def rows_in(self) -> int:
         return len(self.rows) + len(self.bad_lines)
+
+
+# Signatures of files that are not text, as people rename them: (magic bytes, Japanese, English).
+_SIGNATURES = (
+    (b"PK\x03\x04", "Excel（.xlsx）などのZIP形式のファイルです。CSVで保存し直すか、取込定義の format を xlsx にしてください",
+     "a ZIP file such as an .xlsx workbook"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧形式のExcel（.xls）などのファイルです。CSVで保存し直してください",
+     "an old Excel (.xls) or other OLE file"),
+    (b"%PDF", "PDFファイルです", "a PDF file"),
+)
+_SAMPLE = 8192
+# Control characters never written by a text export (tab, LF, CR, form feed and the DOS end-of-file
+# mark are). A text file has none; a binary one has them everywhere.
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 26)) + b"\x7f"
+
+
+def refuse_non_text(path: Path, data: bytes) -> None:
+    """Refuse a file that is not text, saying what it looks like, before any column is looked for."""
+    head = data[:_SAMPLE]
+    for magic, ja, en in _SIGNATURES:
+        if head.startswith(magic):
+            raise UnreadableFileError(f"{path.name}: テキスト（CSV）ファイルではありません。{ja} / not a text file: {en}")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(head) >= 4 and max(head[0::2].count(0), head[1::2].count(0)) * 2 >= len(head) * 0.4
+    ):
+        raise UnreadableFileError(
+            f"{path.name}: UTF-16で保存されたファイルです。UTF-8またはShift_JIS（CP932）のCSVで保存し直してください"
+            " / a UTF-16 file: save it as UTF-8 or CP932 CSV"
+        )
+    controls = len(head) - len(head.translate(None, _CONTROL))
+    if head and controls > max(2, len(head) // 50):
+        raise UnreadableFileError(
+            f"{path.name}: テキスト（CSV）ファイルではありません（制御文字を含むバイナリデータ） / not a text file (binary data)"
+        )
 
 
 def detect_encoding(data: bytes) -> tuple[str, str]:
@@ -148,6 +183,7 @@ def _read_csv_fast(path: Path, data: bytes, chosen: str, note: str, header_row: 
 
 def read_csv(path: Path, encoding: Literal["cp932", "utf-8", "auto"], header_row: int) -> Table:
     data = path.read_bytes()
+    refuse_non_text(path, data)
     if encoding == "auto":
         chosen, note = detect_encoding(data)
     elif encoding == "utf-8":
@@ -217,6 +253,9 @@ def read_xlsx(path: Path, header_row: int) -> Table:
     except Exception as exc:  # openpyxl raises many kinds for a broken zip
         raise UnreadableFileError(f"{path.name}: Excelファイルとして読めません / not a readable xlsx: {exc}") from exc
     try:
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+        date1904 = workbook.epoch == CALENDAR_MAC_1904
         sheet = workbook.worksheets[0]
         header: list[str] | None = None
         rows: list[tuple[int, list[str]]] = []
@@ -240,7 +279,7 @@ def read_xlsx(path: Path, header_row: int) -> Table:
         )
     while header and not header[-1]:
         header.pop()
-    return Table(header, rows, [], "xlsx", "Excel (.xlsx)")
+    return Table(header, rows, [], "xlsx", "Excel (.xlsx)", date1904)
 
 
 def read_table(

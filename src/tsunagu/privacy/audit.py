@@ -26,7 +26,16 @@ from tsunagu.privacy.policy import Decision, Subject, default_policy
 DEFAULT_CHECKPOINT_EVERY = 1000
 
 # Audit events that are not policy actions (they record the privacy machinery itself).
-EVENT_LABELS = {"break_glass.open": "緊急閲覧（ブレークグラス）の開始"}
+ACCEPT_DROP_EVENT = "sources.accept_drop"
+EVENT_LABELS = {
+    "break_glass.open": "緊急閲覧（ブレークグラス）の開始",
+    ACCEPT_DROP_EVENT: "保留された取込（記録の大幅な減少）の承認",
+    # 転居時の引継ぎ (tsunagu.handover): the system's steps, named for the family's access history
+    "handover.detect": "転出・転入の検知（引継ぎの課題）", "handover.detect_run": "転出・転入の検知の実行",
+    "handover.deliver": "ケース移管・情報提供の送付", "handover.receipt": "引継ぎ先からの受領・受理の通知",
+    "handover.receive": "他の市町村からの引継ぎの受領", "handover.escalate": "引継ぎの期限超過（督促）",
+    "handover.packages.http": "他の市町村からの送付（受付拒否）", "handover.receipts.http": "他の市町村からの通知（受付拒否）",
+}
 OUTCOME_LABELS = {"allowed": "許可", "denied": "拒否", "error": "エラー"}
 
 

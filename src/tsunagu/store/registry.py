@@ -19,6 +19,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.screen.runs.models",
     "tsunagu.work.models",
     "tsunagu.work.rights.models",
+    "tsunagu.handover.models",
+    "tsunagu.work.urgency.models",
 )
 
 

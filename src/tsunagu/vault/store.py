@@ -161,6 +161,7 @@ class LoadWriter:
         self._quarantine: list[dict[str, Any]] = []
         self.loaded = 0
         self.quarantined = 0
+        self.flagged = 0
 
     def _day(self, value: Any) -> Any:
         """SQLite stores dates as ISO text (as SQLAlchemy's Date does); other drivers take date objects."""
@@ -261,6 +262,30 @@ class LoadWriter:
             })
         self.quarantined += 1
 
+    def add_flags(self, row_number: int, problems: Sequence[tuple[str, str, str]], raw: str) -> None:
+        """Values of a loaded row that were left out (loaded as missing): kept for the steward as
+        quarantine entries with status ``flagged`` (the row itself is not quarantined)."""
+        for column, value, rule in problems:
+            self._quarantine.append({
+                "load_id": self.load_id, "source": self.source, "file_name": self.file_name, "row_number": row_number,
+                "column_name": column, "value": value, "rule": rule, "byte_offset": None, "raw": raw,
+                "status": FLAGGED,
+            })
+        self.flagged += 1
+
+    def current_records(self) -> int:
+        """How many records of this source's partition are current now, before this load replaces them.
+
+        The current records are those of the partition's newest export date (finish() closes the older
+        ones), so the load table's counts give them without reading the records.
+        """
+        lo = schema.loads
+        others = and_(self._same_partition(), lo.c.load_id != self.load_id)
+        newest = select(func.max(lo.c.export_date)).where(others).scalar_subquery()
+        return int(self.conn.execute(
+            select(func.coalesce(func.sum(lo.c.loaded), 0)).where(and_(others, lo.c.export_date == newest))
+        ).scalar_one())
+
     def flush(self) -> None:
         if self._records:
             _bulk_insert(self.conn, schema.records, _RECORD_COLUMNS, self._records)
@@ -293,6 +318,9 @@ class LoadWriter:
             .values(rows_in=rows_in, loaded=self.loaded, quarantined=self.quarantined)
         )
 
+
+# The status of a quarantine entry that records a value left out of a loaded row (not a held row).
+FLAGGED = "flagged"
 
 IDENTITY_COLUMNS = (
     "aza_number", "household_number", "guardian_aza_number", "school_code", "full_name", "family_name",

@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from tsunagu.config import Settings
+from tsunagu.handover.api import MOUNT as HANDOVER_MOUNT
+from tsunagu.handover.api import create_api as handover_api
 from tsunagu.hub import Hub
 from tsunagu.web import errors
 from tsunagu.web.api import candidates as api_candidates
@@ -21,8 +23,12 @@ from tsunagu.web.api import children as api_children
 from tsunagu.web.api import resources as api_resources
 from tsunagu.web.api import reviews as api_reviews
 from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
+from tsunagu.web.routes import handover as handover_pages
+from tsunagu.web.routes import intakes as intake_pages
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
+from tsunagu.web.routes import shared as shared_pages
+from tsunagu.web.routes import statistics as statistics_pages
 from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret
 from tsunagu.web.state import AppState, make_templates
 from tsunagu.work.users import prepare_sign_in
@@ -55,9 +61,12 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app.state.tsunagu = state
     app.mount("/static", StaticFiles(packages=[("tsunagu.web", "static")]), name="static")
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
-                   admin, privacy, request_pages, api_candidates, api_children, api_reviews, api_resources):
+                   admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
+                   api_resources, handover_pages, intake_pages, shared_pages):
         app.include_router(module.router)
     errors.install(app)
+    # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.
+    app.mount(HANDOVER_MOUNT, handover_api(state.handover_identity, hub.sessions, hub.nodes, key=hub.signing_key))
 
     @app.middleware("http")
     async def session_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

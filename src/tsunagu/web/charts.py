@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from html import escape
 
 from markupsafe import Markup
 
+from tsunagu.stats.charts import Chart as StatsChart
+from tsunagu.stats.charts import Dot, Line, Rect, Text
 from tsunagu.work.child import TrendPoint
 
 LEVELS = ("対象外", "見守り", "予防的支援", "重点支援")  # bottom to top
@@ -47,3 +50,35 @@ def trend_svg(points: Sequence[TrendPoint], title: str = "支援区分の推移"
                      f'{escape(p.as_of.isoformat())}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def stats_svg(chart: StatsChart | None) -> Markup:
+    """A statistics chart (``tsunagu.stats.charts``) as inline SVG with its title and a text alternative."""
+    if chart is None:
+        return Markup("")
+    ident = f"c{zlib.crc32(chart.title.encode())}"
+    parts = [
+        f'<svg class="stats-chart" viewBox="0 0 {chart.width:.0f} {chart.height:.0f}" role="img" '
+        f'aria-labelledby="{ident}-t {ident}-d" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{ident}-t">{escape(chart.title)}</title><desc id="{ident}-d">{escape(chart.description)}</desc>',
+    ]
+    for shape in chart.shapes:
+        parts.append(_stats_shape(shape))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _stats_shape(shape: Rect | Line | Text | Dot) -> str:
+    if isinstance(shape, Rect):
+        tip = f"<title>{escape(shape.tip)}</title>" if shape.tip else ""
+        return (f'<rect x="{shape.x:.1f}" y="{shape.y:.1f}" width="{shape.w:.1f}" height="{shape.h:.1f}" '
+                f'fill="{shape.fill}">{tip}</rect>')
+    if isinstance(shape, Line):
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in shape.points)
+        return f'<polyline points="{points}" fill="none" stroke="{shape.stroke}" stroke-width="{shape.width}"/>'
+    if isinstance(shape, Dot):
+        tip = f"<title>{escape(shape.tip)}</title>" if shape.tip else ""
+        return f'<circle cx="{shape.x:.1f}" cy="{shape.y:.1f}" r="{shape.r}" fill="{shape.fill}">{tip}</circle>'
+    assert isinstance(shape, Text)
+    return (f'<text x="{shape.x:.1f}" y="{shape.y:.1f}" font-size="{shape.size}" text-anchor="{shape.anchor}" '
+            f'fill="{shape.fill}">{escape(shape.text)}</text>')

@@ -98,14 +98,24 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
            for r in rels):
         entries.append(("/candidates", "候補一覧"))
     entries.append(("/resources", "社会資源"))
+    if allows(subject, "intake.list", "assessment", relationship="own_agency", sensitivity=3):
+        entries.append(("/intakes", "受理・安全確認"))
+    if allows(subject, "shared.list", "support_coordination", relationship="own_agency", sensitivity=3):
+        entries.append(("/shared", "共有ケース"))
     if allows(subject, "link.review", "screening", relationship="municipality"):
         entries.append(("/link-review", "名寄せ確認"))
+    if allows(subject, "handover.send", "handover", relationship="municipality", sensitivity=3):
+        entries.append(("/handover", "転居時の引継ぎ"))
+    elif allows(subject, "handover.manage", "administration"):
+        entries.append(("/handover/municipalities", "引継ぎ先の自治体"))
     if any(allows(subject, a, "administration") for a in ("users.manage", "sources.load", "rules.manage")):
         entries.append(("/admin", "管理"))
     if allows(subject, "audit.read", "administration") or allows(subject, "audit.read", "disclosure_handling"):
         entries.append(("/privacy", "個人情報保護"))
     elif allows(subject, "sources.load", "administration"):
         entries.append(("/privacy/corrections", "訂正の連絡"))  # the holding department's side of a correction
+    if allows(subject, "statistics.read", "statistics"):
+        entries.append(("/statistics", "統計"))
     return entries
 
 

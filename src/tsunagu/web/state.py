@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
+from tsunagu.handover.keys import Identity, load_identity
 from tsunagu.hub import Hub
 from tsunagu.privacy import NoteCipher
 from tsunagu.privacy.policy import JST
@@ -63,6 +65,8 @@ class AppState:
     signer: CookieSigner
     templates: Jinja2Templates
     secure_cookies: bool = False
+    _handover_identity: Identity | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -107,6 +111,13 @@ class AppState:
 
     def manifests(self) -> ManifestSet:
         return self.hub.manifests
+
+    def handover_identity(self) -> Identity:
+        """This municipality's hand-over keys, created on first use (``tsunagu.handover.keys``)."""
+        with self._lock:
+            if self._handover_identity is None:
+                self._handover_identity = load_identity(self.hub.settings)
+            return self._handover_identity
 
     def close(self) -> None:
         self.hub.close()

@@ -16,18 +16,20 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
 from tsunagu.catalog.manifest import ManifestSet
+from tsunagu.errors import InputError
 from tsunagu.link.models import LinkRun
 from tsunagu.privacy import AuditEvent, append
 from tsunagu.screen import RuleSet, evaluate
 from tsunagu.screen.model import TIERS
 from tsunagu.screen.runs.inputs import ScreeningInputs, gather
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
-from tsunagu.vault.node import Node
+from tsunagu.vault import schema
+from tsunagu.vault.node import LocalNode, Node
 
 _RANK = {tier: len(TIERS) - i for i, tier in enumerate(TIERS)}  # 重点支援 highest
 NOT_LISTED = TIERS[-1]
@@ -104,10 +106,43 @@ def _link_run(session: Session) -> tuple[str | None, str | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
+class ScreeningRefusedError(InputError, RuntimeError):
+    """A run that could only give an empty or misleading list; the message says why."""
+
+    code = "screening_refused"
+
+
+def earliest_export(nodes: Mapping[str, Node]) -> date | None:
+    """The earliest export date loaded into the vaults this process holds (a remote node keeps its own)."""
+    found: list[date] = []
+    for node in nodes.values():
+        if isinstance(node, LocalNode):
+            with node.vault.reading() as conn:
+                first = conn.execute(select(func.min(schema.loads.c.export_date))).scalar()
+            if isinstance(first, date):
+                found.append(first)
+    return min(found, default=None)
+
+
+def refuse_before_data(nodes: Mapping[str, Node], as_of: date) -> None:
+    """Refuse a base date before every export: no child existed in the data then, and a run with
+    0 children would look like a town with no one to worry about."""
+    first = earliest_export(nodes)
+    if first is not None and as_of < first:
+        raise ScreeningRefusedError(
+            f"基準日 {as_of.isoformat()} は最も古い取込データ（出力日 {first.isoformat()}）より前です。"
+            f"{first.isoformat()} 以降の日付を指定してください / --as-of is before the earliest export ({first.isoformat()})"
+        )
+
+
 def run_screening(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
                   rule_set: RuleSet, as_of: date, *, excluded: set[str] | None = None) -> ScreeningReport:
-    """``excluded``: persons whose use is suspended (利用停止): never evaluated, never listed."""
+    """``excluded``: persons whose use is suspended (利用停止): never evaluated, never listed.
+
+    Raises ScreeningRefusedError for a base date before the earliest export.
+    """
     started = time.perf_counter()
+    refuse_before_data(nodes, as_of)
     run_id = f"{as_of.isoformat()}-{uuid.uuid4().hex[:8]}"
     inputs: ScreeningInputs = gather(session, nodes, manifests, catalog, rule_set.item_ids, as_of, run_id)
     if excluded:
