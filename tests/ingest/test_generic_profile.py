@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tsunagu.catalog.manifest import load_manifests
-from tsunagu.ingest.load import Ingestor
+from tsunagu.ingest.load import Ingestor, IngestReport
 from tsunagu.vault import schema
 from tsunagu.vault.store import Vault, VaultLocation
 
@@ -46,7 +46,7 @@ rec-2-org,Courtney,Painter,19161214,12  Pinkerton Circuit,4560,Richlands,VIC
 """
 
 
-def _load(tmp_path: Path, profile: str) -> tuple[list[dict[str, object]], int]:
+def _load(tmp_path: Path, profile: str) -> tuple[list[dict[str, object]], IngestReport]:
     manifests = tmp_path / f"manifests-{profile}"
     manifests.mkdir()
     (manifests / "people.yaml").write_text(MANIFEST.format(profile=profile), encoding="utf-8")
@@ -65,12 +65,12 @@ def _load(tmp_path: Path, profile: str) -> tuple[list[dict[str, object]], int]:
             rows = [dict(r._mapping) for r in conn.execute(select(schema.records).order_by(schema.records.c.local_id))]
     finally:
         vault.dispose()
-    return rows, report.files[0].quarantined
+    return rows, report
 
 
 def test_latin_records_load_with_postcode_locality_and_region_as_written(tmp_path: Path) -> None:
-    rows, quarantined = _load(tmp_path, "generic")
-    assert quarantined == 0
+    rows, report = _load(tmp_path, "generic")
+    assert report.ok and report.files[0].quarantined == 0
     first, second = rows
     # The Japanese address normaliser reduced "8 stanley street" to "8"; the generic one keeps it.
     assert (first["address_key"], first["postal_code"], first["locality"], first["region"]) == (
@@ -80,8 +80,9 @@ def test_latin_records_load_with_postcode_locality_and_region_as_written(tmp_pat
 
 
 def test_the_japanese_profile_still_checks_postal_codes(tmp_path: Path) -> None:
-    _, quarantined = _load(tmp_path, "jp")
-    assert quarantined == 2
+    # Every row refused for its 4-digit postcode: the export is held, nothing loaded.
+    rows, report = _load(tmp_path, "jp")
+    assert rows == [] and len(report.held) == 1 and not report.files
 
 
 def test_a_vault_made_before_the_locality_and_region_columns_gains_them(tmp_path: Path) -> None:
