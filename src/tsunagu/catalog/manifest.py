@@ -170,6 +170,10 @@ class Manifest(BaseModel):
     # Excel serial dates written into a CSV carry no trace of their workbook's date system; an
     # xlsx file says its own, and this setting is not used for it.
     excel_date_system: Literal[1900, 1904] = 1900
+    # Identifier fields whose unreadable value is loaded as missing and flagged instead of
+    # quarantining the row: the record keeps its names and still links (a mistyped birth date in
+    # another country's export). Only fields that never key a record may be listed.
+    lenient_identifiers: list[Literal["birth_date", "sex", "postal_code"]] = Field(default_factory=list)
 
     @field_validator("export_date_pattern")
     @classmethod
@@ -232,6 +236,10 @@ def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog
                 f"unknown identifier field {key!r}; valid: {', '.join(IDENTIFIER_FIELDS)}",
             )
     _check_linkage(manifest, path, tree)
+    for i, name in enumerate(manifest.lenient_identifiers):
+        if name not in manifest.identifiers:
+            raise ConfigError(path, line_of(tree, ("lenient_identifiers", i)),
+                              f"lenient_identifiers: {name!r} is not an identifier of this source")
     for key in manifest.release:
         if key not in (*catalog.purposes, "identifiers"):
             raise ConfigError(

@@ -207,6 +207,8 @@ class RowConverter:
             missing = self.manifest.local_id[local_parts.index("")]
             problems.append(Problem(missing, "", "識別子（local_id）が空欄 / the record key is blank"))
         identity: dict[str, object] = {}
+        flags: list[Problem] = []
+        lenient = self.manifest.lenient_identifiers
         for field_name, column in self.manifest.identifiers.items():
             text = self.cell(cells, column).strip()
             if not text:
@@ -215,8 +217,8 @@ class RowConverter:
                 for key, value in self._identity[field_name](text).items():
                     identity[key] = value
             except ValueError as exc:
-                problems.append(Problem(column, text, str(exc)))
-        flags: list[Problem] = []
+                # A declared lenient field (manifest.lenient_identifiers) is left out and flagged.
+                (flags if field_name in lenient else problems).append(Problem(column, text, str(exc)))
         observations = self._observations(cells, flags)
         if problems:
             return problems + flags
