@@ -64,17 +64,22 @@ def _request(run_id: str, items: tuple[str, ...] = (), purpose: str = "screening
 
 
 def _people(node: Node, links: pl.DataFrame, households: pl.DataFrame, as_of: date, run_id: str,
-            purpose: str = "screening") -> pl.DataFrame:
+            purpose: str = "screening", spine_source: str = SPINE_SOURCE) -> pl.DataFrame:
     """Registered children (0–17 on ``as_of``) who had not moved out or died by then."""
-    identity = node.identifiers(_request(run_id, purpose=purpose), as_of=as_of).data.filter(pl.col("source") == SPINE_SOURCE)
+    identity = node.identifiers(_request(run_id, purpose=purpose), as_of=as_of).data.filter(
+        pl.col("source") == spine_source)
     registry = identity.select("local_id", "birth_date", "sex").join(
-        links.filter(pl.col("source") == SPINE_SOURCE), on="local_id", how="inner")
+        links.filter(pl.col("source") == spine_source), on="local_id", how="inner")
     limit = date(as_of.year - CHILD_AGE_LIMIT, as_of.month, min(as_of.day, 28))
     children = registry.filter(pl.col("birth_date").is_not_null() & (pl.col("birth_date") > limit)
                                & (pl.col("birth_date") <= as_of))
-    gone = node.items(_request(run_id, ("move_out_date", "death_date"), purpose), as_of).data
+    try:
+        gone = node.items(_request(run_id, ("move_out_date", "death_date"), purpose), as_of).data
+    except NodeRefusedError:
+        # A register export without 転出・死亡 columns: everyone on it is taken as living there.
+        gone = pl.DataFrame()
     if gone.height:
-        left = gone.filter(pl.col("source") == SPINE_SOURCE).select("local_id").unique()
+        left = gone.filter(pl.col("source") == spine_source).select("local_id").unique()
         children = children.join(left, on="local_id", how="anti")
     return (
         children.unique(subset=["person_id"], keep="first")
@@ -144,9 +149,12 @@ def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, 
     links, households = _links(session), _households(session)
     refused: dict[str, str] = {}
     missing: list[str] = []
-    if REGISTRY not in nodes:
+    # The register is the source its manifest declares (linkage.role: register), whatever its name.
+    register = manifests.register()
+    registry, spine_source = (REGISTRY, SPINE_SOURCE) if register is None else (register.department, register.source)
+    if registry not in nodes:
         raise RuntimeError("住民記録のノードがありません: 子どもの一覧を作れません / no resident-registry node")
-    people = _people(nodes[REGISTRY], links, households, as_of, run_id, purpose)
+    people = _people(nodes[registry], links, households, as_of, run_id, purpose, spine_source)
     frames: list[pl.DataFrame] = []
     by_department: dict[str, list[str]] = {}
     wanted = (item_ids | {"school_code", "grade"}) - {"household_disability_certificate", "single_parent_household"}
