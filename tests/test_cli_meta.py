@@ -57,9 +57,16 @@ PERSONAL: dict[str, list[str]] = {
     "handover deliver": ["a" * 32],
     "handover accept": ["a" * 32],
     "handover link": ["a" * 32, "{person}"],
+    "urgency escalate": ["--now", "2026-12-01T00:00:00"],
+    "outreach list": ["--department", "board_of_education"],
+    "outreach notices": ["--department", "board_of_education", "--out", "{tmp}/letters"],
+    "outreach mailing-list": ["20261110-AB12CD", "--department", "board_of_education", "--out", "{tmp}/m.csv"],
+    "outreach opt-out": ["--person", "{person}", "--department", "board_of_education", "--reason", "案内は不要との申出"],
+    "outreach language": ["--person", "{person}", "--department", "board_of_education", "--lang", "en"],
+    "outreach outcomes": ["--department", "board_of_education"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
-SYSTEM_RUNS = {"link", "screen", "demo",
+SYSTEM_RUNS = {"link", "screen", "demo", "outreach run",
                # hand-over: moves found, overdue tasks escalated, files from other municipalities taken in:
                # audited per task or package (tests/handover)
                "handover detect", "handover escalate", "handover receive", "handover receipt"}
@@ -75,10 +82,14 @@ NO_PERSONAL_DATA = {
     "registers legal-basis": "the legal bases", "resources list": "the public support directory",
     "resources add": "the support directory: services, not people",
     "resources import": "the support directory: services, not people",
+    "outreach evaluate": "pseudonymous ids against synthetic truth",
     "manifest draft": "reads a file the steward names and prints column shapes and counts, never a value; no vault",
     "manifest check": "reads a file the steward names and prints counts and row numbers, never a value; no vault",
     "handover identity": "this municipality's public keys", "handover municipalities": "the trusted municipalities",
     "handover trust": "registers a municipality's public keys (an administrator's act, audited as handover.manage)",
+    "urgency history": "the child guidance centre's anonymised past cases (no identifiers; tests/urgency)",
+    "urgency train": "anonymised past cases", "urgency validate": "anonymised past cases",
+    "urgency card": "the model card: aggregates",
 }
 
 

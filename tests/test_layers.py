@@ -3,7 +3,8 @@
 Data flows ingest → vault → node → link / screen → work → web; in imports, a package stands on the
 ones it uses: the vault is written by ingest and read by the nodes (node.py is in the vault package),
 linkage reads the nodes (and ingest's normalisers for its keys), screening reads linkage, the work
-services read screening, the hand-over uses the work services, the hub assembles a municipality for
+services read screening, the hand-over uses the work services, push-type support (outreach) reads
+screening, linkage, the nodes and the work services' audit, the hub assembles a municipality for
 the web app and the commands, and statistics read the link, screening and work results through a hub.
 A package may always import its own modules.
 """
@@ -27,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("link",),
     ("screen",),
     ("work",),
-    ("handover",),  # the hand-over between municipalities: beside work (it uses its services), below web
+    ("handover", "outreach"),  # beside each other, above work (they use its services), below the hub and web
     ("hub",),
     ("stats",),
     ("web", "home", "demo_accounts"),

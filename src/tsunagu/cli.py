@@ -16,6 +16,7 @@ from tsunagu.commands import keys as keys_cmd
 from tsunagu.commands import link as link_cmd
 from tsunagu.commands import manifest as manifest_cmd
 from tsunagu.commands import node as node_cmd
+from tsunagu.commands import outreach as outreach_cmd
 from tsunagu.commands import registers as registers_cmd
 from tsunagu.commands import requests as requests_cmd
 from tsunagu.commands import resources as resources_cmd
@@ -24,6 +25,7 @@ from tsunagu.commands import screen as screen_cmd
 from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import stats as stats_cmd
 from tsunagu.commands import synth as synth_cmd
+from tsunagu.commands import urgency as urgency_cmd
 from tsunagu.commands import users as users_cmd
 from tsunagu.commands.common import run_app
 
@@ -65,6 +67,8 @@ serve_cmd.register(app)
 manifest_cmd.register(app)
 stats_cmd.register(app)
 handover_cmd.register(app)
+urgency_cmd.register(app)
+outreach_cmd.register(app)
 
 
 def main() -> None:

@@ -79,7 +79,26 @@ def build_demo(home: Path, children: int, seed: int, profile: str = "default",
     summary.ingest = {key: sum(getattr(s, key) for s in report.sources()) for key in ("rows_in", "loaded", "quarantined")}
     summary.stages["ingest"] = "reused" if all(s.already_loaded for s in report.sources()) else "loaded"
     _link_and_screen(settings, summary, fresh, say)
+    _urgency(settings, out, summary, say)
     return summary
+
+
+def _urgency(settings: Settings, out: Path, summary: DemoSummary, say: Stage) -> None:
+    """The child guidance centre's past cases and a version of the estimate, validated (issue 20)."""
+    from tsunagu.work.urgency.history import load_history
+    from tsunagu.work.urgency.models import PastCase
+    from tsunagu.work.urgency.versions import in_force, train_version
+
+    say("urgency")
+    files = sorted((out / "cgc_history").glob("jisou_history_*.csv"))
+    with Hub(settings) as hub, hub.sessions.begin() as session:  # migrated by build_demo
+        if in_force(session) is not None or not files:
+            summary.stages["urgency"] = "reused" if files else "skipped"
+            return
+        if not session.scalar(select(func.count()).select_from(PastCase)):
+            load_history(session, files[-1])
+        result = train_version(session, "demo")
+        summary.stages["urgency"] = "in force" if result.in_force else "not in force: " + "; ".join(result.failures)
 
 
 def _link_and_screen(settings: Settings, summary: DemoSummary, fresh: bool, say: Stage) -> None:

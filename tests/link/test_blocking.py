@@ -46,6 +46,14 @@ def test_comparisons_are_counted_exactly_per_rule(rule: tuple[str, ...], compari
     assert (count.comparisons, count.largest_block, count.largest_value) == (comparisons, largest, value)
 
 
+def test_names_and_addresses_of_the_largest_block_are_never_shown() -> None:
+    names = pl.DataFrame({"given_key": ["陽翔", "陽翔"], "address_key": ["つなぐ市中央町2-3-4"] * 2,
+                          "birth_date": ["2015-04-02"] * 2})
+    [by_name, by_birth] = count_comparisons(names, names, (("given_key", "address_key"), ("birth_date",)))
+    assert (by_name.comparisons, by_name.largest_value) == (4, "＊|＊")
+    assert by_birth.largest_value == "2015-04-02"
+
+
 def test_a_rule_over_the_budget_is_refused_naming_its_largest_block() -> None:
     counts = [BlockCount("l.birth_date = r.birth_date", 1_200, 900, "1900-01-01")]
     check_budget(counts, 1_200)  # at the budget: allowed

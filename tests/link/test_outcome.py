@@ -27,8 +27,9 @@ from tsunagu.link.identity import cluster_records
 from tsunagu.link.models import ClericalPair, HouseholdMember, Person, PersonEvent, PersonLink
 from tsunagu.link.outcome import no_previous_links, store_keyed, store_outcome, store_scored
 from tsunagu.link.probabilistic import link_probabilistic
-from tsunagu.link.records import SPINE_SOURCE, LinkInputs, gather
-from tsunagu.link.run import _declared_fields, run_linkage
+from tsunagu.link.records import LinkInputs, gather
+from tsunagu.link.run import run_linkage
+from tsunagu.link.stages import declared_fields
 from tsunagu.municipality import Municipality
 from tsunagu.store.db import create_hub_engine, migrate, session_factory
 from tsunagu.vault.topology import close_nodes, open_nodes
@@ -45,9 +46,9 @@ def scored(small_town: SmallTown, trained_model: dict[str, Any]) -> tuple[LinkIn
         inputs = gather(nodes, manifests_for_home(small_town.home), "test-outcome")
     finally:
         close_nodes(nodes)
-    spine = inputs.spine.with_columns((pl.lit(SPINE_SOURCE + ":") + pl.col("aza_number")).alias("key"))
+    spine = inputs.spine.with_columns(inputs.spine_key(pl.col("aza_number")).alias("key"))
     unkeyed = inputs.records.filter(pl.col("aza_number").is_null())
-    comparisons = link_model.choose_comparisons(_declared_fields(manifests_for_home(small_town.home)))
+    comparisons = link_model.choose_comparisons(declared_fields(manifests_for_home(small_town.home)))
     result = link_probabilistic(spine, unkeyed, link_model.settings_dict(comparisons), trained_model=trained_model)
     # A high upper threshold puts some pairs in the review band (the small town has none at 0.99).
     return inputs, assign(result.pairs, NO_DECISIONS, Thresholds(upper=0.99999))

@@ -22,8 +22,12 @@ from tsunagu.yamlstrict import ConfigError
 
 S, A, SC, ST, DH, AD = "screening", "assessment", "support_coordination", "statistics", "disclosure_handling", "administration"
 HO = "handover"  # 転居時の引継ぎ: only the family centre hands over and takes over
+OR = "outreach"
 AC, SS, MU, NONE = "assigned_case", "same_school", "municipality", "none"
+OA = "own_agency"  # the intakes an agency received (issue 20)
 SCHOOL_HELD = frozenset({"schools", "board_of_education"})
+PROGRAMME_DEPARTMENTS = frozenset({"board_of_education", "child_support", "childcare", "maternal_child_health"})
+ADDRESSING = frozenset({"resident_registry"})  # the letters' addresses (programme_officer.addressing)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,14 @@ def g(purposes: set[str], relationships: set[str] | None = None, max_sensitivity
 
 
 STATS = [g({ST})]
+# Report intake and the shared case (issue 20): the 児相's and the centre's caseworkers, each agency
+# its own intakes (or an assigned child's); the shared case is both agencies'.
+INTAKE = {
+    "intake.read": [g({A}, {OA, AC})], "intake.write": [g({A}, {OA, AC})], "intake.list": [g({A}, {OA, AC})],
+    "shared.read": [g({A, SC}, {OA})], "shared.write": [g({A, SC}, {OA})], "shared.list": [g({A, SC}, {OA})],
+    "urgency.card": [g({A})],
+}
+URGENCY_ADMIN = {"urgency.manage": [g({AD})], "urgency.card": [g({AD})]}
 
 
 def _care_team(rel: set[str]) -> dict[str, list[G]]:
@@ -70,7 +82,7 @@ def _school(rel: set[str]) -> dict[str, list[G]]:
 
 EXPECTED: dict[str, dict[str, list[G]]] = {
     "school_social_worker": _care_team({AC, SS}),
-    "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})],
+    "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})], **INTAKE,
                           "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
     "public_health_nurse": {**_care_team({AC, MU}),
                             "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
@@ -79,6 +91,7 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "child.items.read": [g({A, SC}, {AC})],
         "referral.write": [g({SC}, {AC})],
         "statistics.read": STATS,
+        **INTAKE,
     },
     "school_manager": _school({SS}),
     "teacher": _school({AC}),
@@ -86,6 +99,7 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "sources.load": [g({AD})],
         "link.review": [g({S}, {MU}, 1)],
         "statistics.read": STATS,
+        **URGENCY_ADMIN,
     },
     "privacy_officer": {
         "requests.handle": [g({DH}, {MU}, 2)],
@@ -106,20 +120,32 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "audit.read": [g({AD})],
         "audit.verify": [g({AD})],
         "statistics.read": STATS,
+        **URGENCY_ADMIN,
     },
     "statistics_officer": {"statistics.read": STATS},
+    # the department that runs a programme: its own families eligible and not receiving (push-type support)
+    "programme_officer": {
+        "outreach.list": [g({OR}, {MU}, 2, PROGRAMME_DEPARTMENTS), g({OR}, {MU}, 2, ADDRESSING)],
+        "outreach.notices": [g({OR}, {MU}, 2, PROGRAMME_DEPARTMENTS), g({OR}, {MU}, 2, ADDRESSING)],
+        "outreach.optout": [g({OR}, {MU}, 2, PROGRAMME_DEPARTMENTS)],
+        "outreach.outcomes": [g({OR})],
+        "statistics.read": STATS,
+    },
 }
 DUTY_BOUND = {"school_social_worker", "centre_caseworker", "public_health_nurse", "child_guidance_caseworker"}
 NO_CHILD_DETAIL = {"administrator", "data_steward", "statistics_officer"}
 CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "observation.write", "review.write",
-                        "plan.write", "referral.write", "requests.handle", "handover.send", "handover.intake"}
+                        "plan.write", "referral.write", "requests.handle", "handover.send", "handover.intake",
+                        "intake.read", "intake.write", "intake.list", "shared.read", "shared.write", "shared.list",
+                        "outreach.list", "outreach.notices", "outreach.optout"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
-                                "sources.load", "keys.manage", "statistics.read", "handover.manage",
+                                "sources.load", "keys.manage", "statistics.read", "handover.manage", "urgency.manage",
+                                "urgency.card", "outreach.outcomes",
                                 "users.approve"}
-PURPOSES = [S, A, SC, ST, DH, AD, HO]
-RELATIONSHIPS = [AC, SS, MU, NONE]
-HOLDERS = [None, "schools", "family_centre"]
+PURPOSES = [S, A, SC, ST, DH, AD, HO, OR]
+RELATIONSHIPS = [AC, SS, MU, OA, NONE]
+HOLDERS = [None, "schools", "family_centre", "board_of_education"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -177,7 +203,7 @@ def test_every_decision_matches_the_independent_table(role: str) -> None:
         assert not decision.break_glass
         if decision.allowed:
             assert decision.rule in rule_ids and decision.rule in decision.reason
-    assert checked == len(ALL_ACTIONS) * len(PURPOSES) * 4 * 3 * 3
+    assert checked == len(ALL_ACTIONS) * len(PURPOSES) * len(RELATIONSHIPS) * 3 * len(HOLDERS)
     assert not mismatches, "\n".join(map(str, mismatches[:20]))
 
 

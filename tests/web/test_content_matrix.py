@@ -38,7 +38,10 @@ SYSTEM_PAGES = ("/admin",)
 SCHOOL = CHILD_GUIDANCE + WELFARE + CHILD_GUIDANCE_NAMES + WELFARE_NAMES
 FORBIDDEN = {"teacher1": SCHOOL, "teacher2": SCHOOL, "head1": SCHOOL, "po1": CHILD_GUIDANCE + CHILD_GUIDANCE_NAMES,
              "admin1": SCHOOL, "steward1": SCHOOL,
-             "stats1": SCHOOL}  # the statistics officer (#24): aggregates only, no child's record at all
+             "stats1": SCHOOL,  # the statistics officer (#24): aggregates only, no child's record at all
+             # the programme officer (#21): their own department's outreach, sensitivity 2 at most and
+             # never another department's values
+             "officer1": CHILD_GUIDANCE + CHILD_GUIDANCE_NAMES + WELFARE}
 NAMES = frozenset(CHILD_GUIDANCE_NAMES + WELFARE_NAMES)
 PURPOSES = ("screening", "assessment", "support_coordination", "disclosure_handling", "handover")
 # Hand-over (#23): task 1 is P0002's (seed_handover); task 2 is P0001's, whose 児童相談所 case is the
@@ -100,7 +103,7 @@ def test_no_role_sees_a_sensitive_record_it_may_not(home: Home, browser: Callabl
     for case in (("teacher1", "/children/P0001?purpose=assessment"), ("head1", "/api/children/P0001?purpose=screening"),
                  ("head1", "/children/P0001?purpose=screening"), ("po1", "/api/children/P0001?purpose=disclosure_handling"),
                  ("stats1", "/statistics"), ("stats1", "/statistics.json"), ("teacher1", "/statistics.csv"),
-                 ("admin1", "/handover/municipalities")):
+                 ("admin1", "/handover/municipalities"), ("officer1", "/outreach")):
         assert statuses[case] == 200, case
     # The hand-over's pages are for the centre's staff only: every other role is refused (and sees nothing).
     assert all(statuses[user, url] == 403 for user in FORBIDDEN for url in urls

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -33,6 +33,7 @@ from tsunagu.web.app import create_app
 from tsunagu.work import plans
 from tsunagu.work.rights import requests
 from tsunagu.work.rights.corrections import CorrectionClaim
+from tsunagu.work.urgency import intake, shared
 from web.conftest import Browser
 from work.builders import Home
 
@@ -43,12 +44,13 @@ NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permissio
 RENDER_WHEN_DENIED = {("GET", "/dashboard"), ("GET", "/resources"), ("GET", "/api/resources")}
 # Routes about one child: path parameter -> the person it concerns (plan/referral/follow-up 1 are P0002's).
 PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no", "task_id",
-                 "package_id"}
-LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates"}
+                 "package_id", "intake_id", "case_id", "act_id"}
+LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates", "/intakes", "/shared"}
+LIST_ACTIONS = {"/intakes": "intake.list", "/shared": "shared.list"}  # the rest list candidates
 
 PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
                "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1", "task_id": "1",
-               "package_id": PACKAGE_ID}
+               "package_id": PACKAGE_ID, "intake_id": "1", "case_id": "1", "act_id": "1"}
 OTHER = Identity("141003", "かなた市", Ed25519PrivateKey.generate(), PrivateKey.generate())  # registered by the form
 FORMS: dict[str, dict[str, str]] = {
     "/children/{person_id}/break-glass": {"purpose": "assessment", "justification": "夜間に警察から通告があり、安全確認のため至急", "minutes": "15"},
@@ -76,6 +78,15 @@ FORMS: dict[str, dict[str, str]] = {
     "/handover/tasks/{task_id}/send": {"kind": "case_transfer", "recipient": PEER.code, "via": "file"},
     "/handover/packages/{package_id}/link": {"person_id": "P0002"},
     "/handover/municipalities": {"card": json.dumps(directory.own_card(OTHER, None).as_dict())},
+    "/intakes/record": {"received_at": "2026-11-20T09:30", "reporter_kind": "学校", "aza_number": "1000000002",
+                        "concern": "腕にあざ", "g_injury": "minor"},
+    "/intakes/{intake_id}/decision": {"level": "緊急", "protect": "no", "reason": ""},
+    "/intakes/{intake_id}/information": {"note": "学校から追加の情報", "g_neglect": "mild"},
+    "/intakes/{intake_id}/safety-check": {"seen_at": "2026-11-21T10:00", "note": "家庭訪問で本人を確認"},
+    "/shared/open": {"intake_id": "1", "status": "調査中"},
+    "/shared/{case_id}/message": {"note": "明日家庭訪問します"},
+    "/shared/{case_id}/status": {"status": "在宅支援", "next_contact_on": "2026-12-20", "note": "訪問予定"},
+    "/shared/{case_id}/hand-over": {"kind": "hand_up", "detail": "送致", "note": "家庭の状況が悪化したため送致します"},
 }
 # File uploads (LGWAN mail), made for the home at hand: (form field, maker).
 UPLOADS: dict[str, tuple[str, Callable[[Home], bytes]]] = {
@@ -89,7 +100,7 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
 # Who may use each route with the real policy (case 3); everything else: the centre caseworker.
 # (first match wins: the stewards' page before the rest of /privacy)
 ACTING_USER = {"/admin/users/{user_id}/approve": "po1", "/admin": "admin1", "/handover/municipalities": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
-               "/children/{person_id}/break-glass": "ssw1"}
+               "/children/{person_id}/break-glass": "ssw1", "/outreach": "officer1"}
 PERSON_FOR_USER = {"ssw1": "P0003"}  # break-glass: a child of another school
 
 
@@ -120,7 +131,7 @@ def person_of(template: str, user: str = "cw1") -> str | None:
     params = set(re.findall(r"{(\w+)}", template))
     if params & PERSON_PARAMS:
         return PERSON_FOR_USER.get(user, "P0002")
-    if template in ("/admin/assignments", "/privacy/suspensions", "/api/reviews"):
+    if template in ("/admin/assignments", "/privacy/suspensions", "/api/reviews", "/intakes/record", "/shared/open"):
         return "P0002"
     return None
 
@@ -194,6 +205,20 @@ def _seed_requests(home: Home) -> None:
                                     CorrectionClaim("juki_jumin", "1000000002", "full_name", "佐藤　華子")])
 
 
+def _seed_intake(home: Home) -> None:
+    """Intake 1: the family centre's, about P0002; shared case 1 and its act 1."""
+    cw = Subject("cw1", "centre_caseworker", "family_centre")
+    with home.factory.begin() as session:
+        intake.record_intake(session, cw, intake.IntakeForm(
+            received_at=datetime(2026, 11, 20, 0, 30, tzinfo=UTC), reporter_kind="学校", concern="顔にあざ",
+            grades={}, person_id="P0002"), cipher=home.cipher, hours=48)
+        # shared case 1 (the centre leads), with act 1: the 児相's 指導委託 back to the centre, to acknowledge
+        case = shared.open_case(session, cw, "P0002", status="調査中", cipher=home.cipher)
+        cgc = Subject("cgc9", "child_guidance_caseworker", "child_guidance_centre")
+        shared.hand_over(session, cgc, case.id, kind="hand_back", detail="指導委託", note="在宅での指導を委託します",
+                         cipher=home.cipher, hours=48)
+
+
 def test_signed_out_every_route_but_the_open_ones_is_refused(home: Home, browser: Callable[..., Browser]) -> None:
     b = browser()
     checked = 0
@@ -219,6 +244,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
     _seed_pair(home)
     _seed_requests(home)
     seed_handover(home)
+    _seed_intake(home)
     b = browser("cw1")
     calls: list[str] = []
 
@@ -254,6 +280,7 @@ def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[
     _seed_pair(home)
     _seed_requests(home)
     seed_handover(home)
+    _seed_intake(home)
     sessions: dict[str, Browser] = {}
     touched = 0
     for method, template in routes_of(home):
@@ -262,13 +289,14 @@ def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[
         user = actor_for(template)
         b = sessions.get(user) or sessions.setdefault(user, browser(user))
         person = person_of(template, user)
-        listed_before = audit_count(home, action="candidates.list")
+        list_action = LIST_ACTIONS.get(template, "candidates.list")
+        listed_before = audit_count(home, action=list_action)
         before = audit_count(home, person) if person else 0
         response = call(b, method, template, user, home)
         assert response.status_code < 400, (method, template, user, response.status_code, response.text[:400])
         if template in LIST_ROUTES:
             touched += 1
-            assert audit_count(home, action="candidates.list") > listed_before, template
+            assert audit_count(home, action=list_action) > listed_before, template
         elif person is not None:
             touched += 1
             assert audit_count(home, person) > before, f"{method} {template} touched {person} without a record"
@@ -286,6 +314,7 @@ def test_the_statistics_officer_opens_no_child_page_or_list(home: Home, browser:
     _seed_pair(home)
     _seed_requests(home)
     seed_handover(home)
+    _seed_intake(home)
     b = browser(add_statistics_officer(home))
     checked = 0
     for method, template in routes_of(home):

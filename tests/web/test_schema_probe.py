@@ -66,15 +66,17 @@ def test_the_api_never_answers_a_server_error(home: Home, browser: Callable[...,
     assert not failures, "\n".join(dict.fromkeys(failures))
 
 
-# Routes outside the OpenAPI, which schemathesis cannot read: the hand-over's pages (#23) and the
-# statistics (#24) are pages and downloads (include_in_schema=False), and ``/municipal`` — other
+# Routes outside the OpenAPI, which schemathesis cannot read: the hand-over's pages (#23), the
+# intake and shared-case pages (#20) and the statistics (#24) are pages and downloads (include_in_schema=False), and ``/municipal`` — other
 # municipalities' tsunagu, signed requests — publishes no schema. They are probed here with
 # Hypothesis-made path values, query strings, forms and bodies, signed in as the caseworker who may
 # use the pages (task 1 and package PACKAGE_ID exist, so the values also reach real rows).
 IDS = st.one_of(st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=40))
 TEXT = st.text(max_size=60)
 PAGES = ("/handover/tasks/{id}", "/handover/packages/{id}", "/handover/packages/{id}/pdf",
-         "/handover/packages/{id}/receipt", "/handover?saved={id}", "/statistics?k={id}", "/statistics.json?k={id}")
+         "/handover/packages/{id}/receipt", "/handover?saved={id}", "/statistics?k={id}", "/statistics.json?k={id}",
+         # #20's intake and shared-case pages, outside the schema too
+         "/intakes/{id}", "/intakes/{id}/record.pdf", "/shared/{id}")
 
 
 @pytest.mark.filterwarnings("ignore")

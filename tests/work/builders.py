@@ -51,6 +51,7 @@ USERS = {
     "po1": ("privacy_officer", "privacy", "井上 保護担当"),
     "admin1": ("administrator", "it", "木村 管理者"),
     "steward1": ("data_steward", "resident_registry", "林 データ担当"),
+    "officer1": ("programme_officer", "board_of_education", "佐々木 学務課"),
 }
 
 

@@ -130,6 +130,7 @@ class Purpose(BaseModel):
 
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     label: str = Field(min_length=1)
+    basis: str = ""  # the legal basis of the use, where the purpose is not the system's own
 
 
 class _PurposesFile(BaseModel):

@@ -14,7 +14,7 @@ from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -23,7 +23,8 @@ from tsunagu.yamlstrict import ConfigError, line_of, read_yaml, validation_error
 
 # The identifier fields a manifest may map a column to, and what each is: a "code" is kept as written
 # (width-folded) under its own name; the others are read into the vault's identity fields and keys.
-IDENTIFIER_KINDS: dict[str, Literal["code", "id", "name", "reading", "date", "sex", "address", "postal_code"]] = {
+IDENTIFIER_KINDS: dict[str, Literal["code", "id", "name", "reading", "date", "sex", "address", "postal_code",
+                                     "place"]] = {
     "aza_number": "code",  # 宛名番号
     "household_number": "code",  # 世帯番号
     "local_id": "id",  # the source's own record id (児童生徒番号, ケース番号 …)
@@ -43,9 +44,18 @@ IDENTIFIER_KINDS: dict[str, Literal["code", "id", "name", "reading", "date", "se
     "school_code": "code",
     "previous_address": "address",
     "previous_name": "name",
+    "locality": "place",  # suburb, town or 町名 as written (generic profile)
+    "region": "place",  # state, province or prefecture (generic profile)
 }
 IDENTIFIER_FIELDS = tuple(IDENTIFIER_KINDS)
 CODE_IDENTIFIERS = tuple(field for field, kind in IDENTIFIER_KINDS.items() if kind == "code")
+
+# Identifier fields a source's records may be partitioned by (linkage.within).
+PARTITION_FIELDS = ("school_code", "household_number", "postal_code", "locality", "region")
+
+# How identity text is normalised: "jp" for Japanese exports (kanji and kana names, 7-digit postal
+# codes, Japanese addresses); "generic" for others (Latin names and street addresses, any postcode).
+Profile = Literal["jp", "generic"]
 
 DateStyle = Literal["auto", "wareki", "iso", "ymd_slash", "compact", "year_month", "fiscal_year"]
 ObservedOn = Literal["export_date"] | str
@@ -110,6 +120,21 @@ class ItemMapping(BaseModel):
         return self
 
 
+class Linkage(BaseModel):
+    """A source's role in linkage, declared rather than guessed from its name.
+
+    ``role: register`` marks the resident register (the spine every other record is linked to; one
+    source at most, keyed by 宛名番号). ``one_per_person`` says the source holds at most one record per
+    person, ``within`` an identifier field (a school roster: one record per child per school).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["register", "records"] = "records"
+    one_per_person: bool = True
+    within: str | None = None
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -139,10 +164,16 @@ class Manifest(BaseModel):
     refresh: Literal["daily", "weekly", "monthly", "quarterly", "yearly"]
     consent: Literal["none", "required"] = "none"
     release: dict[str, list[str]] = Field(default_factory=dict)
+    linkage: Linkage = Field(default_factory=Linkage)
+    profile: Profile = "jp"
     snapshot_guard: SnapshotGuard = Field(default_factory=SnapshotGuard)
     # Excel serial dates written into a CSV carry no trace of their workbook's date system; an
     # xlsx file says its own, and this setting is not used for it.
     excel_date_system: Literal[1900, 1904] = 1900
+    # Identifier fields whose unreadable value is loaded as missing and flagged instead of
+    # quarantining the row: the record keeps its names and still links (a mistyped birth date in
+    # another country's export). Only fields that never key a record may be listed.
+    lenient_identifiers: list[Literal["birth_date", "sex", "postal_code"]] = Field(default_factory=list)
 
     @field_validator("export_date_pattern")
     @classmethod
@@ -204,6 +235,11 @@ def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog
                 line_of(tree, ("identifiers", key)),
                 f"unknown identifier field {key!r}; valid: {', '.join(IDENTIFIER_FIELDS)}",
             )
+    _check_linkage(manifest, path, tree)
+    for i, name in enumerate(manifest.lenient_identifiers):
+        if name not in manifest.identifiers:
+            raise ConfigError(path, line_of(tree, ("lenient_identifiers", i)),
+                              f"lenient_identifiers: {name!r} is not an identifier of this source")
     for key in manifest.release:
         if key not in (*catalog.purposes, "identifiers"):
             raise ConfigError(
@@ -236,6 +272,25 @@ def _check_against_catalog(manifest: Manifest, path: Path, node: object, catalog
                     line_of(tree, ("release", purpose, j)),
                     f"release.{purpose}: {item_id!r} is not an item of this source",
                 )
+
+
+def _check_linkage(manifest: Manifest, path: Path, tree: Any) -> None:
+    linkage = manifest.linkage
+    if linkage.role == "register":
+        if "aza_number" not in manifest.identifiers:
+            raise ConfigError(path, line_of(tree, ("linkage", "role")),
+                              "linkage.role: register needs the aza_number (宛名番号) identifier")
+        if manifest.identity_of is not None:
+            raise ConfigError(path, line_of(tree, ("linkage", "role")), "linkage.role: register cannot take identity_of")
+    if linkage.within is not None and linkage.within not in PARTITION_FIELDS:
+        raise ConfigError(path, line_of(tree, ("linkage", "within")),
+                          f"linkage.within: {linkage.within!r} cannot partition records; valid: {', '.join(PARTITION_FIELDS)}")
+    if linkage.within is not None and linkage.within not in manifest.identifiers:
+        raise ConfigError(path, line_of(tree, ("linkage", "within")),
+                          f"linkage.within: {linkage.within!r} is not an identifier of this source"
+                          f" ({', '.join(manifest.identifiers)})")
+    if linkage.within is not None and not linkage.one_per_person:
+        raise ConfigError(path, line_of(tree, ("linkage", "within")), "linkage.within needs one_per_person: true")
 
 
 def load_manifest(path: Path, catalog: Catalog | None = None) -> Manifest:
@@ -285,6 +340,11 @@ class ManifestSet:
     def of_department(self, department: str) -> list[Manifest]:
         return [m for m in self.manifests.values() if m.department == department]
 
+    def register(self) -> Manifest | None:
+        """The resident register (``linkage.role: register``), whatever its source is called."""
+        found = [m for m in self.manifests.values() if m.linkage.role == "register"]
+        return found[0] if found else None
+
     def get(self, source: str) -> Manifest:
         try:
             return self.manifests[source]
@@ -314,6 +374,10 @@ def load_manifests(folder: Path, catalog: Catalog | None = None, *, tolerant: bo
             manifest = load_manifest(path, catalog)
             if manifest.source in manifests:
                 raise ConfigError(path, None, f"duplicate source id {manifest.source!r}")
+            registers = [m.source for m in manifests.values() if m.linkage.role == "register"]
+            if manifest.linkage.role == "register" and registers:
+                raise ConfigError(path, line_of(read_yaml(path)[1], ("linkage", "role")),
+                                  f"a second register: {registers[0]!r} already has linkage.role: register")
         except ConfigError as exc:
             if not tolerant:
                 raise

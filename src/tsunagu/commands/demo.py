@@ -17,6 +17,7 @@ from tsunagu.home import HomeConflictError
 STAGES = {
     "init": "ホームの作成", "synth": "合成データの生成", "ingest": "各部署の保管庫への取込",
     "link": "名寄せ", "screen": "一次スクリーニング",
+    "urgency": "児童相談所の過去事例と緊急度推定の検証",
 }
 
 

@@ -25,7 +25,7 @@ from tsunagu.commands.common import (
 )
 from tsunagu.config import Settings
 from tsunagu.hub import Hub
-from tsunagu.link.evaluate import evaluate_linkage
+from tsunagu.link.evaluate import TruthCoverageError, evaluate_linkage
 from tsunagu.link.probabilistic import BlockingTooLargeError
 from tsunagu.link.run import LinkReport, run_linkage
 from tsunagu.work import linkreview
@@ -155,13 +155,15 @@ def evaluate(
 ) -> None:
     """名寄せ結果を正解（合成データの truth）と比べ、適合率・再現率・F1を報告する。"""
     settings = settings_for(home)
-    with reported_errors(FileNotFoundError), Hub(settings) as hub, hub.sessions() as session:
+    with reported_errors(FileNotFoundError, TruthCoverageError), Hub(settings) as hub, hub.sessions() as session:
         report = evaluate_linkage(session, truth)
     if json_out:
         emit_json(report)
         return
     console.print(f"適合率 precision {report['precision']:.5f} / 再現率 recall {report['recall']:.5f} / F1 {report['f1']:.5f}")
     console.print(f"確認待ちの割合 review band share {report['review_band_share']:.4%}")
+    covered = report["truth_coverage"]
+    console.print(f"truth に含まれる記録 {covered['in_truth']:,} / {covered['records']:,}（{covered['share']:.1%}）")
     for group, figures in report["by_group"].items():
         console.print(f"  {group}: recall {figures['recall']:.4f}（{figures['records']}件）")
     if report.get("problems"):

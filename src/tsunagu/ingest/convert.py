@@ -207,6 +207,8 @@ class RowConverter:
             missing = self.manifest.local_id[local_parts.index("")]
             problems.append(Problem(missing, "", "識別子（local_id）が空欄 / the record key is blank"))
         identity: dict[str, object] = {}
+        flags: list[Problem] = []
+        lenient = self.manifest.lenient_identifiers
         for field_name, column in self.manifest.identifiers.items():
             text = self.cell(cells, column).strip()
             if not text:
@@ -215,8 +217,8 @@ class RowConverter:
                 for key, value in self._identity[field_name](text).items():
                     identity[key] = value
             except ValueError as exc:
-                problems.append(Problem(column, text, str(exc)))
-        flags: list[Problem] = []
+                # A declared lenient field (manifest.lenient_identifiers) is left out and flagged.
+                (flags if field_name in lenient else problems).append(Problem(column, text, str(exc)))
         observations = self._observations(cells, flags)
         if problems:
             return problems + flags
@@ -335,7 +337,18 @@ def identity_settings(manifest: Manifest, field: str, export_date: date, date190
         return manifest.date_style, export_date, date1904
     if field == "sex":
         return tuple(sorted(manifest.sex_values.items()))
+    if field in _PROFILE_FIELDS:
+        return manifest.profile
     return None
+
+
+# Fields whose normalisation depends on the manifest's profile (Japanese or generic).
+_PROFILE_FIELDS = ("address", "postal_code", "previous_address")
+
+
+def _latin_text(text: str) -> str:
+    """Generic profile: text compared as written, width- and case-folded, spaces collapsed."""
+    return " ".join(_fold(text).casefold().split())
 
 
 def _identity_builders(manifest: Manifest, export_date: date,
@@ -358,11 +371,18 @@ def _identity_builders(manifest: Manifest, export_date: date,
             raise ValueError(f"性別の値が不正です（{', '.join(sex_values)}） / unknown sex code")
         return {"sex": sex_values[folded]}
 
+    generic = manifest.profile == "generic"
+
     def address(text: str) -> dict[str, object]:
-        return {"address": text, "address_key": address_key(text).key}
+        # The Japanese normaliser reads 丁目・番地; on "8 stanley street" it would keep only "8".
+        return {"address": text, "address_key": _latin_text(text) if generic else address_key(text).key}
 
     def postal(text: str) -> dict[str, object]:
-        return {"postal_code": postal_code(text)}
+        # Japanese postal codes have 7 digits; other countries' have their own shapes.
+        return {"postal_code": _latin_text(text).replace(" ", "").upper() if generic else postal_code(text)}
+
+    def previous_address(text: str) -> dict[str, object]:
+        return {"previous_address_key": _latin_text(text) if generic else address_key(text).key}
 
     def plain(field: str) -> Callable[[str], dict[str, object]]:
         return lambda text: {field: _fold(text)}
@@ -393,6 +413,8 @@ def _identity_builders(manifest: Manifest, export_date: date,
         "postal_code": postal,
         "guardian_name": guardian,
         "guardian_reading": lambda text: {"guardian_reading_key": reading_key(text)},
-        "previous_address": lambda text: {"previous_address_key": address_key(text).key},
+        "previous_address": previous_address,
+        "locality": lambda text: {"locality": _latin_text(text)},
+        "region": lambda text: {"region": _latin_text(text)},
         "previous_name": lambda text: {"previous_name_key": name_key(text)},
     }

@@ -62,6 +62,7 @@ def evaluate_linkage(session: Session, truth: Path) -> dict[str, Any]:
         schema={"source": pl.Utf8, "local_id": pl.Utf8, "person_id": pl.Utf8, "method": pl.Utf8}, orient="row",
     ).with_columns((pl.col("source") + ":" + pl.col("local_id")).alias("key"))
     linked = links.join(records, on="key", how="inner")
+    coverage = _coverage(links.height, linked.height)
     problems = []
     if linked.height < links.height:
         problems.append(f"{links.height - linked.height} 件の記録が truth にありません / records missing from truth")
@@ -97,8 +98,28 @@ def evaluate_linkage(session: Session, truth: Path) -> dict[str, Any]:
         "cluster": _cluster_metrics(linked),
         "by_group": _by_group(judged, truth),
         "problems": problems,
+        "truth_coverage": coverage,
     }
     return report
+
+
+# Below this share of the linked records in the truth, precision and recall describe the truth's
+# few records, not the linkage: the figures are refused rather than reported.
+MIN_TRUTH_COVERAGE = 0.5
+
+
+class TruthCoverageError(ValueError):
+    """The truth covers too few of the linked records to measure anything."""
+
+
+def _coverage(records: int, in_truth: int) -> dict[str, Any]:
+    share = in_truth / records if records else 0.0
+    if share < MIN_TRUTH_COVERAGE:
+        raise TruthCoverageError(
+            f"truth に含まれる記録は {in_truth:,} / {records:,} 件（{share:.1%}）で、測るには少なすぎます"
+            f"（{MIN_TRUTH_COVERAGE:.0%} 以上が必要）。この名寄せ結果の truth を指定してください"
+            f" / the truth covers {in_truth:,} of {records:,} linked records: too few to measure")
+    return {"records": records, "in_truth": in_truth, "share": share}
 
 
 def _by_group(judged: pl.DataFrame, truth: Path) -> dict[str, dict[str, Any]]:

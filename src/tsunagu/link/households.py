@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.link.models import HouseholdMember, Person
-from tsunagu.link.records import GUARDIAN_RELATIONSHIPS, SPINE_SOURCE, LinkInputs
+from tsunagu.link.records import GUARDIAN_RELATIONSHIPS, LinkInputs
 from tsunagu.store.bulk import bulk_insert, bulk_update, column_rows, driver_value, indexes_rebuilt, read_frame
 
 ADULT_AGE = 18
@@ -37,7 +37,7 @@ def household_membership(inputs: LinkInputs, clustered: pl.DataFrame, assignment
     """Who lives in which household now, by the register: the membership a run brings the hub to."""
     persons = pl.DataFrame({"cluster": list(assignment), "person_id": list(assignment.values())},
                            schema={"cluster": pl.Utf8, "person_id": pl.Utf8})
-    registered = clustered.filter(pl.col("source") == SPINE_SOURCE).select("aza_number", "cluster")
+    registered = clustered.filter(pl.col("source") == inputs.spine_source).select("aza_number", "cluster")
     return (
         inputs.spine.filter(pl.col("household_number").is_not_null())
         .join(registered, on="aza_number", how="inner")

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import polars as pl
 
 from tsunagu.errors import ExitCode, TsunaguError
+from tsunagu.link.assign import new_surname
 from tsunagu.link.model import BLOCKING_RULES, blocking_sql
+from tsunagu.link.romaji import latin_key
 
 LEFT_DATASET = "0_spine"
 RIGHT_DATASET = "1_records"
@@ -29,13 +31,32 @@ DEFAULT_COMPARISON_BUDGET = 60_000_000
 # At 100,000 children a blocking gives about 950,000 pairs; trained this way EM took 1.7 s instead
 # of 4.9 s, and every record linked as before, with the same 74 pairs for review (docs/performance.md).
 U_PAIRS = 2_000_000
+# Fewer for small files: u's precision depends on how many random pairs show a level, not on their
+# share of all pairs; at 5,000 × 5,000 records 2 million pairs (8 % of all) took most of the run.
+U_SHARE = 50  # at most one pair in U_SHARE of all possible pairs …
+U_PAIRS_MIN = 500_000  # … but never fewer than this
 EM_BLOCKS: tuple[tuple[str, ...], ...] = (("birth_date",), ("given_reading_key", "family_reading_key"))
+# A training blocking that gives no pairs (exports without kana, or without birth dates) is skipped
+# with a note, and the first of these that gives pairs trains in its place.
+EM_FALLBACKS: tuple[tuple[str, ...], ...] = (("latin_given", "latin_family"), ("given_key", "family_key"),
+                                              ("given_key", "birth_date"), ("postal_code",))
+# Deterministic rules for the prior (the share of pairs that match), first with pairs wins.
+PRIOR_RULES: tuple[tuple[str, ...], ...] = (("given_key", "family_key", "birth_date"),
+                                            ("given_reading_key", "family_reading_key", "birth_date"),
+                                            ("latin_given", "latin_family", "birth_date"))
 EM_MAX_PAIRS = 300_000
+
+# Pairs below the threshold are dropped as Splink predicts, except a possible new surname (given
+# name and birth date agreeing, assign.new_surname) down to this probability: it goes to review. A
+# surname change together with a move scored 3e-4 in the conformance set, unrelated children
+# sharing a given name and a birth date about 1e-6.
+NEW_SURNAME_FLOOR = 1e-4
 
 LIST_COLUMNS = ("previous_family_keys", "previous_address_keys", "guardian_names", "guardian_readings", "guardian_givens")
 SCALAR_COLUMNS = (
     "key", "source", "family_key", "given_key", "family_reading_key", "given_reading_key", "birth_date", "sex",
     "address_key", "school_code", "guardian_name_key", "guardian_given_key", "guardian_reading_key",
+    "postal_code", "locality", "region",
 )
 
 # Columns the comparisons read that are made from others once per record (see model.py).
@@ -43,7 +64,25 @@ BLOCK_NUMBERS = r"[0-9]+(-[0-9]+)*$"
 DERIVED_COLUMNS = {
     "town_key": pl.col("address_key").str.replace(BLOCK_NUMBERS, ""),
     "birth_text": pl.col("birth_date").cast(pl.Utf8),
+    "birth_year": pl.col("birth_date").dt.year().cast(pl.Int32),
+    "birth_month": pl.col("birth_date").dt.month().cast(pl.Int32),
+    "birth_day": pl.col("birth_date").dt.day().cast(pl.Int32),
 }
+
+
+# Block values a report may show: a shared placeholder date or code is what an operator looks
+# for; names and addresses are personal values and never leave the run (`tsunagu link --json`).
+SHOWN_BLOCK_COLUMNS = frozenset({"birth_date", "birth_year", "school_code", "postal_code", "region"})
+HIDDEN_VALUE = "＊"
+
+
+def _shown(rule: tuple[str, ...], value: str) -> str:
+    if not value:
+        return value
+    parts = value.split("|")
+    if len(parts) != len(rule):
+        return HIDDEN_VALUE
+    return "|".join(part if column in SHOWN_BLOCK_COLUMNS else HIDDEN_VALUE for column, part in zip(rule, parts, strict=True))
 
 
 class BlockingTooLargeError(TsunaguError, RuntimeError):
@@ -68,7 +107,26 @@ def _side(frame: pl.DataFrame, dataset: str) -> pl.DataFrame:
     for name in LIST_COLUMNS:
         columns.append(pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.List(pl.Utf8)).alias(name))
     derived = [expr.alias(name) for name, expr in DERIVED_COLUMNS.items()]
-    return frame.select(*columns, pl.lit(dataset).alias("source_dataset")).with_columns(*derived)
+    side = frame.select(*columns, pl.lit(dataset).alias("source_dataset")).with_columns(*derived)
+    side = side.with_columns(
+        pl.coalesce(_latin(side["given_key"]), _latin(side["given_reading_key"])).alias("latin_given"),
+        pl.coalesce(_latin(side["family_key"]), _latin(side["family_reading_key"])).alias("latin_family"),
+    )
+    # Both names in either order: one blocking key for names as written and for names swapped.
+    given, family = pl.col("latin_given"), pl.col("latin_family")
+    return side.with_columns(
+        pl.when(given.is_null() | family.is_null()).then(None)
+        .otherwise(pl.concat_str([pl.min_horizontal(given, family), pl.max_horizontal(given, family)], separator="|"))
+        .alias("name_pair"))
+
+
+def _latin(names: pl.Series) -> pl.Series:
+    """Each name's Latin key (romaji.latin_key), worked out once per distinct name."""
+    distinct = names.drop_nulls().unique().to_list()
+    if not distinct:
+        return pl.Series(names.name, [None] * names.len(), dtype=pl.Utf8)
+    mapping = {name: latin_key(name) for name in distinct}
+    return names.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -103,7 +161,7 @@ def count_comparisons(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tupl
                 """  # nosec B608
             ).fetchone()
             assert row is not None
-            counts.append(BlockCount(blocking_sql(rule), int(row[0]), int(row[1]), str(row[2] or "")))
+            counts.append(BlockCount(blocking_sql(rule), int(row[0]), int(row[1]), _shown(rule, str(row[2] or ""))))
         return counts
     finally:
         con.close()
@@ -125,6 +183,7 @@ class ProbabilisticResult:
     pairs: pl.DataFrame  # key_l, key_r, match_probability, match_weight, gamma_*
     model: dict[str, Any]
     counts: list[BlockCount]
+    notes: list[str] = field(default_factory=list)
 
 
 def _linker(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataFrame, settings: dict[str, Any]) -> Any:
@@ -136,16 +195,53 @@ def _linker(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataFr
     return Linker([left_sdf, right_sdf], settings, log_level=logging.ERROR)
 
 
-def _train(linker: Any, seed: int) -> None:
-    from splink import block_on
+def _with_pairs(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tuple[str, ...], ...]) -> list[tuple[str, ...]]:
+    """The rules (in order) that block at least one pair of these records."""
+    counts = {c.rule: c.comparisons for c in count_comparisons(left, right, rules)}
+    return [rule for rule in rules if counts.get(blocking_sql(rule), 0) > 0]
 
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("given_key", "family_key", "birth_date")], recall=0.7
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=U_PAIRS, seed=seed)
+
+def training_plan(left: pl.DataFrame, right: pl.DataFrame) -> tuple[tuple[str, ...] | None, list[tuple[str, ...]], list[str]]:
+    """The prior's rule, the EM blockings, and a note for each planned blocking without pairs.
+
+    Built from the fields the records actually have: exports without kana readings or without birth
+    dates train on what they hold instead of failing in Splink."""
+    notes: list[str] = []
+    usable = _with_pairs(left, right, (*PRIOR_RULES, *EM_BLOCKS, *EM_FALLBACKS))
+    prior = next((r for r in PRIOR_RULES if r in usable), None)
+    blocks = [r for r in EM_BLOCKS if r in usable]
     for rule in EM_BLOCKS:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*rule), estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS)
+        if rule not in usable:
+            notes.append(f"学習用ブロッキング {blocking_sql(rule)} は組を作らないため省きました"
+                         f" / training blocking {blocking_sql(rule)} gives no pairs: skipped")
+    spare = [r for r in EM_FALLBACKS if r in usable]
+    while len(blocks) < len(EM_BLOCKS) and spare:
+        blocks.append(spare.pop(0))
+    if not blocks:
+        notes.append("学習に使える組がないため、既定の重みで照合しました / no training pairs: default weights used")
+    return prior, blocks, notes
+
+
+def u_pairs(left: int, right: int) -> int:
+    """Random pairs for estimating u: U_PAIRS, fewer for small files (U_SHARE, U_PAIRS_MIN)."""
+    return max(U_PAIRS_MIN, min(U_PAIRS, left * right // U_SHARE))
+
+
+def _train(linker: Any, seed: int, left: pl.DataFrame, right: pl.DataFrame) -> list[str]:
+    from splink import block_on
+    from splink.internals.exceptions import EMTrainingException
+
+    prior, blocks, notes = training_plan(left, right)
+    if prior is not None:
+        linker.training.estimate_probability_two_random_records_match([block_on(*prior)], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs(left.height, right.height), seed=seed)
+    for rule in blocks:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*rule), estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS)
+        except EMTrainingException:
+            notes.append(f"学習用ブロッキング {blocking_sql(rule)} で学習できませんでした / EM on {blocking_sql(rule)} failed: skipped")
+    return notes
 
 
 def link_probabilistic(
@@ -171,12 +267,12 @@ def link_probabilistic(
     con = _connect()
     try:
         linker = _linker(con, left, right, model)
-        if trained_model is None:
-            _train(linker, seed)
-        predictions = linker.inference.predict(threshold_match_probability=threshold)
+        notes = _train(linker, seed, left, right) if trained_model is None else []
+        predictions = linker.inference.predict(threshold_match_probability=min(threshold, NEW_SURNAME_FLOOR))
         pairs = pl.from_arrow(predictions.as_pyarrow_table())
         assert isinstance(pairs, pl.DataFrame)
-        return ProbabilisticResult(_orient(pairs), linker.misc.save_model_to_json(), counts)
+        pairs = pairs.filter((pl.col("match_probability") >= threshold) | new_surname(pairs))
+        return ProbabilisticResult(_orient(pairs), linker.misc.save_model_to_json(), counts, notes)
     finally:
         con.close()
 

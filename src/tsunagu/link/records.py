@@ -3,7 +3,9 @@
 The hub asks every node for identifiers (purpose: screening, requester: the link run). What comes
 back lives only in memory for the run; only the link index is stored. Records are reduced to one
 row per (source, local id), and the resident register's records become the *spine*: one row per
-宛名番号 with the household's guardians, previous surnames and previous addresses attached.
+宛名番号 with the household's guardians, previous surnames and previous addresses attached. Which
+source is the register is declared in its manifest (``linkage.role: register``), never guessed
+from its name; what the register does not hold or release (続柄, say) is named in the run's notes.
 """
 
 from __future__ import annotations
@@ -20,8 +22,7 @@ from tsunagu.ingest.normalize import name_key, reading_key, split_name
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 
 GUARDIAN_RELATIONSHIPS = ("世帯主", "妻", "夫", "父", "母")
-SPINE_SOURCE = "juki_jumin"
-REGISTRY = "resident_registry"
+RELATIONSHIP_ITEM = "relationship_to_head"
 
 # A leading prefecture: the prefecture's own records (the child-guidance centre's) write it, the
 # municipality's do not, and ingest keeps addresses as written (see ingest.normalize.addresses).
@@ -38,6 +39,7 @@ KEYED_FIELDS = ("aza_number", "school_code")
 COMPARISON_FIELDS = (
     "aza_number", "household_number", "school_code", "family_key", "given_key", "family_reading_key",
     "given_reading_key", "birth_date", "sex", "address_key", "guardian_name", "guardian_reading_key",
+    "postal_code", "locality", "region",
 )
 HISTORY_FIELDS = ("previous_name_key", "previous_address_key")
 
@@ -46,7 +48,8 @@ _ASKING_THREADS = 2
 RECORD_COLUMNS = (
     "key", "department", "source", "local_id", "aza_number", "household_number", "school_code",
     "family_key", "given_key", "family_reading_key", "given_reading_key", "birth_date", "sex",
-    "address_key", "guardian_name_key", "guardian_given_key", "guardian_reading_key",
+    "address_key", "guardian_name_key", "guardian_given_key", "guardian_reading_key", "postal_code", "locality",
+    "region",
 )
 
 
@@ -59,11 +62,19 @@ class LinkInputs:
     relationships: pl.DataFrame
     missing_sources: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    spine_source: str = ""
+    # What the run could not use, in words (an item the register does not hold, a blocking without pairs …).
+    notes: list[str] = field(default_factory=list)
 
     def with_records_of(self, other: LinkInputs) -> LinkInputs:
         """This gathering with the records of another, from departments the spine does not use."""
         return LinkInputs(pl.concat([self.records, other.records]), self.spine, self.relationships,
-                          sorted([*self.missing_sources, *other.missing_sources]), {**self.refused, **other.refused})
+                          sorted([*self.missing_sources, *other.missing_sources]), {**self.refused, **other.refused},
+                          self.spine_source, [*self.notes, *other.notes])
+
+    def spine_key(self, aza: pl.Expr) -> pl.Expr:
+        """The link key of a registered person: the register's source and the 宛名番号."""
+        return pl.lit(self.spine_source + ":") + aza
 
 
 def _latest_per_local_id(frame: pl.DataFrame) -> pl.DataFrame:
@@ -87,7 +98,8 @@ def _null_placeholders(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("birth_date").is_in(list(PLACEHOLDER_BIRTH_DATES))).then(None)
         .otherwise(pl.col("birth_date")).alias("birth_date"),
         *[pl.when(pl.col(c).str.len_chars() == 0).then(None).otherwise(pl.col(c)).alias(c)
-          for c in ("family_key", "given_key", "family_reading_key", "given_reading_key", "address_key")],
+          for c in ("family_key", "given_key", "family_reading_key", "given_reading_key", "address_key", "postal_code",
+                    "locality", "region")],
     )
 
 
@@ -97,9 +109,14 @@ def _keyed_by_aza(manifest: Manifest) -> bool:
     return aza is not None and manifest.local_id == [aza]
 
 
+def register_department(manifests: ManifestSet) -> str | None:
+    register = manifests.register()
+    return None if register is None else register.department
+
+
 def requested_fields(department: str, manifests: ManifestSet) -> tuple[str, ...]:
     """The identity fields the run needs from ``department``."""
-    if department == REGISTRY:
+    if department == register_department(manifests):
         return (*COMPARISON_FIELDS, *HISTORY_FIELDS)
     identity = [m for m in manifests.of_department(department) if m.identity_of is None]
     return KEYED_FIELDS if all(_keyed_by_aza(m) for m in identity) else COMPARISON_FIELDS
@@ -110,7 +127,7 @@ def needed_for_scoring(department: str, manifests: ManifestSet) -> bool:
     are compared (not all with 宛名番号 as their id), and records naming the school a registered
     child attends (the spine's school). The others only join their person by 宛名番号, and can be
     asked for while the scoring runs."""
-    if department == REGISTRY or requested_fields(department, manifests) == COMPARISON_FIELDS:
+    if department == register_department(manifests) or requested_fields(department, manifests) == COMPARISON_FIELDS:
         return True
     return any("school_code" in m.identifiers for m in manifests.of_department(department) if m.identity_of is None)
 
@@ -145,9 +162,9 @@ def shape_records(frame: pl.DataFrame, department: str) -> pl.DataFrame:
     return _null_placeholders(frame.select(RECORD_COLUMNS))
 
 
-def _spine(records: pl.DataFrame, relationships: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+def _spine(records: pl.DataFrame, relationships: pl.DataFrame, history: pl.DataFrame, spine_source: str) -> pl.DataFrame:
     """One row per registered person, enriched with guardians, school and history."""
-    registry = records.filter(pl.col("source") == SPINE_SOURCE)
+    registry = records.filter(pl.col("source") == spine_source)
     school = (
         records.filter(pl.col("school_code").is_not_null() & pl.col("aza_number").is_not_null())
         .select("aza_number", pl.col("school_code").alias("enrolled_school"))
@@ -219,8 +236,13 @@ def _ask(department: str, node: Node, manifests: ManifestSet, run_id: str) -> _A
     identity_sources = {m.source for m in manifests.of_department(department) if m.identity_of is None}
     data = answer.data
     asked = _Answer(department, shape_records(data.filter(pl.col("source").is_in(identity_sources)), department))
-    if department == REGISTRY:
-        hist = data.filter(pl.col("source") != SPINE_SOURCE).select("aza_number", "previous_name_key", "previous_address_key")
+    register = manifests.register()
+    if register is not None and department == register.department:
+        # The register's history (moves, earlier names): sources whose identity is the register's.
+        history_sources = [m.source for m in manifests.of_department(department) if m.identity_of == register.source]
+        hist = data.filter(pl.col("source").is_in(history_sources))
+        hist = hist.select(*[pl.col(c) if c in hist.columns else pl.lit(None, dtype=pl.Utf8).alias(c)
+                             for c in ("aza_number", *HISTORY_FIELDS)])
         asked.history = _previous_keys(hist)
     return asked
 
@@ -235,17 +257,25 @@ def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> Li
     # (SQLite's query, polars' decoding, the digest); more than two threads only wait for the GIL.
     # The register's identifiers and relationships (an items request) go first, side by side: they
     # are the two longest answers. The relationships are used only if the identifiers came.
-    register = nodes.get(REGISTRY)
+    declared = manifests.register()
+    registry = None if declared is None else declared.department
+    register = None if registry is None else nodes.get(registry)
     with ThreadPoolExecutor(max_workers=_ASKING_THREADS) as pool:
-        asking = {} if register is None else {REGISTRY: pool.submit(_ask, REGISTRY, register, manifests, run_id)}
-        related = None if register is None else pool.submit(_registry_relationships, register, run_id)
+        asking = {} if register is None or declared is None or registry is None else {
+            registry: pool.submit(_ask, registry, register, manifests, run_id)}
+        related = None if register is None or declared is None else pool.submit(
+            _registry_relationships, register, declared, run_id)
         for department, node in sorted(nodes.items()):
-            if department != REGISTRY:
+            if department != registry:
                 asking[department] = pool.submit(_ask, department, node, manifests, run_id)
     answers = [asking[department].result() for department in sorted(nodes)]
     frames: list[pl.DataFrame] = []
     missing: list[str] = []
     refused: dict[str, str] = {}
+    notes: list[str] = []
+    if declared is None and any(m.identity_of is None for m in manifests.manifests.values()):
+        notes.append("住民記録（linkage.role: register）を宣言した取込定義がないため、宛名番号のない記録はつなげません"
+                     " / no manifest declares the register: records without 宛名番号 stay unlinked")
     for asked in answers:
         if asked.refused is not None:
             refused[asked.department] = asked.refused
@@ -255,22 +285,40 @@ def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> Li
         frames.append(asked.records)
         if asked.history is not None:
             history = pl.concat([history, asked.history])
-        if asked.department == REGISTRY and related is not None:
-            relationships = related.result()
+        if asked.department == registry and related is not None:
+            relationships, note = related.result()
+            notes.extend([note] if note else [])
     records = pl.concat(frames) if frames else pl.DataFrame(
         schema={c: pl.Date if c == "birth_date" else pl.Utf8 for c in RECORD_COLUMNS})
-    return LinkInputs(records, _spine(records, relationships, history), relationships, missing, refused)
+    spine_source = "" if declared is None else declared.source
+    return LinkInputs(records, _spine(records, relationships, history, spine_source), relationships, missing, refused,
+                      spine_source, notes)
 
 
-def _registry_relationships(node: Node, run_id: str) -> pl.DataFrame:
-    request = NodeRequest(requester=f"hub:link:{run_id}", role="system", purpose="screening", items=("relationship_to_head",))
-    latest = date.max
-    answer = node.items(request, latest)
+def _no_relationships() -> pl.DataFrame:
+    return pl.DataFrame(schema={"aza_number": pl.Utf8, "relationship": pl.Utf8})
+
+
+def _registry_relationships(node: Node, register: Manifest, run_id: str) -> tuple[pl.DataFrame, str | None]:
+    """Each registered person's 続柄, or none and why: an export without the column, or an item not
+    released for screening, links without guardians rather than not at all."""
+    if RELATIONSHIP_ITEM not in register.item_ids:
+        return _no_relationships(), (f"{register.source}: 続柄（{RELATIONSHIP_ITEM}）が取込定義にないため、保護者を照合に使いません"
+                                     f" / {RELATIONSHIP_ITEM} is not in the register's export: guardians not compared")
+    request = NodeRequest(requester=f"hub:link:{run_id}", role="system", purpose="screening", items=(RELATIONSHIP_ITEM,))
+    try:
+        answer = node.items(request, date.max)
+    except NodeRefusedError as exc:
+        return _no_relationships(), (f"{register.source}: 続柄（{RELATIONSHIP_ITEM}）が提供されないため、保護者を照合に使いません"
+                                     f"（{exc.reason}） / {RELATIONSHIP_ITEM} not released: guardians not compared")
+    if RELATIONSHIP_ITEM in answer.refused:
+        return _no_relationships(), (f"{register.source}: 続柄（{RELATIONSHIP_ITEM}）が提供されないため、保護者を照合に使いません"
+                                     f" / {RELATIONSHIP_ITEM} not released: guardians not compared")
     return (
-        answer.data.filter(pl.col("source") == SPINE_SOURCE)
-        .select(pl.col("local_id").alias("aza_number"), pl.col("value_text").alias("relationship"))
+        answer.data.filter(pl.col("source") == register.source)
+        .select(pl.col("local_id").cast(pl.Utf8).alias("aza_number"), pl.col("value_text").cast(pl.Utf8).alias("relationship"))
         .unique(subset=["aza_number"], keep="last")
-    )
+    ), None
 
 
 def normalised_reading(text: str | None) -> str | None:

@@ -20,6 +20,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.work.models",
     "tsunagu.work.rights.models",
     "tsunagu.handover.models",
+    "tsunagu.work.urgency.models",
+    "tsunagu.outreach.models",
 )
 
 

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from tsunagu.synth.cgc_history import write_history
 from tsunagu.synth.context import Context, rng_for
 from tsunagu.synth.exports import childwelfare, education, health, registry, school, welfare
 from tsunagu.synth.needs import build_needs
 from tsunagu.synth.population import build_population
 from tsunagu.synth.profile import SOURCES, Profile, builtin_profiles, load_profile
+from tsunagu.synth.programmes import write_programmes
 from tsunagu.synth.schools import build_schools
 from tsunagu.synth.table import Table, Written, write_table
 from tsunagu.synth.truth import (
@@ -117,7 +119,10 @@ def generate(children: int, seed: int, profile: str | Path | Profile, out: Path)
     write_noise(ctx, truth_dir)
     write_persons(ctx, truth_dir)
     write_children(ctx, truth_dir)
+    write_programmes(ctx, truth_dir)
     write_manifest(ctx, truth_dir, children, files, rows, export_dir)
+    # The child guidance centre's past intakes, for the urgency aid: beside exports/, additive.
+    write_history(seed, prof.export_date, out)
     return SynthSummary(
         children=children,
         persons=pop.n,

@@ -45,6 +45,8 @@ class Context:
     schools: SchoolNetwork
     needs: Needs
     ledger: Ledger = field(default_factory=Ledger)
+    # True values some exports draw (before noise), kept for the truth files (truth/programmes.csv).
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def rng(self, name: str) -> np.random.Generator:
         return rng_for(self.seed, name)

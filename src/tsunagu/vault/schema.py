@@ -74,6 +74,8 @@ records = Table(
     Column("address", Text),
     Column("address_key", Text),
     Column("postal_code", String(8)),
+    Column("locality", Text),
+    Column("region", Text),
     Column("guardian_name", Text),
     Column("guardian_name_key", Text),
     Column("guardian_reading_key", Text),

@@ -11,7 +11,7 @@ from itertools import chain, count
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, inspect, select, text, update
 
 from tsunagu.store.dialects import create_vault_engine, dialect_of
 from tsunagu.vault import schema
@@ -52,6 +52,19 @@ def sqlite_value(value: object) -> object:
     return value
 
 
+# Identity columns added after schema version 1 was fixed: nullable, so a vault made before them
+# gains them in place (ALTER TABLE … ADD COLUMN) and its rows read as not having them.
+_ADDED_IDENTITY_COLUMNS = ("locality", "region")
+
+
+def _add_identity_columns(conn: Connection, schema_name: str | None) -> None:
+    present = {c["name"] for c in inspect(conn).get_columns(schema.records.name, schema=schema_name)}
+    table = "records" if schema_name is None else f'"{schema_name}".records'
+    for name in _ADDED_IDENTITY_COLUMNS:
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} TEXT"))
+
+
 class Vault:
     """One department's store. Only the department's node and its loader use this class."""
 
@@ -65,6 +78,7 @@ class Vault:
             if self.location.schema_name is not None:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.location.schema_name}"'))
             schema.metadata.create_all(conn)
+            _add_identity_columns(conn, self.location.schema_name)
             found = conn.execute(select(schema.vault_info.c.value).where(schema.vault_info.c.key == "schema_version")).scalar()
             if found is None:
                 conn.execute(insert(schema.vault_info).values(key="schema_version", value=str(schema.VAULT_SCHEMA_VERSION)))
@@ -312,7 +326,7 @@ IDENTITY_COLUMNS = (
     "aza_number", "household_number", "guardian_aza_number", "school_code", "full_name", "family_name",
     "given_name", "family_key", "given_key", "reading", "family_reading_key", "given_reading_key", "birth_date",
     "sex", "address", "address_key", "postal_code", "guardian_name", "guardian_name_key", "guardian_reading_key",
-    "previous_address_key", "previous_name_key",
+    "previous_address_key", "previous_name_key", "locality", "region",
 )
 
 _BASE_RECORD_COLUMNS = (

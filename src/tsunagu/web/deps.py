@@ -9,6 +9,7 @@ from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator
 
+from tsunagu.catalog import default_catalog
 from tsunagu.errors import TsunaguError
 from tsunagu.privacy import Subject, default_policy
 from tsunagu.web.security import WebSession, same_token
@@ -129,6 +130,13 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
            for r in rels):
         entries.append(("/candidates", "候補一覧"))
     entries.append(("/resources", "社会資源"))
+    if allows(subject, "intake.list", "assessment", relationship="own_agency", sensitivity=3):
+        entries.append(("/intakes", "受理・安全確認"))
+    if allows(subject, "shared.list", "support_coordination", relationship="own_agency", sensitivity=3):
+        entries.append(("/shared", "共有ケース"))
+    if subject.organisation in default_catalog().departments and allows(
+            subject, "outreach.list", "outreach", relationship="municipality", sensitivity=2, holder=subject.organisation):
+        entries.append(("/outreach", "未利用の対象世帯"))
     if allows(subject, "link.review", "screening", relationship="municipality"):
         entries.append(("/link-review", "名寄せ確認"))
     if allows(subject, "handover.send", "handover", relationship="municipality", sensitivity=3):

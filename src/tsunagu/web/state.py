@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
 from tsunagu.handover.keys import Identity, load_identity
@@ -53,7 +54,14 @@ def make_templates() -> Jinja2Templates:
     env.filters["tier_class"] = lambda tier: TIER_CLASSES.get(str(tier), "tier-none")
     env.filters["item_labels"] = _item_labels
     env.filters["percent"] = lambda p: "" if p is None else f"{float(p) * 100:.1f}%"
+    env.filters["organisation"] = _organisation
     return Jinja2Templates(env=env)
+
+
+def _organisation(name: str) -> str:
+    """A department's name as people say it (教育委員会 学務課), not its id; school codes stay as they are."""
+    departments = default_catalog().departments
+    return departments[name].name if name in departments else name
 
 
 @dataclass

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.privacy import NoteCipher
 from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan
+from tsunagu.work.urgency.models import Assessment, Intake, IntakeEvent, SharedAct
 
 # Every encrypted column of the work tables: key rotation must re-encrypt them all.
 ENCRYPTED_COLUMNS: tuple[tuple[type[object], tuple[str, ...]], ...] = (
@@ -14,6 +15,10 @@ ENCRYPTED_COLUMNS: tuple[tuple[type[object], tuple[str, ...]], ...] = (
     (SupportPlan, ("goals_enc", "closure_note_enc")),
     (Referral, ("note_enc",)),
     (FollowUp, ("note_enc",)),
+    (Intake, ("reporter_note_enc", "child_name_enc", "concern_enc")),
+    (Assessment, ("reason_enc",)),
+    (IntakeEvent, ("note_enc",)),
+    (SharedAct, ("note_enc",)),
 )
 
 

@@ -57,21 +57,29 @@ def _households(session: Session) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"person_id": pl.Utf8, "household_id": pl.Utf8, "role": pl.Utf8}, orient="row")
 
 
-def _request(run_id: str, items: tuple[str, ...] = ()) -> NodeRequest:
-    return NodeRequest(requester=f"hub:screen:{run_id}", role="system", purpose="screening", items=items)
+def _request(run_id: str, items: tuple[str, ...] = (), purpose: str = "screening") -> NodeRequest:
+    # Other hub jobs (outreach) read under their own registered purpose and are logged as such.
+    job = "screen" if purpose == "screening" else purpose
+    return NodeRequest(requester=f"hub:{job}:{run_id}", role="system", purpose=purpose, items=items)
 
 
-def _people(node: Node, links: pl.DataFrame, households: pl.DataFrame, as_of: date, run_id: str) -> pl.DataFrame:
+def _people(node: Node, links: pl.DataFrame, households: pl.DataFrame, as_of: date, run_id: str,
+            purpose: str = "screening", spine_source: str = SPINE_SOURCE) -> pl.DataFrame:
     """Registered children (0–17 on ``as_of``) who had not moved out or died by then."""
-    identity = node.identifiers(_request(run_id), as_of=as_of).data.filter(pl.col("source") == SPINE_SOURCE)
+    identity = node.identifiers(_request(run_id, purpose=purpose), as_of=as_of).data.filter(
+        pl.col("source") == spine_source)
     registry = identity.select("local_id", "birth_date", "sex").join(
-        links.filter(pl.col("source") == SPINE_SOURCE), on="local_id", how="inner")
+        links.filter(pl.col("source") == spine_source), on="local_id", how="inner")
     limit = date(as_of.year - CHILD_AGE_LIMIT, as_of.month, min(as_of.day, 28))
     children = registry.filter(pl.col("birth_date").is_not_null() & (pl.col("birth_date") > limit)
                                & (pl.col("birth_date") <= as_of))
-    gone = node.items(_request(run_id, ("move_out_date", "death_date")), as_of).data
+    try:
+        gone = node.items(_request(run_id, ("move_out_date", "death_date"), purpose), as_of).data
+    except NodeRefusedError:
+        # A register export without 転出・死亡 columns: everyone on it is taken as living there.
+        gone = pl.DataFrame()
     if gone.height:
-        left = gone.filter(pl.col("source") == SPINE_SOURCE).select("local_id").unique()
+        left = gone.filter(pl.col("source") == spine_source).select("local_id").unique()
         children = children.join(left, on="local_id", how="anti")
     return (
         children.unique(subset=["person_id"], keep="first")
@@ -136,14 +144,17 @@ def _derived(observations: pl.DataFrame, households: pl.DataFrame, as_of: date) 
 
 
 def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
-           item_ids: frozenset[str], as_of: date, run_id: str) -> ScreeningInputs:
+           item_ids: frozenset[str], as_of: date, run_id: str, *, purpose: str = "screening") -> ScreeningInputs:
     require_basis(manifests)  # no source without a recorded ground (APPI art. 69(2)) is read
     links, households = _links(session), _households(session)
     refused: dict[str, str] = {}
     missing: list[str] = []
-    if REGISTRY not in nodes:
+    # The register is the source its manifest declares (linkage.role: register), whatever its name.
+    register = manifests.register()
+    registry, spine_source = (REGISTRY, SPINE_SOURCE) if register is None else (register.department, register.source)
+    if registry not in nodes:
         raise RuntimeError("住民記録のノードがありません: 子どもの一覧を作れません / no resident-registry node")
-    people = _people(nodes[REGISTRY], links, households, as_of, run_id)
+    people = _people(nodes[registry], links, households, as_of, run_id, purpose, spine_source)
     frames: list[pl.DataFrame] = []
     by_department: dict[str, list[str]] = {}
     wanted = (item_ids | {"school_code", "grade"}) - {"household_disability_certificate", "single_parent_household"}
@@ -158,7 +169,7 @@ def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, 
             missing.extend(m.source for m in manifests.of_department(department))
             continue
         try:
-            answer = node.items(_request(run_id, tuple(sorted(set(items)))), as_of)
+            answer = node.items(_request(run_id, tuple(sorted(set(items))), purpose), as_of)
         except NodeRefusedError as exc:
             refused[department] = exc.reason
             continue

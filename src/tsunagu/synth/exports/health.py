@@ -61,6 +61,7 @@ def boshi_hoken(ctx: Context) -> Table:
     c4 = _checkup(rng, hp.checkup_4m_rate, risk, age_days, (120, 183), arrived, birth)
     c18 = _checkup(rng, hp.checkup_18m_rate, risk, age_days, (548, 730), arrived, birth)
     c3 = _checkup(rng, hp.checkup_3y_rate, risk, age_days, (1095, 1460), arrived, birth)
+    ctx.facts["checkups"] = (rows.copy(), c4.copy(), c18.copy(), c3.copy())
 
     mother_of_hh = pop.member_of(SLOT_MOTHER)
     mother = mother_of_hh[pop.p_hh[rows]]
@@ -119,6 +120,7 @@ def yobou_sesshu(ctx: Context) -> Table:
     moved_in = (pop.hh_move_in_day[pop.p_hh[rows]] != NA).astype(float)
     mean = ctx.profile.health.vaccination_missing_mean * (1 + 6 * neglect + poverty + foreign + moved_in)
     missing = np.minimum(rng.poisson(mean), 12)
+    ctx.facts["vaccinations"] = (rows.copy(), missing.copy())
     style = ctx.profile.noise.style(src)
     cols = {
         "宛名番号": aza_text(pop.p_aza[rows]),

@@ -64,6 +64,7 @@ def jifu_teate(ctx: Context) -> Table:
         income <= 970_000 + extra, "全部支給", np.where(income <= 2_080_000 + extra, "一部支給", "支給停止")
     ).astype(object)
     hh_ok = single & takes & (pop.hh_status == HH_RESIDENT)
+    ctx.facts["jifu"] = (hh_ok.copy(), status.copy())
     rows = np.flatnonzero(child & hh_ok[pop.p_hh])
     recipient = pop.guardian_of_household()[pop.p_hh[rows]]
     single_day = np.where(

@@ -5,7 +5,7 @@ administrator or the privacy officer — has approved it. Accounts that exist wh
 created under the earlier rules and are marked approved by the migration, so nobody is locked out.
 
 Revision ID: 0010
-Revises: 0011 (merged after main's 0011_handover, so a hub already at 0011 upgrades in place)
+Revises: 0009 (merged after main's 0009_outreach, so a hub already at 0009 upgrades in place)
 Create Date: 2026-12-07 09:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0011"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

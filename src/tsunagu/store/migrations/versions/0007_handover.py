@@ -1,7 +1,7 @@
 """handover: trusted municipalities, hand-over tasks and packages, their events, seen message
 nonces and the health records carried over from a previous municipality
 
-Revision ID: 0011
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-07 09:10:00
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,1 @@
+"""The child guidance centre and family centre's report intake and urgency aid (issue 20)."""
