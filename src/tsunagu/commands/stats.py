@@ -20,11 +20,9 @@ from tsunagu.commands.common import (
 )
 from tsunagu.config import Settings
 from tsunagu.hub import Hub
-from tsunagu.stats.export import write_csv, write_pdf, write_xlsx
 from tsunagu.stats.report import Report
 from tsunagu.stats.service import open_report
 from tsunagu.stats.tables import grid
-from tsunagu.work.rights.pdf import register_font
 
 STATS_ROLES = ("statistics_officer", "privacy_officer", "administrator")
 
@@ -64,6 +62,11 @@ def stats(
     settings: Settings = settings_for(home)
     subject = cli_subject(as_role, "statistics", back_office_only=False)
     # Every TsunaguError (a refusal, a font, the programmes file) exits with its own code.
+    # The writers (openpyxl, reportlab) are imported only when a file is asked for: every command
+    # pays for the CLI's imports at start.
+    from tsunagu.stats.export import write_csv, write_pdf, write_xlsx
+    from tsunagu.work.rights.pdf import register_font
+
     with reported_errors(ValueError):
         if pdf_out is not None:
             register_font()  # before the read: a report that cannot be written is not read

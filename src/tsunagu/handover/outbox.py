@@ -23,7 +23,6 @@ from tsunagu.handover.directory import trusted
 from tsunagu.handover.keys import Identity, parse_box_key, parse_sign_key
 from tsunagu.handover.legal import KINDS, package_kinds, receipt_due
 from tsunagu.handover.models import HandoverPackage, HandoverTask
-from tsunagu.handover.pdf import render_pdf
 from tsunagu.handover.records import record, via_label
 from tsunagu.privacy import NoteCipher, Subject, default_policy
 from tsunagu.vault.node import Node
@@ -74,6 +73,8 @@ def prepare(session: Session, subject: Subject, task_id: int, *, kind: str, reci
         prepared_by=_prepared_by(session, subject), moved_on=row.moved_on, reasons=json.loads(row.reasons_json),
         role=subject.role, now=at)
     header = envelope.Header(uuid.uuid4().hex, kind, identity.code, peer.code, envelope.iso(at))
+    from tsunagu.handover.pdf import render_pdf  # reportlab only when a package is made, not at every command's start
+
     sealed = envelope.seal_package(header, content, render_pdf(content), sign_key=identity.sign_key,
                                    recipient_box=parse_box_key(peer.box_key))
     package = HandoverPackage(

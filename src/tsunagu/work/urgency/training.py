@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from tsunagu.errors import InputError
 from tsunagu.work.urgency.estimate import (
@@ -51,6 +49,9 @@ class TrainingRefused(InputError, ValueError):
 
 
 def _fit(x: Vec, y: npt.NDArray[np.bool_], seed: int) -> tuple[float, Vec]:
+    # scikit-learn is imported where a model is fitted (1.3 s at import), not by every command.
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=2.0, max_iter=2000, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -59,6 +60,8 @@ def _fit(x: Vec, y: npt.NDArray[np.bool_], seed: int) -> tuple[float, Vec]:
 
 
 def _platt(raw_logit: Vec, y: npt.NDArray[np.bool_]) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=1e6, max_iter=1000)
     model.fit(raw_logit.reshape(-1, 1), y.astype(int))
     return float(model.coef_[0][0]), float(model.intercept_[0])
@@ -227,6 +230,8 @@ def validate(model: LogisticModel, rows: Sequence[PastRow], cutoff: date, *, ite
     groups = {**estimate_groups(p), **{k: np.array(v) for k, v in attribute_groups(held).items()}}
     coverage = group_coverage(model, x, y, groups)
     interval_lo, interval_hi = model.interval(x)
+    from sklearn.metrics import roc_auc_score  # see _fit
+
     return {
         "auc": round(float(roc_auc_score(y, p)), 4),
         "ece": round(ece(p, y), 4),
