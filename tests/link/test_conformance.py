@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from support.hubs import hub_of
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
 from tsunagu.home import init_home
@@ -26,8 +27,6 @@ from tsunagu.ingest.load import Ingestor
 from tsunagu.link.models import ClericalPair, PersonLink
 from tsunagu.link.run import LinkReport, run_linkage
 from tsunagu.municipality import Municipality
-from tsunagu.store.db import create_hub_engine, session_factory
-from tsunagu.vault.topology import close_nodes, open_nodes
 
 LEGAL = """legal_use:
   law: 個人情報の保護に関する法律
@@ -243,18 +242,13 @@ def linked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     finally:
         ingestor.close()
     assert not loaded.refused and all(f.quarantined == 0 for f in loaded.files), loaded.as_json()
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        with session_factory(engine).begin() as session:
-            report = run_linkage(session, nodes, manifests_for_home(home))
-        with session_factory(engine)() as session:
+    with hub_of(home) as hub:
+        with hub.sessions.begin() as session:
+            report = run_linkage(session, hub.nodes(), hub.manifests)
+        with hub.sessions() as session:
             person_of = {(s, lid): pid for s, lid, pid in session.execute(
                 select(PersonLink.source, PersonLink.local_id, PersonLink.person_id)).all()}
             review = set(session.scalars(select(ClericalPair.right_key).where(ClericalPair.status == "open")).all())
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
     return Linked(report, truth, person_of, review, variant.kana, home)
 
 
@@ -339,18 +333,8 @@ def test_evaluation_refuses_a_truth_that_covers_too_few_records(linked: Linked, 
 
 
 def test_screening_finds_the_children_of_a_register_under_another_name(linked: Linked) -> None:
-    from tsunagu.catalog import default_catalog
-    from tsunagu.screen import load_rule_set
     from tsunagu.screen.runs.run import run_screening
 
-    settings = load_settings(linked.home)
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        with session_factory(engine).begin() as session:
-            report = run_screening(session, nodes, manifests_for_home(linked.home), default_catalog(),
-                                   load_rule_set(settings.rules_path, settings.municipality_code), date(2026, 11, 30))
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
+    with hub_of(linked.home) as hub, hub.sessions.begin() as session:
+        report = run_screening(session, hub.nodes(), hub.manifests, hub.catalog, hub.rule_set(), date(2026, 11, 30))
     assert report.children == sum(1 for source, _ in linked.truth if source == "jumin_kiroku")
