@@ -16,17 +16,14 @@ import uvicorn
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from support.hubs import hub_of
 from support.municipality import SmallTown
-from tsunagu.catalog import default_catalog
-from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.cli import app
 from tsunagu.config import Settings, load_settings
 from tsunagu.link.models import PersonLink
 from tsunagu.link.run import run_linkage
-from tsunagu.screen import load_rule_set
 from tsunagu.screen.runs.models import ScreeningResult
 from tsunagu.screen.runs.run import ScreeningReport, run_screening
-from tsunagu.store.db import create_hub_engine, session_factory
 from tsunagu.vault.http import HttpNode
 from tsunagu.vault.topology import close_nodes, node_app_for_home, open_nodes
 
@@ -60,22 +57,15 @@ def _serving(settings: Settings, department: str, port: int) -> Iterator[uvicorn
 
 def _run(home: Path) -> tuple[dict[str, frozenset[str]], dict[str, str], ScreeningReport]:
     """Link and screen; return clusters (keyed by 宛名番号), tiers (by 宛名番号) and the screening report."""
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        with session_factory(engine).begin() as session:
-            run_linkage(session, nodes, manifests_for_home(home))
-        with session_factory(engine).begin() as session:
-            report = run_screening(session, nodes, manifests_for_home(home), default_catalog(),
-                                   load_rule_set(settings.rules_path, settings.municipality_code), AS_OF)
-        with session_factory(engine)() as session:
+    with hub_of(home) as hub:
+        with hub.sessions.begin() as session:
+            run_linkage(session, hub.nodes(), hub.manifests)
+        with hub.sessions.begin() as session:
+            report = run_screening(session, hub.nodes(), hub.manifests, hub.catalog, hub.rule_set(), AS_OF)
+        with hub.sessions() as session:
             links = session.execute(select(PersonLink.person_id, PersonLink.source, PersonLink.local_id)).all()
             tiers = dict(session.execute(select(ScreeningResult.person_id, ScreeningResult.tier)
                                          .where(ScreeningResult.run_id == report.run_id)).all())
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
     members: dict[str, set[str]] = {}
     aza: dict[str, str] = {}
     for person, source, local_id in links:
@@ -124,15 +114,8 @@ def test_a_stopped_node_leaves_a_completed_run_naming_the_missing_source(small_t
         with _serving(settings, "schools", ports["schools"]):
             clusters, _, _ = _run(home)
         # the schools node is stopped now: the next screening completes without it and says so
-        engine = create_hub_engine(settings.hub_url)
-        nodes = open_nodes(settings)
-        try:
-            with session_factory(engine).begin() as session:
-                report = run_screening(session, nodes, manifests_for_home(home), default_catalog(),
-                                       load_rule_set(settings.rules_path, settings.municipality_code), AS_OF)
-        finally:
-            close_nodes(nodes)
-            engine.dispose()
+        with hub_of(home) as hub, hub.sessions.begin() as session:
+            report = run_screening(session, hub.nodes(), hub.manifests, hub.catalog, hub.rule_set(), AS_OF)
     assert clusters
     assert report.children > 1000
     assert "school_kiroku" in report.missing_sources
