@@ -13,25 +13,16 @@ def trained_model(small_town: SmallTown, tmp_path_factory: pytest.TempPathFactor
 
     from sqlalchemy import select
 
-    from tsunagu.catalog.manifest import manifests_for_home
-    from tsunagu.config import load_settings
+    from support.hubs import hub_of
     from tsunagu.link.models import LinkRun
     from tsunagu.link.run import run_linkage
-    from tsunagu.store.db import create_hub_engine, session_factory
-    from tsunagu.vault.topology import close_nodes, open_nodes
 
     home = tmp_path_factory.mktemp("model") / "home"
     shutil.copytree(small_town.home, home)
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        with session_factory(engine).begin() as session:
-            run_linkage(session, nodes, manifests_for_home(home))
-        with session_factory(engine)() as session:
+    with hub_of(home) as hub:
+        with hub.sessions.begin() as session:
+            run_linkage(session, hub.nodes(), hub.manifests)
+        with hub.sessions() as session:
             model = json.loads(session.scalars(select(LinkRun.model_json)).one())
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
     assert isinstance(model, dict)
     return model

@@ -8,15 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from support.hubs import hub_of
 from support.municipality import SmallTown
-from tsunagu.catalog.manifest import manifests_for_home
-from tsunagu.config import load_settings
 from tsunagu.link.evaluate import evaluate_linkage
 from tsunagu.link.models import ClericalPair, LinkDecision, LinkRun, PersonLink
 from tsunagu.link.review import decide, open_pairs
 from tsunagu.link.run import LinkReport, run_linkage
-from tsunagu.store.db import create_hub_engine, session_factory
-from tsunagu.vault.topology import close_nodes, open_nodes
 
 
 def _copy(town: SmallTown, target: Path) -> Path:
@@ -25,22 +22,13 @@ def _copy(town: SmallTown, target: Path) -> Path:
 
 
 def _link(home: Path, incremental: bool = False) -> LinkReport:
-    settings = load_settings(home)
-    engine = create_hub_engine(settings.hub_url)
-    nodes = open_nodes(settings)
-    try:
-        with session_factory(engine).begin() as session:
-            return run_linkage(session, nodes, manifests_for_home(home), incremental=incremental)
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
+    with hub_of(home) as hub, hub.sessions.begin() as session:
+        return run_linkage(session, hub.nodes(), hub.manifests, incremental=incremental)
 
 
 def _links(home: Path) -> dict[tuple[str, str], str]:
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         rows = session.execute(select(PersonLink.source, PersonLink.local_id, PersonLink.person_id)).all()
-    engine.dispose()
     return {(s, lid): pid for s, lid, pid in rows}
 
 
@@ -54,11 +42,9 @@ def test_linkage_meets_the_quality_targets_on_the_small_town(linked: tuple[Path,
     home, report = linked
     assert report.probabilistic_links > 500
     assert all(c["comparisons"] < 5_000_000 for c in report.block_counts)
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         quality = evaluate_linkage(session, small_town.truth)
         run = session.scalars(select(LinkRun)).one()
-    engine.dispose()
     assert quality["problems"] == []
     assert quality["precision"] >= 0.995
     assert quality["recall"] >= 0.98
@@ -85,25 +71,23 @@ def test_person_ids_are_stable_across_runs(linked: tuple[Path, LinkReport], tmp_
 
 def test_human_decisions_are_respected_by_later_runs(linked: tuple[Path, LinkReport], tmp_path: Path) -> None:
     home = _copy_linked(linked[0], tmp_path)
-    engine = create_hub_engine(load_settings(home).hub_url)
     links = _links(home)
     # a person says an automatic link was wrong: the next run must keep the records apart
     school_key = next(k for k, pid in links.items() if k[0] == "school_meibo")
     spine_key = next(k for k, pid in links.items() if k[0] == "juki_jumin" and pid == links[school_key])
-    with session_factory(engine).begin() as session:
-        session.add(ClericalPair(run_id="test", left_key=f"juki_jumin:{spine_key[1]}", right_key=f"school_meibo:{school_key[1]}",
-                                 match_probability=0.9, comparison_json="{}", status="open"))
-    with session_factory(engine).begin() as session:
-        pair = next(p for p in open_pairs(session) if p.right_key == f"school_meibo:{school_key[1]}")
-        decide(session, pair.id, "non_match", "tester", "別人と確認（保護者に確認）")
-    engine.dispose()
+    with hub_of(home) as hub:
+        with hub.sessions.begin() as session:
+            session.add(ClericalPair(run_id="test", left_key=f"juki_jumin:{spine_key[1]}",
+                                     right_key=f"school_meibo:{school_key[1]}",
+                                     match_probability=0.9, comparison_json="{}", status="open"))
+        with hub.sessions.begin() as session:
+            pair = next(p for p in open_pairs(session) if p.right_key == f"school_meibo:{school_key[1]}")
+            decide(session, pair.id, "non_match", "tester", "別人と確認（保護者に確認）")
     _link(home)
     after = _links(home)
     assert after[school_key] != after[spine_key]
-    engine = create_hub_engine(load_settings(home).hub_url)
-    with session_factory(engine)() as session:
+    with hub_of(home) as hub, hub.sessions() as session:
         assert session.scalar(select(func.count()).select_from(LinkDecision)) == 1
-    engine.dispose()
 
 
 def test_incremental_run_links_only_new_records_with_the_saved_model(linked: tuple[Path, LinkReport],
