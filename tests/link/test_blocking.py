@@ -11,9 +11,8 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
+from support.hubs import hub_of
 from support.municipality import SmallTown
-from tsunagu.catalog.manifest import manifests_for_home
-from tsunagu.config import load_settings
 from tsunagu.link import run as link_run
 from tsunagu.link.models import LinkRun, Person, PersonLink
 from tsunagu.link.probabilistic import (
@@ -23,8 +22,6 @@ from tsunagu.link.probabilistic import (
     count_comparisons,
     link_probabilistic,
 )
-from tsunagu.store.db import create_hub_engine, session_factory
-from tsunagu.vault.topology import close_nodes, open_nodes
 
 
 def _side(births: list[str | None], schools: list[str | None]) -> pl.DataFrame:
@@ -66,15 +63,10 @@ def test_a_run_over_the_budget_stops_and_leaves_the_hub_as_it_was(small_town: Sm
     home = tmp_path / "home"
     shutil.copytree(small_town.home, home)
     monkeypatch.setattr(link_run, "link_probabilistic", partial(link_probabilistic, budget=1_000))
-    engine = create_hub_engine(load_settings(home).hub_url)
-    nodes = open_nodes(load_settings(home))
-    try:
+    with hub_of(home) as hub:
         with (pytest.raises(BlockingTooLargeError, match=r"比較数 [\d,]+ が上限 1,000 を超えます"),
-              session_factory(engine).begin() as session):
-            link_run.run_linkage(session, nodes, manifests_for_home(home))
-        with session_factory(engine)() as session:
+              hub.sessions.begin() as session):
+            link_run.run_linkage(session, hub.nodes(), hub.manifests)
+        with hub.sessions() as session:
             stored = [session.scalar(select(func.count()).select_from(table)) for table in (Person, PersonLink, LinkRun)]
-    finally:
-        close_nodes(nodes)
-        engine.dispose()
     assert stored == [0, 0, 0]

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tsunagu.hub import Hub
 from tsunagu.privacy import AuditEvent, append, verify
 from tsunagu.privacy.models import AuditEntry
-from tsunagu.store.db import create_hub_engine, migrate, session_factory
 
 THREADS, EACH = 8, 15
 
 
-def test_parallel_transactions_each_append_and_the_chain_verifies(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-    migrate(url)
-    engine = create_hub_engine(url)
-    sessions = session_factory(engine)
+def test_parallel_transactions_each_append_and_the_chain_verifies(sqlite_hub: Hub) -> None:
+    sessions = sqlite_hub.sessions
     errors: list[BaseException] = []
 
     def worker(n: int) -> None:
@@ -42,5 +38,4 @@ def test_parallel_transactions_each_append_and_the_chain_verifies(tmp_path: Path
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == THREADS * EACH
         report = verify(session)
-    engine.dispose()
     assert report.ok, report
