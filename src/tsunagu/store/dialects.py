@@ -10,6 +10,7 @@ A new back-end is one more ``Dialect`` subclass registered in ``_DIALECTS`` (doc
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -29,7 +30,7 @@ class BackendMissingError(UnavailableError, RuntimeError):
     code = "backend_missing"
 
 
-class Dialect:
+class Dialect(ABC):
     """What one back-end does its own way. Subclasses are stateless; use the module's instances."""
 
     name: ClassVar[str]
@@ -37,11 +38,13 @@ class Dialect:
     # Alembic's batch mode (copy the table) for ALTERs the back-end cannot do in place.
     batch_migrations: ClassVar[bool] = False
 
+    @abstractmethod
     def hub_engine(self, url: str) -> Engine:
-        raise NotImplementedError
+        """The hub store's engine, with this back-end's connection settings."""
 
+    @abstractmethod
     def vault_engine(self, url: str, schema_name: str | None) -> Engine:
-        raise NotImplementedError
+        """A department vault's engine (PostgreSQL: its own schema)."""
 
     def driver_value(self, value: Any) -> Any:
         """A value as this back-end's driver is handed it in a raw bulk statement."""
