@@ -160,3 +160,21 @@ def test_a_personal_data_command_refuses_a_teacher_on_the_record(command: str, h
         denials = _denials(home)
         assert len(denials) == before + 1, result.output
         assert denials[-1][1] == "teacher"
+
+
+def test_each_verb_is_registered_by_the_module_the_lazy_table_names() -> None:
+    """``tsunagu <verb>`` imports only ``COMMANDS[verb]``: a verb missing from the table or listed
+    under the wrong module would vanish from that call."""
+    from tsunagu.cli import COMMANDS, build_app
+
+    everything = {c.name or "" for c in get_command(app).commands.values()}  # type: ignore[attr-defined]
+    assert everything == set(COMMANDS)
+    for verb in COMMANDS:
+        alone = get_command(build_app([verb]))
+        assert verb in alone.commands  # type: ignore[attr-defined]
+
+
+def test_version_prints_without_a_command() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("tsunagu ")

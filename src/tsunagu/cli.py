@@ -1,44 +1,51 @@
-"""The one entry point: ``tsunagu <verb>``."""
+"""The one entry point: ``tsunagu <verb>``.
+
+Each verb's module is imported only when that verb runs: importing every command (the web app, the
+screening engine, the urgency model …) cost about 2 CPU-seconds on every call, more than some
+commands' own work. ``--help``, ``--version`` and an unknown verb load them all, so help lists
+every verb and typer's own "no such command" message stays as it is.
+"""
 
 from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterable
 
 import typer
 
 from tsunagu import __version__
-from tsunagu.commands import audit as audit_cmd
-from tsunagu.commands import bench as bench_cmd
-from tsunagu.commands import catalog as catalog_cmd
-from tsunagu.commands import demo as demo_cmd
-from tsunagu.commands import handover as handover_cmd
-from tsunagu.commands import home as home_cmd
-from tsunagu.commands import ingest as ingest_cmd
-from tsunagu.commands import keys as keys_cmd
-from tsunagu.commands import link as link_cmd
-from tsunagu.commands import manifest as manifest_cmd
-from tsunagu.commands import node as node_cmd
-from tsunagu.commands import outreach as outreach_cmd
-from tsunagu.commands import registers as registers_cmd
-from tsunagu.commands import requests as requests_cmd
-from tsunagu.commands import resources as resources_cmd
-from tsunagu.commands import retention as retention_cmd
-from tsunagu.commands import screen as screen_cmd
-from tsunagu.commands import serve as serve_cmd
-from tsunagu.commands import stats as stats_cmd
-from tsunagu.commands import synth as synth_cmd
-from tsunagu.commands import urgency as urgency_cmd
-from tsunagu.commands import users as users_cmd
-from tsunagu.commands.common import run_app
 
-app = typer.Typer(
-    name="tsunagu",
-    help="つなぐ — 部署が持つ子どものデータを、中央データベースを作らずにつなぎ、支援が必要な子どもを見つける",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+# verb → the module under tsunagu.commands whose ``register`` adds it (tests/test_cli_meta.py checks
+# that each module registers exactly the verbs listed for it).
+COMMANDS: dict[str, str] = {
+    "demo": "demo",
+    "init": "home",
+    "catalog": "catalog",
+    "ingest": "ingest",
+    "quarantine": "ingest",
+    "link": "link",
+    "screen": "screen",
+    "rules": "screen",
+    "synth": "synth",
+    "node": "node",
+    "audit": "audit",
+    "requests": "requests",
+    "retention": "retention",
+    "registers": "registers",
+    "keys": "keys",
+    "bench": "bench",
+    "users": "users",
+    "resources": "resources",
+    "serve": "serve",
+    "manifest": "manifest",
+    "stats": "stats",
+    "handover": "handover",
+    "urgency": "urgency",
+    "outreach": "outreach",
+}
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", help="バージョンを表示して終了する", is_eager=True),
 ) -> None:
@@ -47,29 +54,39 @@ def _root(
         raise typer.Exit()
 
 
-demo_cmd.register(app)
-home_cmd.register(app)
-catalog_cmd.register(app)
-ingest_cmd.register(app)
-link_cmd.register(app)
-screen_cmd.register(app)
-synth_cmd.register(app)
-node_cmd.register(app)
-audit_cmd.register(app)
-requests_cmd.register(app)
-retention_cmd.register(app)
-registers_cmd.register(app)
-keys_cmd.register(app)
-bench_cmd.register(app)
-users_cmd.register(app)
-resources_cmd.register(app)
-serve_cmd.register(app)
-manifest_cmd.register(app)
-stats_cmd.register(app)
-handover_cmd.register(app)
-urgency_cmd.register(app)
-outreach_cmd.register(app)
+def build_app(verbs: Iterable[str] | None = None) -> typer.Typer:
+    """The CLI with the given verbs' modules registered (all of them when ``verbs`` is None)."""
+    app = typer.Typer(
+        name="tsunagu",
+        help="つなぐ — 部署が持つ子どものデータを、中央データベースを作らずにつなぎ、支援が必要な子どもを見つける",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.callback(invoke_without_command=True)(_root)
+    wanted = COMMANDS.values() if verbs is None else (COMMANDS[v] for v in verbs)
+    for module in dict.fromkeys(wanted):
+        importlib.import_module(f"tsunagu.commands.{module}").register(app)
+    return app
+
+
+def _verb(argv: list[str]) -> str | None:
+    """The verb on the command line when it is a known one; None for help, --version or a typo."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    if first is None or first not in COMMANDS or argv[0] != first:
+        return None
+    return first
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # ``from tsunagu.cli import app`` (tests, CliRunner) gets the whole CLI, built on first use.
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
 
 
 def main() -> None:
-    run_app(app)
+    from tsunagu.commands.common import run_app
+
+    verb = _verb(sys.argv[1:])
+    run_app(build_app(None if verb is None else [verb]))

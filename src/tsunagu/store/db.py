@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from tsunagu.errors import IntegrityError
@@ -14,6 +14,9 @@ from tsunagu.store.dialects import READ_ONLY_OPTION
 from tsunagu.store.dialects import BackendMissingError as BackendMissingError
 from tsunagu.store.dialects import create_hub_engine as create_hub_engine
 from tsunagu.store.files import prepare_sqlite
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -49,7 +52,15 @@ def read_session_factory(engine: Engine) -> sessionmaker[Session]:
     return factory
 
 
+# The newest migration (tests/store/test_migrations.py checks it is alembic's head). A store
+# already at it is not handed to alembic: importing alembic and running its environment cost about
+# half a CPU-second on every command that opens the hub.
+HEAD_REVISION = "0010"
+
+
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("tsunagu.store") / "migrations"))
     # Alembic treats % as interpolation; URLs may contain it (escaped passwords).
@@ -60,11 +71,30 @@ def alembic_config(url: str) -> Config:
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the hub store to ``revision`` (upgrade)."""
     prepare_sqlite(url)  # alembic's own engine must not be the one that creates the file 0644
+    if revision == "head" and stored_revision(url) == HEAD_REVISION:
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
+
+
+def stored_revision(url: str) -> str | None:
+    """The revision alembic recorded in the store, read without alembic (None: not migrated yet)."""
+    engine = create_hub_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            return None if row is None else str(row[0])
+    except DBAPIError:
+        return None  # no alembic_version table: a new store
+    finally:
+        engine.dispose()
 
 
 def current_revision(url: str) -> str | None:

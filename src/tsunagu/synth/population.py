@@ -273,7 +273,8 @@ def build_population(profile: Profile, n_children: int, rng: np.random.Generator
     alive_elder = elder & (status != ELSEWHERE)
     care = alive_elder & (rng.random(n) < profile.households.elder_care_need_rate)
     care_level = np.where(care, rng.choice(len(CARE_LEVELS), size=n, p=CARE_LEVEL_SHARE), -1).astype(np.int8)
-    care_day = np.where(care, export_day - rng.integers(30, 6 * 365, n), NA)
+    first_care_day = export_day - rng.integers(30, 6 * 365, n)
+    care_day = np.where(care, certification_in_force(first_care_day, export_day), NA)
     adult = (role != CHILD) & (status != ELSEWHERE)
     cert_adult = adult & (rng.random(n) < profile.households.adult_disability_rate)
     cert = np.where(cert_adult, rng.choice(3, size=n, p=(0.55, 0.10, 0.35)), -1).astype(np.int8)
@@ -332,3 +333,19 @@ def ages(pop: Population, idx: IntArr) -> IntArr:
     before = (bm > em[0]) | ((bm == em[0]) & (bd > ed[0]))
     out: IntArr = (ey[0] - by - before.astype(np.int64)).astype(np.int64)
     return out
+
+
+# 要介護認定 lasts a limited time and is renewed: the first certification for up to 12 months, each
+# renewal for up to 48 (介護保険法第28条, 同法施行規則第38条第2項・第41条; 48 months since April 2021).
+# A care-insurance export lists the certification in force, so its 認定日 is the latest renewal's date,
+# never the first certification years ago. Renewals are taken at 36 months, a common period.
+FIRST_CERTIFICATION_DAYS = 365
+RENEWAL_DAYS = 1096
+
+
+def certification_in_force(first_day: IntArr, export_day: int) -> IntArr:
+    """The day the certification in force was decided, for certifications first decided on ``first_day``."""
+    since_renewals = np.maximum(export_day - first_day - FIRST_CERTIFICATION_DAYS, 0)
+    renewals = np.where(export_day - first_day >= FIRST_CERTIFICATION_DAYS, since_renewals // RENEWAL_DAYS + 1, 0)
+    return np.where(renewals == 0, first_day,
+                    first_day + FIRST_CERTIFICATION_DAYS + (renewals - 1) * RENEWAL_DAYS).astype(np.int64)
