@@ -9,6 +9,7 @@ from tsunagu.commands import audit as audit_cmd
 from tsunagu.commands import bench as bench_cmd
 from tsunagu.commands import catalog as catalog_cmd
 from tsunagu.commands import demo as demo_cmd
+from tsunagu.commands import family as family_cmd
 from tsunagu.commands import handover as handover_cmd
 from tsunagu.commands import home as home_cmd
 from tsunagu.commands import ingest as ingest_cmd
@@ -69,6 +70,7 @@ stats_cmd.register(app)
 handover_cmd.register(app)
 urgency_cmd.register(app)
 outreach_cmd.register(app)
+family_cmd.register(app)
 
 
 def main() -> None:
