@@ -47,7 +47,7 @@ def render_letter(issued: IssuedCode, *, municipality: str, portal_url: str, iss
         Spacer(1, 5 * mm),
     ]
     box = Table([
-        [_p("登録するページ", body), _p(portal_url, big)],
+        [_p("登録するページ", body), _p(portal_url, ParagraphStyle("url", parent=body, fontSize=11, leading=15))],
         [_p("利用者番号", body), _p(issued.login_id, big)],
         [_p("登録コード（1回だけ使えます）", body), _p(issued.code, big)],
         [_p("有効期限", body), _p(f"{expires:%Y年%m月%d日 %H時%M分}まで", big)],
@@ -59,7 +59,7 @@ def render_letter(issued: IssuedCode, *, municipality: str, portal_url: str, iss
                              ("TOPPADDING", (0, 0), (-1, -1), 3 * mm), ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm)]))
     flow += [box, Spacer(1, 5 * mm)]
     steps = [
-        "1. 上のページを開き、「はじめて登録する」を選びます。",
+        "1. 上の「登録するページ」を開きます（サインインのページの「はじめて使うかた」からも開けます）。",
         "2. 利用者番号と登録コードを入れ、ご自分で決めたパスワード（12文字以上）を2回入れます。",
         "3. 次からは、利用者番号とパスワードでサインインします。登録コードはもう使えません。",
     ]
