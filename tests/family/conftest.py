@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from family.builders import build_family_home
-from tsunagu.hub import Hub
 from tsunagu.config import load_settings
+from tsunagu.hub import Hub
 from work.builders import Home, open_home
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from family.builders import GRANDMOTHER, OFFICER, SATO, SUZUKI, TODAY, REGISTER, ingest_register
+from family.builders import GRANDMOTHER, OFFICER, REGISTER, SATO, SUZUKI, TODAY, ingest_register
 from tsunagu.hub import Hub
 from tsunagu.privacy import AuditEntry
 from tsunagu.work.errors import Invalid, Refused

@@ -13,7 +13,16 @@ from typing import Annotated
 
 import typer
 
-from tsunagu.commands.common import HomeOption, JsonOption, cli_subject, console, emit_json, fail, settings_for, signing_key
+from tsunagu.commands.common import (
+    HomeOption,
+    JsonOption,
+    cli_subject,
+    console,
+    emit_json,
+    fail,
+    settings_for,
+    signing_key,
+)
 from tsunagu.hub import Hub
 from tsunagu.privacy.policy import JST
 from tsunagu.work.errors import WorkError

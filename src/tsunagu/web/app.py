@@ -23,9 +23,9 @@ from tsunagu.web import errors
 from tsunagu.web.api import candidates as api_candidates
 from tsunagu.web.api import children as api_children
 from tsunagu.web.api import resources as api_resources
+from tsunagu.web.api import reviews as api_reviews
 from tsunagu.web.family.app import create_family_app
 from tsunagu.web.family.session import PREFIX as FAMILY_PREFIX
-from tsunagu.web.api import reviews as api_reviews
 from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
 from tsunagu.web.routes import handover as handover_pages
 from tsunagu.web.routes import intakes as intake_pages

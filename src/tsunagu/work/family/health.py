@@ -99,9 +99,13 @@ class Due:
     starts: date
     ends: date
     standard: tuple[date, date] | None
-    status: str  # done / now / soon / later / missed / past
+    status: str  # done / now / open / soon / later / missed / past
     status_label: str
     reference: str
+
+    @property
+    def last_day(self) -> date:
+        return self.ends - timedelta(days=1)
 
 
 @dataclass
@@ -118,21 +122,29 @@ class HealthView:
         return [d for d in self.schedule if d.status in ("now", "soon", "missed")][:3]
 
 
-STATUS_LABELS = {"done": "済み", "now": "いまの時期です", "soon": "もうすぐです", "later": "これから",
+STATUS_LABELS = {"done": "済み", "now": "いまの時期です", "open": "受けられます（めやすの時期は過ぎました）",
+                 "soon": "もうすぐです", "later": "これから",
                  "missed": "受けていない記録があります", "past": "時期が過ぎました"}
 
 
-def _status(entry: ScheduleEntry, starts: date, ends: date, today: date, values: dict[str, str]) -> str:
+def _status(entry: ScheduleEntry, starts: date, ends: date, standard: tuple[date, date] | None, today: date,
+            values: dict[str, str]) -> str:
     value = values.get(entry.item or "")
     if value is not None and value in entry.done:
         return "done"
     if value is not None and today >= ends:
         return "missed"
-    if starts <= today < ends:
+    if today >= ends:
+        return "past"
+    # With a standard period (定期接種実施要領), "now" is that period: before it the dose is still to
+    # come; after it the dose may well have been given (tsunagu has no per-dose record), so it is
+    # shown as still possible, not put first.
+    first, last = standard if standard is not None else (starts, ends)
+    if first <= today < last:
         return "now"
-    if today < starts:
-        return "soon" if starts - today <= timedelta(days=60) else "later"
-    return "past"
+    if today >= last:
+        return "open"
+    return "soon" if first - today <= timedelta(days=60) else "later"
 
 
 def schedule_for(child: Child, today: date, values: dict[str, str]) -> list[Due]:
@@ -146,7 +158,7 @@ def schedule_for(child: Child, today: date, values: dict[str, str]) -> list[Due]
         standard = None
         if entry.standard_from is not None and entry.standard_until is not None:
             standard = (_months(child.birth_date, entry.standard_from), _months(child.birth_date, entry.standard_until))
-        status = _status(entry, starts, ends, today, values)
+        status = _status(entry, starts, ends, standard, today, values)
         out.append(Due(entry.label, entry.easy, entry.kind, starts, ends, standard, status, STATUS_LABELS[status],
                        entry.reference))
     return out
@@ -180,7 +192,9 @@ def health_records(
     if links and node is None:
         view.unavailable.append("母子保健の記録に接続できません。時間をおいてもう一度開いてください。")
     request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=PURPOSE, items=tuple(released))
-    for link in {link.local_id: link for link in links}.values() if node is not None and released else ():
+    for link in {link.local_id: link for link in links}.values() if released else ():
+        if node is None:
+            break
         try:
             answer = node.record(request, link.source, link.local_id)
         except NodeRefusedError as exc:

@@ -27,10 +27,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog.manifest import ManifestSet
+from tsunagu.errors import ExitCode
 from tsunagu.link.models import HouseholdMember, PersonLink
 from tsunagu.privacy import Subject, authorise
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
-from tsunagu.work.errors import Refused
+from tsunagu.work.errors import Refused, WorkError
 
 PURPOSE = "guardian_self_view"
 OWN_CHILD = "own_child"
@@ -43,11 +44,12 @@ RELATIONSHIP_ITEM = "relationship_to_head"
 GONE_ITEMS = ("move_out_date", "death_date")
 
 
-class RegisterUnavailable(Refused):
+class RegisterUnavailable(WorkError):
     """The register could not be asked: no child is shown rather than a guess."""
 
     code = "register_unavailable"
     status = 503
+    exit_code = ExitCode.UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -90,16 +92,14 @@ def _rows(node: Node, source: str, subject: Subject, local_ids: list[str]) -> di
     try:
         identity = node.identifiers(ask, local_ids=[(source, i) for i in local_ids])
         found: dict[str, RegisterRow] = {}
-        for row in identity.data.iter_rows(named=True):
-            local_id = str(row["local_id"])
-            found[local_id] = RegisterRow(local_id, row.get("household_number"), str(row.get("full_name") or ""),
-                                          row.get("birth_date"), row.get("sex"), None, False)
-        for local_id, row in list(found.items()):
+        for identity_row in identity.data.iter_rows(named=True):
+            local_id = str(identity_row["local_id"])
             answer = node.record(items, source, local_id)
             values = {str(r["item_id"]): r for r in answer.data.iter_rows(named=True)}
             relation = values[RELATIONSHIP_ITEM].get("value_text") if RELATIONSHIP_ITEM in values else None
-            found[local_id] = RegisterRow(row.local_id, row.household, row.name, row.birth_date, row.sex, relation,
-                                          any(item in values for item in GONE_ITEMS))
+            found[local_id] = RegisterRow(local_id, identity_row.get("household_number"),
+                                          str(identity_row.get("full_name") or ""), identity_row.get("birth_date"),
+                                          identity_row.get("sex"), relation, any(item in values for item in GONE_ITEMS))
     except NodeRefusedError as exc:
         raise RegisterUnavailable(f"住民記録から確認できませんでした（{exc.reason}）。") from exc
     return found
