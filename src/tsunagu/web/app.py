@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from tsunagu.config import Settings
@@ -78,6 +79,8 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app.mount(HANDOVER_MOUNT, handover_api(state.handover_identity, hub.sessions, hub.nodes, key=hub.signing_key))
     # Guardians: an app of its own with its own sessions (tsunagu.web.family), sharing no staff state.
     app.mount(FAMILY_PREFIX, create_family_app(state))
+    app.router.add_route(FAMILY_PREFIX, lambda _request: RedirectResponse(FAMILY_PREFIX + "/", status_code=308),
+                         include_in_schema=False)
 
     @app.middleware("http")
     async def session_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
