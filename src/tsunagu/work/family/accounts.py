@@ -26,7 +26,8 @@ from tsunagu.work.family.models import FamilyAccount, FamilyAttempt, FamilyCode
 from tsunagu.work.users import LOCK_MINUTES, _address_lock_until, _dummy_hash, _lock_until, check_password
 
 GUARDIAN_ROLE = "guardian"
-ORGANISATION = "family_portal"
+# Shown as the organisation on the staff audit pages (a person reads it there): Japanese, not an id.
+ORGANISATION = "家族向けページ"
 # Letters and digits that cannot be mistaken for one another on paper (no 0/O, 1/I/L, 2/Z, 5/S, 8/B).
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 12  # 25^12 ≈ 2^55: with five tries per five minutes, out of reach within the code's life
