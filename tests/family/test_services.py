@@ -152,6 +152,11 @@ def test_a_correction_filed_online_enters_the_staff_queue(family_hub: Hub) -> No
         with pytest.raises(Refused):
             file_request(session, guardian.subject, "P0003", "disclosure", relationship="none",
                          manifests=family_hub.manifests)
+        file_request(session, guardian.subject, "P0005", "disclosure", relationship="own_child",
+                     manifests=family_hub.manifests)
+        with pytest.raises(Invalid, match="いま市が調べています"):
+            file_request(session, guardian.subject, "P0005", "disclosure", relationship="own_child",
+                         manifests=family_hub.manifests)
     assert filed.kind_label == "訂正請求" and (filed.due_on - filed.received_on).days == 30
     with family_hub.unit() as session:
         queue = list_requests(session, OFFICER)

@@ -224,7 +224,7 @@ def file_page(request: Request, fstate: FState, guardian: SignedIn, person_id: s
     except WorkError as exc:
         if exc.status == 403:
             raise
-        field = "kind" if not kind else ("note" if "ひとこと" in exc.message else "record")
+        field = "note" if "ひとこと" in exc.message else ("record" if kind == "correction" else "kind")
         return _requests_page(request, fstate, guardian, person_id, status=exc.status, form=form,
                               errors={field: exc.message})
     return RedirectResponse(f"{PREFIX}/children/{person_id}/requests?filed={filed.number}", status_code=303)

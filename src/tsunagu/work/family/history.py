@@ -33,8 +33,9 @@ ACTION = "family.history.read"
 GUARDIAN_ROLE = "guardian"
 SCHOOL_ROLES = ("teacher", "school_manager", "school_social_worker")
 # Child-protection casework (通告・相談の受理と安全確認, 児童相談所との共有ケース): sensitivity 3 whatever
-# items the entry names — that a report was received is itself what 法第78条 protects.
-CASEWORK_PREFIXES = ("intake.", "shared.", "break_glass.")
+# items the entry names — that a report was received is itself what 法第78条 protects. (A break-glass
+# opening is shown: it is the access the family most needs to know of, and its reads are shown too.)
+CASEWORK_PREFIXES = ("intake.", "shared.")
 WITHHELD_TEXT = ("子どもを守るための調査（児童虐待の通告・安全確認など）や、障害・こころの健康に関わる記録へのアクセスは、"
                  "法律（個人情報の保護に関する法律第78条第1項）により、ここには出していません。")
 WITHHELD_EASY = "ここに出していない記録があります。知りたいときは、「開示請求」をしてください。市が調べて、出せるものをお知らせします。"

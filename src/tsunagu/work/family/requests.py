@@ -24,7 +24,7 @@ from tsunagu.work.family.household import PURPOSE
 from tsunagu.work.rights.corrections import CorrectionClaim
 from tsunagu.work.rights.deadlines import default_periods
 from tsunagu.work.rights.models import DataRequest
-from tsunagu.work.rights.requests import STATUS_LABELS, jst_today, receive
+from tsunagu.work.rights.requests import OPEN_STATUSES, STATUS_LABELS, jst_today, receive
 
 FILE_ACTION = "family.requests.file"
 READ_ACTION = "family.requests.read"
@@ -70,6 +70,11 @@ def file_request(
         raise Invalid(f"ひとことは{MAX_REASON_CHARS}文字以内で書いてください。")
     if kind == "correction" and claim is None:
         raise Invalid("なおしてほしい記録を選んでください。")
+    if kind != "correction" and session.scalars(select(DataRequest.id).where(
+            DataRequest.person_id == person_id, DataRequest.kind == kind, DataRequest.created_by == subject.user_id,
+            DataRequest.status.in_(OPEN_STATUSES)).limit(1)).first() is not None:
+        # One open request of a kind is one answer to wait for; a second would only queue a duplicate.
+        raise Invalid(f"同じ種類の請求（{default_periods().of(kind).label}）を、いま市が調べています。回答をお待ちください。")
     view = receive(session, subject, person_id, kind, requester_kind="legal_representative", received_on=jst_today(),
                    requester_note=("家族向けページから。" + note.strip())[:200],
                    claims=[claim] if claim is not None else (), manifests=manifests)
