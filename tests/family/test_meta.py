@@ -88,7 +88,10 @@ def test_a_staff_session_opens_no_portal_page(family_home: Home) -> None:
             for method, template in portal_routes(app):
                 if template in OPEN:
                     continue
-                _refused_as_signed_out(_call(client, method, template, "P0002", staff.csrf), method, template)
+                response = _call(client, method, template, "P0002", staff.csrf)
+                _refused_as_signed_out(response, method, template)
+                # nor is the staff session renewed from under /family
+                assert not any(h.startswith("tsunagu_session=") for h in response.headers.get_list("set-cookie"))
 
 
 def test_a_guardian_session_opens_no_staff_page(family_home: Home) -> None:

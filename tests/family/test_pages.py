@@ -48,3 +48,17 @@ def test_the_portal_root_without_a_slash_goes_to_the_portal(family_home: Home) -
     with TestClient(create_app(family_home.settings)) as client:
         response = client.get("/family", follow_redirects=False)
         assert response.status_code == 308 and response.headers["location"] == "/family/"
+
+
+def test_a_guardian_who_leaves_the_household_loses_access_at_the_next_request(family_home: Home) -> None:
+    from family.builders import REGISTER, ingest_register
+
+    app = create_app(family_home.settings)
+    with TestClient(app) as client:
+        enrol(client, issue(family_home, SATO))
+        assert client.get("/family/children/P0005").status_code == 200
+        moved = [r if r[0] != SATO else (SATO, "300099", *r[2:]) for r in REGISTER]  # a household of her own
+        ingest_register(family_home.settings.home, moved, "20261201")
+        response = client.get("/family/children/P0005")
+        assert response.status_code == 403 and "陽太" not in response.text
+        assert "佐藤　陽太" not in client.get("/family/").text
