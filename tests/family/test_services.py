@@ -122,6 +122,7 @@ def test_health_records_and_schedule_are_read_under_the_guardian_purpose(family_
     # born 2025-06-10, on 2026-12-07: the 1歳6か月 check-up opens in three days, MR 第1期 opened at one
     assert due["乳児健診（3〜4か月）"] == "done" and due["1歳6か月児健診"] == "soon" and due["3歳児健診"] == "later"
     assert due["麻しん・風しん（MR）第1期"] == "now" and "HPV（ヒトパピローマウイルス感染症）" not in due  # a boy
+    assert due["日本脳炎 第1期（初回2回・追加1回）"] == "early"  # open from 6 months, the standard age is 3
     with family_hub.unit() as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.actor == guardian.subject.user_id,
                                                            AuditEntry.action == "child.items.read")).all()

@@ -99,7 +99,7 @@ class Due:
     starts: date
     ends: date
     standard: tuple[date, date] | None
-    status: str  # done / now / open / soon / later / missed / past
+    status: str  # done / now / open / soon / early / later / missed / past
     status_label: str
     reference: str
 
@@ -123,7 +123,7 @@ class HealthView:
 
 
 STATUS_LABELS = {"done": "済み", "now": "いまの時期です", "open": "受けられます（めやすの時期は過ぎました）",
-                 "soon": "もうすぐです", "later": "これから",
+                 "soon": "もうすぐです", "early": "受けられます（めやすの時期はこれから）", "later": "これから",
                  "missed": "受けていない記録があります", "past": "時期が過ぎました"}
 
 
@@ -144,7 +144,9 @@ def _status(entry: ScheduleEntry, starts: date, ends: date, standard: tuple[date
         return "now"
     if today >= last:
         return "open"
-    return "soon" if first - today <= timedelta(days=60) else "later"
+    if first - today <= timedelta(days=60):
+        return "soon"
+    return "early" if today >= starts else "later"
 
 
 def schedule_for(child: Child, today: date, values: dict[str, str]) -> list[Due]:
