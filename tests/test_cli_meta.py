@@ -64,6 +64,8 @@ PERSONAL: dict[str, list[str]] = {
     "outreach opt-out": ["--person", "{person}", "--department", "board_of_education", "--reason", "案内は不要との申出"],
     "outreach language": ["--person", "{person}", "--department", "board_of_education", "--lang", "en"],
     "outreach outcomes": ["--department", "board_of_education"],
+    # the family portal's enrolment letter: the guardian's name and address from the register
+    "family issue-code": ["--aza", "1000000001", "--out", "{tmp}/letter.pdf", "--portal-url", "https://example.jp/family/enrol"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
 SYSTEM_RUNS = {"link", "screen", "demo", "outreach run",

@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "handover": "handover",
     "urgency": "urgency",
     "outreach": "outreach",
+    "family": "family",
 }
 
 

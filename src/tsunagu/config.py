@@ -36,6 +36,8 @@ class HomeFile(BaseModel):
     trusted_proxies: str = ""
     # Published statistics suppress every count from fewer children than this (a municipal setting).
     statistics_k: int = Field(default=10, ge=2, le=1000)
+    # How long a family portal enrolment code (sent by letter) stays valid, in days.
+    family_code_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("municipality_code")
     @classmethod
@@ -56,6 +58,7 @@ class Settings(BaseSettings):
     note_key: str | None = None
     trusted_proxies: str = ""
     statistics_k: int = Field(default=10, ge=2, le=1000)
+    family_code_days: int = Field(default=30, ge=1, le=365)
 
     @classmethod
     def settings_customise_sources(

@@ -25,6 +25,9 @@ HO = "handover"  # 転居時の引継ぎ: only the family centre hands over and 
 OR = "outreach"
 AC, SS, MU, NONE = "assigned_case", "same_school", "municipality", "none"
 OA = "own_agency"  # the intakes an agency received (issue 20)
+GS, OC = "guardian_self_view", "own_child"  # the family portal (issue 22): a guardian's own children
+GUARDIAN_READS = frozenset({"maternal_child_health", "resident_registry"})
+REGISTER = frozenset({"resident_registry"})
 SCHOOL_HELD = frozenset({"schools", "board_of_education"})
 PROGRAMME_DEPARTMENTS = frozenset({"board_of_education", "child_support", "childcare", "maternal_child_health"})
 ADDRESSING = frozenset({"resident_registry"})  # the letters' addresses (programme_officer.addressing)
@@ -110,6 +113,16 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "notifications.read": [g({AD})],
         "users.approve": [g({AD})],
         "statistics.read": STATS,
+        "family.codes.issue": [g({GS}, {MU}, 1, REGISTER)],
+    },
+    # a parent at the family portal: only their own children (the register's household and 続柄), never 3
+    "guardian": {
+        "child.view": [g({GS}, {OC}, 2)],
+        "family.history.read": [g({GS}, {OC}, 2)],
+        "family.requests.file": [g({GS}, {OC}, 2)],
+        "family.requests.read": [g({GS}, {OC}, 2)],
+        "child.items.read": [g({GS}, {OC}, 2, GUARDIAN_READS)],
+        "family.household.check": [g({GS}, None, 1, REGISTER)],
     },
     "administrator": {
         "rules.manage": [g({AD})],
@@ -137,15 +150,16 @@ NO_CHILD_DETAIL = {"administrator", "data_steward", "statistics_officer"}
 CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "observation.write", "review.write",
                         "plan.write", "referral.write", "requests.handle", "handover.send", "handover.intake",
                         "intake.read", "intake.write", "intake.list", "shared.read", "shared.write", "shared.list",
-                        "outreach.list", "outreach.notices", "outreach.optout"}
-CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}
+                        "outreach.list", "outreach.notices", "outreach.optout", "family.history.read",
+                        "family.requests.file", "family.requests.read"}
+CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review", "family.codes.issue", "family.household.check"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
                                 "sources.load", "keys.manage", "statistics.read", "handover.manage", "urgency.manage",
                                 "urgency.card", "outreach.outcomes",
                                 "users.approve"}
-PURPOSES = [S, A, SC, ST, DH, AD, HO, OR]
-RELATIONSHIPS = [AC, SS, MU, OA, NONE]
-HOLDERS = [None, "schools", "family_centre", "board_of_education"]
+PURPOSES = [S, A, SC, ST, DH, AD, HO, OR, GS]
+RELATIONSHIPS = [AC, SS, MU, OA, OC, NONE]
+HOLDERS = [None, "schools", "family_centre", "board_of_education", "maternal_child_health", "resident_registry"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 

@@ -26,14 +26,16 @@ RECORD_PREFIX = "record:"
 HUB_PIPELINE_ROLE = "system"
 # Actions under which a person may be shown identity rows of a department's record (a hand-over
 # package names the child it is about: ``handover.send``; the programme officer's outreach list and
-# letters name and address the family: ``outreach.list``, ``outreach.notices``).
+# letters name and address the family: ``outreach.list``, ``outreach.notices``; the family portal's
+# letter is addressed to the guardian, and the portal checks the household: ``family.*``).
 IDENTITY_ACTIONS = ("child.items.read", "link.review", "requests.handle", "handover.send", "outreach.list",
-                    "outreach.notices")
+                    "outreach.notices", "family.codes.issue", "family.household.check")
 # Actions under which a person's request may be given a department's item values: reading a child's
 # items, answering a disclosure request, sealing a hand-over package for the municipality the child
 # moved to (#23), the statistics, which the hub publishes only as suppressed aggregates (#24), and the
 # outreach letters (#21: the registry's foreign_national chooses the letter's language).
-ITEM_ACTIONS = ("child.items.read", "requests.handle", "handover.send", "statistics.read", "outreach.notices")
+ITEM_ACTIONS = ("child.items.read", "requests.handle", "handover.send", "statistics.read", "outreach.notices",
+                "family.codes.issue", "family.household.check")
 
 
 def existence_sensitivity(item_ids: Iterable[str]) -> int:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from tsunagu.config import Settings
@@ -24,6 +25,8 @@ from tsunagu.web.api import candidates as api_candidates
 from tsunagu.web.api import children as api_children
 from tsunagu.web.api import resources as api_resources
 from tsunagu.web.api import reviews as api_reviews
+from tsunagu.web.family.app import create_family_app
+from tsunagu.web.family.session import PREFIX as FAMILY_PREFIX
 from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
 from tsunagu.web.routes import handover as handover_pages
 from tsunagu.web.routes import intakes as intake_pages
@@ -74,10 +77,16 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     errors.install(app)
     # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.
     app.mount(HANDOVER_MOUNT, handover_api(state.handover_identity, hub.sessions, hub.nodes, key=hub.signing_key))
+    # Guardians: an app of its own with its own sessions (tsunagu.web.family), sharing no staff state.
+    app.mount(FAMILY_PREFIX, create_family_app(state))
+    app.router.add_route(FAMILY_PREFIX, lambda _request: RedirectResponse(FAMILY_PREFIX + "/", status_code=308),
+                         include_in_schema=False)
 
     @app.middleware("http")
     async def session_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.web_session = state.signer.read_session(request.cookies.get(SESSION_COOKIE))
+        # Under /family a staff cookie is not read (nor renewed): staff sessions grant nothing there.
+        family = request.url.path == FAMILY_PREFIX or request.url.path.startswith(FAMILY_PREFIX + "/")
+        request.state.web_session = None if family else state.signer.read_session(request.cookies.get(SESSION_COOKIE))
         request.state.new_session = None
         request.state.end_session = False
         response = await call_next(request)

@@ -178,6 +178,19 @@ def create_request(
     if not person_id:
         raise Invalid("個人IDを入力してください。")
     handle(session, subject, person_id, key)
+    return receive(session, subject, person_id, kind, requester_kind=requester_kind, received_on=received_on,
+                   requester_note=requester_note, claims=claims, deletion=deletion, manifests=manifests,
+                   today=today, handler=subject.user_id)
+
+
+def receive(
+    session: Session, subject: Subject, person_id: str, kind: str, *, requester_kind: str, received_on: date,
+    requester_note: str = "", claims: Sequence[CorrectionClaim] = (), deletion: DeletionScope | None = None,
+    manifests: ManifestSet | None = None, today: date | None = None, handler: str = "",
+) -> RequestView:
+    """Put a request, already decided and recorded by the caller, into the queue as received: the
+    staff's ``create_request`` (``requests.handle``) and the family portal's online request
+    (``family.requests.file``, with no handler until an officer takes it in hand) both come here."""
     day = today or jst_today()
     if kind not in KINDS:
         raise Invalid(f"請求の種類は {'・'.join(default_periods().of(k).label for k in KINDS)} のいずれかです。")
@@ -200,7 +213,7 @@ def create_request(
     now = datetime.now(UTC)
     row = DataRequest(
         kind=kind, person_id=person_id, requester_kind=requester_kind, requester_note=requester_note.strip(),
-        received_on=received_on, due_on=due_on(received_on, kind), status="received", handler=subject.user_id,
+        received_on=received_on, due_on=due_on(received_on, kind), status="received", handler=handler,
         detail_json=json.dumps(detail, ensure_ascii=False), created_by=subject.user_id, created_at=now, updated_at=now,
     )
     session.add(row)

@@ -1,0 +1,1 @@
+"""The family portal (``/family/``): guardians' own sign-in, sessions and pages, mounted beside the staff app."""
