@@ -76,12 +76,23 @@ def acknowledge_all(session: Session, user_id: str, *, thread_id: int | None = N
         alert.acknowledged_at = now or datetime.now(UTC)
 
 
-def set_duty(session: Session, subject: Subject, user_ids: list[str], *, key: Ed25519PrivateKey | None = None,
-             now: datetime | None = None) -> list[str]:
-    """Replace the on-duty roster (only centre staff can be on duty: they answer the channel)."""
+def _decide_duty(session: Session, subject: Subject, key: Ed25519PrivateKey | None) -> None:
     decision = authorise(session, subject, "voice.duty", "consultation", key=key)
     if not decision.allowed:
         raise Refused(decision.reason, decision)
+
+
+def duty_view(session: Session, subject: Subject, *, key: Ed25519PrivateKey | None = None
+              ) -> tuple[list[tuple[str, str]], list[str]]:
+    """The staff who can be on duty and who is (decided: ``voice.duty``)."""
+    _decide_duty(session, subject, key)
+    return duty_candidates(session), on_duty(session)
+
+
+def set_duty(session: Session, subject: Subject, user_ids: list[str], *, key: Ed25519PrivateKey | None = None,
+             now: datetime | None = None) -> list[str]:
+    """Replace the on-duty roster (only centre staff can be on duty: they answer the channel)."""
+    _decide_duty(session, subject, key)
     chosen = sorted(set(user_ids))
     staff = {u.user_id for u in session.scalars(select(User).where(User.user_id.in_(chosen), User.disabled.is_(False)))
              if u.role in DUTY_ROLES}

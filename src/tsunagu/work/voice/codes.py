@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tsunagu.errors import TsunaguError
+from tsunagu.errors import RefusedError
 from tsunagu.privacy.keyfiles import create_secret, read_secret
 from tsunagu.work.models import LoginAttempt
 from tsunagu.work.voice.config import fold
@@ -40,12 +40,15 @@ WORDS = ("そら", "うみ", "やま", "かわ", "はな", "ほし", "つき", "
          "すいか", "めろん", "ばなな", "とまと", "えんぴつ", "のーと", "ほん", "たいこ", "ふえ")
 
 
-class CodeLocked(TsunaguError):
+class CodeLocked(RefusedError):
     """Too many wrong codes or words from one address."""
 
     code = "kodomo_locked"
     status = 429
     message = "まちがいが つづいたので、15分 まってから もういちど いれてください。"
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
 
 
 def code_key(home: Path) -> bytes:

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from tsunagu.errors import TsunaguError
+from tsunagu.errors import RefusedError
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import NoteCipher, Subject, authorise
 from tsunagu.privacy.policy import JST
@@ -44,20 +44,26 @@ MAX_WORD = 200
 PUPIL_NO = re.compile(r"^[0-9A-Za-z-]{1,20}$")
 
 
-class KokoroUnavailable(TsunaguError):
+class KokoroUnavailable(RefusedError):
     """The pupil does not take part (a guardian's opt-out): the page says it cannot be used."""
 
     code = "kokoro_unavailable"
     status = 403
     message = "このページは いまは つかえません。"
 
+    def __init__(self) -> None:
+        super().__init__(self.message)
 
-class CodeRefused(TsunaguError):
+
+class CodeRefused(RefusedError):
     """A pupil code that is not valid (wrong, revoked or expired) — one message for all."""
 
     code = "kodomo_code"
     status = 401
     message = "コードが ちがいます。カードを みて、もういちど いれてください。"
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
 
 
 def relationship_to_class(subject: Subject, klass: KokoroClass) -> str:
@@ -105,13 +111,13 @@ def issue_codes(session: Session, subject: Subject, *, label: str, pupils: list[
     schools = organisation_schools(subject.organisation)
     school = school_code or (next(iter(schools)) if len(schools) == 1 else "")
     teacher = subject.user_id if subject.role == "teacher" else (teacher_user_id or "").strip()
-    if not teacher:
-        raise Invalid("担任の利用者IDを入力してください。")
     moment = now or datetime.now(UTC)
     klass = session.scalars(select(KokoroClass).where(KokoroClass.school_code == school,
                                                       KokoroClass.label == label)).first()
     probe = klass or KokoroClass(school_code=school, label=label, teacher_user_id=teacher)
     _decide(session, subject, "kokoro.codes", relationship_to_class(subject, probe), key=key)
+    if not teacher:
+        raise Invalid("担任の利用者IDを入力してください。")
     if klass is None:
         klass = KokoroClass(school_code=school, label=label, teacher_user_id=teacher, created_by=subject.user_id,
                             created_at=moment)

@@ -213,13 +213,13 @@ def reply(session: Session, subject: Subject, thread_id: int, text: str, *, ciph
 
 def triage(session: Session, subject: Subject, thread_id: int, *, priority: str, category: str, status: str,
            assigned_to: str, key: Ed25519PrivateKey | None = None) -> None:
+    thread = _thread(session, subject, thread_id, "voice.write", key)
     settings = voice_settings()
     if priority not in settings.priorities or category not in settings.categories or status not in STATUSES:
         raise Invalid("優先度・分類・状態を一覧から選んでください。")
     staff = dict(alerts.duty_candidates(session))
     if assigned_to and assigned_to not in staff:
         raise Invalid("担当者はこども家庭センターの職員から選んでください。")
-    thread = _thread(session, subject, thread_id, "voice.write", key)
     thread.priority, thread.category, thread.status = priority, category, status
     thread.assigned_to = assigned_to or None
     if priority != "urgent":
