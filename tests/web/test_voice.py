@@ -311,3 +311,25 @@ def test_the_check_in_page_of_an_opted_out_pupil_says_only_that_it_cannot_be_use
     assert kid.post("/kodomo/tenki", {"weather": "雨"}).status_code == 200
     with home.factory() as session:
         assert session.scalar(select(func.count()).select_from(KokoroCheckIn)) == 0
+
+
+def test_the_retention_run_purges_old_threads_and_check_ins_and_keeps_recent_ones(home: Home) -> None:
+    from tsunagu.hub import Hub
+    from tsunagu.work.rights.retention import run_retention
+
+    seeded = seed_voice(home)
+    _rainy_days(home, "0001", seeded.codes["0001"], 1)
+    with home.factory.begin() as session:
+        old, _thread_key, _word = threads.start_anonymous(session, code_key=b"k",
+                                                    now=datetime.now(UTC) - timedelta(days=4 * 365))
+        threads.write(session, old, "しにたい", cipher=home.cipher, now=datetime.now(UTC) - timedelta(days=4 * 365))
+        old_id = old.id
+    admin = Subject("po1", "privacy_officer", "privacy")
+    with Hub(home.settings) as hub:
+        later = date.today() + timedelta(days=400)  # the check-in is past its year, thread 1 is not past three
+        report = run_retention(home.settings, admin, today=later, sessions=hub.sessions, nodes={}, vaults=False)
+    assert report.hub["voice_threads"] == 1 and report.hub["voice_messages"] == 1
+    assert report.hub["voice_alerts"] == 1 and report.hub["kokoro_checkins"] == 1
+    with home.factory() as session:
+        assert session.get(threads.VoiceThread, old_id) is None
+        assert session.get(threads.VoiceThread, seeded.thread_id) is not None

@@ -26,7 +26,7 @@ def inbox(request: Request, state: State, subject: CurrentSubject, status: str =
         staff = dict(alerts.duty_candidates(session))
     settings = voice_settings()
     return render(request, state, "voice_inbox.html", rows=rows, status=status, statuses=threads.STATUSES,
-                  duty=[staff.get(u, u) for u in duty], on_duty=subject.user_id in duty,
+                  duty=[staff.get(u, "（無効なアカウント）") for u in duty], on_duty=subject.user_id in duty, staff_names=staff,
                   categories=settings.categories, priorities=settings.priorities, writers=WRITERS,
                   message=SAVED.get(saved, ""))
 
