@@ -333,3 +333,35 @@ def test_the_retention_run_purges_old_threads_and_check_ins_and_keeps_recent_one
     with home.factory() as session:
         assert session.get(threads.VoiceThread, old_id) is None
         assert session.get(threads.VoiceThread, seeded.thread_id) is not None
+
+
+def test_a_streak_of_check_ins_adds_a_screening_reason_but_never_raises_a_tier_alone(home: Home) -> None:
+    """The check-ins, exported as the schools' 心の天気 file, read by the baseline rules: the streak is a
+    reason (nonc_kokoro_streak) and the tier stays 対象外; with a low non-cognitive score it is 見守り."""
+    from pathlib import Path
+
+    from tsunagu.screen import load_rule_set
+    from tsunagu.screen.scenarios import Expect, LoadedScenario, Person, Record, Scenario, run_scenario
+
+    seeded = seed_voice(home)
+    last = datetime.now(UTC)
+    with home.factory.begin() as session:
+        row = kokoro.sign_in(session, seeded.codes["0001"], code_key=_key(home), ip="t")
+        for n, weather in enumerate(["晴れ", "雨", "雷", "雨", "雨", "雷", "くもり"]):
+            kokoro.check_in(session, row, weather, "", cipher=home.cipher, streak_entries=5,
+                            now=last - timedelta(days=6 - n))
+        text = kokoro.export_csv(session, PRINCIPAL, date.today() - timedelta(days=30), date.today() + timedelta(days=1))
+    records = [Record(item="kokoro_weather", value=w, observed_on=date.fromisoformat(d))
+               for _school, _no, d, w in (line.split(",") for line in text.splitlines()[2:])]
+    assert len(records) == 7
+    rules = load_rule_set(Path(__file__).resolve().parents[2] / "rules", None)
+    as_of = last.astimezone(JST).date()
+    alone = Scenario(name="心の天気だけ", as_of=as_of, person=Person(birth_date=date(2015, 5, 1), grade=5),
+                     records=records, expect=Expect(tier="対象外", reasons=["nonc_kokoro_streak"]))
+    outcome = run_scenario(LoadedScenario(alone, "test_voice", None, None), rules)
+    assert outcome.passed, outcome.differences
+    with_low = alone.model_copy(update={
+        "records": [*records, Record(item="noncognitive_score", value=36, observed_on=as_of - timedelta(days=60))],
+        "expect": Expect(tier="見守り", domains=["noncognitive"], reasons=["nonc_kokoro_streak", "nonc_low"])})
+    outcome = run_scenario(LoadedScenario(with_low, "test_voice", None, None), rules)
+    assert outcome.passed, outcome.differences
