@@ -365,3 +365,21 @@ def test_a_streak_of_check_ins_adds_a_screening_reason_but_never_raises_a_tier_a
         "expect": Expect(tier="見守り", domains=["noncognitive"], reasons=["nonc_kokoro_streak", "nonc_low"])})
     outcome = run_scenario(LoadedScenario(with_low, "test_voice", None, None), rules)
     assert outcome.passed, outcome.differences
+
+
+def test_a_teacher_prints_a_class_set_of_slips_and_a_refused_form_keeps_what_was_typed(
+        home: Home, browser: Callable[..., Browser]) -> None:
+    teacher = browser("teacher1")
+    response = teacher.post("/kokoro/codes", {"label": "6年2組", "pupils": "0001\n0003"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF") and b"IPAexGothic" in response.content
+    refused = teacher.post("/kokoro/codes", {"label": "6年3組", "pupils": "0001\n番号？"})
+    assert refused.status_code == 422
+    assert 'value="6年3組"' in refused.text and "番号？" in refused.text and "児童生徒番号を1行に1つずつ" in refused.text
+    notice = teacher.client.get("/kokoro/notice.pdf")
+    assert notice.status_code == 200 and b"IPAexGothic" in notice.content
+    with home.factory() as session:
+        from tsunagu.work.voice.models import PupilCode
+
+        issued = session.scalars(select(PupilCode.pupil_no).where(PupilCode.issued_by == "teacher1")).all()
+    assert sorted(issued) == ["0001", "0003"]

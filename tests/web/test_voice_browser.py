@@ -105,7 +105,9 @@ def test_a_child_writes_an_urgent_message_and_the_on_duty_inbox_shows_it_first(
     expect(staff.get_by_text("返信を送りました。")).to_be_visible()
     expect(staff.get_by_role("alert").filter(has_text="緊急の相談があります")).to_have_count(0)  # acknowledged
     shots(chromium, staff.url, "thread", problems, staff.context.cookies())
+    shots(chromium, f"{base}/voice/duty", "duty", problems, staff.context.cookies())
     staff.context.close()
+    shots(chromium, f"{base}/kodomo/about", "about", problems)
     assert {name: found for name, found in problems.items() if found} == {}
 
 
@@ -143,6 +145,7 @@ def test_check_in_board_streak_and_opt_out(setting: tuple[str, Home, dict[str, s
     expect(teacher.locator("table.kokoro-board tbody tr", has_text="0004")).to_contain_text("続いている")
     expect(teacher.get_by_text("まだ入力していない児童生徒: 0002")).to_be_visible()
     shots(chromium, teacher.url, "board", problems, teacher.context.cookies())
+    shots(chromium, f"{base}/kokoro", "classes", problems, teacher.context.cookies())
     ssw = page_at(chromium, "desktop")
     sign_in(ssw, base, "ssw1")
     expect(ssw.get_by_role("alert").filter(has_text="続いている児童生徒がいます")).to_be_visible()
