@@ -95,6 +95,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/voice/duty": {"on_duty": "cw1"},
     "/kokoro/codes": {"label": "5年1組", "pupils": "0001\n0002"},
     "/kokoro/classes/{class_id}/opt-out": {"pupil_no": "0004"},
+    "/kokoro/classes/{class_id}/opt-in": {"pupil_no": "0004"},
 }
 # File uploads (LGWAN mail), made for the home at hand: (form field, maker).
 UPLOADS: dict[str, tuple[str, Callable[[Home], bytes]]] = {

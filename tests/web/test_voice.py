@@ -180,6 +180,12 @@ def test_an_opted_out_pupil_stores_nothing_and_shows_nothing(home: Home) -> None
     assert stored == 0
     assert [r.opted_out for r in view.rows if r.pupil_no == "0002"] == [True]
     assert "0002" not in view.missing
+    with home.factory.begin() as session:  # the guardian changes their mind: entries are stored again
+        assert kokoro.withdraw_opt_out(session, TEACHER, seeded.class_id, "0002") is True
+        row = kokoro.sign_in(session, seeded.codes["0002"], code_key=_key(home), ip="t")
+        kokoro.check_in(session, row, "晴れ", "", cipher=home.cipher, streak_entries=5)
+    with home.factory() as session:
+        assert session.scalar(select(func.count()).select_from(KokoroCheckIn).where(KokoroCheckIn.pupil_no == "0002")) == 1
 
 
 def test_reissuing_revokes_the_old_code_and_the_export_feeds_the_kokoro_manifest(home: Home) -> None:

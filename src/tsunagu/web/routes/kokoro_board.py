@@ -21,6 +21,8 @@ from tsunagu.work.voice.codes import code_key
 from tsunagu.work.voice.config import voice_settings
 
 router = APIRouter(include_in_schema=False)
+SAVED = {"optout": "不参加の申出を記録しました。これまでの入力は削除しました。",
+         "optin": "参加しない申出の取り消しを記録しました。今日から入力が保存されます。"}
 WEATHER_LABELS = {"晴れ": "晴れ", "くもり": "くもり", "雨": "雨", "雷": "かみなり"}
 
 
@@ -79,7 +81,7 @@ def board(request: Request, state: State, subject: CurrentSubject, class_id: Row
     may_opt_out = allows(subject, "kokoro.optout", kokoro.PURPOSE,
                          relationship=kokoro.relationship_to_class(subject, view.klass), sensitivity=2)
     return render(request, state, "kokoro_board.html", view=view, labels=WEATHER_LABELS, may_opt_out=may_opt_out,
-                  message="不参加の申出を記録しました。これまでの入力は削除しました。" if saved == "optout" else "")
+                  message=SAVED.get(saved, ""))
 
 
 @router.post("/kokoro/classes/{class_id}/opt-out", dependencies=[CsrfForm])
@@ -92,6 +94,13 @@ def opt_out(state: State, subject: CurrentSubject, class_id: RowId, pupil_no: An
     with state.unit() as session:
         kokoro.record_opt_out(session, subject, class_id, pupil_no, received, key=state.key)
     return RedirectResponse(f"/kokoro/classes/{class_id}?saved=optout", status_code=303)
+
+
+@router.post("/kokoro/classes/{class_id}/opt-in", dependencies=[CsrfForm])
+def opt_in(state: State, subject: CurrentSubject, class_id: RowId, pupil_no: Annotated[str, Form()] = "") -> Response:
+    with state.unit() as session:
+        kokoro.withdraw_opt_out(session, subject, class_id, pupil_no, key=state.key)
+    return RedirectResponse(f"/kokoro/classes/{class_id}?saved=optin", status_code=303)
 
 
 @router.get("/kokoro/notice.pdf")

@@ -240,6 +240,24 @@ def record_opt_out(session: Session, subject: Subject, class_id: int, pupil_no: 
     return int(getattr(gone, "rowcount", 0) or 0)
 
 
+def withdraw_opt_out(session: Session, subject: Subject, class_id: int, pupil_no: str, *,
+                     key: Ed25519PrivateKey | None = None, now: datetime | None = None) -> bool:
+    """The guardian lets the pupil take part again (nothing from the opted-out time comes back)."""
+    klass = session.get(KokoroClass, class_id)
+    if klass is None:
+        _decide(session, subject, "kokoro.optout", "none", key=key)
+        raise NotFound("学級が見つかりません。")
+    pupil_no = pupil_no.strip()
+    _decide(session, subject, "kokoro.optout", relationship_to_class(subject, klass),
+            person_id=person_of(session, klass.school_code, pupil_no) if PUPIL_NO.match(pupil_no) else None, key=key)
+    rows = session.scalars(select(KokoroOptOut).where(KokoroOptOut.school_code == klass.school_code,
+                                                      KokoroOptOut.pupil_no == pupil_no,
+                                                      KokoroOptOut.withdrawn_at.is_(None))).all()
+    for row in rows:
+        row.withdrawn_at = now or datetime.now(UTC)
+    return bool(rows)
+
+
 @dataclass
 class PupilRow:
     pupil_no: str
