@@ -155,6 +155,8 @@ def test_check_in_board_streak_and_opt_out(setting: tuple[str, Home, dict[str, s
     teacher.get_by_role("button", name="申出を記録する").click()
     expect(teacher.get_by_text("不参加の申出を記録しました。")).to_be_visible()
     expect(teacher.locator("table.kokoro-board tbody tr", has_text="0002")).to_contain_text("参加しない")
+    teacher.screenshot(path=str(SHOTS / "voice-board-opted-out-desktop.png"), full_page=True)
+    problems["board-opted-out"] = serious_violations(teacher)
     teacher.context.close()
 
     out = page_at(chromium, "phone")
