@@ -197,9 +197,13 @@ def test_reissuing_revokes_the_old_code_and_the_export_feeds_the_kokoro_manifest
     assert lines[1] == "学校コード,児童生徒番号,日付,天気" and len(lines) == 2 + 3
     assert all(line.startswith("S001,0001,") and line.endswith(",雨") for line in lines[2:])
     with home.factory.begin() as session:
-        kokoro.issue_codes(session, TEACHER, label="5年1組", pupils=["0001"], code_key=_key(home))
+        _klass, issued = kokoro.issue_codes(session, TEACHER, label="5年1組", pupils=["0002"], code_key=_key(home))
     with home.factory.begin() as session, pytest.raises(kokoro.CodeRefused):
-        kokoro.sign_in(session, seeded.codes["0001"], code_key=_key(home), ip="t")
+        kokoro.sign_in(session, seeded.codes["0002"], code_key=_key(home), ip="t")
+    with home.factory.begin() as session:  # the new card opens the same conversation
+        row = kokoro.sign_in(session, issued[0].code, code_key=_key(home), ip="t")
+        thread = threads.thread_of_code(session, row)
+        assert thread is not None and thread.id == seeded.thread_id
 
 
 def test_wrong_codes_lock_the_address(home: Home) -> None:

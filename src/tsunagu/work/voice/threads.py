@@ -95,7 +95,11 @@ def reenter(session: Session, word: str, *, code_key: bytes, ip: str, now: datet
 
 
 def thread_of_code(session: Session, code: PupilCode) -> VoiceThread | None:
-    return session.scalars(select(VoiceThread).where(VoiceThread.code_id == code.id)
+    """The pupil's thread, also one begun with an earlier card (a lost card is reissued; the revoked
+    card itself opens nothing)."""
+    same_pupil = select(PupilCode.id).where(PupilCode.school_code == code.school_code,
+                                            PupilCode.pupil_no == code.pupil_no)
+    return session.scalars(select(VoiceThread).where(VoiceThread.code_id.in_(same_pupil))
                            .order_by(VoiceThread.id.desc())).first()
 
 
