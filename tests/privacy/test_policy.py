@@ -25,6 +25,7 @@ HO = "handover"  # 転居時の引継ぎ: only the family centre hands over and 
 OR = "outreach"
 AC, SS, MU, NONE = "assigned_case", "same_school", "municipality", "none"
 OA = "own_agency"  # the intakes an agency received (issue 20)
+CO, WB = "consultation", "wellbeing"  # children's consultation channel and 心の天気 (issue 22)
 GS, OC = "guardian_self_view", "own_child"  # the family portal (issue 22): a guardian's own children
 GUARDIAN_READS = frozenset({"maternal_child_health", "resident_registry"})
 REGISTER = frozenset({"resident_registry"})
@@ -83,9 +84,17 @@ def _school(rel: set[str]) -> dict[str, list[G]]:
     }
 
 
+def _kokoro_class(rel: set[str]) -> dict[str, list[G]]:
+    return {**{a: [g({WB}, rel, 2)] for a in ("kokoro.board", "kokoro.codes", "kokoro.optout")},
+            "kokoro.classes": [g({WB})]}
+
+
 EXPECTED: dict[str, dict[str, list[G]]] = {
-    "school_social_worker": _care_team({AC, SS}),
+    "school_social_worker": {**_care_team({AC, SS}), "kokoro.board": [g({WB}, {SS})], "kokoro.classes": [g({WB})]},
     "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})], **INTAKE,
+                          # a child's consultation: the centre that received it; the duty roster
+                          **{a: [g({CO}, {OA})] for a in ("voice.inbox", "voice.read", "voice.write", "voice.link")},
+                          "voice.duty": [g({CO})],
                           "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
     "public_health_nurse": {**_care_team({AC, MU}),
                             "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
@@ -96,8 +105,9 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "statistics.read": STATS,
         **INTAKE,
     },
-    "school_manager": _school({SS}),
-    "teacher": _school({AC}),
+    # 心の天気: the class teacher their own class; the school's managers (who may also export) its classes
+    "school_manager": {**_school({SS}), **_kokoro_class({SS}), "kokoro.export": [g({WB}, {SS}, 2)]},
+    "teacher": {**_school({AC}), **_kokoro_class({AC})},
     "data_steward": {
         "sources.load": [g({AD})],
         "link.review": [g({S}, {MU}, 1)],
@@ -152,12 +162,14 @@ CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "ob
                         "intake.read", "intake.write", "intake.list", "shared.read", "shared.write", "shared.list",
                         "outreach.list", "outreach.notices", "outreach.optout", "family.history.read",
                         "family.requests.file", "family.requests.read"}
-CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review", "family.codes.issue", "family.household.check"}
+CHILD_DETAIL_ACTIONS |= {"voice.inbox", "voice.read", "voice.write", "voice.link", "kokoro.board", "kokoro.optout",
+                         "kokoro.export"}
+CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review", "family.codes.issue", "family.household.check", "kokoro.codes"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
                                 "sources.load", "keys.manage", "statistics.read", "handover.manage", "urgency.manage",
                                 "urgency.card", "outreach.outcomes",
-                                "users.approve"}
-PURPOSES = [S, A, SC, ST, DH, AD, HO, OR, GS]
+                                "users.approve", "voice.duty", "kokoro.classes"}
+PURPOSES = [S, A, SC, ST, DH, AD, HO, OR, GS, CO, WB]
 RELATIONSHIPS = [AC, SS, MU, OA, OC, NONE]
 HOLDERS = [None, "schools", "family_centre", "board_of_education", "maternal_child_health", "resident_registry"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")

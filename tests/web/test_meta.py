@@ -35,8 +35,10 @@ from tsunagu.work.rights import requests
 from tsunagu.work.rights.corrections import CorrectionClaim
 from tsunagu.work.urgency import intake, shared
 from web.conftest import Browser
+from web.voice_support import seed_voice
 from work.builders import Home
 
+CHILD_MOUNT = "/kodomo"
 OPEN = {"/", "/login", "/public/resources", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permission
 # Pages with no child's data that still render when the policy denies everything (they ask it,
@@ -50,7 +52,8 @@ LIST_ACTIONS = {"/intakes": "intake.list", "/shared": "shared.list"}  # the rest
 
 PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
                "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1", "task_id": "1",
-               "package_id": PACKAGE_ID, "intake_id": "1", "case_id": "1", "act_id": "1"}
+               "package_id": PACKAGE_ID, "intake_id": "1", "case_id": "1", "act_id": "1",
+               "thread_id": "1", "class_id": "1"}
 OTHER = Identity("141003", "かなた市", Ed25519PrivateKey.generate(), PrivateKey.generate())  # registered by the form
 FORMS: dict[str, dict[str, str]] = {
     "/children/{person_id}/break-glass": {"purpose": "assessment", "justification": "夜間に警察から通告があり、安全確認のため至急", "minutes": "15"},
@@ -87,6 +90,12 @@ FORMS: dict[str, dict[str, str]] = {
     "/shared/{case_id}/message": {"note": "明日家庭訪問します"},
     "/shared/{case_id}/status": {"status": "在宅支援", "next_contact_on": "2026-12-20", "note": "訪問予定"},
     "/shared/{case_id}/hand-over": {"kind": "hand_up", "detail": "送致", "note": "家庭の状況が悪化したため送致します"},
+    "/voice/threads/{thread_id}/reply": {"text": "おしえてくれて ありがとう"},
+    "/voice/threads/{thread_id}/triage": {"priority": "high", "category": "school", "status": "open", "assigned_to": "cw1"},
+    "/voice/duty": {"on_duty": "cw1"},
+    "/kokoro/codes": {"label": "5年1組", "pupils": "0001\n0002"},
+    "/kokoro/classes/{class_id}/opt-out": {"pupil_no": "0004"},
+    "/kokoro/classes/{class_id}/opt-in": {"pupil_no": "0004"},
 }
 # File uploads (LGWAN mail), made for the home at hand: (form field, maker).
 UPLOADS: dict[str, tuple[str, Callable[[Home], bytes]]] = {
@@ -99,7 +108,7 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
 }
 # Who may use each route with the real policy (case 3); everything else: the centre caseworker.
 # (first match wins: the stewards' page before the rest of /privacy)
-ACTING_USER = {"/admin/users/{user_id}/approve": "po1", "/admin": "admin1", "/handover/municipalities": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
+ACTING_USER = {"/kokoro/export.csv": "principal1", "/kokoro": "teacher1", "/admin/users/{user_id}/approve": "po1", "/admin": "admin1", "/handover/municipalities": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
                "/children/{person_id}/break-glass": "ssw1", "/outreach": "officer1"}
 PERSON_FOR_USER = {"ssw1": "P0003"}  # break-glass: a child of another school
 
@@ -120,6 +129,8 @@ def routes_of(home: Home) -> list[tuple[str, str]]:
     for route in flat_routes(app.routes):
         if not isinstance(route, APIRoute):
             continue  # the /static mount and FastAPI's own documentation routes
+        if route.path.startswith(CHILD_MOUNT):
+            continue  # the children's pages: their own session and meta-test (tests/web/test_voice.py)
         for method in sorted(route.methods or ()):
             if method in ("HEAD", "OPTIONS"):
                 continue
@@ -277,6 +288,7 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
 
 
 def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[..., Browser]) -> None:
+    seed_voice(home)  # class 1 (teacher1's), thread 1 (a pupil's, with consent), principal1
     _seed_pair(home)
     _seed_requests(home)
     seed_handover(home)

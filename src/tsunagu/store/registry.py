@@ -23,6 +23,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.work.urgency.models",
     "tsunagu.outreach.models",
     "tsunagu.work.family.models",
+    "tsunagu.work.voice.models",
 )
 
 

@@ -27,14 +27,18 @@ from tsunagu.web.api import resources as api_resources
 from tsunagu.web.api import reviews as api_reviews
 from tsunagu.web.family.app import create_family_app
 from tsunagu.web.family.session import PREFIX as FAMILY_PREFIX
+from tsunagu.web.kodomo import ChildSigner
 from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
 from tsunagu.web.routes import handover as handover_pages
 from tsunagu.web.routes import intakes as intake_pages
+from tsunagu.web.routes import kodomo as kodomo_pages
+from tsunagu.web.routes import kokoro_board as kokoro_pages
 from tsunagu.web.routes import outreach as outreach_pages
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
 from tsunagu.web.routes import shared as shared_pages
 from tsunagu.web.routes import statistics as statistics_pages
+from tsunagu.web.routes import voice as voice_pages
 from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret, parse_proxies
 from tsunagu.web.state import AppState, make_templates
 from tsunagu.work.users import prepare_sign_in
@@ -69,10 +73,12 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
                     "子どもの情報を読む操作はすべてアクセス記録に残ります。",
     )
     app.state.tsunagu = state
+    app.state.kodomo_signer = ChildSigner(load_or_create_secret(settings.home))  # the children's own sessions
     app.mount("/static", StaticFiles(packages=[("tsunagu.web", "static")]), name="static")
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
                    admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
-                   api_resources, handover_pages, intake_pages, shared_pages, outreach_pages):
+                   api_resources, handover_pages, intake_pages, shared_pages, outreach_pages, voice_pages,
+                   kokoro_pages, kodomo_pages):
         app.include_router(module.router)
     errors.install(app)
     # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.
@@ -84,9 +90,11 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
 
     @app.middleware("http")
     async def session_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        # Under /family a staff cookie is not read (nor renewed): staff sessions grant nothing there.
-        family = request.url.path == FAMILY_PREFIX or request.url.path.startswith(FAMILY_PREFIX + "/")
-        request.state.web_session = None if family else state.signer.read_session(request.cookies.get(SESSION_COOKIE))
+        # Under /family and /kodomo a staff cookie is not read (nor renewed): staff sessions grant
+        # nothing on the families' and the children's pages, which have sessions of their own.
+        apart = any(request.url.path == prefix or request.url.path.startswith(prefix + "/")
+                    for prefix in (FAMILY_PREFIX, "/kodomo"))
+        request.state.web_session = None if apart else state.signer.read_session(request.cookies.get(SESSION_COOKIE))
         request.state.new_session = None
         request.state.end_session = False
         response = await call_next(request)

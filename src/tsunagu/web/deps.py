@@ -17,6 +17,7 @@ from tsunagu.web.state import AppState
 from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid
 from tsunagu.work.users import Account, get_account
+from tsunagu.work.voice.alerts import open_alerts
 
 PURPOSE_CHOICES = ("screening", "assessment", "support_coordination", "disclosure_handling")
 # The largest id the databases hold (a signed 64-bit integer).
@@ -137,6 +138,10 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
     if subject.organisation in default_catalog().departments and allows(
             subject, "outreach.list", "outreach", relationship="municipality", sensitivity=2, holder=subject.organisation):
         entries.append(("/outreach", "未利用の対象世帯"))
+    if allows(subject, "voice.inbox", "consultation", relationship="own_agency", sensitivity=3):
+        entries.append(("/voice", "子どもからの相談"))
+    if allows(subject, "kokoro.classes", "wellbeing"):
+        entries.append(("/kokoro", "心の天気"))
     if allows(subject, "link.review", "screening", relationship="municipality"):
         entries.append(("/link-review", "名寄せ確認"))
     if allows(subject, "handover.send", "handover", relationship="municipality", sensitivity=3):
@@ -158,7 +163,12 @@ def render(request: Request, state: AppState, template: str, status_code: int = 
     account: Account | None = getattr(request.state, "account", None)
     session = web_session(request)
     policy = default_policy()
+    voice_alerts = None
+    if account is not None:  # the banner on every staff page: counts only, no child's data
+        with state.read_factory() as db:
+            voice_alerts = open_alerts(db, account.user_id)
     base = state.render_context(
+        voice_alerts=voice_alerts,
         account=account,
         csrf_token=session.csrf if session is not None else "",
         nav=navigation(account.subject) if account is not None else [],

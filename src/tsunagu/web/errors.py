@@ -33,6 +33,9 @@ def error_json(status: int, code: str, message: str) -> JSONResponse:
 
 def _page(request: Request, status: int, title: str, message: str, refused: Refused | None = None) -> Response:
     state: AppState = request.app.state.tsunagu
+    if request.url.path.startswith("/kodomo"):  # a child's page: their own plain page, nothing of the staff app
+        return state.templates.TemplateResponse(request, "kodomo/error.html", {
+            "municipality": state.settings.municipality_name or "", "child": None}, status_code=status)
     account = getattr(request.state, "account", None)
     # Offer break-glass only where it could work: a child's page, refused for the relationship
     # alone, to a role the policy lets break the glass.

@@ -44,6 +44,7 @@ from tsunagu.work.rights.models import (
     DeletionRecord,
     DisputedItem,
 )
+from tsunagu.work.voice.models import KokoroCheckIn, VoiceAlert, VoiceMessage, VoiceThread
 from tsunagu.yamlstrict import load_model
 
 HOME_FILE = "retention.yaml"
@@ -52,7 +53,8 @@ HOME_FILE = "retention.yaml"
 ACTION = "retention.run"
 PURPOSE = "administration"
 ROLES = ("privacy_officer", "administrator")
-RECORD_TYPES = ("screening_results", "household_members", "link_decisions", "work_records", "data_requests")
+RECORD_TYPES = ("screening_results", "household_members", "link_decisions", "work_records", "data_requests",
+                "consultation_threads", "kokoro_checkins")
 
 
 class AuditPeriod(BaseModel):
@@ -161,14 +163,27 @@ def plan_hub(session: Session, periods: HubPeriods, today: date) -> HubPlan:
         (PersonLink.source + ":" + PersonLink.local_id).in_([LinkDecision.left_key, LinkDecision.right_key]))
     plan.ids["link_decisions"] = sorted(session.scalars(select(LinkDecision.id).where(
         and_(LinkDecision.decided_at < cutoff("link_decisions"), ~exists(linked)))))
+    _plan_voice(session, plan, cutoff("consultation_threads"), years_before(today, periods.records["kokoro_checkins"].years))
     return plan
+
+
+def _plan_voice(session: Session, plan: HubPlan, threads_before: datetime, checkins_before: date) -> None:
+    """Threads whose last message is past the period, with their messages and alerts; old check-ins."""
+    old = sorted(session.scalars(select(VoiceThread.id).where(VoiceThread.last_message_at < threads_before)))
+    plan.ids["voice_alerts"] = sorted(session.scalars(select(VoiceAlert.id).where(
+        VoiceAlert.thread_id.in_(old) | ((VoiceAlert.kind == "streak") & (VoiceAlert.created_at < _moment(checkins_before))))))
+    plan.ids["voice_messages"] = sorted(session.scalars(select(VoiceMessage.id).where(VoiceMessage.thread_id.in_(old))))
+    plan.ids["voice_threads"] = old
+    plan.ids["kokoro_checkins"] = sorted(session.scalars(select(KokoroCheckIn.id).where(
+        KokoroCheckIn.day < checkins_before)))
 
 
 _MODELS: dict[str, Any] = {
     "follow_ups": FollowUp, "referrals": Referral, "support_plans": SupportPlan, "reviews": Review,
     "disputed_items": DisputedItem, "correction_notices": CorrectionNotice, "data_request_events": DataRequestEvent,
     "data_requests": DataRequest, "screening_results": ScreeningResult, "household_members": HouseholdMember,
-    "link_decisions": LinkDecision,
+    "link_decisions": LinkDecision, "voice_alerts": VoiceAlert, "voice_messages": VoiceMessage,
+    "voice_threads": VoiceThread, "kokoro_checkins": KokoroCheckIn,
 }
 _BATCH = 500
 

@@ -5,7 +5,7 @@ administrator or the privacy officer — has approved it. Accounts that exist wh
 created under the earlier rules and are marked approved by the migration, so nobody is locked out.
 
 Revision ID: 0010
-Revises: 0009 (merged after main's 0009_outreach, so a hub already at 0009 upgrades in place)
+Revises: 0009
 Create Date: 2026-12-07 09:00:00
 """
 

@@ -1,7 +1,7 @@
 """family portal: guardian accounts, one-time enrolment codes, sign-in attempts
 
 Revision ID: 0014
-Revises: 0010 (the lead rechains at merge)
+Revises: 0010
 Create Date: 2026-12-07 12:00:00
 """
 

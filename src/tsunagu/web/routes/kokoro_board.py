@@ -1,0 +1,123 @@
+"""心の天気 (staff): the classes a user may see, a class board (today, the last two weeks, who has
+not checked in), class sets of code slips (PDF), guardians' opt-outs, the guardians' notice (PDF)
+and the school's export for the screening."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tsunagu.privacy.policy import JST
+from tsunagu.web import voice_pdf as pdf
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render
+from tsunagu.web.state import AppState
+from tsunagu.work.access import allows
+from tsunagu.work.errors import Invalid
+from tsunagu.work.voice import kokoro
+from tsunagu.work.voice.codes import code_key
+from tsunagu.work.voice.config import voice_settings
+
+router = APIRouter(include_in_schema=False)
+SAVED = {"optout": "不参加の申出を記録しました。これまでの入力は削除しました。",
+         "optin": "参加しない申出の取り消しを記録しました。今日から入力が保存されます。"}
+WEATHER_LABELS = {"晴れ": "晴れ", "くもり": "くもり", "雨": "雨", "雷": "かみなり"}
+
+
+def _today() -> date:
+    return datetime.now(JST).date()
+
+
+def _streak_entries(state: AppState) -> int:
+    return int(state.hub.rule_set().parameters_at(_today())["kokoro_streak_entries"])
+
+
+def _pdf(content: bytes, name: str) -> Response:
+    return Response(content, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/kokoro")
+def classes(request: Request, state: State, subject: CurrentSubject, message: str = "") -> Response:
+    with state.reading() as session:
+        found = kokoro.visible_classes(session, subject, key=state.key)
+    may_issue = subject.role in ("teacher", "school_manager") and allows(
+        subject, "kokoro.codes", kokoro.PURPOSE, relationship="assigned_case" if subject.role == "teacher"
+        else "same_school", sensitivity=2)
+    may_export = allows(subject, "kokoro.export", kokoro.PURPOSE, relationship="same_school", sensitivity=2)
+    return render(request, state, "kokoro_classes.html", classes=found, may_issue=may_issue, may_export=may_export,
+                  is_teacher=subject.role == "teacher", today=_today(), since=_today() - timedelta(days=27))
+
+
+@router.post("/kokoro/codes", dependencies=[CsrfForm])
+def issue(request: Request, state: State, subject: CurrentSubject, label: Annotated[str, Form()] = "",
+          pupils: Annotated[str, Form()] = "", teacher: Annotated[str, Form()] = "") -> Response:
+    try:
+        numbers = kokoro.parse_pupils(pupils)
+        with state.unit() as session:
+            klass, issued = kokoro.issue_codes(session, subject, label=label, pupils=numbers, teacher_user_id=teacher,
+                                               code_key=code_key(state.settings.home), key=state.key)
+            class_label = klass.label
+    except Invalid as exc:
+        with state.reading() as session:
+            found = kokoro.visible_classes(session, subject, key=state.key)
+        return render(request, state, "kokoro_classes.html", 422, classes=found, may_issue=True, may_export=False,
+                      is_teacher=subject.role == "teacher", today=_today(), since=_today() - timedelta(days=27),
+                      error=exc.message, typed={"label": label, "pupils": pupils, "teacher": teacher})
+    today = _today()
+    content = pdf.slips(state.settings.municipality_name or "", class_label,
+                        [(c.pupil_no, c.code) for c in issued], today,
+                        today + timedelta(days=voice_settings().pupil_code_days))
+    return _pdf(content, "kodomo-cards.pdf")
+
+
+@router.get("/kokoro/classes/{class_id}")
+def board(request: Request, state: State, subject: CurrentSubject, class_id: RowId, saved: str = "") -> Response:
+    with state.unit() as session:  # opening it acknowledges this user's streak alerts about the class
+        view = kokoro.board(session, subject, class_id, today=_today(), cipher=state.cipher,
+                            streak_entries=_streak_entries(state), key=state.key)
+    may_opt_out = allows(subject, "kokoro.optout", kokoro.PURPOSE,
+                         relationship=kokoro.relationship_to_class(subject, view.klass), sensitivity=2)
+    return render(request, state, "kokoro_board.html", view=view, labels=WEATHER_LABELS, may_opt_out=may_opt_out,
+                  message=SAVED.get(saved, ""))
+
+
+@router.post("/kokoro/classes/{class_id}/opt-out", dependencies=[CsrfForm])
+def opt_out(state: State, subject: CurrentSubject, class_id: RowId, pupil_no: Annotated[str, Form()] = "",
+            received_on: Annotated[str, Form()] = "") -> Response:
+    try:
+        received = date.fromisoformat(received_on) if received_on else _today()
+    except ValueError as exc:
+        raise Invalid("申出の日を YYYY-MM-DD の形で入力してください。") from exc
+    with state.unit() as session:
+        kokoro.record_opt_out(session, subject, class_id, pupil_no, received, key=state.key)
+    return RedirectResponse(f"/kokoro/classes/{class_id}?saved=optout", status_code=303)
+
+
+@router.post("/kokoro/classes/{class_id}/opt-in", dependencies=[CsrfForm])
+def opt_in(state: State, subject: CurrentSubject, class_id: RowId, pupil_no: Annotated[str, Form()] = "") -> Response:
+    with state.unit() as session:
+        kokoro.withdraw_opt_out(session, subject, class_id, pupil_no, key=state.key)
+    return RedirectResponse(f"/kokoro/classes/{class_id}?saved=optin", status_code=303)
+
+
+@router.get("/kokoro/notice.pdf")
+def notice(state: State, subject: CurrentSubject) -> Response:
+    with state.reading() as session:
+        kokoro.visible_classes(session, subject, key=state.key)  # the same permission as the class list
+    return _pdf(pdf.notice(state.settings.municipality_name or "", _today()), "kokoro-notice.pdf")
+
+
+@router.get("/kokoro/export.csv")
+def export(state: State, subject: CurrentSubject, since: str = "", until: str = "") -> Response:
+    try:
+        start = date.fromisoformat(since) if since else _today() - timedelta(days=27)
+        end = date.fromisoformat(until) if until else _today()
+    except ValueError as exc:
+        raise Invalid("期間を YYYY-MM-DD の形で入力してください。") from exc
+    with state.reading() as session:
+        text = kokoro.export_csv(session, subject, start, end, key=state.key)
+    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="kokoro_tenki_{end.strftime("%Y%m%d")}.csv"'})
