@@ -297,9 +297,8 @@ def test_candidate_list_shows_status_and_owner_and_filters_by_them(home: Home) -
     assert "P0002" not in {r.person_id for r in unchecked.rows} | {r.person_id for r in nobody.rows}
     assert unchecked.total == page.total - 1
     assert not teacher.cases_visible and all(r.case_status == "" for r in teacher.rows)
-    with pytest.raises(Invalid):
-        with unit(home) as session:
-            list_candidates(session, cw, "screening", CandidateFilter(status="完了"))
+    with pytest.raises(Invalid), unit(home) as session:
+        list_candidates(session, cw, "screening", CandidateFilter(status="完了"))
 
 
 def test_case_summary_and_agenda_print_are_recorded_and_render(home: Home) -> None:

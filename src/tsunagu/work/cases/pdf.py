@@ -54,10 +54,10 @@ class _Doc:
         data = [[Paragraph(escape(h), cell) for h in header]] if header else []
         data += [[Paragraph(escape(v).replace("\n", "<br/>"), cell) for v in r] for r in rows]
         table = Table(data, colWidths=[w / sum(widths) * self.width for w in widths], repeatRows=1 if header else 0)
-        style = [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
-        style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")) if header else
-                     ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f7")))
-        table.setStyle(TableStyle(style))
+        # A header row is shaded; a two-column table of facts shades its label column instead.
+        shaded = (-1, 0) if header else (0, -1)
+        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                   ("BACKGROUND", (0, 0), shaded, colors.HexColor("#eef2f7"))]))
         self.flow.append(table)
         self.flow.append(Spacer(1, 2 * mm))
 
