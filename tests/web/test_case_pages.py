@@ -101,6 +101,8 @@ def test_the_case_page_records_and_shows_names_not_ids(home: Home, browser: Call
                      "要支援児童", "家庭の状況を確認する", "未確認 → 確認中"):
         assert expected in page, expected
     assert INTERNAL.findall(text_of(page)) == []
+    assert re.findall(r"\b[a-z_]{3,}\b", text_of(page)) == []  # no English or codes where people read
+    assert "進行管理台帳に登録（要支援児童" in page
 
 
 def test_worklists_ledger_and_pdfs(home: Home, browser: Callable[..., Browser]) -> None:

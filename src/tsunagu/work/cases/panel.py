@@ -8,7 +8,7 @@ and recorded by ``read_case``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
@@ -29,6 +29,10 @@ class CasePanel:
     ledger_next: date | None
     contacts: int
     meetings: int
+
+    @property
+    def ledger_overdue(self) -> bool:
+        return self.ledger_next is not None and self.ledger_next < datetime.now(UTC).date()
 
 
 def case_panel(

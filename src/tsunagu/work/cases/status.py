@@ -34,7 +34,8 @@ OPEN_STATUSES = (CHECKING, SUPPORTING, WATCHING)
 MIN_REASON_CHARS = 5
 # Case status and owner tell that a body knows the child: sensitivity 2 (as a domain other than abuse).
 STATUS_SENSITIVITY = 2
-EVENT_LABELS = {"status": "状況の変更", "assign": "担当の割当・引継ぎ", "auto": "記録にともなう変更"}
+EVENT_LABELS = {"status": "状況の変更", "assign": "担当の割当・引継ぎ", "auto": "記録にともなう変更",
+                "ledger": "進行管理台帳"}
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def case_view(session: Session, person_id: str, cipher: NoteCipher, *, notes: bo
     who = names(session, [e.actor for e in events] + [e.from_owner for e in events] + [e.to_owner for e in events]
                 + [case.owner if case else None])
     history = tuple(CaseEventView(
-        e.at, who.get(e.actor, "（システム）"), EVENT_LABELS.get(e.kind, e.kind), e.from_status, e.to_status,
+        e.at, who.get(e.actor, "（システム）"), EVENT_LABELS.get(e.kind, "その他"), e.from_status, e.to_status,
         who.get(e.from_owner or "", ""), who.get(e.to_owner or "", ""),
         unseal(cipher, e.reason_enc) if notes else None,
     ) for e in events)
