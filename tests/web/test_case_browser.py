@@ -131,6 +131,9 @@ def test_case_pages_at_desktop_and_tablet_width(server: str, chromium: Browser) 
             page.get_by_label("登録日").fill((TODAY - timedelta(days=100)).isoformat())
             page.get_by_role("button", name="台帳に登録").click()
             saved(page, "進行管理台帳に登録しました")
+            page.get_by_label("担当者", exact=True).select_option("cw1")
+            page.get_by_role("button", name="割り当てる").click()
+            saved(page, "担当者を記録しました")
         for name, url in (("case", "/children/P0003/case?purpose=support_coordination"), ("mine", "/cases/mine"),
                           ("unassigned", "/cases/unassigned"), ("overdue", "/cases/overdue"), ("ledger", "/ledger"),
                           ("child", "/children/P0003?purpose=support_coordination")):
@@ -140,5 +143,7 @@ def test_case_pages_at_desktop_and_tablet_width(server: str, chromium: Browser) 
             problems[f"{name}-{width}"] = serious_violations(page)
         page.goto(f"{server}/ledger")
         expect(page.get_by_role("row").filter(has_text="P0003")).to_contain_text("期限切れ")
+        page.goto(f"{server}/cases/mine")
+        expect(page.get_by_role("row").filter(has_text="P0003")).to_contain_text("中村 センター")
         page.context.close()
     assert {name: found for name, found in problems.items() if found} == {}
