@@ -57,6 +57,13 @@ INTAKE = {
 URGENCY_ADMIN = {"urgency.manage": [g({AD})], "urgency.card": [g({AD})]}
 
 
+def _cases(purposes: set[str], rel: set[str], *, ledger: bool = False) -> dict[str, list[G]]:
+    """Case management (issue 19): the 要対協 members with a duty of confidentiality; printing the
+    実務者会議 agenda (ledger.print) only for the coordinating body, the family centre."""
+    found = {a: [g(purposes, rel)] for a in ("case.read", "case.write", "case.list", "case.print")}
+    return {**found, "ledger.print": [g(purposes, rel)]} if ledger else found
+
+
 def _care_team(rel: set[str]) -> dict[str, list[G]]:
     return {
         "candidates.list": [g({S, A}, rel)],
@@ -81,10 +88,11 @@ def _school(rel: set[str]) -> dict[str, list[G]]:
 
 
 EXPECTED: dict[str, dict[str, list[G]]] = {
-    "school_social_worker": _care_team({AC, SS}),
+    "school_social_worker": {**_care_team({AC, SS}), **_cases({S, A, SC}, {AC, SS})},
     "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})], **INTAKE,
-                          "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
-    "public_health_nurse": {**_care_team({AC, MU}),
+                          "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})],
+                          **_cases({S, A, SC}, {AC, MU}, ledger=True)},
+    "public_health_nurse": {**_care_team({AC, MU}), **_cases({S, A, SC}, {AC, MU}, ledger=True),
                             "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
     "child_guidance_caseworker": {
         "child.view": [g({A, SC}, {AC})],
@@ -92,6 +100,7 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "referral.write": [g({SC}, {AC})],
         "statistics.read": STATS,
         **INTAKE,
+        **_cases({A, SC}, {AC}),
     },
     "school_manager": _school({SS}),
     "teacher": _school({AC}),
@@ -137,7 +146,8 @@ NO_CHILD_DETAIL = {"administrator", "data_steward", "statistics_officer"}
 CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "observation.write", "review.write",
                         "plan.write", "referral.write", "requests.handle", "handover.send", "handover.intake",
                         "intake.read", "intake.write", "intake.list", "shared.read", "shared.write", "shared.list",
-                        "outreach.list", "outreach.notices", "outreach.optout"}
+                        "outreach.list", "outreach.notices", "outreach.optout",
+                        "case.read", "case.write", "case.list", "case.print", "ledger.print"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
                                 "sources.load", "keys.manage", "statistics.read", "handover.manage", "urgency.manage",
