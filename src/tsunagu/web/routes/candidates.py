@@ -63,10 +63,10 @@ def candidates_csv(state: State, subject: CurrentSubject, filters: Filters, purp
     case_header = ["ケースの状況", "担当者"] if page.cases_visible else []
     write_rows(
         handle,
-        ["個人ID", "支援区分", "領域", "ノーマーク", "初回", "前回比", "学校", "学年", "古いデータ", "理由", *case_header],
+        ["個人ID", "支援区分", "領域", "ノーマーク", "初回", "前回比", "学校", "学年", "古いデータ", *case_header, "理由"],
         ([r.person_id, r.tier, "・".join(r.domain_labels), _no_mark(r.no_mark, r.case_known),
           "はい" if r.first_flag else "", r.trend_label, r.school_code or "", r.grade or "", r.stale_reasons,
-          " / ".join(x.label for x in r.reasons), *([r.case_status, r.case_owner] if page.cases_visible else [])]
+          *([r.case_status, r.case_owner] if page.cases_visible else []), " / ".join(x.label for x in r.reasons)]
          for r in page.rows),
     )
     stamp = datetime.now(UTC).strftime("%Y%m%d")
