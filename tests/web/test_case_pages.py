@@ -112,10 +112,14 @@ def test_worklists_ledger_and_pdfs(home: Home, browser: Callable[..., Browser]) 
     assert b.post("/children/P0002/ledger", {"category": "要保護児童", "lead_agency": "こども家庭センター",
                                              "registered_on": (TODAY - timedelta(days=100)).isoformat()}).status_code == 303
     mine = b.client.get("/cases/mine").text
-    assert "/children/P0002/case" in mine and "中村 センター" in mine
+    assert "/children/P0002/case" in mine and "中村 センター" in mine and "佐藤　花子" in mine
     assert "該当するケースはありません" in b.client.get("/cases/unassigned").text
     ledger = b.client.get("/ledger").text
-    assert "期限切れ" in ledger and "要保護児童" in ledger and "1件あります" in ledger
+    assert "期限切れ" in ledger and "要保護児童" in ledger and "1件あります" in ledger and "佐藤　花子" in ledger
+    with home.factory() as session:
+        listed = session.scalars(select(AuditEntry).where(AuditEntry.actor == "cw1", AuditEntry.action == "case.list",
+                                                          AuditEntry.person_id == "P0002")).all()
+    assert listed and all("record:resident_registry:juki_jumin" in e.items for e in listed)
     nav = re.findall(r'<nav class="site-nav".*?</nav>', ledger, re.S)[0]
     assert "ケース" in nav and "進行管理台帳" in nav
     for url in ("/ledger/agenda.pdf", "/children/P0002/case-summary.pdf"):

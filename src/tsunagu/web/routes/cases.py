@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
 from tsunagu.work.access import allows, relationship
@@ -142,8 +143,15 @@ def contact_add(request: Request, state: State, subject: CurrentSubject, person_
 
 @router.post("/children/{person_id}/meetings", dependencies=[CsrfForm])
 async def meeting_add(request: Request, state: State, subject: CurrentSubject, person_id: str) -> Response:
+    # The attendee rows are numbered fields, read from the form as a whole; the work itself runs in the
+    # thread pool like every other (synchronous) route, not on the event loop.
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    return await run_in_threadpool(_meeting_add, request, state, subject, person_id, values)
+
+
+def _meeting_add(request: Request, state: State, subject: CurrentSubject, person_id: str,
+                 values: dict[str, str]) -> Response:
     purpose = _purpose(values.get("purpose", SUPPORT))
     try:
         lines = [(values.get(f"agency_{i}", ""), values.get(f"people_{i}", ""), values.get(f"role_{i}", ""))
@@ -216,7 +224,7 @@ def case_summary_pdf(state: State, subject: CurrentSubject, person_id: str, purp
 def _worklist(request: Request, state: State, subject: CurrentSubject, kind: str, purpose: str) -> Response:
     purpose = _purpose(purpose)
     with state.reading() as session:
-        rows = worklists.worklist(session, subject, kind, purpose, key=state.key)
+        rows = worklists.worklist(session, subject, kind, purpose, key=state.key, nodes=state.nodes())
     return render(request, state, "worklist.html", rows=rows, kind=kind, kinds=worklists.KINDS, purpose=purpose)
 
 
@@ -245,7 +253,7 @@ def ledger_page(request: Request, state: State, subject: CurrentSubject, meeting
     purpose = _purpose(purpose)
     day = _meeting_day(meeting_on)
     with state.reading() as session:
-        rows = ledger_svc.ledger(session, subject, purpose, include_closed=closed, key=state.key)
+        rows = ledger_svc.ledger(session, subject, purpose, include_closed=closed, key=state.key, nodes=state.nodes())
     due = [r for r in rows if r.closed_on is None and r.next_review_on <= day]
     return render(request, state, "ledger.html", rows=rows, due=due, meeting_on=day.isoformat(), closed=closed,
                   overdue=sum(r.overdue for r in rows), purpose=purpose)

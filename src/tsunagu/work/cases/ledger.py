@@ -11,6 +11,7 @@ Registration says the child is 要保護・要支援 or a 特定妊婦: sensitiv
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -19,8 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import NoteCipher, Subject
+from tsunagu.vault.node import Node
 from tsunagu.work.access import guard, latest_result, list_scope, record_listed, suspended_persons
 from tsunagu.work.cases.models import CaseEvent, LedgerEntry
+from tsunagu.work.cases.names import NAME_ITEM, identities
 from tsunagu.work.cases.status import UNCHECKED, names, statuses
 from tsunagu.work.errors import Invalid
 from tsunagu.work.notes import seal
@@ -43,6 +46,8 @@ class LedgerRow:
     owner_name: str
     overdue: bool
     school_code: str | None
+    name: str = ""  # from the resident registry, when the page asked for names
+    birth_date: str = ""
 
 
 def add_months(day: date, months: int) -> date:
@@ -142,6 +147,7 @@ def read_entry(session: Session, subject: Subject, purpose: str, person_id: str,
 def ledger(
     session: Session, subject: Subject, purpose: str, *, due_by: date | None = None, include_closed: bool = False,
     today: date | None = None, action: str = "case.list", key: Ed25519PrivateKey | None = None,
+    nodes: Mapping[str, Node] | None = None,
 ) -> list[LedgerRow]:
     """The ledger in the user's scope (overdue first, then by next review date), each child recorded.
 
@@ -169,7 +175,11 @@ def ledger(
                               entry.last_reviewed_on, entry.next_review_on, entry.closed_on, status, owner or "",
                               entry.closed_on is None and entry.next_review_on < day, school))
     who = names(session, [r.owner_name for r in rows])
-    rows = [LedgerRow(**{**r.__dict__, "owner_name": who.get(r.owner_name, "")}) for r in rows]
+    named = identities(session, subject, purpose, [r.person_id for r in rows], nodes) if nodes is not None else {}
+    rows = [LedgerRow(**{**r.__dict__, "owner_name": who.get(r.owner_name, ""),
+                         "name": named[r.person_id].name if r.person_id in named else "",
+                         "birth_date": named[r.person_id].birth_date if r.person_id in named else ""}) for r in rows]
     rows.sort(key=lambda r: (r.closed_on is not None, not r.overdue, r.next_review_on, r.person_id))
-    record_listed(session, subject, decision, action, purpose, [r.person_id for r in rows], key=key)
+    record_listed(session, subject, decision, action, purpose, [r.person_id for r in rows], key=key,
+                  items=(NAME_ITEM,) if named else ())
     return rows

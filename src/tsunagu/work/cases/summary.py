@@ -7,7 +7,7 @@ agenda, each child on it) and the resident-registry record its name came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -15,28 +15,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.link.models import PersonLink
 from tsunagu.privacy import NoteCipher, Subject
-from tsunagu.privacy.records import record_item
-from tsunagu.vault.node import Node, NodeRequest
+from tsunagu.vault.node import Node
 from tsunagu.work.access import guard, latest_result
 from tsunagu.work.cases.ledger import LedgerRow, entry_of, ledger
+from tsunagu.work.cases.names import NAME_ITEM, NO_NAME, Identity, identities
 from tsunagu.work.cases.records import ContactView, MeetingView, contacts_of, meetings_of
 from tsunagu.work.cases.status import CaseView, case_view, names
 from tsunagu.work.models import SupportPlan
 from tsunagu.work.plans import PlanView, plans_of
-
-SPINE = "juki_jumin"
-REGISTRY = "resident_registry"
-NAME_FIELDS = ("full_name", "reading", "birth_date")
-NO_NAME = "（氏名を取得できません）"
-
-
-@dataclass(frozen=True)
-class Identity:
-    name: str
-    reading: str
-    birth_date: str
 
 
 @dataclass
@@ -57,35 +44,11 @@ class CaseSummary:
     people: dict[str, str] = field(default_factory=dict)
 
 
-def identities(session: Session, subject: Subject, purpose: str, person_ids: Sequence[str],
-               nodes: Mapping[str, Node]) -> dict[str, Identity]:
-    """Names from the resident registry's node, which applies its own release rules to the role."""
-    links = dict(session.execute(select(PersonLink.person_id, PersonLink.local_id).where(
-        PersonLink.person_id.in_(list(person_ids)), PersonLink.source == SPINE)).all())
-    node = nodes.get(REGISTRY)
-    if node is None or not links:
-        return {}
-    request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose, fields=NAME_FIELDS)
-    try:
-        frame = node.identifiers(request, local_ids=[(SPINE, local) for local in links.values()]).data
-    except Exception:  # refused or down: the printout says the name could not be had, it does not fail
-        return {}
-    by_local = {str(r["local_id"]): r for r in frame.iter_rows(named=True)}
-    found = {}
-    for pid, local in links.items():
-        row = by_local.get(local)
-        if row is not None:
-            birth = row.get("birth_date")
-            found[pid] = Identity(str(row.get("full_name") or ""), str(row.get("reading") or ""),
-                                  birth.isoformat() if isinstance(birth, date) else str(birth or ""))
-    return found
-
-
 def case_summary(
     session: Session, subject: Subject, purpose: str, person_id: str, *, nodes: Mapping[str, Node],
     cipher: NoteCipher, key: Ed25519PrivateKey | None = None,
 ) -> CaseSummary:
-    guard(session, subject, "case.print", purpose, person_id, items=(record_item(REGISTRY, SPINE),), sensitivity=3,
+    guard(session, subject, "case.print", purpose, person_id, items=(NAME_ITEM,), sensitivity=3,
           key=key)
     identity = identities(session, subject, purpose, [person_id], nodes).get(person_id, Identity(NO_NAME, "", ""))
     result = latest_result(session, person_id)
@@ -115,8 +78,8 @@ def agenda(
     key: Ed25519PrivateKey | None = None,
 ) -> list[AgendaRow]:
     """The open entries due by ``meeting_on`` (``ledger.print``: one entry per child printed)."""
-    rows = ledger(session, subject, purpose, due_by=meeting_on, action="ledger.print", key=key)
-    ids = identities(session, subject, purpose, [r.person_id for r in rows], nodes)
+    rows = ledger(session, subject, purpose, due_by=meeting_on, action="ledger.print", key=key, nodes=nodes)
+    ids = {r.person_id: Identity(r.name, "", r.birth_date) for r in rows if r.name}
     plans = {pid for pid in session.scalars(select(SupportPlan.person_id).where(
         SupportPlan.status == "active", SupportPlan.person_id.in_([r.person_id for r in rows])))}
     return [AgendaRow(r, ids.get(r.person_id, Identity(NO_NAME, "", "")), int(r.person_id in plans)) for r in rows]

@@ -7,6 +7,7 @@ out. Overdue items are the plans' open follow-ups past their date and the cases 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -15,8 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import Subject
+from tsunagu.vault.node import Node
 from tsunagu.work.access import latest_result, list_scope, record_listed, suspended_persons
 from tsunagu.work.cases.models import Case, CaseMeeting
+from tsunagu.work.cases.names import NAME_ITEM, identities
 from tsunagu.work.cases.status import CLOSED, OPEN_STATUSES, STATUS_SENSITIVITY, UNCHECKED, names
 from tsunagu.work.errors import Invalid
 from tsunagu.work.models import FollowUp, SupportPlan
@@ -36,11 +39,12 @@ class WorkRow:
     due_on: date | None  # the overdue list: the date that passed
     what: str  # the overdue list: what is due (フォローアップ / 会議の見直し)
     updated_at: datetime | None
+    name: str = ""  # from the resident registry, when the page asked for names
 
 
 def worklist(
     session: Session, subject: Subject, kind: str, purpose: str, *, today: date | None = None,
-    key: Ed25519PrivateKey | None = None,
+    key: Ed25519PrivateKey | None = None, nodes: Mapping[str, Node] | None = None,
 ) -> list[WorkRow]:
     if kind not in KINDS:
         raise Invalid("一覧の種類が正しくありません。")
@@ -80,7 +84,10 @@ def worklist(
                             case.team if case else "", result.tier if result is not None else None, school, due, what,
                             case.updated_at if case else None))
     who = names(session, [r.owner_name for r in rows])
-    rows = [WorkRow(**{**r.__dict__, "owner_name": who.get(r.owner_name, "")}) for r in rows]
+    named = identities(session, subject, purpose, [r.person_id for r in rows], nodes) if nodes is not None else {}
+    rows = [WorkRow(**{**r.__dict__, "owner_name": who.get(r.owner_name, ""),
+                       "name": named[r.person_id].name if r.person_id in named else ""}) for r in rows]
     rows.sort(key=lambda r: (r.due_on or date.max, r.person_id))
-    record_listed(session, subject, decision, ACTION, purpose, [r.person_id for r in rows], key=key)
+    record_listed(session, subject, decision, ACTION, purpose, [r.person_id for r in rows], key=key,
+                  items=(NAME_ITEM,) if named else ())
     return rows
