@@ -97,7 +97,7 @@ def test_the_case_page_records_and_shows_names_not_ids(home: Home, browser: Call
         response = b.post(url, form)
         assert response.status_code == 303, (url, response.text[:300])
     page = b.client.get("/children/P0002/case").text
-    for expected in ("山田 SSW", "中学校区チーム", "家庭訪問", "自宅で面談した", "登校の連絡", "学習支援につなぐ",
+    for expected in ("佐藤　花子", "山田 SSW", "中学校区チーム", "家庭訪問", "自宅で面談した", "登校の連絡", "学習支援につなぐ",
                      "要支援児童", "家庭の状況を確認する", "未確認 → 確認中"):
         assert expected in page, expected
     assert INTERNAL.findall(text_of(page)) == []

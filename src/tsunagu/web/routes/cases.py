@@ -16,6 +16,7 @@ from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, ren
 from tsunagu.work.access import allows, relationship
 from tsunagu.work.cases import ledger as ledger_svc
 from tsunagu.work.cases import records, status, worklists
+from tsunagu.work.cases.names import NAME_ITEM, identities
 from tsunagu.work.cases.pdf import render_agenda, render_case_summary
 from tsunagu.work.cases.summary import agenda, case_summary
 from tsunagu.work.child import summary
@@ -60,7 +61,9 @@ def _page(request: Request, state: State, subject: CurrentSubject, person_id: st
           saved: str = "", form: str = "", error: str = "", values: dict[str, str] | None = None) -> Response:
     with state.reading() as session:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
-        case = status.read_case(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
+        case = status.read_case(session, subject, purpose, person_id, cipher=state.cipher, key=state.key,
+                                items=(NAME_ITEM,))
+        child = identities(session, subject, purpose, [person_id], state.nodes()).get(person_id)
         rel = relationship(session, subject, person_id)
         may_records = allows(subject, "case.read", purpose, relationship=rel, sensitivity=3)
         contacts, meetings = records.read_records(session, subject, purpose, person_id, cipher=state.cipher,
@@ -69,7 +72,8 @@ def _page(request: Request, state: State, subject: CurrentSubject, person_id: st
         handlers = status.case_handlers(session)
         people = [(u, n) for u, n in handlers]
     return render(
-        request, state, "case.html", status_code=400 if error else 200, view=view, case=case, contacts=contacts,
+        request, state, "case.html", status_code=400 if error else 200, view=view, case=case, child=child,
+        contacts=contacts,
         meetings=meetings, entry=entry, handlers=handlers, people=people, statuses=status.STATUSES,
         contact_kinds=records.CONTACT_KINDS, categories=ledger_svc.CATEGORIES, may_records=may_records,
         may_write=allows(subject, "case.write", purpose, relationship=rel, sensitivity=3),

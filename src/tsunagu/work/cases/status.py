@@ -12,7 +12,7 @@ open it and a former owner stops seeing it through the case.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -192,11 +192,13 @@ def assign_owner(
 
 def read_case(
     session: Session, subject: Subject, purpose: str, person_id: str, *, cipher: NoteCipher,
-    key: Ed25519PrivateKey | None = None,
+    key: Ed25519PrivateKey | None = None, items: Sequence[str] = (),
 ) -> CaseView:
-    """The case with its history (``case.read``); reasons only for roles that may read free text (3)."""
-    decision = guard(session, subject, "case.read", purpose, person_id, sensitivity=STATUS_SENSITIVITY, key=key)
-    del decision
+    """The case with its history (``case.read``); reasons only for roles that may read free text (3).
+
+    ``items``: what else the page shows with it (the child's name from the registry), recorded together.
+    """
+    guard(session, subject, "case.read", purpose, person_id, items=items, sensitivity=STATUS_SENSITIVITY, key=key)
     notes = allows(subject, "case.read", purpose, relationship=relationship(session, subject, person_id),
                    sensitivity=3)
     return case_view(session, person_id, cipher, notes=notes)
