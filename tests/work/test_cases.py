@@ -264,14 +264,16 @@ def test_worklists_mine_unassigned_overdue(home: Home) -> None:
         plans.add_follow_up(session, cw, SUPPORT, plan.id, due_on=TODAY + timedelta(days=3), owner="cw1",
                             cipher=home.cipher)
     with unit(home) as session:
-        mine = worklists.worklist(session, cw, "mine", SUPPORT)
-        theirs = worklists.worklist(session, ssw, "mine", SUPPORT)
-        unassigned = worklists.worklist(session, cw, "unassigned", SUPPORT)
-        overdue = worklists.worklist(session, cw, "overdue", SUPPORT)
+        mine = worklists.worklist(session, cw, "mine", SUPPORT).rows
+        theirs = worklists.worklist(session, ssw, "mine", SUPPORT).rows
+        unassigned = worklists.worklist(session, cw, "unassigned", SUPPORT).rows
+        overdue = worklists.worklist(session, cw, "overdue", SUPPORT).rows
+        paged = worklists.worklist(session, cw, "overdue", SUPPORT, page=2, per_page=1)
     assert [(r.person_id, r.owner_name, r.status) for r in mine] == [("P0001", "中村 センター", "確認中")]
     assert [r.person_id for r in theirs] == ["P0004"]
     assert [(r.person_id, r.status) for r in unassigned] == [("P0002", "支援中")]
     assert [(r.person_id, r.due_on, r.what) for r in overdue] == [("P0002", TODAY - timedelta(days=3), "フォローアップ")]
+    assert (paged.total, paged.page, paged.pages, [r.person_id for r in paged.rows]) == (1, 1, 1, ["P0002"])
     with pytest.raises(Refused), unit(home) as session:
         worklists.worklist(session, home.subject("teacher1"), "mine", SUPPORT)
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -225,26 +225,33 @@ def case_summary_pdf(state: State, subject: CurrentSubject, person_id: str, purp
                     headers={"Content-Disposition": 'attachment; filename="case-summary.pdf"'})
 
 
-def _worklist(request: Request, state: State, subject: CurrentSubject, kind: str, purpose: str) -> Response:
+def _worklist(request: Request, state: State, subject: CurrentSubject, kind: str, purpose: str, page: int) -> Response:
     purpose = _purpose(purpose)
     with state.reading() as session:
-        rows = worklists.worklist(session, subject, kind, purpose, key=state.key, nodes=state.nodes())
-    return render(request, state, "worklist.html", rows=rows, kind=kind, kinds=worklists.KINDS, purpose=purpose)
+        found = worklists.worklist(session, subject, kind, purpose, key=state.key, nodes=state.nodes(), page=page)
+    return render(request, state, "worklist.html", work=found, rows=found.rows, kind=kind, kinds=worklists.KINDS,
+                  purpose=purpose)
+
+
+Page = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
 @router.get("/cases/mine")
-def cases_mine(request: Request, state: State, subject: CurrentSubject, purpose: str = SUPPORT) -> Response:
-    return _worklist(request, state, subject, "mine", purpose)
+def cases_mine(request: Request, state: State, subject: CurrentSubject, purpose: str = SUPPORT,
+               page: Page = 1) -> Response:
+    return _worklist(request, state, subject, "mine", purpose, page)
 
 
 @router.get("/cases/unassigned")
-def cases_unassigned(request: Request, state: State, subject: CurrentSubject, purpose: str = SUPPORT) -> Response:
-    return _worklist(request, state, subject, "unassigned", purpose)
+def cases_unassigned(request: Request, state: State, subject: CurrentSubject, purpose: str = SUPPORT,
+               page: Page = 1) -> Response:
+    return _worklist(request, state, subject, "unassigned", purpose, page)
 
 
 @router.get("/cases/overdue")
-def cases_overdue(request: Request, state: State, subject: CurrentSubject, purpose: str = SUPPORT) -> Response:
-    return _worklist(request, state, subject, "overdue", purpose)
+def cases_overdue(request: Request, state: State, subject: CurrentSubject, purpose: str = SUPPORT,
+               page: Page = 1) -> Response:
+    return _worklist(request, state, subject, "overdue", purpose, page)
 
 
 def _meeting_day(meeting_on: str) -> date:

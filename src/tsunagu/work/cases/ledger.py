@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from tsunagu.privacy import NoteCipher, Subject
 from tsunagu.vault.node import Node
-from tsunagu.work.access import guard, latest_result, list_scope, record_listed, suspended_persons
+from tsunagu.work.access import guard, list_scope, record_listed, suspended_persons
 from tsunagu.work.cases.models import CaseEvent, LedgerEntry
 from tsunagu.work.cases.names import NAME_ITEM, identities
 from tsunagu.work.cases.status import UNCHECKED, names, statuses
+from tsunagu.work.cases.worklists import latest_schools_and_tiers
 from tsunagu.work.errors import Invalid
 from tsunagu.work.notes import seal
 
@@ -163,11 +164,12 @@ def ledger(
         query = query.where(LedgerEntry.next_review_on <= due_by)
     cases = statuses(session)
     rows: list[LedgerRow] = []
-    for entry in session.scalars(query):
+    entries = list(session.scalars(query))
+    latest = latest_schools_and_tiers(session, (e.person_id for e in entries))
+    for entry in entries:
         if entry.person_id in hidden:
             continue
-        result = latest_result(session, entry.person_id)
-        school = result.school_code if result is not None else None
+        school = latest.get(entry.person_id, (None, None))[0]
         if not scope.covers(entry.person_id, school):
             continue
         status, owner = cases.get(entry.person_id, (UNCHECKED, None))
