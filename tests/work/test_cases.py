@@ -327,3 +327,34 @@ def test_case_summary_and_agenda_print_are_recorded_and_render(home: Home) -> No
     with home.factory() as session:
         actions = {e.action for e in session.scalars(select(AuditEntry).where(AuditEntry.person_id == "P0002"))}
     assert {"case.print", "ledger.print"} <= actions
+
+
+def test_a_deletion_of_work_records_takes_the_case_records_but_not_during_a_registration(home: Home) -> None:
+    from tsunagu.work.cases.models import Case, CaseEvent, LedgerEntry
+    from tsunagu.work.models import CaseAssignment
+    from tsunagu.work.rights import requests
+    from tsunagu.work.rights.deletion import DeletionScope
+
+    cw, officer = home.subject("cw1"), home.subject("po1")
+    with unit(home) as session:
+        status.assign_owner(session, cw, SUPPORT, "P0003", owner="ssw1", cipher=home.cipher)
+        records.record_contact(session, cw, SUPPORT, "P0003", contact_on=TODAY, kind="phone", staff="cw1",
+                               counterpart="母", summary="電話", cipher=home.cipher)
+        ledger.register(session, cw, SUPPORT, "P0003", category="要支援児童", lead_agency="センター",
+                        registered_on=TODAY, next_review_on=None, cipher=home.cipher)
+        request = requests.create_request(
+            session, officer, "P0003", "deletion", requester_kind="person", received_on=TODAY,
+            deletion=DeletionScope(work_records=True, work_reason="支援が終わり、本人が記録の消去を希望したため"))
+    with pytest.raises(Invalid, match="進行管理中"), unit(home) as session:
+        requests.complete(session, officer, request.id)
+    with unit(home) as session:
+        ledger.review(session, cw, SUPPORT, "P0003", reviewed_on=TODAY, next_review_on=None, close=True,
+                      cipher=home.cipher)
+    with unit(home) as session:
+        requests.complete(session, officer, request.id)
+    with home.factory() as session:
+        for model in (Case, CaseEvent, CaseContact, LedgerEntry):
+            assert session.query(model).filter_by(person_id="P0003").count() == 0, model
+        ended = session.scalars(select(CaseAssignment.ended_at).where(CaseAssignment.user_id == "ssw1",
+                                                                      CaseAssignment.person_id == "P0003")).all()
+        assert ended and all(e is not None for e in ended)  # the SSW's access through the case ended
