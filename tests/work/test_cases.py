@@ -358,3 +358,35 @@ def test_a_deletion_of_work_records_takes_the_case_records_but_not_during_a_regi
         ended = session.scalars(select(CaseAssignment.ended_at).where(CaseAssignment.user_id == "ssw1",
                                                                       CaseAssignment.person_id == "P0003")).all()
         assert ended and all(e is not None for e in ended)  # the SSW's access through the case ended
+
+
+def test_the_disclosure_pack_lists_the_case_and_withholds_its_free_text(home: Home) -> None:
+    from tsunagu.catalog.manifest import packaged_manifests
+    from tsunagu.vault.topology import close_nodes, open_nodes
+    from tsunagu.work.rights import requests
+    from tsunagu.work.rights.disclosure import NOTE_WITHHELD, build_pack
+    from tsunagu.work.rights.pdf import render_pdf
+
+    cw, officer = home.subject("cw1"), home.subject("po1")
+    with unit(home) as session:
+        status.change_status(session, cw, SUPPORT, "P0002", status="確認中", reason="学校から相談があった",
+                             cipher=home.cipher)
+        records.record_contact(session, cw, SUPPORT, "P0002", contact_on=TODAY, kind="home_visit", staff="cw1",
+                               counterpart="母", summary="台所に食べ物がない", cipher=home.cipher)
+        ledger.register(session, cw, SUPPORT, "P0002", category="要支援児童", lead_agency="センター",
+                        registered_on=TODAY, next_review_on=None, cipher=home.cipher)
+        request = requests.create_request(session, officer, "P0002", "disclosure", requester_kind="person",
+                                          received_on=TODAY)
+    nodes = open_nodes(home.settings)
+    try:
+        with unit(home) as session:
+            data = build_pack(session, officer, request.id, nodes=nodes, manifests=packaged_manifests(),
+                              cipher=home.cipher)
+    finally:
+        close_nodes(nodes)
+    case = data["case"]
+    assert case["status"] == "確認中" and case["history"][-1]["change"] == "未確認 → 確認中"
+    assert case["contacts"] == [{"on": TODAY.isoformat(), "kind": "家庭訪問", "counterpart": NOTE_WITHHELD,
+                                 "summary": NOTE_WITHHELD}]
+    assert case["ledger"]["category"] == NOTE_WITHHELD and "食べ物" not in str(data)
+    assert render_pdf(data).startswith(b"%PDF")
