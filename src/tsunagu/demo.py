@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import Settings, load_settings
@@ -23,10 +25,13 @@ from tsunagu.ingest.load import Ingestor
 from tsunagu.link.models import LinkRun
 from tsunagu.link.run import run_linkage
 from tsunagu.municipality import Municipality
+from tsunagu.privacy import NoteCipher, Subject
 from tsunagu.screen.runs.models import ScreeningRun
 from tsunagu.screen.runs.run import run_screening
 from tsunagu.store.db import migrate
 from tsunagu.work.access import suspended_persons
+from tsunagu.work.cases.models import Case
+from tsunagu.work.models import User
 
 DEMO_NAME = "つなぐ市（合成データ）"
 DEMO_CODE = "272205"  # a valid code for the synthetic municipality's home; the data is fictional
@@ -134,3 +139,60 @@ def _export_date(home: Path) -> date | None:
         return None
     text = json.loads(manifest.read_text("utf-8")).get("export_date")
     return date.fromisoformat(text) if text else None
+
+
+def seed_demo_cases(session: Session, cipher: NoteCipher, key: Ed25519PrivateKey | None = None,
+                    today: date | None = None) -> int:
+    """Give some demo children owners, contacts, a case meeting and 要対協 registrations (first run only).
+
+    Runs after the demo accounts and the demo's reviews and plans (which already moved those children
+    to 確認中 / 支援中): owners for the centre, the nurse, the SSW and the 児相 accounts, a few contacts,
+    one 個別ケース検討会議, one case moved to 見守り, and three ledger entries — one overdue, one due
+    before the next 実務者会議, one later. Returns the number of cases touched.
+    """
+    from tsunagu.work.cases import ledger, records, status
+    from tsunagu.work.cases.models import CaseContact
+
+    if session.scalar(select(func.count()).select_from(CaseContact)) or not session.get(User, "centre"):
+        return 0
+    day = today or datetime.now(UTC).date()
+    centre = Subject("centre", "centre_caseworker", "family_centre")
+    supporting = list(session.scalars(select(Case.person_id).where(Case.status == status.SUPPORTING)
+                                      .order_by(Case.person_id).limit(6)))
+    owners = ["centre", "centre", "nurse", "ssw", "cgc", "centre"]
+    purpose = "support_coordination"
+    for person_id, owner in zip(supporting, owners, strict=False):
+        if session.get(User, owner) is None:
+            continue
+        status.assign_owner(session, centre, purpose, person_id, owner=owner, cipher=cipher, key=key)
+        for back, kind, who, text in DEMO_CONTACTS:
+            records.record_contact(session, centre, purpose, person_id, contact_on=day - timedelta(days=back),
+                                   kind=kind, staff="centre", counterpart=who, summary=text, cipher=cipher, key=key)
+    if supporting:
+        records.record_meeting(
+            session, centre, purpose, supporting[0], held_on=day - timedelta(days=14),
+            attendees=[records.Attendee(*row) for row in DEMO_MEETING], decisions=DEMO_DECISIONS,
+            next_review_on=day + timedelta(days=45), cipher=cipher, key=key)
+    for person_id, (back, category) in zip(supporting[:3], DEMO_LEDGER, strict=False):
+        registered = day - timedelta(days=back)
+        ledger.register(session, centre, purpose, person_id, category=category, lead_agency="こども家庭センター",
+                        registered_on=registered, next_review_on=None, cipher=cipher, key=key)
+    if len(supporting) > 5:
+        status.change_status(session, centre, purpose, supporting[5], status=status.WATCHING,
+                             reason="学習支援の利用が定着し、登校も安定。学校での見守りに移行", cipher=cipher, key=key)
+    return len(supporting)
+
+
+# Days ago, kind, with whom, summary: the usual first weeks of a case (fictional text).
+DEMO_CONTACTS = (
+    (21, "agency", "学校（担任・教頭）", "欠席が続いている。学校での様子と家庭への連絡の状況を確認した。"),
+    (14, "phone", "母", "家庭訪問の日程を調整。母は仕事の都合で平日夕方を希望。"),
+    (7, "home_visit", "母・本人", "自宅で面談。本人は元気な様子。学習支援の利用について説明し、母は前向き。"),
+)
+DEMO_MEETING = (
+    ("こども家庭センター", "担当ケースワーカー・保健師", "全体の調整、家庭訪問（月1回）"),
+    ("小学校", "担任・教頭", "登校状況を毎週センターへ連絡"),
+    ("学習支援教室", "コーディネーター", "週2回の学習支援、様子の共有"),
+)
+DEMO_DECISIONS = "学習支援の利用を始める。欠席が3日続いたら学校からセンターに連絡する。次回は利用状況を確認する。"
+DEMO_LEDGER = ((120, "要支援児童"), (75, "要支援児童"), (20, "要保護児童"))

@@ -61,6 +61,13 @@ INTAKE = {
 URGENCY_ADMIN = {"urgency.manage": [g({AD})], "urgency.card": [g({AD})]}
 
 
+def _cases(purposes: set[str], rel: set[str], *, ledger: bool = False) -> dict[str, list[G]]:
+    """Case management (issue 19): the 要対協 members with a duty of confidentiality; printing the
+    実務者会議 agenda (ledger.print) only for the coordinating body, the family centre."""
+    found = {a: [g(purposes, rel)] for a in ("case.read", "case.write", "case.list", "case.print")}
+    return {**found, "ledger.print": [g(purposes, rel)]} if ledger else found
+
+
 def _care_team(rel: set[str]) -> dict[str, list[G]]:
     return {
         "candidates.list": [g({S, A}, rel)],
@@ -90,13 +97,15 @@ def _kokoro_class(rel: set[str]) -> dict[str, list[G]]:
 
 
 EXPECTED: dict[str, dict[str, list[G]]] = {
-    "school_social_worker": {**_care_team({AC, SS}), "kokoro.board": [g({WB}, {SS})], "kokoro.classes": [g({WB})]},
+    "school_social_worker": {**_care_team({AC, SS}), **_cases({S, A, SC}, {AC, SS}),
+                             "kokoro.board": [g({WB}, {SS})], "kokoro.classes": [g({WB})]},
     "centre_caseworker": {**_care_team({AC, MU}), "link.review": [g({S}, {MU})], **INTAKE,
                           # a child's consultation: the centre that received it; the duty roster
                           **{a: [g({CO}, {OA})] for a in ("voice.inbox", "voice.read", "voice.write", "voice.link")},
                           "voice.duty": [g({CO})],
-                          "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
-    "public_health_nurse": {**_care_team({AC, MU}),
+                          "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})],
+                          **_cases({S, A, SC}, {AC, MU}, ledger=True)},
+    "public_health_nurse": {**_care_team({AC, MU}), **_cases({S, A, SC}, {AC, MU}, ledger=True),
                             "handover.send": [g({HO}, {AC, MU})], "handover.intake": [g({HO}, {AC, MU})]},
     "child_guidance_caseworker": {
         "child.view": [g({A, SC}, {AC})],
@@ -104,6 +113,7 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "referral.write": [g({SC}, {AC})],
         "statistics.read": STATS,
         **INTAKE,
+        **_cases({A, SC}, {AC}),
     },
     # 心の天気: the class teacher their own class; the school's managers (who may also export) its classes
     "school_manager": {**_school({SS}), **_kokoro_class({SS}), "kokoro.export": [g({WB}, {SS}, 2)]},
@@ -161,7 +171,8 @@ CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "ob
                         "plan.write", "referral.write", "requests.handle", "handover.send", "handover.intake",
                         "intake.read", "intake.write", "intake.list", "shared.read", "shared.write", "shared.list",
                         "outreach.list", "outreach.notices", "outreach.optout", "family.history.read",
-                        "family.requests.file", "family.requests.read"}
+                        "family.requests.file", "family.requests.read",
+                        "case.read", "case.write", "case.list", "case.print", "ledger.print"}
 CHILD_DETAIL_ACTIONS |= {"voice.inbox", "voice.read", "voice.write", "voice.link", "kokoro.board", "kokoro.optout",
                          "kokoro.export"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review", "family.codes.issue", "family.household.check", "kokoro.codes"}

@@ -81,7 +81,7 @@ def test_staff_journey_from_sign_in_to_follow_up(server: str, chromium: Browser)
     expect(page.get_by_role("link", name="P0003")).to_be_visible()
     page.get_by_label("支援区分").select_option("重点支援")  # htmx swaps the results in place
     expect(page.get_by_role("link", name="P0003")).to_have_count(0)
-    expect(page).to_have_url(f"{server}/candidates?purpose=screening&school=&grade=&tier=%E9%87%8D%E7%82%B9%E6%94%AF%E6%8F%B4&domain=&sort=tier")
+    expect(page).to_have_url(f"{server}/candidates?purpose=screening&school=&grade=&tier=%E9%87%8D%E7%82%B9%E6%94%AF%E6%8F%B4&domain=&status=&owner=&sort=tier")
     shot(page, "02-candidates")
     problems["candidates"] = serious_violations(page)
 

@@ -47,8 +47,9 @@ RENDER_WHEN_DENIED = {("GET", "/dashboard"), ("GET", "/resources"), ("GET", "/ap
 # Routes about one child: path parameter -> the person it concerns (plan/referral/follow-up 1 are P0002's).
 PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no", "task_id",
                  "package_id", "intake_id", "case_id", "act_id"}
-LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates", "/intakes", "/shared"}
-LIST_ACTIONS = {"/intakes": "intake.list", "/shared": "shared.list"}  # the rest list candidates
+LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates", "/intakes", "/shared", "/ledger", "/ledger/agenda.pdf"}
+LIST_ACTIONS = {"/intakes": "intake.list", "/shared": "shared.list", "/ledger": "case.list",
+                "/ledger/agenda.pdf": "ledger.print"}  # the rest list candidates
 
 PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
                "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1", "task_id": "1",
@@ -96,6 +97,16 @@ FORMS: dict[str, dict[str, str]] = {
     "/kokoro/codes": {"label": "5年1組", "pupils": "0001\n0002"},
     "/kokoro/classes/{class_id}/opt-out": {"pupil_no": "0004"},
     "/kokoro/classes/{class_id}/opt-in": {"pupil_no": "0004"},
+    "/children/{person_id}/case/status": {"status": "見守り", "reason": "学校での見守りに移行する", "purpose": "assessment"},
+    "/children/{person_id}/case/owner": {"owner": "ssw1", "reason": "学校での支援が中心になるため"},
+    "/children/{person_id}/contacts": {"contact_on": "2026-11-20", "kind": "phone", "counterpart": "母",
+                                       "summary": "家庭訪問の日程を調整した"},
+    "/children/{person_id}/meetings": {"held_on": "2026-11-20", "agency_1": "こども家庭センター", "agency_2": "小学校",
+                                       "role_2": "登校の見守り", "decisions": "学習支援につなぐ"},
+    "/children/{person_id}/ledger": {"category": "要支援児童", "lead_agency": "こども家庭センター",
+                                     "registered_on": "2026-11-20"},
+    "/children/{person_id}/ledger/review": {"reviewed_on": "2026-11-25", "next_review_on": "2026-12-20",
+                                            "lead_agency": "小学校"},
 }
 # File uploads (LGWAN mail), made for the home at hand: (form field, maker).
 UPLOADS: dict[str, tuple[str, Callable[[Home], bytes]]] = {

@@ -92,7 +92,7 @@ def test_notes_are_encrypted_at_rest(home: Home) -> None:
     # Rotation re-encrypts every note under the new key, and they still read back.
     with unit(home) as session:
         report = rotate(home.settings.home, lambda old, new: reencrypt_notes(session, old, new))
-    assert report.reencrypted == 2
+    assert report.reencrypted == 3  # the review's two notes and the case history's reason (the case opened)
     with home.factory() as session:
         blob = session.execute(text("select rationale_enc from reviews where id = :i"), {"i": made.id}).scalar_one()
     assert blob != raw[0]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tsunagu.commands.common import console, emit_json, err_console
 from tsunagu.config import load_settings
+from tsunagu.demo import seed_demo_cases
 from tsunagu.demo_accounts import DemoAccount, ensure_demo_accounts
 from tsunagu.hub import Hub
 from tsunagu.stats.demo import seed_demo_work
@@ -21,6 +22,8 @@ def prepare_accounts(home: Path) -> list[DemoAccount]:
         with hub.sessions.begin() as session:
             # The demo's recorded reviews and referrals, and the finance section's programmes (first run only).
             seed_demo_work(session, home, hub.note_cipher, hub.signing_key)
+        with hub.sessions.begin() as session:
+            seed_demo_cases(session, hub.note_cipher, hub.signing_key)  # owners, contacts, a meeting, the ledger
         return accounts
 
 

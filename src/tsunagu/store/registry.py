@@ -18,6 +18,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.link.models",
     "tsunagu.screen.runs.models",
     "tsunagu.work.models",
+    "tsunagu.work.cases.models",
     "tsunagu.work.rights.models",
     "tsunagu.handover.models",
     "tsunagu.work.urgency.models",

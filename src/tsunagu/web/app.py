@@ -29,6 +29,7 @@ from tsunagu.web.family.app import create_family_app
 from tsunagu.web.family.session import PREFIX as FAMILY_PREFIX
 from tsunagu.web.kodomo import ChildSigner
 from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
+from tsunagu.web.routes import cases as case_pages
 from tsunagu.web.routes import handover as handover_pages
 from tsunagu.web.routes import intakes as intake_pages
 from tsunagu.web.routes import kodomo as kodomo_pages
@@ -78,7 +79,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
                    admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
                    api_resources, handover_pages, intake_pages, shared_pages, outreach_pages, voice_pages,
-                   kokoro_pages, kodomo_pages):
+                   kokoro_pages, kodomo_pages, case_pages):
         app.include_router(module.router)
     errors.install(app)
     # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.

@@ -130,6 +130,10 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
     if any(allows(subject, "candidates.list", p, relationship=r, sensitivity=2) for p in ("screening", "assessment")
            for r in rels):
         entries.append(("/candidates", "候補一覧"))
+    if any(allows(subject, "case.list", "support_coordination", relationship=r, sensitivity=2) for r in rels):
+        entries.append(("/cases/mine", "ケース"))
+    if allows(subject, "case.list", "support_coordination", relationship="municipality", sensitivity=3):
+        entries.append(("/ledger", "進行管理台帳"))
     entries.append(("/resources", "社会資源"))
     if allows(subject, "intake.list", "assessment", relationship="own_agency", sensitivity=3):
         entries.append(("/intakes", "受理・安全確認"))

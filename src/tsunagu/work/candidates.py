@@ -12,7 +12,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import overload
 
@@ -25,6 +25,7 @@ from tsunagu.privacy import Subject, default_policy
 from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.work.access import Scope, allows, list_scope, record_listed, suspended_persons
+from tsunagu.work.cases.status import STATUS_SENSITIVITY, STATUSES, UNCHECKED, names, statuses
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.listing import LISTED_TIERS as LISTED_TIERS
 from tsunagu.work.listing import Listed, run_listing
@@ -35,6 +36,9 @@ TREND_LABELS = {"worse": "悪化", "better": "改善", "same": "変化なし", "
 DOMAIN_SENSITIVITY = {"abuse_risk": 3}
 SORTS = {"tier": "区分順", "school": "学校・学年順", "stale": "古いデータが多い順", "person": "個人ID順"}
 PER_PAGE = 25
+OWNER_FILTERS = {"me": "自分の担当", "none": "未割当"}
+# What a row says when case columns are shown, recorded with each child's list entry.
+CASE_ITEM = "case:status_owner"
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,13 @@ class CandidateRow:
     school_code: str | None
     grade: int | None
     stale_reasons: int
+    case_status: str = ""  # empty: the reader may not see case status (``CandidatePage.cases_visible``)
+    case_owner: str = ""
+
+    @property
+    def case_known(self) -> bool:
+        """A body has taken the child up since the listing: no-mark then means "no-mark when listed"."""
+        return self.case_status not in ("", UNCHECKED)
 
 
 @dataclass
@@ -88,6 +99,8 @@ class CandidateFilter:
     first_only: bool = False
     worsened_only: bool = False
     no_mark_only: bool = False
+    status: str | None = None
+    owner: str | None = None
     sort: str = "tier"
     page: int = 1
     per_page: int = PER_PAGE
@@ -97,6 +110,10 @@ class CandidateFilter:
             raise Invalid(f"区分は {'・'.join(LISTED_TIERS)} のいずれかです。")
         if self.domain is not None and self.domain not in DOMAINS:
             raise Invalid("領域の指定が正しくありません。")
+        if self.status is not None and self.status not in STATUSES:
+            raise Invalid(f"状況は {'・'.join(STATUSES)} のいずれかです。")
+        if self.owner is not None and self.owner not in OWNER_FILTERS:
+            raise Invalid("担当の指定が正しくありません。")
         if self.sort not in SORTS:
             raise Invalid("並べ替えの指定が正しくありません。")
         if self.page < 1 or not 1 <= self.per_page <= 500:
@@ -113,6 +130,7 @@ class CandidatePage:
     scope: str
     schools: list[str] = field(default_factory=list)
     grades: list[int] = field(default_factory=list)
+    cases_visible: bool = False
 
 
 @overload
@@ -273,18 +291,36 @@ def list_candidates(
         ("scope", filters.sort, scope_key), lambda: tuple(r for r in ordered if covered(r)))
     chosen = in_scope if matches is None else listing.selection(
         ("filter", filters.sort, scope_key, _filter_key(filters)), lambda: tuple(r for r in in_scope if matches(r)))
+    cases_visible = allows(subject, "case.read", purpose, relationship=scope.broadest, sensitivity=STATUS_SENSITIVITY)
+    cases = statuses(session) if cases_visible else {}
+    if cases_visible and (filters.status is not None or filters.owner is not None):
+        chosen = tuple(r for r in chosen if _case_matches(cases.get(r.person_id), filters, subject.user_id))
     total = len(chosen)
     pages = max(1, math.ceil(total / filters.per_page)) if paginate else 1
     page = min(filters.page, pages)
     shown = chosen[(page - 1) * filters.per_page: page * filters.per_page] if paginate else chosen
     visibility = _Visibility(subject, ACTION, purpose)
     rows = [_row(subject, purpose, scope, r, visibility) for r in _full(session, shown)]
-    record_listed(session, subject, decision, ACTION, purpose, [r.person_id for r in rows], key=key)
+    if cases_visible:
+        who = names(session, [cases[r.person_id][1] for r in rows if r.person_id in cases])
+        rows = [replace(r, case_status=cases.get(r.person_id, (UNCHECKED, None))[0],
+                        case_owner=who.get(cases.get(r.person_id, (UNCHECKED, None))[1] or "", "")) for r in rows]
+    record_listed(session, subject, decision, ACTION, purpose, [r.person_id for r in rows], key=key,
+                  items=(CASE_ITEM,) if cases_visible else ())
     return CandidatePage(
-        run, rows, total, page, pages, scope.broadest,
+        run, rows, total, page, pages, scope.broadest, cases_visible=cases_visible,
         schools=list(listing.schools) if covered is None else sorted({r.school_code for r in in_scope if r.school_code}),
         grades=list(listing.grades) if covered is None else sorted({r.grade for r in in_scope if r.grade is not None}),
     )
+
+
+def _case_matches(case: tuple[str, str | None] | None, filters: CandidateFilter, user_id: str) -> bool:
+    status, owner = case if case is not None else (UNCHECKED, None)
+    if filters.status is not None and status != filters.status:
+        return False
+    if filters.owner == "me" and owner != user_id:
+        return False
+    return not (filters.owner == "none" and owner is not None)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import NoteCipher
+from tsunagu.work.cases.models import CaseContact, CaseEvent, CaseMeeting
 from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan
 from tsunagu.work.urgency.models import Assessment, Intake, IntakeEvent, SharedAct
 
@@ -19,6 +20,9 @@ ENCRYPTED_COLUMNS: tuple[tuple[type[object], tuple[str, ...]], ...] = (
     (Assessment, ("reason_enc",)),
     (IntakeEvent, ("note_enc",)),
     (SharedAct, ("note_enc",)),
+    (CaseEvent, ("reason_enc",)),
+    (CaseContact, ("counterpart_enc", "summary_enc")),
+    (CaseMeeting, ("attendees_enc", "decisions_enc")),
 )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.privacy import NoteCipher, Subject
 from tsunagu.work.access import guard, suspended_persons
+from tsunagu.work.cases import status as case_status
 from tsunagu.work.errors import Invalid, NotFound
 from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan, SupportResource, User
 from tsunagu.work.notes import seal, unseal
@@ -127,6 +128,7 @@ def create_plan(
                       created_by=subject.user_id, created_at=now)
     session.add(row)
     session.flush()
+    case_status.on_plan(session, subject, person_id, cipher)
     return _view(session, row, cipher, True)
 
 
@@ -229,6 +231,7 @@ def close_plan(
         raise Invalid("未完了のフォローアップがあります。完了してから終結してください。")
     plan.status, plan.closed_at, plan.closure_note_enc = "closed", datetime.now(UTC), seal(cipher, note)
     session.flush()
+    case_status.on_plan_closed(session, subject, plan.person_id, cipher)
     return _view(session, plan, cipher, True)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tsunagu.privacy import NoteCipher, Subject
 from tsunagu.screen.runs.models import ScreeningResult
 from tsunagu.work.access import guard, latest_result
+from tsunagu.work.cases import status as case_status
 from tsunagu.work.errors import Invalid
 from tsunagu.work.models import Review
 from tsunagu.work.notes import seal, unseal
@@ -122,6 +123,7 @@ def record_review(
     )
     session.add(row)
     session.flush()
+    case_status.on_review(session, subject, person_id, cipher)
     return _view(row, cipher, True)
 
 

@@ -12,6 +12,7 @@ from tsunagu.handover.inbox import carried_for_page
 from tsunagu.web.charts import trend_svg
 from tsunagu.web.deps import PURPOSE_CHOICES, CsrfForm, CurrentSubject, State, check_purpose, render
 from tsunagu.work.access import RELATIONSHIPS, allows
+from tsunagu.work.cases.panel import case_panel as read_case_panel
 from tsunagu.work.child import open_break_glass, open_child, person_exists
 from tsunagu.work.errors import NotFound
 
@@ -38,11 +39,14 @@ def child_page(request: Request, state: State, subject: CurrentSubject, person_i
         view = open_child(session, subject, purpose, person_id, nodes=state.nodes(), manifests=state.manifests(),
                           cipher=state.cipher, key=state.key)
         carried = carried_for_page(session, subject, purpose, person_id, view.relationship, key=state.key)
+        case_panel = read_case_panel(session, subject, purpose, person_id, view.relationship, cipher=state.cipher,
+                                     key=state.key)
     may_review = allows(subject, "review.write", "assessment", relationship=view.relationship, sensitivity=3)
     may_observe = allows(subject, "observation.write", "assessment", relationship=view.relationship, sensitivity=2)
     may_history = allows(subject, "audit.read", "disclosure_handling")
     return render(request, state, "child.html", view=view, chart=trend_svg(view.trend), may_review=may_review,
-                  may_observe=may_observe, may_history=may_history, carried=carried)
+                  may_observe=may_observe, may_history=may_history, carried=carried,
+                  case_panel=case_panel)
 
 
 @router.post("/children/{person_id}/break-glass", dependencies=[CsrfForm])

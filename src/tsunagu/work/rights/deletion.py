@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from tsunagu.link.models import HouseholdMember, Person
 from tsunagu.screen.runs.models import ScreeningResult
+from tsunagu.work.cases.models import Case, CaseContact, CaseEvent, CaseMeeting, LedgerEntry
 from tsunagu.work.errors import Invalid
-from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan
+from tsunagu.work.models import CaseAssignment, FollowUp, Referral, Review, SupportPlan
 from tsunagu.work.rights.models import DeletionRecord
 
 MIN_WORK_REASON_CHARS = 10
@@ -33,6 +34,11 @@ TARGET_LABELS = {
     "support_plans": "支援方針（終結済み）",
     "referrals": "つなぎ（終結した支援方針のもの）",
     "follow_ups": "フォローアップ（終結した支援方針のもの）",
+    "case_contacts": "連絡記録",
+    "case_meetings": "個別ケース検討会議の記録",
+    "case_events": "ケースの経過（状況・担当の変更）",
+    "cases": "ケースの状況・担当",
+    "ledger_entries": "進行管理台帳（終了したもの）",
 }
 
 
@@ -83,6 +89,10 @@ def delete_derived(session: Session, person_id: str, scope: DeletionScope, *, ac
     if scope.work_records and any(p.status == "active" for p in plans):
         # An open plan is support in progress: ending it is a professional's decision, not a deletion.
         raise Invalid("支援中の支援方針があります。担当機関が終結してから、支援の記録を削除してください。")
+    if scope.work_records and session.scalars(select(LedgerEntry.id).where(
+            LedgerEntry.person_id == person_id, LedgerEntry.closed_on.is_(None))).first() is not None:
+        # A registration with the 要対協 is protection in progress, as an open plan is.
+        raise Invalid("要保護児童対策地域協議会の進行管理中です。進行管理を終了してから、支援の記録を削除してください。")
     report.rows["screening_results"] = _delete(
         session, delete(ScreeningResult).where(ScreeningResult.person_id == person_id))
     report.rows["household_members"] = _delete(
@@ -94,6 +104,7 @@ def delete_derived(session: Session, person_id: str, scope: DeletionScope, *, ac
         report.rows["referrals"] = _delete(session, delete(Referral).where(Referral.plan_id.in_(plan_ids)))
         report.rows["support_plans"] = _delete(session, delete(SupportPlan).where(SupportPlan.id.in_(plan_ids)))
         report.rows["reviews"] = _delete(session, delete(Review).where(Review.person_id == person_id))
+        _delete_case(session, person_id, report)
     now = datetime.now(UTC)
     reason = f"削除請求（受付番号 {request_id}）" if request_id is not None else "削除請求"
     if scope.work_records:
@@ -104,6 +115,17 @@ def delete_derived(session: Session, person_id: str, scope: DeletionScope, *, ac
     session.flush()
     session.expire_all()  # ORM objects of deleted rows must not be used after this
     return report
+
+
+def _delete_case(session: Session, person_id: str, report: DeletionReport) -> None:
+    """The case records (migration 0011); the access the case's ownership gave ends with them."""
+    case = session.scalars(select(Case).where(Case.person_id == person_id)).first()
+    if case is not None and case.assignment_id is not None:
+        session.execute(update(CaseAssignment).where(CaseAssignment.id == case.assignment_id,
+                                                     CaseAssignment.ended_at.is_(None)).values(ended_at=datetime.now(UTC)))
+    for target, model in (("case_contacts", CaseContact), ("case_meetings", CaseMeeting), ("case_events", CaseEvent),
+                          ("cases", Case), ("ledger_entries", LedgerEntry)):
+        report.rows[target] = _delete(session, delete(model).where(model.person_id == person_id))
 
 
 def pending_counts(session: Session, person_id: str) -> dict[str, int]:

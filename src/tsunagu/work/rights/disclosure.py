@@ -36,6 +36,7 @@ from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 from tsunagu.work.access import allows, relationship
 from tsunagu.work.candidates import TREND_LABELS, domains_for, reasons_for
+from tsunagu.work.cases.disclosure import disclosed_case
 from tsunagu.work.child import IDENTITY_LABELS, IDENTITY_SHOWN, METHOD_LABELS, SEX_LABELS
 from tsunagu.work.errors import Invalid
 from tsunagu.work.models import UseSuspension
@@ -338,6 +339,7 @@ def build_pack(
         "household": _household(pack),
         "reviews": reviews,
         "plans": plans,
+        "case": disclosed_case(session, row.person_id, cipher, notes=notes, withheld=NOTE_WITHHELD),
         "notes_included": notes,
         "link_decisions": _link_decisions(pack, links),
         "disputes": [{"source": d.source, "source_label": _source_label(manifests, d.source), "local_id": d.local_id,

@@ -174,6 +174,19 @@ def _sections(doc: _Doc, data: Mapping[str, Any]) -> None:
         doc.p(f"目標: {p['goals']}" + (f"\n終結: {_at(p['closed_at'])} {p['closure_note']}" if p["closed_at"] else ""))
         doc.table(["つなぎ先", "状況", "結果", "記録"], [
             (x["resource"], x["status"], x["outcome"], x["note"]) for x in p["referrals"]], [3, 1.5, 3, 3])
+    case = data.get("case")
+    if case is not None:
+        doc.p(f"ケースの状況: {case['status']}" + (f"（担当: {case['team']}）" if case["team"] else ""), "h3")
+        doc.table(["日時", "内容", "変更", "理由"], [
+            (_at(h["at"]), h["kind"], h["change"], h["reason"]) for h in case["history"]], [2, 2, 2, 4])
+        doc.table(["日付", "連絡の種別", "相手", "内容"], [
+            (c["on"], c["kind"], c["counterpart"], c["summary"]) for c in case["contacts"]], [1.5, 1.5, 2, 5])
+        doc.table(["開催日", "出席した機関", "決定事項"], [
+            (m["held_on"], "・".join(m["agencies"]), m["decisions"]) for m in case["meetings"]], [1.5, 3, 5])
+        if case["ledger"]:
+            led = case["ledger"]
+            doc.p(f"要保護児童対策地域協議会への登録: {led['category']}（登録 {led['registered_on']}"
+                  + (f"、終了 {led['closed_on']}" if led["closed_on"] else "") + "）")
     if not data["notes_included"]:
         doc.p("支援の記録の記述（自由記載）は機微度3の情報です。記録した機関が不開示事由を確認して開示します。", "note")
 
