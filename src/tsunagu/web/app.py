@@ -24,12 +24,14 @@ from tsunagu.web.api import candidates as api_candidates
 from tsunagu.web.api import children as api_children
 from tsunagu.web.api import resources as api_resources
 from tsunagu.web.api import reviews as api_reviews
+from tsunagu.web.api import search as api_search
 from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
 from tsunagu.web.routes import handover as handover_pages
 from tsunagu.web.routes import intakes as intake_pages
 from tsunagu.web.routes import outreach as outreach_pages
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
+from tsunagu.web.routes import search as search_pages
 from tsunagu.web.routes import shared as shared_pages
 from tsunagu.web.routes import statistics as statistics_pages
 from tsunagu.web.security import SESSION_COOKIE, CookieSigner, load_or_create_secret, parse_proxies
@@ -69,7 +71,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("tsunagu.web", "static")]), name="static")
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
                    admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
-                   api_resources, handover_pages, intake_pages, shared_pages, outreach_pages):
+                   api_resources, handover_pages, intake_pages, shared_pages, outreach_pages, search_pages, api_search):
         app.include_router(module.router)
     errors.install(app)
     # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.
