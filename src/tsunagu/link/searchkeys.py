@@ -72,7 +72,7 @@ def write_search_keys(session: Session, records: pl.DataFrame, secret: bytes, to
     """Replace the search keys with this run's (every run sees every record); returns the rows written."""
     conn = session.connection()
     links = read_frame(conn, select(PersonLink.source, PersonLink.local_id, PersonLink.person_id),
-                       {"source": pl.Utf8, "local_id": pl.Utf8, "person_id": pl.Utf8})
+                       {"source": pl.Utf8(), "local_id": pl.Utf8(), "person_id": pl.Utf8()})
     keyed = links.select((pl.col("source") + ":" + pl.col("local_id")).alias("key"), "person_id")
     terms = _terms(records, today).join(keyed, on="key", how="inner").select("person_id", "kind", "term").unique()
     # Hashing the distinct terms once: many records (and many children) share a family name.

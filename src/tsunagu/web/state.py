@@ -83,10 +83,15 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def _organisation(name: str) -> str:
-    """A department's name as people say it (教育委員会 学務課), not its id; school codes stay as they are."""
+@pass_context
+def _organisation(context: Context, name: str) -> str:
+    """A department's name as people say it (教育委員会 学務課), not its id; a school (or an SSW's
+    schools, comma-separated) by its name from the 学校マスタ."""
     departments = default_catalog().departments
-    return departments[name].name if name in departments else name
+    if name in departments:
+        return departments[name].name
+    names: dict[str, str] = context.get("schools") or {}
+    return "・".join(names.get(part.strip(), part.strip()) for part in name.split(",") if part.strip())
 
 
 @dataclass

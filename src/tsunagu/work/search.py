@@ -46,7 +46,7 @@ MAX_WORDS = 6
 KIND_LABELS = {NAME: "氏名", READING: "よみ", BIRTH: "生年月日", AZA: "宛名番号", "school": "学校", "grade": "学年"}
 _KANA = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u309d\u309e\u30fd\u30fe・]+$")
 _DIGITS = re.compile(r"^[0-9]{4,15}$")
-_DATE_SHAPE = re.compile(r"[0-9年月日./\-]")
+_HAS_DIGIT = re.compile(r"[0-9]")
 
 
 @dataclass(frozen=True)
@@ -80,12 +80,19 @@ class SearchResult:
 
 
 def _birth(text: str) -> date | None:
-    if not _DATE_SHAPE.search(text):
+    """A word with digits in it (not a 宛名番号) is a date, or a mistake: 2026年13月1日 is refused
+    with the reason, not looked up as a name."""
+    if not _HAS_DIGIT.search(text) or _DIGITS.match(text):
+        if _DIGITS.match(text):
+            try:
+                return parse_date(text, "compact") if len(text) == 8 else None
+            except ValueError:
+                return None
         return None
     try:
         return parse_date(text)
-    except ValueError:
-        return None
+    except ValueError as exc:
+        raise Invalid(f"「{text}」は日付として読めません（{str(exc).split(' / ')[0]}）。") from exc
 
 
 def parse_word(raw: str) -> Word:
@@ -129,14 +136,14 @@ def _identities(nodes: Mapping[str, Node], manifests: ManifestSet, session: Sess
     if register is None or register.department not in nodes or not person_ids:
         return {}
     links = session.execute(select(PersonLink.person_id, PersonLink.local_id).where(
-        PersonLink.source == register.name, PersonLink.person_id.in_(person_ids))).all()
+        PersonLink.source == register.source, PersonLink.person_id.in_(person_ids))).all()
     if not links:
         return {}
     person_of = {local_id: person_id for person_id, local_id in links}
     request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose,
                           fields=("full_name", "reading", "birth_date"))
     try:
-        answer = nodes[register.department].identifiers(request, local_ids=[(register.name, lid) for lid in person_of])
+        answer = nodes[register.department].identifiers(request, local_ids=[(register.source, lid) for lid in person_of])
     except Exception:  # a node that is down or refuses: the results still show, without names
         return {}
     found: dict[str, dict[str, object]] = {}
