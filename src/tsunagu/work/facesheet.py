@@ -83,11 +83,13 @@ def age_on(birth: date | None, day: date) -> int | None:
 
 def household_reasons(reasons: list[Reason]) -> list[Reason]:
     """The household-level reasons among those the user may see, each once."""
-    seen: set[tuple[str, str | None]] = set()
+    seen: set[str] = set()
     found = []
     for reason in reasons:
-        if reason.item_id in HOUSEHOLD_ITEMS and (reason.label, reason.item_id) not in seen:
-            seen.add((reason.label, reason.item_id))
+        # One rule may cite several items (a household member's care need, and the absences): the
+        # sentence once is enough.
+        if reason.item_id in HOUSEHOLD_ITEMS and reason.label not in seen:
+            seen.add(reason.label)
             found.append(reason)
     return found
 
