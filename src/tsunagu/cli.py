@@ -21,6 +21,7 @@ from tsunagu.commands import registers as registers_cmd
 from tsunagu.commands import requests as requests_cmd
 from tsunagu.commands import resources as resources_cmd
 from tsunagu.commands import retention as retention_cmd
+from tsunagu.commands import schools as schools_cmd
 from tsunagu.commands import screen as screen_cmd
 from tsunagu.commands import serve as serve_cmd
 from tsunagu.commands import stats as stats_cmd
@@ -61,6 +62,7 @@ retention_cmd.register(app)
 registers_cmd.register(app)
 keys_cmd.register(app)
 bench_cmd.register(app)
+schools_cmd.register(app)
 users_cmd.register(app)
 resources_cmd.register(app)
 serve_cmd.register(app)
