@@ -41,7 +41,7 @@ def test_a_linkage_run_writes_hashed_keys_that_find_a_registered_child(small_tow
             assert len(rows) == 5
             stored = {t for (t,) in session.execute(select(SearchKey.token))}
             for row in rows:
-                family, given = split_name(row["full_name"])
+                family, _given = split_name(row["full_name"])
                 person = person_of[row["local_id"]]
                 token = term_token(secret, NAME, name_key(family))
                 owners = set(session.scalars(select(SearchKey.person_id).where(SearchKey.token == token)))
