@@ -99,9 +99,10 @@ def register_identities(nodes: Mapping[str, Node], manifests: ManifestSet, sessi
     register = manifests.register()
     if register is None or register.department not in nodes or not person_ids:
         return {}
-    links = session.execute(select(PersonLink.person_id, PersonLink.local_id).where(
-        PersonLink.source == register.source, PersonLink.person_id.in_(person_ids))).all()
-    person_of = {local_id: person_id for person_id, local_id in links}
+    # By person only (see work.search._identities: the source in the query chose the wrong index).
+    links = session.execute(select(PersonLink.person_id, PersonLink.local_id, PersonLink.source)
+                            .where(PersonLink.person_id.in_(person_ids))).all()
+    person_of = {local_id: person_id for person_id, local_id, source in links if source == register.source}
     if not person_of:
         return {}
     request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose,

@@ -135,11 +135,13 @@ def _identities(nodes: Mapping[str, Node], manifests: ManifestSet, session: Sess
     register = manifests.register()
     if register is None or register.department not in nodes or not person_ids:
         return {}
-    links = session.execute(select(PersonLink.person_id, PersonLink.local_id).where(
-        PersonLink.source == register.source, PersonLink.person_id.in_(person_ids))).all()
-    if not links:
+    # By person only, the source compared here: with both in the query SQLite chose the (source,
+    # local id) index and read the register's 240,000 links at 100,000 children (0.14 s a search).
+    links = session.execute(select(PersonLink.person_id, PersonLink.local_id, PersonLink.source)
+                            .where(PersonLink.person_id.in_(person_ids))).all()
+    person_of = {local_id: person_id for person_id, local_id, source in links if source == register.source}
+    if not person_of:
         return {}
-    person_of = {local_id: person_id for person_id, local_id in links}
     request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose,
                           fields=("full_name", "reading", "birth_date"))
     try:
@@ -180,16 +182,17 @@ def search_children(
     rows: list[tuple[str, str | None, int | None, str]] = []
     if run is not None and (people is None or people):
         r = ScreeningResult
-        stmt = select(r.person_id, r.school_code, r.grade, r.tier).where(r.run_id == run.run_id)
-        if people is not None:
-            stmt = stmt.where(r.person_id.in_(sorted(people)))
+        # By person only, the run compared here: with the run in the query SQLite walked the run's
+        # 100,000 results by the (run, tier) index instead of the few persons found.
+        stmt = select(r.person_id, r.school_code, r.grade, r.tier, r.run_id).where(
+            r.person_id.in_(sorted(people)) if people is not None else r.run_id == run.run_id)
         if school:
             stmt = stmt.where(r.school_code == school)
         if grade is not None:
             stmt = stmt.where(r.grade == grade)
         suspended = suspended_persons(session)
-        rows = [(p, s, g, t) for p, s, g, t in session.execute(stmt.order_by(r.person_id))
-                if p not in suspended and scope.covers(p, s)]
+        rows = sorted((p, s, g, t) for p, s, g, t, run_id in session.execute(stmt)
+                      if run_id == run.run_id and p not in suspended and scope.covers(p, s))
     result.total = len(rows)
     result.truncated = len(rows) > limit
     shown = rows[:limit]
