@@ -112,6 +112,7 @@ def test_schools_are_shown_by_name(home: Home, browser: Make) -> None:
     assert SCHOOL_NAME in listing and "C199290120001</td>" not in listing
     child = cw.get("/children/P0003", params={"purpose": "assessment"}).text
     assert SCHOOL_NAME in child
+    assert "住民記録に世帯の情報がありません" in child  # P0003 is in no household
 
 
 def test_one_grade_display_everywhere() -> None:

@@ -62,7 +62,8 @@ class FaceSheet:
     age: int | None = None
     school_code: str | None = None
     grade: int | None = None
-    household_shown: bool = False
+    household_known: bool = False  # the register places the child in a household
+    household_shown: bool = False  # … and this user may see it
     guardians: list[Member] = field(default_factory=list)
     siblings: list[Member] = field(default_factory=list)
     others: list[Member] = field(default_factory=list)
@@ -139,6 +140,7 @@ def build_face_sheet(
     person = session.get(Person, person_id)
     if register is None or person is None or person.household_id is None:
         return sheet
+    sheet.household_known = True
     level = existence_sensitivity(register.item_ids)
     if not read(level, register.department):
         return sheet
