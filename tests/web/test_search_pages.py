@@ -72,6 +72,7 @@ def test_face_sheet_puts_the_name_first_with_household_and_plans(home: Home, bro
     assert "8歳" in face and "小学5年" in face
     assert "髙橋　洋子（母）" in face                       # the guardian, with the 続柄
     assert "佐藤　花子" in face and "予防的支援" in face    # the sibling and, for the centre, its tier
+    assert 'href="/children/P0002?purpose=assessment"' in face  # … and a way to its own page
     assert 'href="/children/P0001/household?purpose=assessment"' in face
     assert page.index('id="face-title"') < page.index('id="screen-title"')
 
