@@ -46,8 +46,8 @@ def test_api_search_answers_json_with_the_same_scope_and_audit(home: Home, brows
     answer = browser("ssw1").client.get("/api/search", params={"q": "2018/4/1"})
     assert answer.status_code == 200
     body = answer.json()
-    assert body["total"] == 3 and [r["person_id"] for r in body["results"]] == ["P0001", "P0002", "P0004"]
-    assert body["results"][0]["name"] == "髙橋　太郎" and body["results"][0]["grade_label"] == "小学5年"
+    assert body["total"] == 3 and [r["person_id"] for r in body["results"]] == ["P0002", "P0001", "P0004"]
+    assert body["results"][1]["name"] == "髙橋　太郎" and body["results"][1]["grade_label"] == "小学5年"
     assert body["term_kinds"] == ["生年月日"]
     with home.factory() as session:
         shown = session.scalars(select(AuditEntry.person_id).where(AuditEntry.action == "children.search",

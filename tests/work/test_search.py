@@ -23,7 +23,7 @@ def _search(home: Home, secret: bytes, user: str, query: str, **kw: object) -> l
         with home.factory.begin() as session:
             found = search_children(session, home.subject(user), "screening", query, secret=secret, nodes=hub.nodes(),
                                     manifests=hub.manifests, **kw)  # type: ignore[arg-type]
-            return [r.person_id for r in found.rows]
+            return sorted(r.person_id for r in found.rows)
     finally:
         hub.close()
 
@@ -113,3 +113,15 @@ def test_names_come_from_the_register_for_the_purpose(home: Home) -> None:
 def test_a_word_that_is_nothing_is_refused(word: str) -> None:
     with pytest.raises(Invalid):
         parse_word(word)
+
+
+def test_results_are_in_the_order_of_their_reading(home: Home) -> None:
+    secret = make_searchable(home)
+    hub = Hub(home.settings)
+    try:
+        with home.factory.begin() as session:
+            found = search_children(session, home.subject("cw1"), "screening", "2018-04-01", secret=secret,
+                                    nodes=hub.nodes(), manifests=hub.manifests)
+    finally:
+        hub.close()
+    assert [r.person_id for r in found.rows] == ["P0002", "P0003", "P0001", "P0004"]  # サトウ スズキ タカハシ タナカ

@@ -214,4 +214,6 @@ def search_children(
             person_id, str(found.get("full_name") or ""), str(found.get("reading") or ""),
             birth if isinstance(birth, date) else None, school_code, grade_no, tier,
         ))
+    # In 50音 order of the reading, as a register is read (children without a name shown last).
+    result.rows.sort(key=lambda f: (not f.reading, f.reading, f.birth_date or date.max, f.person_id))
     return result
