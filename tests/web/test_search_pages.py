@@ -120,3 +120,19 @@ def test_one_grade_display_everywhere() -> None:
     from tsunagu.web.state import grade_label
 
     assert [grade_label(g) for g in (1, 6, 7, 9, None)] == ["小学1年", "小学6年", "中学1年", "中学3年", ""]
+
+
+def test_the_access_log_keeps_no_search_terms() -> None:
+    import logging
+
+    from tsunagu.web.routes.search import SearchTermsHidden
+
+    def line(path: str) -> str:
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                                   ("127.0.0.1:5000", "GET", path, "1.1", 200), None)
+        assert SearchTermsHidden().filter(record)
+        return record.getMessage()
+
+    assert "%E9%AB%98" not in line("/search?q=%E9%AB%98%E6%A9%8B&purpose=screening")
+    assert "q=" not in line("/api/search?q=2014-05-03") and "/api/search?" in line("/api/search?q=2014-05-03")
+    assert line("/candidates?purpose=screening").endswith('"GET /candidates?purpose=screening HTTP/1.1" 200')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +13,25 @@ from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.search import SearchResult, search_children
 
 router = APIRouter(include_in_schema=False)
+SEARCH_PATHS = ("/search", "/api/search")
+
+
+class SearchTermsHidden(logging.Filter):
+    """The web server's access log names each request's path with its query: a search's would be a
+    child's name or birth date in clear in a log file, which the audit chain itself avoids (see
+    ``work.search``). The query of a search is dropped from the line; the rest stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, _, query = args[2].partition("?")
+            if query and path in SEARCH_PATHS:
+                record.args = (*args[:2], f"{path}?（検索語は記録しません）", *args[3:])
+        return True
+
+
+# uvicorn's access logger, in every process that serves the app (each worker imports this module).
+logging.getLogger("uvicorn.access").addFilter(SearchTermsHidden())
 # The purposes a search may be made for: the candidate list's (finding a child to screen or assess
 # it); the policy grants ``children.search`` for these only.
 SEARCH_PURPOSES = ("screening", "assessment")
