@@ -84,6 +84,8 @@ NO_PERSONAL_DATA = {
     "registers legal-basis": "the legal bases", "resources list": "the public support directory",
     "resources add": "the support directory: services, not people",
     "resources import": "the support directory: services, not people",
+    "schools load": "the school master: schools' codes and names, not people",
+    "schools list": "the school master: schools' codes and names, not people",
     "outreach evaluate": "pseudonymous ids against synthetic truth",
     "manifest draft": "reads a file the steward names and prints column shapes and counts, never a value; no vault",
     "manifest check": "reads a file the steward names and prints counts and row numbers, never a value; no vault",

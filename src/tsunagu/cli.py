@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "urgency": "urgency",
     "outreach": "outreach",
     "family": "family",
+    "schools": "schools",
 }
 
 

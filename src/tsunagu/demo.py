@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog.manifest import manifests_for_home
+from tsunagu.catalog.schools import FILE_NAME as SCHOOLS_FILE
+from tsunagu.catalog.schools import install_school_master
 from tsunagu.config import Settings, load_settings
 from tsunagu.home import init_home
 from tsunagu.hub import Hub
@@ -75,6 +77,8 @@ def build_demo(home: Path, children: int, seed: int, profile: str = "default",
     say("synth")
     out, fresh = _synth(home, children, seed, profile)
     summary.stages["synth"] = "generated" if fresh else "reused"
+    if (out / SCHOOLS_FILE).is_file():  # the synthetic board of education's list of school names
+        install_school_master(out / SCHOOLS_FILE, home)
     say("ingest")
     ingestor = Ingestor(manifests_for_home(home), settings.vault_dir, settings.hub_url)
     try:
@@ -117,7 +121,7 @@ def _link_and_screen(settings: Settings, summary: DemoSummary, fresh: bool, say:
                 summary.linkage = json.loads(session.scalars(
                     select(LinkRun.stats_json).order_by(LinkRun.started_at.desc())).first() or "{}")
             else:
-                summary.linkage = vars(run_linkage(session, nodes, manifests))
+                summary.linkage = vars(run_linkage(session, nodes, manifests, search_secret=hub.search_secret))
                 summary.stages["link"] = "linked"
         say("screen")
         as_of = _export_date(settings.home) or date.today()

@@ -28,6 +28,7 @@ from tsunagu.catalog import Catalog, default_catalog
 from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
 from tsunagu.privacy import NoteCipher, Policy, default_policy, load_note_cipher, load_or_create_signing_key
+from tsunagu.privacy.keyfiles import load_or_create_search_secret
 from tsunagu.screen import RuleSet, load_rule_set
 from tsunagu.store.db import migrate, read_session_factory, session_factory
 from tsunagu.store.dialects import Dialect, create_hub_engine, dialect_for_url
@@ -131,9 +132,14 @@ class Hub:
         """The hub's audit-checkpoint signing key (created on first use)."""
         return load_or_create_signing_key(self.settings.home)
 
+    @cached_property
+    def search_secret(self) -> bytes:
+        """The key of the hashed search terms (created on first use; ``link.searchkeys``)."""
+        return load_or_create_search_secret(self.settings.home)
+
     def load_keys(self) -> None:
         """Load (or create) both keys now: a server should fail at its start, not at a first request."""
-        _ = (self.note_cipher, self.signing_key)
+        _ = (self.note_cipher, self.signing_key, self.search_secret)
 
     # -- lifetime ----------------------------------------------------------------------------------
     def close(self) -> None:

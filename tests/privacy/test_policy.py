@@ -71,6 +71,7 @@ def _cases(purposes: set[str], rel: set[str], *, ledger: bool = False) -> dict[s
 def _care_team(rel: set[str]) -> dict[str, list[G]]:
     return {
         "candidates.list": [g({S, A}, rel)],
+        "children.search": [g({S, A}, rel)],  # search finds what the list may show (issue 19)
         "child.view": [g({S, A, SC}, rel)],
         "child.items.read": [g({S, A, SC}, rel)],
         "observation.write": [g({A}, rel)],
@@ -84,6 +85,7 @@ def _care_team(rel: set[str]) -> dict[str, list[G]]:
 def _school(rel: set[str]) -> dict[str, list[G]]:
     return {
         "candidates.list": [g({S, A}, rel, 2)],
+        "children.search": [g({S, A}, rel, 2)],
         "child.view": [g({S, A, SC}, rel, 2)],
         "child.items.read": [g({S, A, SC}, rel, 2, SCHOOL_HELD)],
         "observation.write": [g({A}, rel, 2)],
@@ -173,7 +175,7 @@ CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "ob
                         "outreach.list", "outreach.notices", "outreach.optout", "family.history.read",
                         "family.requests.file", "family.requests.read",
                         "case.read", "case.write", "case.list", "case.print", "ledger.print"}
-CHILD_DETAIL_ACTIONS |= {"voice.inbox", "voice.read", "voice.write", "voice.link", "kokoro.board", "kokoro.optout",
+CHILD_DETAIL_ACTIONS |= {"children.search", "voice.inbox", "voice.read", "voice.write", "voice.link", "kokoro.board", "kokoro.optout",
                          "kokoro.export"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review", "family.codes.issue", "family.household.check", "kokoro.codes"}
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",

@@ -90,8 +90,8 @@ def test_staff_journey_from_sign_in_to_follow_up(server: str, chromium: Browser)
     shot(page, "03-purpose")
     page.get_by_label("二次アセスメント").check()
     page.get_by_role("button", name="記録を開く").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("P0001")
-    expect(page.get_by_text("髙橋　太郎").first).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("髙橋　太郎")  # the name first, not the id
+    page.locator("details.timeline-detail summary").click()  # the records behind the monthly chart
     expect(page.get_by_role("cell", name="欠席日数（月）").first).to_be_visible()
     expect(page.locator("svg.trend")).to_be_visible()
     shot(page, "04-child")
@@ -155,7 +155,7 @@ def test_the_access_appears_in_the_childs_access_history(server: str, chromium: 
     caseworker = new_page(chromium)
     sign_in(caseworker, server, "cw1")
     caseworker.goto(f"{server}/children/P0003?purpose=support_coordination")
-    expect(caseworker.get_by_role("heading", level=1)).to_contain_text("P0003")
+    expect(caseworker.get_by_role("heading", level=1)).to_contain_text("鈴木　一郎")
     caseworker.context.close()
 
     officer = new_page(chromium)

@@ -47,9 +47,13 @@ RENDER_WHEN_DENIED = {("GET", "/dashboard"), ("GET", "/resources"), ("GET", "/ap
 # Routes about one child: path parameter -> the person it concerns (plan/referral/follow-up 1 are P0002's).
 PERSON_PARAMS = {"person_id", "plan_id", "referral_id", "follow_up_id", "request_no", "notice_no", "task_id",
                  "package_id", "intake_id", "case_id", "act_id"}
-LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates", "/intakes", "/shared", "/ledger", "/ledger/agenda.pdf"}
+LIST_ROUTES = {"/candidates", "/candidates.csv", "/api/candidates", "/intakes", "/shared", "/ledger", "/ledger/agenda.pdf",
+               "/search", "/api/search"}
 LIST_ACTIONS = {"/intakes": "intake.list", "/shared": "shared.list", "/ledger": "case.list",
-                "/ledger/agenda.pdf": "ledger.print"}  # the rest list candidates
+                "/ledger/agenda.pdf": "ledger.print", "/search": "children.search",
+                "/api/search": "children.search"}  # the rest list candidates
+# Query parameters of list routes that need one (a search by school needs no search keys).
+QUERIES = {"/search": {"school": "S001"}, "/api/search": {"school": "S001"}}
 
 PATH_VALUES = {"person_id": "P0002", "plan_id": "1", "referral_id": "1", "follow_up_id": "1", "resource_id": "1",
                "pair_id": "1", "user_id": "teacher2", "request_no": "1", "notice_no": "1", "task_id": "1",
@@ -183,6 +187,7 @@ def call(b: Browser, method: str, template: str, user: str = "cw1", home: Home |
         query = {"purpose": "assessment"} if "{person_id}" in template or template.startswith("/api/children") else {}
         if template == "/children/{person_id}/support":
             query = {"purpose": "support_coordination"}
+        query = {**query, **QUERIES.get(template, {})}
         return b.client.get(url, params=query, follow_redirects=False)
     if template in JSON_BODIES:
         return b.client.post(url, json=JSON_BODIES[template], headers={"X-CSRF-Token": b.csrf})

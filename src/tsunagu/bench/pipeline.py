@@ -123,6 +123,8 @@ def _ingest(r: _Runner, tsunagu: str, synth: Path, home: Path) -> dict[str, Any]
     init = r.run([tsunagu, "init", "--home", str(home), "--name", "つなぐ市（ベンチマーク）", "--code", "272205"])
     if not init.ok:
         return {"status": "failed", "error": f"init: {init.failure()}"}
+    if (synth / "schools.yaml").is_file():  # the synthetic board of education's school names
+        r.run([tsunagu, "schools", "load", str(synth / "schools.yaml"), "--home", str(home)])
     r.say("ingest: loading every export into a fresh home …")
     run = r.run([tsunagu, "ingest", str(synth / "exports"), "--home", str(home), "--json"])
     entry = r.record("ingest", run, lambda d: _ingest_figures(d, run))

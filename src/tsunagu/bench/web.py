@@ -100,10 +100,10 @@ def _stop(server: subprocess.Popen[bytes]) -> dict[str, Any]:
 
 
 def run_web_load(home: Path, config: LoadConfig, log: Path | None = None, *,
-                 workers: int = DEFAULT_WORKERS) -> dict[str, Any]:
-    """Account, server, load, stop: the figures of one web-load run."""
+                 workers: int = DEFAULT_WORKERS, port: int | None = None) -> dict[str, Any]:
+    """Account, server, load, stop: the figures of one web-load run (on ``port``, else a free one)."""
     user_id, password = prepare_account(home)
-    port = free_port()
+    port = port or free_port()
     log_path = log or home.parent / f"{home.name}-web-server.log"
     cmd = [sys.executable, "-m", "tsunagu.bench.web", "--serve", str(port), "--home", str(home),
            "--workers", str(workers)]
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        for kind in ("candidate_list", "child_page"):
+        for kind in ("candidate_list", "child_page", "search"):
             s = result["latency"][kind]
             print(f"{kind:15} n={s['count']:>6}  p50 {s['p50_ms']} ms  p95 {s['p95_ms']} ms  p99 {s['p99_ms']} ms  "
                   f"max {s['max_ms']} ms")

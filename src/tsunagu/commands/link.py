@@ -50,7 +50,8 @@ def _collector_paused() -> Iterator[None]:
 
 def link_home(settings: Settings, incremental: bool = False) -> LinkReport:
     with _collector_paused(), Hub.open(settings) as hub, hub.sessions.begin() as session:
-        return run_linkage(session, hub.nodes(), hub.manifests, incremental=incremental)
+        return run_linkage(session, hub.nodes(), hub.manifests, incremental=incremental,
+                           search_secret=hub.search_secret)
 
 
 @link_app.callback()

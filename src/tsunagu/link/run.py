@@ -26,6 +26,7 @@ from tsunagu.link.models import LinkRun
 from tsunagu.link.outcome import Stored
 from tsunagu.link.probabilistic import link_probabilistic
 from tsunagu.link.records import gather
+from tsunagu.link.searchkeys import write_search_keys
 from tsunagu.link.stages import partitions
 from tsunagu.privacy import AuditEvent, append
 from tsunagu.vault.node import Node
@@ -72,7 +73,7 @@ def latest_model(session: Session) -> dict[str, Any] | None:
 
 
 def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, *, incremental: bool = False,
-                thresholds: Thresholds | None = None) -> LinkReport:
+                thresholds: Thresholds | None = None, search_secret: bytes | None = None) -> LinkReport:
     """Link every record the nodes release; store only the link index, in the caller's transaction."""
     started = time.perf_counter()
     timer = stages.Stages()
@@ -95,6 +96,9 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
     timer.done("assign")
     stored = stages.write(session, run_id, now, scored, assigned, previous)
     timer.done("write")
+    if search_secret is not None:  # the staff app's search terms, hashed (link.searchkeys)
+        write_search_keys(session, scored.inputs.records, search_secret, now.date())
+        timer.done("search_keys")
     notes = [*scored.inputs.notes, *([] if incremental else plan.notes), *scored.result.notes]
     report = _report(run_id, incremental, scored, assigned, stored, notes, timer,
                      round(time.perf_counter() - started, 2))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tsunagu.errors import KeyFileError
 
-__all__ = ["KeyFileError", "create_secret", "private_dir", "read_secret"]
+__all__ = ["KeyFileError", "create_secret", "load_or_create_search_secret", "private_dir", "read_secret"]
 
 
 def private_dir(path: Path) -> Path:
@@ -57,3 +57,19 @@ def read_secret(path: Path) -> bytes:
             f"`chmod 600 {path}` を実行してください / key file must be mode 0600"
         )
     return path.read_bytes()
+
+
+SEARCH_KEY_PATH = Path("keys") / "search.key"
+
+
+def load_or_create_search_secret(home: Path) -> bytes:
+    """The key of the hashed search terms (``link.searchkeys``), ``home/keys/search.key`` (0600),
+    created on first use. Kept in the home beside the other keys, never in the hub store: the
+    store's hashed terms tell nothing without it."""
+    path = home / SEARCH_KEY_PATH
+    if not path.exists():
+        create_secret(path, os.urandom(32))
+    secret = read_secret(path)
+    if len(secret) != 32:
+        raise KeyFileError(f"検索キーの鍵の長さが正しくありません: {path} / search key must be 32 bytes")
+    return secret

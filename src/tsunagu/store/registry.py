@@ -16,6 +16,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.store.models",
     "tsunagu.privacy.models",
     "tsunagu.link.models",
+    "tsunagu.link.searchkeys",
     "tsunagu.screen.runs.models",
     "tsunagu.work.models",
     "tsunagu.work.cases.models",

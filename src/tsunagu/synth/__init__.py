@@ -22,7 +22,7 @@ from tsunagu.synth.needs import build_needs
 from tsunagu.synth.population import build_population
 from tsunagu.synth.profile import SOURCES, Profile, builtin_profiles, load_profile
 from tsunagu.synth.programmes import write_programmes
-from tsunagu.synth.schools import build_schools
+from tsunagu.synth.schools import build_schools, write_school_master
 from tsunagu.synth.table import Table, Written, write_table
 from tsunagu.synth.truth import (
     RECORDS_HEADER,
@@ -123,6 +123,7 @@ def generate(children: int, seed: int, profile: str | Path | Profile, out: Path)
     write_manifest(ctx, truth_dir, children, files, rows, export_dir)
     # The child guidance centre's past intakes, for the urgency aid: beside exports/, additive.
     write_history(seed, prof.export_date, out)
+    write_school_master(network, out)
     return SynthSummary(
         children=children,
         persons=pop.n,

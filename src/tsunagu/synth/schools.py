@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import yaml
 
 from tsunagu.synth.dates import NA, fiscal_year, school_cohort, to_day
 from tsunagu.synth.population import Population
@@ -172,3 +174,13 @@ def build_schools(pop: Population, rng: np.random.Generator) -> SchoolNetwork:
         entry_day=entry_day,
         school_year=sy,
     )
+
+
+def write_school_master(network: SchoolNetwork, out: Path) -> Path:
+    """The board of education's list of schools (学校マスタ, ``catalog.schools``), beside exports/: the
+    departments' files name schools by code only, as real ones do."""
+    path = out / "schools.yaml"
+    body = {"schools": [{"code": str(c), "name": str(n)} for c, n in zip(network.codes, network.names, strict=True)]}
+    path.write_text("# 学校マスタ（合成データ）: 学校コードと学校名\n"
+                    + yaml.safe_dump(body, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path

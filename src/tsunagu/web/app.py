@@ -25,6 +25,7 @@ from tsunagu.web.api import candidates as api_candidates
 from tsunagu.web.api import children as api_children
 from tsunagu.web.api import resources as api_resources
 from tsunagu.web.api import reviews as api_reviews
+from tsunagu.web.api import search as api_search
 from tsunagu.web.family.app import create_family_app
 from tsunagu.web.family.session import PREFIX as FAMILY_PREFIX
 from tsunagu.web.kodomo import ChildSigner
@@ -37,6 +38,7 @@ from tsunagu.web.routes import kokoro_board as kokoro_pages
 from tsunagu.web.routes import outreach as outreach_pages
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
+from tsunagu.web.routes import search as search_pages
 from tsunagu.web.routes import shared as shared_pages
 from tsunagu.web.routes import statistics as statistics_pages
 from tsunagu.web.routes import voice as voice_pages
@@ -79,7 +81,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
                    admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
                    api_resources, handover_pages, intake_pages, shared_pages, outreach_pages, voice_pages,
-                   kokoro_pages, kodomo_pages, case_pages):
+                   kokoro_pages, kodomo_pages, case_pages, search_pages, api_search):
         app.include_router(module.router)
     errors.install(app)
     # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from datetime import date
 from html import escape
 
 from markupsafe import Markup
 
+from tsunagu.stats.charts import GRID, PALETTE, Dot, Line, Rect, Text
 from tsunagu.stats.charts import Chart as StatsChart
-from tsunagu.stats.charts import Dot, Line, Rect, Text
-from tsunagu.work.child import TrendPoint
+from tsunagu.work.child import TimelineEntry, TrendPoint
 
 LEVELS = ("対象外", "見守り", "予防的支援", "重点支援")  # bottom to top
 WIDTH, HEIGHT = 560, 200
@@ -83,3 +84,60 @@ def _stats_shape(shape: Rect | Line | Text | Dot) -> str:
     assert isinstance(shape, Text)
     return (f'<text x="{shape.x:.1f}" y="{shape.y:.1f}" font-size="{shape.size}" text-anchor="{shape.anchor}" '
             f'fill="{shape.fill}">{escape(shape.text)}</text>')
+
+
+# The school's monthly attendance items, drawn side by side for each month.
+ATTENDANCE_ITEMS = (("absence_days", "欠席"), ("late_count", "遅刻"), ("early_leave_count", "早退"))
+
+
+def attendance_months(timeline: Sequence[TimelineEntry]) -> list[tuple[str, dict[str, float]]]:
+    """(YYYY-MM, {item: value}) per month with any attendance figure, oldest first; the newest
+    export of a month wins when a month was sent twice."""
+    wanted = {item for item, _ in ATTENDANCE_ITEMS}
+    months: dict[str, dict[str, tuple[date | None, float]]] = {}
+    for e in timeline:
+        if e.item_id not in wanted or e.number is None or e.observed_on is None:
+            continue
+        month = e.observed_on.strftime("%Y-%m")
+        known = months.setdefault(month, {}).get(e.item_id)
+        if known is None or (e.snapshot_date or date.min) >= (known[0] or date.min):
+            months[month][e.item_id] = (e.snapshot_date, e.number)
+    return [(m, {k: v for k, (_, v) in months[m].items()}) for m in sorted(months)]
+
+
+def attendance_chart(timeline: Sequence[TimelineEntry], title: str = "月ごとの出欠（欠席・遅刻・早退）") -> StatsChart | None:
+    """Grouped bars, one group per month (None when the page shows no attendance figure)."""
+    months = attendance_months(timeline)
+    if not months:
+        return None
+    left, right, top, bottom, height = 40.0, 12.0, 12.0, 46.0, 220.0
+    width = max(420.0, left + right + 44.0 * len(months))
+    chart = StatsChart(title, width, height)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(1.0, max(v for _, values in months for v in values.values()))
+    for frac in (0.0, 0.5, 1.0):
+        y = top + plot_h - plot_h * frac
+        chart.shapes.append(Line(((left, y), (left + plot_w, y)), GRID))
+        chart.shapes.append(Text(left - 4, y + 4, f"{peak * frac:g}", 10, "end"))
+    group = plot_w / len(months)
+    bar = min(12.0, (group - 8) / len(ATTENDANCE_ITEMS))
+    described = []
+    for i, (month, values) in enumerate(months):
+        x0 = left + group * i + (group - bar * len(ATTENDANCE_ITEMS)) / 2
+        for j, (item, label) in enumerate(ATTENDANCE_ITEMS):
+            value = values.get(item)
+            if value is None:
+                continue
+            h = plot_h * value / peak
+            chart.shapes.append(Rect(x0 + j * bar, top + plot_h - h, bar - 1, h, PALETTE[j],
+                                     f"{month} {label} {value:g}回" if item != "absence_days" else f"{month} {label} {value:g}日"))
+        chart.shapes.append(Text(left + group * (i + 0.5), top + plot_h + 14, month[2:].replace("-", "/"), 10, "middle"))
+        described.append(f"{month}: " + "、".join(f"{label}{values[item]:g}" for item, label in ATTENDANCE_ITEMS
+                                                 if item in values))
+    x = left
+    for j, (_, label) in enumerate(ATTENDANCE_ITEMS):
+        chart.shapes.append(Rect(x, height - 16, 12, 12, PALETTE[j]))
+        chart.shapes.append(Text(x + 16, height - 6, label, 11))
+        x += 60
+    chart.description = "。".join(described)
+    return chart

@@ -163,6 +163,12 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
     return entries
 
 
+def may_search(subject: Subject) -> bool:
+    """Whether the header offers the search box (a pure policy check, as the menu)."""
+    return any(allows(subject, "children.search", p, relationship=r, sensitivity=2)
+               for p in ("screening", "assessment") for r in ("assigned_case", "same_school", "municipality"))
+
+
 def render(request: Request, state: AppState, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     account: Account | None = getattr(request.state, "account", None)
     session = web_session(request)
@@ -178,5 +184,6 @@ def render(request: Request, state: AppState, template: str, status_code: int = 
         nav=navigation(account.subject) if account is not None else [],
         current_path=request.url.path,
         purpose_labels={p: policy.purpose_label(p) for p in PURPOSE_CHOICES},
+        header_search=account is not None and may_search(account.subject),
     )
     return state.templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)

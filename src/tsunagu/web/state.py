@@ -11,12 +11,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet
+from tsunagu.catalog.schools import SchoolNames
 from tsunagu.config import Settings
 from tsunagu.handover.keys import Identity, load_identity
 from tsunagu.hub import Hub
@@ -46,6 +48,27 @@ def _item_labels(items: Sequence[str]) -> str:
     return "、".join(item_label(i) for i in items)
 
 
+def grade_label(grade: int | None) -> str:
+    """One way to write a grade everywhere (小学3年, 中学1年): the hub counts 1–9 through compulsory
+    school, which read as 「7年」 on one page and 「1年」 on another for the same child."""
+    if grade is None:
+        return ""
+    if 1 <= grade <= 6:
+        return f"小学{grade}年"
+    if 7 <= grade <= 9:
+        return f"中学{grade - 6}年"
+    return f"{grade}年"
+
+
+@pass_context
+def _school(context: Context, code: str | None) -> str:
+    """A school's name from the municipality's 学校マスタ (``catalog.schools``); the code when unknown."""
+    if not code:
+        return ""
+    names: dict[str, str] = context.get("schools") or {}
+    return names.get(str(code), str(code))
+
+
 def make_templates() -> Jinja2Templates:
     env = Environment(loader=PackageLoader("tsunagu.web", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
@@ -55,13 +78,20 @@ def make_templates() -> Jinja2Templates:
     env.filters["item_labels"] = _item_labels
     env.filters["percent"] = lambda p: "" if p is None else f"{float(p) * 100:.1f}%"
     env.filters["organisation"] = _organisation
+    env.filters["school"] = _school
+    env.filters["grade"] = grade_label
     return Jinja2Templates(env=env)
 
 
-def _organisation(name: str) -> str:
-    """A department's name as people say it (教育委員会 学務課), not its id; school codes stay as they are."""
+@pass_context
+def _organisation(context: Context, name: str) -> str:
+    """A department's name as people say it (教育委員会 学務課), not its id; a school (or an SSW's
+    schools, comma-separated) by its name from the 学校マスタ."""
     departments = default_catalog().departments
-    return departments[name].name if name in departments else name
+    if name in departments:
+        return departments[name].name
+    names: dict[str, str] = context.get("schools") or {}
+    return "・".join(names.get(part.strip(), part.strip()) for part in name.split(",") if part.strip())
 
 
 @dataclass
@@ -75,6 +105,7 @@ class AppState:
     proxies: tuple[Network, ...] = ()
     _handover_identity: Identity | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _schools: SchoolNames | None = field(default=None, init=False, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -127,8 +158,14 @@ class AppState:
                 self._handover_identity = load_identity(self.hub.settings)
             return self._handover_identity
 
+    def school_names(self) -> dict[str, str]:
+        """学校コード → 学校名 from the home's 学校マスタ (read again when the file changes)."""
+        if self._schools is None:
+            self._schools = SchoolNames(self.settings.home)
+        return self._schools.get()
+
     def close(self) -> None:
         self.hub.close()
 
     def render_context(self, **values: Any) -> dict[str, Any]:
-        return {"municipality": self.settings.municipality_name or "", **values}
+        return {"municipality": self.settings.municipality_name or "", "schools": self.school_names(), **values}

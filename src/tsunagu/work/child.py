@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 from tsunagu.work.access import guard, latest_result, relationship
 from tsunagu.work.candidates import TREND_LABELS, Reason, domains_for, reasons_for
 from tsunagu.work.errors import NotFound, Refused
+from tsunagu.work.facesheet import FaceSheet, build_face_sheet
 from tsunagu.work.plans import PlanView, plans_of
 from tsunagu.work.reviews import ReviewView, reviews_of
 from tsunagu.work.rights.corrections import DisputeView, disputes_of
@@ -54,7 +55,7 @@ METHOD_LABELS = {
 SEX_LABELS = {"M": "男", "F": "女"}
 IDENTITY_SHOWN = ("full_name", "reading", "birth_date", "sex", "address", "school_code")
 IDENTITY_LABELS = {"full_name": "氏名", "reading": "よみ", "birth_date": "生年月日", "sex": "性別",
-                   "address": "住所", "school_code": "学校コード"}
+                   "address": "住所", "school_code": "学校"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class TimelineEntry:
     value: str
     snapshot_date: date | None
     stale: bool
+    number: float | None = None  # the value as a number, for the charts (None: not a number)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class ChildView:
     plans: list[PlanView] = field(default_factory=list)
     notes_visible: bool = False
     disputes: list[DisputeView] = field(default_factory=list)
+    face: FaceSheet = field(default_factory=FaceSheet)
 
 
 def person_exists(session: Session, person_id: str) -> bool:
@@ -128,14 +131,14 @@ def person_exists(session: Session, person_id: str) -> bool:
         is not None
 
 
-def _visibility(subject: Subject, action: str, purpose: str, rel: str, decision: Decision) -> Callable[..., bool]:
+def visibility(subject: Subject, action: str, purpose: str, rel: str, break_glass: bool) -> Callable[..., bool]:
     """Whether a sensitivity level (from a holder) is visible: by policy, or by an active break-glass."""
     policy = default_policy()
 
     def visible(level: int, holder: str | None = None) -> bool:
         if policy.decide(subject, action, purpose, relationship=rel, sensitivity=level, holder=holder).allowed:
             return True
-        return decision.break_glass and policy.overridable(subject, action, purpose, sensitivity=level, holder=holder)
+        return break_glass and policy.overridable(subject, action, purpose, sensitivity=level, holder=holder)
 
     return visible
 
@@ -202,7 +205,7 @@ def open_child(
     links = list(session.scalars(select(PersonLink).where(PersonLink.person_id == person_id)
                                  .order_by(PersonLink.department, PersonLink.source)))
     pre = _pre_decision(session, subject, purpose, person_id, rel)
-    shown = _shown_links(links, manifests, _visibility(subject, "child.items.read", purpose, rel, pre)) \
+    shown = _shown_links(links, manifests, visibility(subject, "child.items.read", purpose, rel, pre.break_glass)) \
         if pre.allowed else []
     shown_items = list(dict.fromkeys(record_item(link.department, link.source) for link in shown))
     decision = guard(session, subject, "child.view", purpose, person_id, items=shown_items, sensitivity=1, key=key)
@@ -210,8 +213,8 @@ def open_child(
     catalog = default_catalog()
     view = ChildView(person_id, purpose, policy.purpose_label(purpose), rel, policy.relationship_label(rel),
                      decision.reason, decision.break_glass)
-    see = _visibility(subject, "child.view", purpose, rel, decision)
-    read = _visibility(subject, "child.items.read", purpose, rel, decision)
+    see = visibility(subject, "child.view", purpose, rel, decision.break_glass)
+    read = visibility(subject, "child.items.read", purpose, rel, decision.break_glass)
     view.disputes = disputes_of(session, person_id, active_only=True)
     view.links = [LinkView(
         link.source, _source_label(manifests, link.source), link.department,
@@ -254,12 +257,50 @@ def open_child(
                 view.unavailable[label] = f"部署のノードから応答がありません（{type(exc).__name__}）。"
                 continue
             view.timeline.extend(_timeline(answer.data, manifests, label, day))
+    view.timeline = _school_grades(view.timeline)
     view.timeline.sort(key=lambda e: (e.observed_on or date.min, e.item_label), reverse=True)
     _screening(session, view, subject, purpose, rel, see)
     view.notes_visible = see(3)
     view.reviews = reviews_of(session, person_id, cipher, notes=view.notes_visible)
     view.plans = plans_of(session, person_id, cipher, notes=view.notes_visible)
+    view.face = build_face_sheet(session, subject, purpose, person_id, rel, identity=_own_identity(view, manifests),
+                                 reasons=view.reasons, plans=view.plans, nodes=nodes, manifests=manifests, read=read,
+                                 today=day, key=key)
     return view
+
+
+# The 学校コード's first letter is the kind of school (B 小学校, C 中学校): a grade of 1 read 「1年」
+# on the timeline where the list said 「7年」 for the same child. Both now say 中学1年.
+SCHOOL_KINDS = {"B": "小学", "C": "中学"}
+
+
+def _school_grades(timeline: list[TimelineEntry]) -> list[TimelineEntry]:
+    """Grades written with the kind of school of the same export's school code (中学1年); a grade
+    counted through compulsory school (7–9) is a junior-high grade whatever the code says."""
+    kinds = {(e.department_label, e.snapshot_date): SCHOOL_KINDS.get(e.value[:1], "") for e in timeline
+             if e.item_id == "school_code" and e.value}
+
+    def label(e: TimelineEntry) -> str:
+        n = int(e.number) if e.number is not None and e.number.is_integer() else None
+        if n is None:
+            return e.value
+        if 7 <= n <= 9:
+            return f"中学{n - 6}年"
+        kind = kinds.get((e.department_label, e.snapshot_date), "")
+        return f"{kind}{n}年" if kind else e.value
+
+    return [replace(e, value=label(e)) if e.item_id == "grade" else e for e in timeline]
+
+
+def _own_identity(view: ChildView, manifests: ManifestSet) -> dict[str, str]:
+    """The register's identity row of the child (else the first that names it), as the page shows it."""
+    register = manifests.register()
+    label = _source_label(manifests, register.source) if register is not None else None
+    named = [row for row in view.identity if IDENTITY_LABELS["full_name"] in row.values]
+    for row in named:
+        if row.source_label == label:
+            return row.values
+    return named[0].values if named else {}
 
 
 def _identity(view: ChildView, node: Node, request: NodeRequest, links: list[PersonLink], manifests: ManifestSet,
@@ -294,6 +335,7 @@ def _timeline(frame: pl.DataFrame, manifests: ManifestSet, label: str, day: date
         entries.append(TimelineEntry(
             row.get("observed_on"), label, _source_label(manifests, str(row["source"])), str(row["item_id"]),
             item.label if item else str(row["item_id"]), _value(row, item.unit if item else None), snapshot, stale,
+            float(row["value_num"]) if row.get("value_num") is not None else None,
         ))
     return entries
 
@@ -330,7 +372,7 @@ def summary(
     rel = relationship(session, subject, person_id)
     view = ChildView(person_id, purpose, policy.purpose_label(purpose), rel, policy.relationship_label(rel),
                      decision.reason, decision.break_glass)
-    see = _visibility(subject, "child.view", purpose, rel, decision)
+    see = visibility(subject, "child.view", purpose, rel, decision.break_glass)
     _screening(session, view, subject, purpose, rel, see)
     view.notes_visible = see(3)
     view.reviews = reviews_of(session, person_id, cipher, notes=view.notes_visible)

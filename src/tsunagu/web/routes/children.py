@@ -9,12 +9,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tsunagu.handover.inbox import carried_for_page
-from tsunagu.web.charts import trend_svg
+from tsunagu.web.charts import attendance_chart, stats_svg, trend_svg
 from tsunagu.web.deps import PURPOSE_CHOICES, CsrfForm, CurrentSubject, State, check_purpose, render
 from tsunagu.work.access import RELATIONSHIPS, allows
 from tsunagu.work.cases.panel import case_panel as read_case_panel
 from tsunagu.work.child import open_break_glass, open_child, person_exists
 from tsunagu.work.errors import NotFound
+from tsunagu.work.household import household_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,9 +45,23 @@ def child_page(request: Request, state: State, subject: CurrentSubject, person_i
     may_review = allows(subject, "review.write", "assessment", relationship=view.relationship, sensitivity=3)
     may_observe = allows(subject, "observation.write", "assessment", relationship=view.relationship, sensitivity=2)
     may_history = allows(subject, "audit.read", "disclosure_handling")
-    return render(request, state, "child.html", view=view, chart=trend_svg(view.trend), may_review=may_review,
+    return render(request, state, "child.html", view=view, face=view.face, chart=trend_svg(view.trend),
+                  attendance=stats_svg(attendance_chart(view.timeline)), may_review=may_review,
                   may_observe=may_observe, may_history=may_history, carried=carried,
                   case_panel=case_panel)
+
+
+@router.get("/children/{person_id}/household")
+def household_page(request: Request, state: State, subject: CurrentSubject, person_id: str,
+                   purpose: str = "") -> Response:
+    """世帯: the child's household for the purpose the child's page was opened for."""
+    if not purpose:
+        return RedirectResponse(f"/children/{quote(person_id)}", status_code=303)
+    check_purpose(purpose)
+    with state.reading() as session:
+        view, sheet = household_view(session, subject, purpose, person_id, nodes=state.nodes(),
+                                     manifests=state.manifests(), cipher=state.cipher, key=state.key)
+    return render(request, state, "household.html", view=view, face=sheet)
 
 
 @router.post("/children/{person_id}/break-glass", dependencies=[CsrfForm])

@@ -1,0 +1,127 @@
+"""こどもの検索 (work.search): every way a clerk writes a name or a date finds the child; scope,
+suspension and the audit entry (which names the kinds of terms, never the terms)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tsunagu.hub import Hub
+from tsunagu.privacy.models import AuditEntry
+from tsunagu.work.errors import Invalid, Refused
+from tsunagu.work.search import parse_word, search_children
+from tsunagu.work.suspensions import suspend
+from work.builders import Home
+from work.searching import make_searchable
+
+ALL = ["P0001", "P0002", "P0003", "P0004"]
+
+
+def _search(home: Home, secret: bytes, user: str, query: str, **kw: object) -> list[str]:
+    hub = Hub(home.settings)
+    try:
+        with home.factory.begin() as session:
+            found = search_children(session, home.subject(user), "screening", query, secret=secret, nodes=hub.nodes(),
+                                    manifests=hub.manifests, **kw)  # type: ignore[arg-type]
+            return sorted(r.person_id for r in found.rows)
+    finally:
+        hub.close()
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("髙橋", ["P0001"]),                 # as registered
+    ("高橋", ["P0001"]),                 # the common form of a variant kanji (curated table)
+    ("高橋 太郎", ["P0001"]),            # family and given name
+    ("高橋太郎", ["P0001"]),             # typed without the space
+    ("たかはし", ["P0001"]),             # reading in hiragana
+    ("タカハシ　タロウ", ["P0001"]),     # katakana, full-width space
+    ("ﾀｶﾊｼ", ["P0001"]),                 # half-width katakana
+    ("花子", ["P0002"]),                 # a given name alone
+    ("2018-04-01", ALL),                 # ISO
+    ("2018/4/1", ALL),                   # slashes, no zero padding
+    ("平成30年4月1日", ALL),             # 和暦
+    ("H30.4.1", ALL),                    # 和暦, abbreviated
+    ("佐藤 2018/4/1", ["P0002"]),        # every word must match
+    ("1000000003", ["P0003"]),           # 宛名番号
+    ("高橋 花子", []),                   # two children's words: nobody
+    ("山本", []),
+    ("2018-04-02", []),
+])
+def test_each_way_of_writing_finds_the_child(home: Home, query: str, expected: list[str]) -> None:
+    secret = make_searchable(home)
+    assert _search(home, secret, "cw1", query) == expected
+
+
+def test_school_and_grade_narrow_the_search(home: Home) -> None:
+    secret = make_searchable(home)
+    assert _search(home, secret, "cw1", "2018-04-01", school="S001") == ["P0001", "P0002", "P0004"]
+    assert _search(home, secret, "cw1", "", school="S001", grade=3) == ["P0002"]
+
+
+def test_a_child_out_of_scope_is_not_found(home: Home) -> None:
+    secret = make_searchable(home)
+    # The SSW of S001 sees S001's children: 鈴木 (S002) exists, and is not found.
+    assert _search(home, secret, "ssw1", "鈴木") == []
+    assert _search(home, secret, "ssw1", "2018-04-01") == ["P0001", "P0002", "P0004"]
+    # A teacher sees the children assigned to them (teacher1: P0001).
+    assert _search(home, secret, "teacher1", "2018-04-01") == ["P0001"]
+
+
+def test_a_role_without_search_is_refused(home: Home) -> None:
+    secret = make_searchable(home)
+    with pytest.raises(Refused):
+        _search(home, secret, "admin1", "高橋")
+
+
+def test_a_suspended_child_is_not_found(home: Home) -> None:
+    secret = make_searchable(home)
+    with home.factory.begin() as session:
+        suspend(session, home.subject("po1"), "P0001", "本人からの利用停止請求")
+    assert _search(home, secret, "cw1", "高橋") == []
+
+
+def test_the_search_is_audited_without_the_terms(home: Home) -> None:
+    secret = make_searchable(home)
+    _search(home, secret, "cw1", "髙橋 H30.4.1")
+    with home.factory() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "children.search")
+                                  .order_by(AuditEntry.seq)).all()
+    summary = [e for e in entries if e.person_id is None and "検索語の種類" in e.reason]
+    assert len(summary) == 1
+    assert "氏名" in summary[0].reason and "生年月日" in summary[0].reason and "該当 1人" in summary[0].reason
+    assert [e.person_id for e in entries if e.person_id] == ["P0001"]  # the child shown, for its family
+    for e in entries:
+        assert "髙橋" not in e.reason and "高橋" not in e.reason and "H30" not in e.reason
+
+
+def test_names_come_from_the_register_for_the_purpose(home: Home) -> None:
+    secret = make_searchable(home)
+    hub = Hub(home.settings)
+    try:
+        with home.factory.begin() as session:
+            found = search_children(session, home.subject("cw1"), "screening", "佐藤", secret=secret,
+                                    nodes=hub.nodes(), manifests=hub.manifests)
+    finally:
+        hub.close()
+    row = found.rows[0]
+    assert (row.name, row.birth_date.isoformat() if row.birth_date else None, row.tier) == \
+        ("佐藤　花子", "2018-04-01", "予防的支援")
+    assert "サトウ" in row.reading.replace(" ", "").replace("　", "")
+
+
+@pytest.mark.parametrize("word", ["!!!", "＃", "2026年13月1日"])
+def test_a_word_that_is_nothing_is_refused(word: str) -> None:
+    with pytest.raises(Invalid):
+        parse_word(word)
+
+
+def test_results_are_in_the_order_of_their_reading(home: Home) -> None:
+    secret = make_searchable(home)
+    hub = Hub(home.settings)
+    try:
+        with home.factory.begin() as session:
+            found = search_children(session, home.subject("cw1"), "screening", "2018-04-01", secret=secret,
+                                    nodes=hub.nodes(), manifests=hub.manifests)
+    finally:
+        hub.close()
+    assert [r.person_id for r in found.rows] == ["P0002", "P0003", "P0001", "P0004"]  # サトウ スズキ タカハシ タナカ
