@@ -1,5 +1,5 @@
-"""Linkage in bounded memory: DuckDB held to a memory limit, spilling to a folder of its own — and
-the same persons and review pairs as the run before."""
+"""Linkage in bounded memory: DuckDB held to a memory limit, spilling to a folder of its own, the
+link index written in slices — and the same persons and review pairs as the run before."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from support.hubs import hub_of
 from support.municipality import SmallTown
-from tsunagu.link import probabilistic
+from tsunagu.link import index, probabilistic
 from tsunagu.link.models import ClericalPair, PersonLink
 from tsunagu.link.run import run_linkage
 
@@ -50,8 +50,10 @@ def test_a_run_in_little_memory_links_as_the_run_before(small_town: SmallTown, l
     home = tmp_path / "home"
     shutil.copytree(small_town.home, home)
     monkeypatch.setattr(probabilistic, "DUCKDB_MEMORY_MB", 256)
+    monkeypatch.setattr(index, "INSERT_BATCH_ROWS", 997)  # persons and link rows written in many slices
     with hub_of(home) as hub, hub.sessions.begin() as session:
         report = run_linkage(session, hub.nodes(), hub.manifests)
     assert report.probabilistic_links > 500
+    assert report.records > 5 * 997 and report.persons > 2 * 997
     persons, review = _outcome(home)
     assert (persons, review) == _outcome(linked_town)
