@@ -28,6 +28,8 @@ LINK_SCHEMA: dict[str, pl.DataType] = {
 _SAME_PROBABILITY = 1e-9
 # Ids per DELETE: well under the bind-parameter limits of SQLite and PostgreSQL.
 _DELETE_BATCH = 500
+# Rows per INSERT of new persons and link-index rows.
+INSERT_BATCH_ROWS = 100_000
 
 
 def previous_links(session: Session) -> pl.DataFrame:
@@ -60,8 +62,10 @@ def write_persons(session: Session, run_id: str, now: datetime, changes: Identit
     conn = session.connection()
     known = set(read_frame(conn, select(Person.__table__.c.person_id), {"person_id": pl.Utf8()})["person_id"].to_list())
     fresh = sorted(set(changes.assignment.values()) - known)
-    bulk_insert(conn, Person.__table__, ("person_id", "created_run", "status", "household_id"),  # type: ignore[arg-type]
-                [(pid, run_id, "active", households.get(pid)) for pid in fresh], converted=True)
+    for start in range(0, len(fresh), INSERT_BATCH_ROWS):
+        bulk_insert(conn, Person.__table__, ("person_id", "created_run", "status", "household_id"),  # type: ignore[arg-type]
+                    [(pid, run_id, "active", households.get(pid)) for pid in fresh[start:start + INSERT_BATCH_ROWS]],
+                    converted=True)
     for absorbed, keep in changes.merged:
         session.execute(update(Person).where(Person.person_id == absorbed).values(status="merged", merged_into=keep))
         session.add(PersonEvent(run_id=run_id, at=now, kind="merged", person_id=keep, other_person_id=absorbed,
@@ -95,8 +99,11 @@ def write_links(session: Session, run_id: str, rows: pl.DataFrame, previous: pl.
                             ("person_id", "method", "match_probability", "run_id", "id")))
     inserted = ("person_id", "department", "source", "local_id", "method", "match_probability")
     with indexes_rebuilt(conn, table, new.height):  # type: ignore[arg-type]
-        bulk_insert(conn, table, (*inserted, "run_id"), column_rows(new, inserted, (run_id,)),  # type: ignore[arg-type]
-                    converted=True)
+        # A slice at a time, in order (the same rows and ids): a first run's whole link index as
+        # Python tuples was the largest object of a large city's run.
+        for start in range(0, new.height, INSERT_BATCH_ROWS):
+            bulk_insert(conn, table, (*inserted, "run_id"),  # type: ignore[arg-type]
+                        column_rows(new.slice(start, INSERT_BATCH_ROWS), inserted, (run_id,)), converted=True)
     return {"deleted": len(gone), "updated": changed.height, "inserted": new.height}
 
 

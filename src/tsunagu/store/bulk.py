@@ -17,6 +17,9 @@ from sqlalchemy import Connection, Executable, Table, func, select
 
 from tsunagu.store.dialects import dialect_of, sqlite_driver_value
 
+# Driver rows turned into columns at a time by read_frame.
+READ_BATCH_ROWS = 200_000
+
 
 def driver_value(conn: Connection, value: Any) -> Any:
     """One value as the driver is handed it: for a value repeated on every row, convert it once."""
@@ -67,11 +70,19 @@ def read_frame(conn: Connection, query: Executable, schema: Mapping[str, pl.Data
     hundreds of thousands of link-index rows are read on every run). Text, number and boolean
     columns only: SQLite returns dates as text."""
     result = conn.execute(query)
+    parts: list[pl.DataFrame] = []
     try:
-        rows = result.cursor.fetchall()
+        # A batch at a time: millions of rows as Python tuples took several times the frame's memory.
+        while rows := result.cursor.fetchmany(READ_BATCH_ROWS):
+            parts.append(_columns(schema, list(zip(*rows, strict=True))))
     finally:
         result.close()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    if not parts:
+        return _columns(schema, [() for _ in schema])
+    return parts[0] if len(parts) == 1 else pl.concat(parts)
+
+
+def _columns(schema: Mapping[str, pl.DataType], columns: Sequence[Sequence[Any]]) -> pl.DataFrame:
     return pl.DataFrame([pl.Series(name, values, dtype=dtype, strict=False)
                          for (name, dtype), values in zip(schema.items(), columns, strict=True)])
 

@@ -25,6 +25,7 @@ from tsunagu.catalog.manifest import Manifest, ManifestSet
 from tsunagu.errors import RefusedError
 from tsunagu.privacy.records import IDENTITY_ACTIONS, ITEM_ACTIONS, existence_sensitivity, role_may_receive
 from tsunagu.store.dialects import dialect_of
+from tsunagu.store.frames import csv_sha256
 from tsunagu.vault import schema
 from tsunagu.vault.store import Vault
 
@@ -86,6 +87,8 @@ class Node(Protocol):
 
 # Answers up to this many rows are written out by ``_csv_text``; larger ones by polars.
 SMALL_ANSWER_ROWS = 2_000
+# Driver rows turned into columns at a time by ``_frame``.
+FETCH_BATCH_ROWS = 100_000
 
 
 def frame_digest(frame: pl.DataFrame) -> str:
@@ -96,8 +99,9 @@ def frame_digest(frame: pl.DataFrame) -> str:
     a few rows each); the small answers' own writer follows the same quoting rules and differs
     only in how very small or large floats are spelt.
     """
-    text = _csv_text(frame) if frame.height <= SMALL_ANSWER_ROWS else frame.write_csv()
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if frame.height > SMALL_ANSWER_ROWS:
+        return csv_sha256(frame)  # slice by slice: a whole-municipality answer's text is larger than its frame
+    return hashlib.sha256(_csv_text(frame).encode("utf-8")).hexdigest()
 
 
 def _csv_field(value: object) -> str:
@@ -289,7 +293,19 @@ def _frame(conn: Connection, query: object, params: Mapping[str, object] | None 
     polars' row-wise construction were most of the time of a node's answer (hundreds of
     thousands of identity rows for a linkage run).
     """
-    return _to_frame(*_fetch(conn, query, params))
+    result = conn.execute(query, params) if params else conn.execute(query)  # type: ignore[call-overload]
+    columns = list(result.keys())
+    try:
+        # A batch of driver rows at a time: a department's whole answer (millions of observations
+        # for a screening run) as Python tuples took several times the memory of its frame.
+        parts: list[pl.DataFrame] = []
+        while rows := result.cursor.fetchmany(FETCH_BATCH_ROWS):
+            parts.append(_to_frame(columns, list(rows)))
+    finally:
+        result.close()
+    if len(parts) == 1:
+        return parts[0]
+    return pl.concat(parts, how="vertical_relaxed") if parts else _to_frame(columns, [])
 
 
 def _identity_frame(conn: Connection, query: Select[Any]) -> pl.DataFrame:

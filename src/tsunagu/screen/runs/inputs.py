@@ -21,6 +21,8 @@ from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.ingest.basis import require_basis
 from tsunagu.link.models import HouseholdMember, Person, PersonLink
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA, PEOPLE_SCHEMA
+from tsunagu.store.bulk import read_frame
+from tsunagu.store.frames import hash_csv
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 
 REGISTRY = "resident_registry"
@@ -41,20 +43,25 @@ class ScreeningInputs:
     def digest(self) -> str:
         """Same inputs, same digest: the evidence that a rerun read the same data."""
         h = hashlib.sha256()
-        for frame in (self.people.sort("person_id"), self.observations.sort(["person_id", "item_id", "observed_on"])):
-            h.update(frame.write_csv().encode("utf-8"))
+        # Written and hashed a slice at a time: the observations' CSV text as one string was the
+        # run's largest object (store.frames).
+        hash_csv(h, self.people.sort("person_id"))
+        hash_csv(h, self.observations.sort(["person_id", "item_id", "observed_on"]))
         return h.hexdigest()
 
 
 def _links(session: Session) -> pl.DataFrame:
-    rows = session.execute(select(PersonLink.source, PersonLink.local_id, PersonLink.person_id)).all()
-    return pl.DataFrame(rows, schema={"source": pl.Utf8, "local_id": pl.Utf8, "person_id": pl.Utf8}, orient="row")
+    # Column by column from the driver's rows (read_frame): the whole link index, millions of rows
+    # in a large city, as SQLAlchemy rows took several times its frame's memory.
+    return read_frame(session.connection(), select(PersonLink.source, PersonLink.local_id, PersonLink.person_id),
+                      {"source": pl.Utf8(), "local_id": pl.Utf8(), "person_id": pl.Utf8()})
 
 
 def _households(session: Session) -> pl.DataFrame:
-    rows = session.execute(select(HouseholdMember.person_id, HouseholdMember.household_id, HouseholdMember.role)
-                           .where(HouseholdMember.valid_to.is_(None))).all()
-    return pl.DataFrame(rows, schema={"person_id": pl.Utf8, "household_id": pl.Utf8, "role": pl.Utf8}, orient="row")
+    return read_frame(session.connection(),
+                      select(HouseholdMember.person_id, HouseholdMember.household_id, HouseholdMember.role)
+                      .where(HouseholdMember.valid_to.is_(None)),
+                      {"person_id": pl.Utf8(), "household_id": pl.Utf8(), "role": pl.Utf8()})
 
 
 def _request(run_id: str, items: tuple[str, ...] = (), purpose: str = "screening") -> NodeRequest:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,6 +33,9 @@ from tsunagu.vault.node import LocalNode, Node
 
 _RANK = {tier: len(TIERS) - i for i, tier in enumerate(TIERS)}  # 重点支援 highest
 NOT_LISTED = TIERS[-1]
+# Children evaluated (and their results written) at a time: the wide frame of every indicator's
+# value and evidence, and the result rows, are per part; only the inputs are whole-municipality.
+PARTITION_PEOPLE = 50_000
 
 
 @dataclass
@@ -100,6 +103,48 @@ def _rows(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previous: di
     return rows
 
 
+def partitions(people: pl.DataFrame, observations: pl.DataFrame,
+               size: int) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """The children ``size`` at a time, in their order, each part with its own observations (in
+    theirs). Every indicator and rule reads one child's values only, so a child's result does
+    not depend on who else is in the part; the parts' results in order are the whole run's.
+    An empty population still gives one (empty) part: the run's counts come from it."""
+    for start in range(0, max(people.height, 1), size):
+        part = people.slice(start, size)
+        yield part, observations.filter(pl.col("person_id").is_in(part["person_id"].implode()))
+
+
+@dataclass
+class _Totals:
+    """The parts' counts, summed."""
+
+    by_tier: dict[str, int] = field(default_factory=lambda: {tier: 0 for tier in TIERS})
+    benefit_only_flags: int = 0
+    stigma_guard_capped: int = 0
+    known_to_support: int = 0
+    listed: int = 0
+    no_mark: int = 0
+    first_flags: int = 0
+    worse: int = 0
+
+    def add(self, counts: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        for tier, count in counts["by_tier"].items():
+            self.by_tier[tier] = self.by_tier.get(tier, 0) + int(count)
+        self.benefit_only_flags += int(counts["benefit_only_flags"])
+        self.stigma_guard_capped += int(counts["stigma_guard_capped"])
+        self.known_to_support += int(counts["known_to_support"])
+        listed = [r for r in rows if r["tier"] != NOT_LISTED]
+        self.listed += len(listed)
+        self.no_mark += sum(r["no_mark"] for r in listed)
+        self.first_flags += sum(r["first_flag"] for r in listed)
+        self.worse += sum(r["trend"] == "worse" for r in listed)
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        return {"by_tier": dict(self.by_tier), "benefit_only_flags": self.benefit_only_flags,
+                "stigma_guard_capped": self.stigma_guard_capped, "known_to_support": self.known_to_support}
+
+
 def _link_run(session: Session) -> tuple[str | None, str | None]:
     row = session.execute(select(LinkRun.run_id, LinkRun.model_version).where(LinkRun.finished_at.is_not(None))
                           .order_by(LinkRun.started_at.desc()).limit(1)).first()
@@ -148,34 +193,36 @@ def run_screening(session: Session, nodes: Mapping[str, Node], manifests: Manife
     if excluded:
         inputs.people = inputs.people.filter(~pl.col("person_id").is_in(list(excluded)))
         inputs.observations = inputs.observations.filter(~pl.col("person_id").is_in(list(excluded)))
-    result = evaluate(rule_set, as_of, inputs.people, inputs.observations)
     previous, ever = _previous(session, as_of)
-    rows = _rows(result.results, inputs.people, as_of, previous, ever, run_id)
     link_run_id, link_version = _link_run(session)
     digest = inputs.digest()
-    counts = result.counts
     session.add(ScreeningRun(
         run_id=run_id, as_of=as_of, started_at=datetime.now(UTC), finished_at=None, rule_set_hash=rule_set.hash,
         rule_set_json=_json(rule_set.resolved(as_of)), link_run_id=link_run_id, link_model_version=link_version,
         snapshots_json=_json(inputs.snapshots), missing_sources=_json(inputs.missing_sources),
-        counts_json=_json(counts), children=inputs.people.height, data_digest=digest,
+        counts_json="{}", children=inputs.people.height, data_digest=digest,
     ))
     session.flush()
-    if rows:
-        session.execute(insert(ScreeningResult), rows)
+    totals = _Totals()
+    for people, observations in partitions(inputs.people, inputs.observations, PARTITION_PEOPLE):
+        result = evaluate(rule_set, as_of, people, observations)
+        rows = _rows(result.results, people, as_of, previous, ever, run_id)
+        totals.add(result.counts, rows)
+        if rows:
+            session.execute(insert(ScreeningResult), rows)
+    counts = totals.counts
     run = session.get(ScreeningRun, run_id)
     assert run is not None
-    run.finished_at = datetime.now(UTC)
+    run.counts_json, run.finished_at = _json(counts), datetime.now(UTC)
     append(session, AuditEvent(
         actor=f"hub:screen:{run_id}", role="system", organisation="hub", purpose="screening", action="screening.run",
         outcome="allowed", reason=f"一次スクリーニング（{as_of.isoformat()}時点、{inputs.people.height}人）",
         items=tuple(sorted(rule_set.item_ids)),
     ))
-    listed = [r for r in rows if r["tier"] != NOT_LISTED]
     return ScreeningReport(
         run_id=run_id, as_of=as_of.isoformat(), children=inputs.people.height, by_tier=counts["by_tier"],
-        listed=len(listed), no_mark=sum(r["no_mark"] for r in listed), first_flags=sum(r["first_flag"] for r in listed),
-        worse=sum(r["trend"] == "worse" for r in listed), benefit_only_flags=counts["benefit_only_flags"],
+        listed=totals.listed, no_mark=totals.no_mark, first_flags=totals.first_flags,
+        worse=totals.worse, benefit_only_flags=counts["benefit_only_flags"],
         stigma_guard_capped=counts["stigma_guard_capped"], rule_set_hash=rule_set.hash, link_run_id=link_run_id,
         data_digest=digest, seconds=round(time.perf_counter() - started, 2), missing_sources=inputs.missing_sources,
         refused=inputs.refused,
