@@ -12,6 +12,7 @@ from pydantic import AfterValidator
 from tsunagu.catalog import default_catalog
 from tsunagu.errors import TsunaguError
 from tsunagu.privacy import Subject, default_policy
+from tsunagu.web.forms import NO_FORM, remember_form
 from tsunagu.web.security import WebSession, same_token
 from tsunagu.web.state import AppState
 from tsunagu.work.access import allows
@@ -99,10 +100,11 @@ def current_subject(account: User) -> Subject:
 CurrentSubject = Annotated[Subject, Depends(current_subject)]
 
 
-def check_csrf_form(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+async def check_csrf_form(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
     session = web_session(request)
     if session is None or not same_token(csrf_token, session.csrf):
         raise CsrfFailed()
+    await remember_form(request)  # a refused form comes back filled in (web/forms.py)
 
 
 def check_csrf_header(request: Request, x_csrf_token: Annotated[str | None, Header()] = None) -> None:
@@ -165,4 +167,5 @@ def render(request: Request, state: AppState, template: str, status_code: int = 
         current_path=request.url.path,
         purpose_labels={p: policy.purpose_label(p) for p in PURPOSE_CHOICES},
     )
+    base.setdefault("form", NO_FORM)  # the refused form's values and messages, when there is one
     return state.templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
