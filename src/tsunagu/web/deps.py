@@ -48,7 +48,11 @@ def validation_message(errors: Sequence[Mapping[str, Any]], labels: Mapping[str,
 FIELD_LABELS = {"name": "名称", "category": "種別", "purpose": "利用目的", "person_id": "個人ID", "note": "メモ",
                 "decision": "判断", "rationale": "理由", "reason": "理由", "limit": "件数", "page": "ページ",
                 "resource_id": "社会資源", "due_on": "期日", "owner": "担当者", "user_id": "利用者ID",
-                "justification": "理由", "minutes": "時間", "status": "状態", "outcome": "結果"}
+                "justification": "理由", "minutes": "時間", "status": "状態", "outcome": "結果",
+                "eligibility": "対象・利用の条件", "contact": "連絡先", "area": "地域", "display_name": "氏名",
+                "role": "役割", "organisation": "所属", "password": "パスワード", "goals": "支援の目標",
+                "responsible_body": "主に担当する機関", "next_review_on": "次回の見直し日", "review_id": "二次アセスメント",
+                "override_reason": "区分と異なる判断の理由", "kind": "種類", "action": "操作"}
 
 
 class AuthRequired(TsunaguError):

@@ -138,9 +138,9 @@ def get_resource(session: Session, resource_id: int) -> ResourceView:
 
 def _checked(entry: ResourceEntry) -> ResourceEntry:
     if not entry.name.strip():
-        raise Invalid("名称を入力してください。")
+        raise Invalid("名称を入力してください。", field="name")
     if not entry.category.strip():
-        raise Invalid("種別を入力してください。")
+        raise Invalid("種別を入力してください。", field="category")
     return entry
 
 
