@@ -16,11 +16,13 @@ from web.conftest import Browser
 from web.test_meta import flat_routes
 from work.builders import Home
 
-# Buttons with nothing typed (a confirmation, a receipt): no form to fill in again.
+# Buttons with nothing typed (a confirmation, a receipt), and file uploads (a browser never refills a
+# file input; their refusals are shown on the hand-over page): no form to fill in again. Sign-in keeps
+# the user id itself and never sends a password back.
 NOTHING_TYPED = {"/login", "/logout", "/privacy/verify", "/admin/users/{user_id}/disable",
                  "/admin/users/{user_id}/approve", "/privacy/suspensions/{person_id}/lift",
                  "/handover/detect", "/handover/packages/{package_id}/accept",
-                 "/shared/{case_id}/acts/{act_id}/receipt"}
+                 "/shared/{case_id}/acts/{act_id}/receipt", "/handover/inbox", "/handover/receipts"}
 
 
 def _field_error(page: str, field_id: str) -> str:
@@ -60,6 +62,25 @@ def test_a_short_override_reason_comes_back_beside_its_field_with_the_text_kept(
     assert re.search(r'value="watch"[^>]*checked', page) and not re.search(r'value="support"[^>]*checked', page)
     assert re.search(r'<option value="some" selected>', page)  # the observation chosen stays chosen
     assert "ダッシュボードへ戻る" not in page  # the form's page, not the error page
+
+
+def test_a_short_break_glass_justification_keeps_its_text(browser: Callable[..., Browser]) -> None:
+    ssw = browser("ssw1")
+    sent = ssw.post("/children/P0003/break-glass", {"purpose": "assessment", "justification": "至急", "minutes": "15"})
+    assert sent.status_code == 403 and ">至急</textarea>" in sent.text and '<details class="break-glass" open>' in sent.text
+    assert '<option value="15" selected>' in sent.text
+
+
+def test_a_correction_request_offers_departments_and_items_to_choose(browser: Callable[..., Browser]) -> None:
+    po = browser("po1")
+    page = po.client.get("/privacy/requests").text
+    assert '<select id="r-source" name="source"' in page and '<select id="r-field" name="field"' in page
+    assert "juki_jumin" not in page.split('id="r-source"')[1].split("</select>")[0].split("<option")[1]
+    sent = po.post("/privacy/requests", {"person_id": "P0002", "kind": "correction", "requester_kind": "person",
+                                         "requester_note": "母（親権者）", "source": "juki_jumin", "field": "full_name",
+                                         "local_id": "1000000002", "claimed_value": ""})
+    assert sent.status_code == 422 and "本人の主張" in _field_error(sent.text, "r-value")
+    assert 'value="母（親権者）"' in sent.text and re.search(r'<option value="full_name" selected>', sent.text)
 
 
 def test_a_missing_required_field_is_named_beside_it(browser: Callable[..., Browser]) -> None:

@@ -48,17 +48,17 @@ def _page(request: Request, status: int, title: str, message: str, refused: Refu
 
 
 def _refill(request: Request, message: str, field: str | None = None,
-            field_errors: dict[str, str] | None = None) -> Response | None:
+            field_errors: dict[str, str] | None = None, refused: bool = False) -> Response | None:
     """The form's own page again, filled in, the message beside the field (``web/forms.py``); None
     when the request is no form with a page to come back to, or the page itself cannot be shown."""
-    page = refill_page(request)
+    page = refill_page(request, refused)
     if page is None or getattr(request.state, "account", None) is None:
         return None
     try:
         response = page(request, state_for(request, message, field, field_errors))
     except TsunaguError:
         return None  # e.g. the page's own read is refused now: the plain error page says why
-    response.status_code = 422
+    response.status_code = 403 if refused else 422
     return response
 
 
@@ -82,8 +82,8 @@ def install(app: FastAPI) -> None:
         if is_api(request):
             return error_json(exc.status, exc.code, exc.message)
         refused = exc if isinstance(exc, Refused) else None
-        if refused is None and not isinstance(exc, NotFound):
-            again = _refill(request, exc.message, getattr(exc, "field", None))
+        if not isinstance(exc, NotFound):
+            again = _refill(request, exc.message, getattr(exc, "field", None), refused=refused is not None)
             if again is not None:
                 return again
         title = "許可されていません" if refused is not None else "処理できませんでした"

@@ -58,25 +58,32 @@ NO_FORM = FormState()
 
 Page = Callable[[Request, FormState], Response]
 _PAGES: dict[str, Page] = {}
+_ON_REFUSAL: set[str] = set()
 
 
-def refills(*paths: str) -> Callable[[Page], Page]:
-    """Register ``page`` as the page that shows the forms posting to ``paths`` (route path templates)."""
+def refills(*paths: str, on_refusal: bool = False) -> Callable[[Page], Page]:
+    """Register ``page`` as the page that shows the forms posting to ``paths`` (route path templates).
+    ``on_refusal``: a policy refusal of the form comes back too (break-glass: a justification too short
+    is the policy's refusal, already on record, and what was typed should not be lost)."""
     def register(page: Page) -> Page:
         for path in paths:
             if path in _PAGES and _PAGES[path] is not page:
                 raise ValueError(f"{path} already has a page to refill")  # two pages for one form: a bug
             _PAGES[path] = page
+            if on_refusal:
+                _ON_REFUSAL.add(path)
         return page
     return register
 
 
-def refill_page(request: Request) -> Page | None:
+def refill_page(request: Request, refused: bool = False) -> Page | None:
     """The page registered for the route that refused this request, when it is a form's POST."""
     if request.method != "POST":
         return None
-    route = request.scope.get("route")
-    return _PAGES.get(getattr(route, "path", ""))
+    path = getattr(request.scope.get("route"), "path", "")
+    if refused and path not in _ON_REFUSAL:
+        return None
+    return _PAGES.get(path)
 
 
 def registered_paths() -> frozenset[str]:

@@ -9,9 +9,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from tsunagu.privacy import Subject
 from tsunagu.privacy.audit import EVENT_LABELS, OUTCOME_LABELS
 from tsunagu.privacy.policy import JST, default_policy
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
+from tsunagu.web.state import AppState
 from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid
 from tsunagu.work.oversight import history, search_log, verify_log
@@ -30,8 +33,9 @@ def _since(text: str) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=JST)
 
 
-def _page(request: Request, state: State, subject: CurrentSubject, *, person: str = "", actor: str = "",
-          since: str = "", limit: int = 100, report: object = None, saved: str = "") -> Response:
+def _page(request: Request, state: AppState, subject: Subject, *, person: str = "", actor: str = "",
+          since: str = "", limit: int = 100, report: object = None, saved: str = "", form: FormState = NO_FORM
+          ) -> Response:
     with state.unit() as session:
         entries = search_log(session, subject, person_id=person or None, actor=actor or None, since=_since(since),
                              limit=min(max(limit, 1), 1000), key=state.key)
@@ -42,7 +46,7 @@ def _page(request: Request, state: State, subject: CurrentSubject, *, person: st
                   person=person, actor=actor, since=since, limit=limit, saved=saved,
                   action_labels={**{k: a.label for k, a in policy.actions.items()}, **EVENT_LABELS},
                   role_labels={k: r.label for k, r in policy.roles.items()}, purpose_labels_all=policy.purposes,
-                  outcome_labels=OUTCOME_LABELS)
+                  outcome_labels=OUTCOME_LABELS, form=form)
 
 
 @router.get("/privacy")
@@ -65,9 +69,14 @@ def access_history_page(request: Request, state: State, subject: CurrentSubject,
     return render(request, state, "access_history.html", person_id=person_id, records=records)
 
 
+@refills("/privacy/suspensions")
+def _suspension_again(request: Request, form: FormState) -> Response:
+    return _page(request, request.app.state.tsunagu, request.state.account.subject, form=form)
+
+
 @router.post("/privacy/suspensions", dependencies=[CsrfForm])
-def suspension_add(state: State, subject: CurrentSubject, person_id: Annotated[str, Form()],
-                   reason: Annotated[str, Form()]) -> Response:
+def suspension_add(state: State, subject: CurrentSubject, person_id: Annotated[str, Form()] = "",
+                   reason: Annotated[str, Form()] = "") -> Response:
     with state.unit() as session:
         suspend(session, subject, person_id.strip(), reason, key=state.key)
     return RedirectResponse("/privacy?saved=suspended", status_code=303)
