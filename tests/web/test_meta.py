@@ -37,7 +37,7 @@ from tsunagu.work.urgency import intake, shared
 from web.conftest import Browser
 from work.builders import Home
 
-OPEN = {"/", "/login", "/public/resources", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+OPEN = {"/", "/login", "/public/resources", "/openapi.json", "/docs", "/redoc"}
 NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permission
 # Pages with no child's data that still render when the policy denies everything (they ask it,
 # to decide what to offer, and offer nothing).

@@ -24,7 +24,19 @@ from tsunagu.web.api import candidates as api_candidates
 from tsunagu.web.api import children as api_children
 from tsunagu.web.api import resources as api_resources
 from tsunagu.web.api import reviews as api_reviews
-from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
+from tsunagu.web.routes import (
+    admin,
+    apidocs,
+    auth,
+    candidates,
+    children,
+    dashboard,
+    linkreview,
+    plans,
+    privacy,
+    public,
+    reviews,
+)
 from tsunagu.web.routes import handover as handover_pages
 from tsunagu.web.routes import intakes as intake_pages
 from tsunagu.web.routes import outreach as outreach_pages
@@ -62,6 +74,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
 
     app = FastAPI(
         title="tsunagu 職員用API", version="0.1.0", lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by routes/apidocs.py: no outside scripts under the CSP
         description="つなぐ — 職員用ウェブアプリのAPI。サインイン（セッションCookie）と権限は画面と共通です。"
                     "子どもの情報を読む操作はすべてアクセス記録に残ります。",
     )
@@ -69,7 +82,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("tsunagu.web", "static")]), name="static")
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
                    admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
-                   api_resources, handover_pages, intake_pages, shared_pages, outreach_pages):
+                   api_resources, handover_pages, intake_pages, shared_pages, outreach_pages, apidocs):
         app.include_router(module.router)
     errors.install(app)
     # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.

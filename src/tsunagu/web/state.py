@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +47,15 @@ def _item_labels(items: Sequence[str]) -> str:
     return "、".join(item_label(i) for i in items)
 
 
+# A rule id in a decision's reason (recorded as it was decided, in the hash chain): left out where a
+# person reads the reason — 「拒否（deny.relationship）: …」 reads 「拒否: …」.
+_RULE_IN_REASON = re.compile(r"（(?:ルール )?[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?:: ([^）]*))?）")
+
+
+def plain_reason(text: str | None) -> str:
+    return _RULE_IN_REASON.sub(lambda m: f"（{m.group(1)}）" if m.group(1) else "", text or "")
+
+
 def make_templates() -> Jinja2Templates:
     env = Environment(loader=PackageLoader("tsunagu.web", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
@@ -55,6 +65,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["item_labels"] = _item_labels
     env.filters["percent"] = lambda p: "" if p is None else f"{float(p) * 100:.1f}%"
     env.filters["organisation"] = _organisation
+    env.filters["plain_reason"] = plain_reason
     return Jinja2Templates(env=env)
 
 

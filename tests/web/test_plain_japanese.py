@@ -1,0 +1,161 @@
+"""No internal id or English code on a page a person reads (issue 19, findings 7-10).
+
+Driven by the app's routes (like test_meta.py), so pages other people add are scanned too: every
+staff page each role can open, and the PDFs, rendered and read as a person reads them (the text
+shown, the labels of controls), then searched for the codes people must never have to decode —
+role, department, source, purpose, action and rule ids, ``true``/``false``, ``M``/``F``, snake_case
+names and the like.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from fastapi.routing import APIRoute
+
+from handover.packages import seed_handover
+from tsunagu.catalog import default_catalog
+from tsunagu.catalog.manifest import packaged_manifests
+from tsunagu.privacy import Subject, default_policy
+from tsunagu.web.app import create_app
+from tsunagu.work import users as accounts
+from web.conftest import Browser
+from web.test_meta import _seed_intake, _seed_pair, _seed_requests, _seed_work, flat_routes, url_of
+from work.builders import PASSWORD, USERS, Home
+
+# Every demo role, not only the small home's accounts: (user, role, organisation).
+MORE_USERS = {"cgc1": ("child_guidance_caseworker", "child_guidance_centre"),
+              "nurse1": ("public_health_nurse", "maternal_child_health"),
+              "principal1": ("school_manager", "S001"), "stats1": ("statistics_officer", "政策企画課")}
+SKIP = ("/api", "/static", "/docs", "/redoc", "/openapi.json", "/municipal", "/public")
+# ASCII a person may meet in Japanese office software: units, formats, names of standards.
+ALLOWED = {"ID", "CSV", "PDF", "JSON", "API", "URL", "SSW", "SC", "YYYY-MM-DD", "HTTP", "HTTPS", "LGWAN", "OK",
+           "Ctrl", "k", "n", "N", "AUC", "PPV", "SHA", "ed25519", "Ed25519", "DV", "NPO", "LINE", "PC", "GIGA",
+           "AI", "IT", "ICT", "Q", "A", "No"}
+
+
+class _Visible(HTMLParser):
+    """The text a person sees (and hears from a screen reader): text outside scripts and styles, the
+    options of selects, and the labels of controls; not hidden inputs, ids or URLs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        for name, value in attrs:
+            if name in ("aria-label", "title", "alt", "placeholder") and value:
+                self.parts.append(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    parser = _Visible()
+    parser.feed(page)
+    return " ".join(parser.parts)
+
+
+def _codes() -> set[str]:
+    policy, catalog = default_policy(), default_catalog()
+    rules = {rule.id for rule in policy.spec.rules}
+    return (set(policy.roles) | set(catalog.departments) | set(packaged_manifests().manifests) | set(policy.purposes)
+            | set(policy.actions) | rules | {"deny.relationship", "deny.role_action", "deny.purpose", "deny.holder",
+                                              "deny.no_child_detail", "deny.sensitivity.duty", "deny.sensitivity.rule"})
+
+
+CODES = _codes()
+TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_.:\-]*[A-Za-z0-9]|[A-Za-z]")
+
+
+def codes_in(text: str) -> list[str]:
+    """The tokens of ``text`` a person should not have to read."""
+    found = []
+    for token in TOKEN.findall(text):
+        if token in ALLOWED:
+            continue
+        if (token in CODES or token.lower() in ("true", "false", "none", "null", "seq") or token in ("M", "F")
+                or "_" in token or token.startswith("tsunagu:")
+                or re.fullmatch(r"[a-z]+(\.[a-z_]+)+", token)):  # a rule or action id: deny.relationship
+            found.append(token)
+    return found
+
+
+def test_the_scanner_finds_what_people_should_not_read() -> None:
+    page = ('<p>拒否（deny.relationship）</p><td>true</td><td>M</td><option>juki_jumin</option>'
+            '<span aria-label="family_centre">x</span><p>tsunagu:household</p><input type="hidden" value="true">'
+            '<script>var a_b = true;</script><p>CSV と PDF、ID は読める</p>')
+    assert codes_in(visible_text(page)) == ["deny.relationship", "true", "M", "juki_jumin", "family_centre",
+                                            "tsunagu:household"]
+
+
+@pytest.fixture
+def full_home(home: Home) -> Home:
+    _seed_work(home)
+    _seed_pair(home)
+    _seed_requests(home)
+    seed_handover(home)
+    _seed_intake(home)
+    admin, privacy = Subject("setup", "administrator", "cli"), Subject("setup-privacy", "privacy_officer", "privacy")
+    with home.factory.begin() as session:
+        for user_id, (role, organisation) in MORE_USERS.items():
+            accounts.create_user(session, admin, user_id, role=role, display_name=f"{user_id} 氏名",
+                                 organisation=organisation, password=PASSWORD, approver=privacy)
+    return home
+
+
+def _pages(home: Home) -> Iterator[str]:
+    for route in flat_routes(create_app(home.settings).routes):
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()) and not route.path.startswith(SKIP) \
+                and route.path != "/":
+            yield route.path
+
+
+def _pdf_text(data: bytes) -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "page.pdf"
+        path.write_bytes(data)
+        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+
+
+def test_no_page_or_pdf_shows_internal_codes_to_any_role(full_home: Home, browser: Callable[..., Browser]) -> None:
+    problems: dict[str, list[str]] = {}
+    shown = 0
+    for user in [*USERS, *MORE_USERS]:
+        b = browser(user)
+        for template in _pages(full_home):
+            query = {"purpose": "assessment"} if "{person_id}" in template else {}
+            if template == "/children/{person_id}/support":
+                query = {"purpose": "support_coordination"}
+            response = b.client.get(url_of(template, user), params=query, follow_redirects=False)
+            if response.status_code != 200:
+                continue  # refused or elsewhere: the refusal page is scanned when it is shown
+            kind = response.headers.get("content-type", "")
+            if kind.startswith("text/html"):
+                text = visible_text(response.text)
+            elif kind.startswith("application/pdf"):
+                text = _pdf_text(response.content)
+            else:
+                continue  # CSV and JSON are for programs
+            shown += 1
+            found = codes_in(text)
+            if found:
+                problems.setdefault(template, []).extend(f"{user}: {code}" for code in dict.fromkeys(found))
+    assert shown > 100
+    assert problems == {}
