@@ -16,14 +16,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
 from tsunagu.handover.keys import Identity, load_identity
 from tsunagu.hub import Hub
 from tsunagu.privacy import NoteCipher
 from tsunagu.privacy.policy import JST
-from tsunagu.privacy.records import item_label
+from tsunagu.privacy.records import item_label, organisation_label, source_label
 from tsunagu.vault.node import Node
 from tsunagu.web.security import CookieSigner, Network
 
@@ -66,13 +65,13 @@ def make_templates() -> Jinja2Templates:
     env.filters["percent"] = lambda p: "" if p is None else f"{float(p) * 100:.1f}%"
     env.filters["organisation"] = _organisation
     env.filters["plain_reason"] = plain_reason
+    env.filters["source_label"] = lambda source: source_label(str(source)) or "記録"
     return Jinja2Templates(env=env)
 
 
 def _organisation(name: str) -> str:
     """A department's name as people say it (教育委員会 学務課), not its id; school codes stay as they are."""
-    departments = default_catalog().departments
-    return departments[name].name if name in departments else name
+    return organisation_label(name)
 
 
 @dataclass
