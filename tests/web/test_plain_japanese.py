@@ -165,3 +165,35 @@ def test_no_page_or_pdf_shows_internal_codes_to_any_role(full_home: Home, browse
                 problems.setdefault(template, []).extend(f"{user}: {code}" for code in dict.fromkeys(found))
     assert shown > 100
     assert problems == {}, "\n".join(f"{page}: {', '.join(dict.fromkeys(found))}" for page, found in problems.items())
+
+
+def test_reasons_read_as_words_and_once_each() -> None:
+    from tsunagu.work.candidates import Reason
+    from tsunagu.work.wording import grouped, reason_item_label, reason_value, with_unit
+
+    items = default_catalog().items
+    assert reason_value("true", items["material_fee_arrears"]) == "あり"
+    assert reason_value("false", None) == "なし" and reason_value("125", items["absence_days"]) == "125"
+    # a reason's value is its indicator's (a 12-month total): not labelled as one month's count
+    assert items["absence_days"].label.endswith("（月）")
+    assert reason_item_label(items["absence_days"]) == "欠席日数（判定に用いた集計値）"
+    assert with_unit("46.3", "偏差値") == "偏差値 46.3" and with_unit("8", "日") == "8日"
+    care = "ケアの必要な世帯員がいて、欠席や遅刻が多い"
+    rows = [Reason("yc", care, "x", "欠席日数", "125", None, None, False, 1),
+            Reason("yc", care, "x", "欠席日数", "125", None, None, False, 1),
+            Reason("yc", care, "y", "遅刻回数", "0", None, None, False, 1),
+            Reason("abs", "欠席が多い", "x", "欠席日数", "125", None, None, False, 2)]
+    lines = grouped(rows)
+    assert [(line.label, len(line.evidence)) for line in lines] == [(care, 2), ("欠席が多い", 1)]
+
+
+def test_a_parent_and_child_pair_shows_the_evidence_against_and_no_record_as_such() -> None:
+    from tsunagu.work.linkreview import _against, _rows
+
+    rows = [("full_name", "山田　太郎", "山田　太郎"), ("birth_date", "1985-04-02", "2014-06-10"),
+            ("sex", "M", "M"), ("guardian_name", "", "山田　花子")]
+    against = _against(rows)
+    assert len(against) == 1 and "29年離れています" in against[0]
+    shown = _rows(rows)
+    assert shown[2] == ("性別", "男", "男", "same")
+    assert shown[3] == ("保護者氏名", "記録なし", "山田　花子", "missing")

@@ -25,6 +25,7 @@ from tsunagu.privacy.policy import JST
 from tsunagu.privacy.records import item_label, organisation_label, source_label
 from tsunagu.vault.node import Node
 from tsunagu.web.security import CookieSigner, Network
+from tsunagu.work.wording import grouped
 
 TIER_CLASSES = {"重点支援": "tier-priority", "予防的支援": "tier-preventive", "見守り": "tier-watch", "対象外": "tier-none"}
 
@@ -65,6 +66,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["percent"] = lambda p: "" if p is None else f"{float(p) * 100:.1f}%"
     env.filters["organisation"] = _organisation
     env.filters["plain_reason"] = plain_reason
+    env.filters["grouped_reasons"] = grouped
     env.filters["source_label"] = lambda source: source_label(str(source)) or "記録"
     return Jinja2Templates(env=env)
 

@@ -207,7 +207,7 @@ def seed_directory(session: Session, subject: Subject, purpose: str, home: Path,
     staff have edited since are left as they are. Returns the number added."""
     _manage(session, subject, purpose, key)
     parsed = load_model(directory_file(home), ResourceFile)
-    known = set(session.execute(select(SupportResource.name, SupportResource.category)).tuples())
+    known = {(name, category) for name, category in session.execute(select(SupportResource.name, SupportResource.category))}
     now = datetime.now(UTC)
     added = 0
     for entry in parsed.resources:
