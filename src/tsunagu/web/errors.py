@@ -56,8 +56,8 @@ def _refill(request: Request, message: str, field: str | None = None,
         return None
     try:
         response = page(request, state_for(request, message, field, field_errors))
-    except TsunaguError:
-        return None  # e.g. the page's own read is refused now: the plain error page says why
+    except (TsunaguError, ValueError, LookupError):
+        return None  # e.g. the page's own read is refused now, or its path names nothing: the error page says why
     response.status_code = 403 if refused else 422
     return response
 
@@ -110,7 +110,9 @@ def install(app: FastAPI) -> None:
         if is_api(request):
             return error_json(422, "invalid", message)
         fields = {_field(e): _field_message(e) for e in errors if _field(e)}
-        again = _refill(request, message, field_errors=fields or None)
+        # only a form's own fields come back filled in; a bad path or query names no page to refill
+        in_form = all(str((e.get("loc") or ("",))[0]) in ("body", "form") for e in errors)
+        again = _refill(request, message, field_errors=fields or None) if in_form else None
         return again if again is not None else _page(request, 422, "入力が正しくありません", message)
 
     app.add_exception_handler(RequestValidationError, _validation)

@@ -23,7 +23,7 @@ from tsunagu.work.oversight import history, search_page, verify_log
 from tsunagu.work.suspensions import lift, list_suspensions, suspend
 
 router = APIRouter(include_in_schema=False)
-PER_PAGE = 50
+PER_PAGE = 20  # a page a person reads, not a dump: about three screens
 
 
 def _day(text: str, field: str, next_day: bool = False) -> datetime | None:

@@ -25,6 +25,7 @@ from tsunagu.work.rights.disclosure import build_pack, pack_json
 from tsunagu.work.rights.pdf import FontMissingError, register_font, render_pdf
 
 router = APIRouter(include_in_schema=False)
+SENSITIVE = 3  # the catalogue's most sensitive items (abuse, child guidance): not named on this page
 ACTIONS = ("start", "extend", "complete", "refuse", "lift")
 SAVED = {
     "created": "請求を受け付けました。期限は受付日と種類から計算しました。", "start": "対応中にしました。",
@@ -63,10 +64,16 @@ def _requests_page(request: Request, state: AppState, subject: Subject, open_onl
 
 
 def _sources(state: AppState) -> list[tuple[str, str]]:
-    """(source id, 部署名（記録の名前）) for the correction form: staff choose, they do not type ids."""
-    departments = default_catalog().departments
+    """(source id, 部署名（記録の名前）) for the correction form: staff choose, they do not type ids.
+    Sources that hold only the most sensitive items (a 児童相談所 case file) are not offered: even
+    their names are not for the privacy officer's screen."""
+    catalog = default_catalog()
+    departments = catalog.departments
     out = []
     for source, manifest in sorted(state.manifests().manifests.items()):
+        if manifest.item_ids and all(catalog.items[i].sensitivity >= SENSITIVE for i in manifest.item_ids
+                                     if i in catalog.items):
+            continue
         department = departments[manifest.department].name if manifest.department in departments else ""
         out.append((source, f"{department}（{manifest.label}）" if department else manifest.label))
     return out
@@ -78,7 +85,8 @@ def _fields() -> dict[str, list[tuple[str, str]]]:
     grouped: dict[str, list[tuple[str, str]]] = {"本人確認の項目": sorted(
         ((k, v) for k, v in corrections.IDENTITY_LABELS.items() if k != "local_id"), key=lambda kv: kv[1])}
     for department_id, department in catalog.departments.items():
-        items = sorted(((i.id, i.label) for i in catalog.items_of(department_id)), key=lambda kv: kv[1])
+        items = sorted(((i.id, i.label) for i in catalog.items_of(department_id) if i.sensitivity < SENSITIVE),
+                       key=lambda kv: kv[1])
         if items:
             grouped[department.name] = items
     return grouped
