@@ -43,3 +43,13 @@ def test_the_audit_log_is_filtered_and_paged_in_words(home: Home, browser: Calla
     bad = po.client.get("/privacy", params={"since": "12月1日"})
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
 
+
+
+def test_the_dashboard_draws_its_charts_and_its_cards_open_the_list(browser: Callable[..., Browser]) -> None:
+    page = browser("cw1").client.get("/dashboard").text
+    assert page.count('<svg class="stats-chart"') == 2  # tiers, and listings over the runs (municipality scope)
+    assert '<title id="' in page and "支援区分別の人数" in page and "候補の人数の推移" in page
+    assert 'href="/candidates?tier=%E9%87%8D%E7%82%B9%E6%94%AF%E6%8F%B4"' in page  # 重点支援
+    assert 'href="/candidates?no_mark=1"' in page and 'href="/candidates?first=1"' in page
+    teacher = browser("teacher1").client.get("/dashboard").text
+    assert teacher.count('<svg class="stats-chart"') <= 1  # no municipality-wide history outside that scope

@@ -8,6 +8,7 @@ from tsunagu.commands.common import console, emit_json, err_console
 from tsunagu.config import load_settings
 from tsunagu.demo_accounts import DemoAccount, ensure_demo_accounts
 from tsunagu.hub import Hub
+from tsunagu.privacy.records import organisation_label
 from tsunagu.stats.demo import seed_demo_work
 
 HOST, PORT = "127.0.0.1", 8000
@@ -35,7 +36,7 @@ def print_accounts(accounts: list[DemoAccount], json_out: bool, url: str = url_o
     width = max(len(a.user_id) for a in accounts)
     for account in accounts:
         # Plain lines, not a table: a password must never be cut to fit the terminal.
-        console.print(f"  {account.user_id:<{width}}  {account.password}  {account.label}（{account.organisation}）",
+        console.print(f"  {account.user_id:<{width}}  {account.password}  {account.label}（{organisation_label(account.organisation)}）",
                       soft_wrap=True)
     console.print("まず centre（こども家庭センター職員）でサインインすると、市全域の候補一覧を見られます。", soft_wrap=True)
     console.print("stats（統計担当）では、個々の子どもを見ずに統計・予算・評価のページ（/statistics）を見られます。", soft_wrap=True)
