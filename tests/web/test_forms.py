@@ -134,3 +134,11 @@ def test_the_plan_form_offers_the_latest_assessment_and_only_caseworkers_as_owne
     offered = set(re.findall(r'value="([^"]+)"', owners.group(1)))
     assert {"cw1", "ssw1"} <= offered and not offered & {"admin1", "po1", "steward1", "teacher1"}
     assert "中村 センター" in page and "（cw1）" not in page  # the creator and owners by name
+
+
+def test_an_unknown_aza_number_on_an_intake_is_named_beside_it(browser: Callable[..., Browser]) -> None:
+    cw = browser("cw1")
+    sent = cw.post("/intakes/record", {"received_at": "2026-11-20T09:30", "reporter_kind": "学校",
+                                       "aza_number": "9999999999", "concern": "腕にあざがある"})
+    assert sent.status_code == 422 and "見つかりません" in _field_error(sent.text, "aza_number")
+    assert ">腕にあざがある</textarea>" in sent.text and 'value="9999999999"' in sent.text

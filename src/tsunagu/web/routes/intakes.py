@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import Subject, authorise
 from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
-from tsunagu.web.forms import FormState, refills
+from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.models import User
@@ -78,7 +78,7 @@ def _birth(text: str) -> date | None:
 def _record_again(request: Request, form: FormState) -> Response:
     values = {k: v[0] for k, v in form.values.items() if v}
     return _form_page(request, request.app.state.tsunagu, request.state.account.subject, values,
-                      next(iter(form.errors.values()), ""), status=422)
+                      next(iter(form.errors.values()), ""), status=422, form=form)
 
 
 @refills("/intakes/{intake_id}/decision", "/intakes/{intake_id}/information", "/intakes/{intake_id}/safety-check",
@@ -98,11 +98,11 @@ def _supervisors(session: Session, subject: Subject) -> list[tuple[str, str]]:
 
 
 def _form_page(request: Request, state: State, subject: Subject, values: dict[str, str], error: str = "",
-               status: int = 200) -> Response:
+               status: int = 200, form: FormState = NO_FORM) -> Response:
     with state.reading() as session:
         supervisors = _supervisors(session, subject)
     return render(request, state, "intake_form.html", status_code=status, items=default_items(), values=values,
-                  error=error, reporters=REPORTER_KINDS, supervisors=supervisors,
+                  error=error, reporters=REPORTER_KINDS, supervisors=supervisors, form=form,
                   now=datetime.now(JST).strftime("%Y-%m-%dT%H:%M"))
 
 
