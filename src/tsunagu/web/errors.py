@@ -111,7 +111,8 @@ def install(app: FastAPI) -> None:
             return error_json(422, "invalid", message)
         fields = {_field(e): _field_message(e) for e in errors if _field(e)}
         # only a form's own fields come back filled in; a bad path or query names no page to refill
-        in_form = all(str((e.get("loc") or ("",))[0]) in ("body", "form") for e in errors)
+        in_form = not isinstance(exc, RequestValidationError) or all(
+            str((e.get("loc") or ("",))[0]) in ("body", "form") for e in errors)  # a model built from the form: its fields
         again = _refill(request, message, field_errors=fields or None) if in_form else None
         return again if again is not None else _page(request, 422, "入力が正しくありません", message)
 
