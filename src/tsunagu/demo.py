@@ -89,7 +89,21 @@ def build_demo(home: Path, children: int, seed: int, profile: str = "default",
     summary.stages["ingest"] = "reused" if all(s.already_loaded for s in report.sources()) else "loaded"
     _link_and_screen(settings, summary, fresh, say)
     _urgency(settings, out, summary, say)
+    _resource_directory(settings, summary, say)
     return summary
+
+
+def _resource_directory(settings: Settings, summary: DemoSummary, say: Stage) -> None:
+    """The 社会資源 directory, from the home's resources.yaml or the packaged list of typical local
+    resources, so a referral can be made at once (entries already there, edited or not, stay)."""
+    from tsunagu.privacy import Subject
+    from tsunagu.work.resources import seed_directory
+
+    say("resources")
+    with Hub(settings) as hub, hub.sessions.begin() as session:
+        added = seed_directory(session, Subject("tsunagu-demo", "administrator", "it"), "administration",
+                               settings.home, key=hub.signing_key)
+    summary.stages["resources"] = f"{added} added" if added else "reused"
 
 
 def _urgency(settings: Settings, out: Path, summary: DemoSummary, say: Stage) -> None:

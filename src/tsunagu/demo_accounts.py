@@ -6,14 +6,17 @@ demo again gives each demo account a fresh password (the earlier one stops worki
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.privacy import Subject, load_or_create_signing_key
+from tsunagu.privacy import Subject, default_policy, load_or_create_signing_key
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
+from tsunagu.work.access import is_centre_wide
 from tsunagu.work.assignments import assign
 from tsunagu.work.models import CaseAssignment, User
 from tsunagu.work.users import create_user, generate_password, set_password
@@ -42,6 +45,7 @@ ROLES: tuple[tuple[str, str, str, str], ...] = (
     ("stats", "statistics_officer", "統計担当", "政策企画課"),
 )
 TEACHER_PUPILS = 5
+CASES_PER_WORKER = 8  # children assigned to each casework account that is not centre-wide (cgc, ssw)
 
 
 def _busiest_school(session: Session) -> tuple[str, list[str]]:
@@ -81,5 +85,28 @@ def ensure_demo_accounts(session: Session, home: Path) -> list[DemoAccount]:
     for person_id in pupils[:TEACHER_PUPILS]:
         if person_id not in assigned:
             assign(session, admin, "teacher", person_id, key=key)
+    assign_casework(session, admin, pupils, key)
     return accounts
+
+
+def assign_casework(session: Session, admin: Subject, pupils: list[str], key: Ed25519PrivateKey) -> None:
+    """Give each demo account that works on cases but sees only its assigned children (the child
+    guidance centre's caseworker, the SSW) a few cases, so its views can be seen without breaking the
+    glass: the SSW children of its school, the others the most urgent listed children. The choice is
+    by the person id's hash (the order cases reached the desk), never by the synthetic truth."""
+    run_id = session.scalars(select(ScreeningRun.run_id).order_by(ScreeningRun.started_at.desc())).first()
+    urgent = sorted(session.scalars(select(ScreeningResult.person_id).where(
+        ScreeningResult.run_id == run_id, ScreeningResult.tier == "重点支援")),
+        key=lambda p: hashlib.sha256(f"demo-case:{p}".encode()).digest())
+    for user_id, role, _label, organisation in ROLES:
+        user = session.get(User, user_id)
+        # the 要対協 professionals (a statutory duty of confidentiality) who see assigned children only
+        if user is None or is_centre_wide(role) or not default_policy().role(role).confidentiality_duty:
+            continue
+        pool = pupils[TEACHER_PUPILS:] if organisation == "school" else urgent
+        held = set(session.scalars(select(CaseAssignment.person_id).where(
+            CaseAssignment.user_id == user_id, CaseAssignment.ended_at.is_(None))))
+        for person_id in pool[:CASES_PER_WORKER]:
+            if person_id not in held:
+                assign(session, admin, user_id, person_id, key=key)
 

@@ -43,9 +43,9 @@ def test_receive_track_and_answer_requests(server: str, browser: Browser) -> Non
     page.get_by_label("請求者", exact=True).select_option("legal_representative")
     page.get_by_label("請求者の補足（例: 母（親権者））").fill("母（親権者）")
     page.get_by_label("受付日").fill((jst_today() - timedelta(days=35)).isoformat())
-    page.get_by_label("データソース（例: juki_jumin）").fill("juki_jumin")
+    page.get_by_label("記録を持つ部署").select_option("juki_jumin")  # shown as 住民記録（住民票）
     page.get_by_label("記録番号").fill("1000000001")
-    page.get_by_label("項目（データ項目ID、または full_name などの本人確認項目）").fill("full_name")
+    page.get_by_label("項目", exact=True).select_option("full_name")  # shown as 氏名
     page.get_by_label("本人が正しいとする値").fill("高橋　太郎")
     page.get_by_role("button", name="受け付ける").click()
     expect(page.get_by_role("status")).to_contain_text("請求を受け付けました")

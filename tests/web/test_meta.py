@@ -39,7 +39,7 @@ from web.voice_support import seed_voice
 from work.builders import Home
 
 CHILD_MOUNT = "/kodomo"
-OPEN = {"/", "/login", "/public/resources", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+OPEN = {"/", "/login", "/public/resources", "/openapi.json", "/docs", "/redoc"}
 NEEDS_SESSION_ONLY = {"/logout"}  # signing out needs a session, not a permission
 # Pages with no child's data that still render when the policy denies everything (they ask it,
 # to decide what to offer, and offer nothing).

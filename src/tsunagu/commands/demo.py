@@ -9,15 +9,16 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from tsunagu.commands.common import HomeOption, JsonOption, console, emit_json, reported_errors
-from tsunagu.commands.serve_demo import serve_demo
+from tsunagu.commands.serve_demo import HOST, PORT, serve_demo
 from tsunagu.config import resolve_home
 from tsunagu.demo import DemoSummary, build_demo
 from tsunagu.home import HomeConflictError
+from tsunagu.web.serving import check_port
 
 STAGES = {
     "init": "ホームの作成", "synth": "合成データの生成", "ingest": "各部署の保管庫への取込",
     "link": "名寄せ", "screen": "一次スクリーニング",
-    "urgency": "児童相談所の過去事例と緊急度推定の検証",
+    "urgency": "児童相談所の過去事例と緊急度推定の検証", "resources": "社会資源の一覧",
 }
 
 
@@ -43,6 +44,8 @@ def demo(
     seed: int = typer.Option(1, "--seed", help="乱数の種（同じ種なら同じデータ）"),
     profile: str = typer.Option("default", "--profile", help="合成データのプロファイル"),
     no_serve: bool = typer.Option(False, "--no-serve", help="画面を起動せずに終了する"),
+    host: str = typer.Option(HOST, "--host", help="待ち受けるアドレス（既定: この機械の中だけ）"),
+    port: int = typer.Option(PORT, "--port", min=1, max=65535, help="待ち受けるポート"),
     home: HomeOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -50,6 +53,8 @@ def demo(
     folder = resolve_home(home)
     started = time.perf_counter()
     with reported_errors(HomeConflictError, RuntimeError):
+        if not no_serve:
+            check_port(host, port)  # before a minute of building, not after it
         if json_out:
             summary = build_demo(folder, children, seed, profile)
         else:
@@ -69,7 +74,7 @@ def demo(
         emit_json(summary)
     else:
         _print_summary(summary, time.perf_counter() - started)
-    serve_demo(folder, quiet=json_out, serve=not no_serve)
+    serve_demo(folder, quiet=json_out, serve=not no_serve, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:

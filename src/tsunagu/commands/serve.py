@@ -6,7 +6,7 @@ import ipaddress
 
 import typer
 
-from tsunagu.commands.common import HomeOption, console, fail, settings_for
+from tsunagu.commands.common import HomeOption, console, fail, reported_errors, settings_for
 from tsunagu.errors import ExitCode
 from tsunagu.store.db import migrate
 from tsunagu.store.files import loose_files, loose_files_message
@@ -31,9 +31,11 @@ def serve(
     home: HomeOption = None,
 ) -> None:
     """職員用ウェブアプリを起動する。"""
-    from tsunagu.web.serving import run
+    from tsunagu.web.serving import check_port, run
 
     settings = settings_for(home)
+    with reported_errors():
+        check_port(host, port)
     migrate(settings.hub_url)
     files, folders = loose_files(settings.home, settings.hub_url)
     if files:  # a database others can read: refuse to serve it

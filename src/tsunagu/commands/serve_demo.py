@@ -9,10 +9,14 @@ from tsunagu.config import load_settings
 from tsunagu.demo import seed_demo_cases
 from tsunagu.demo_accounts import DemoAccount, ensure_demo_accounts
 from tsunagu.hub import Hub
+from tsunagu.privacy.records import organisation_label
 from tsunagu.stats.demo import seed_demo_work
 
 HOST, PORT = "127.0.0.1", 8000
-URL = f"http://{HOST}:{PORT}/"
+
+
+def url_of(host: str, port: int) -> str:
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
 def prepare_accounts(home: Path) -> list[DemoAccount]:
@@ -27,28 +31,32 @@ def prepare_accounts(home: Path) -> list[DemoAccount]:
         return accounts
 
 
-def print_accounts(accounts: list[DemoAccount], json_out: bool) -> None:
+def print_accounts(accounts: list[DemoAccount], json_out: bool, url: str = url_of(HOST, PORT)) -> None:
     if json_out:
-        emit_json({"url": URL, "accounts": accounts})
+        emit_json({"url": url, "accounts": accounts})
         return
-    console.print(f"[bold]デモ用アカウント[/]（{URL} でサインイン。パスワードはこの実行でのみ表示し、保存はハッシュのみ）")
+    console.print(f"[bold]デモ用アカウント[/]（{url} でサインイン。パスワードはこの実行でのみ表示し、保存はハッシュのみ）")
     width = max(len(a.user_id) for a in accounts)
     for account in accounts:
         # Plain lines, not a table: a password must never be cut to fit the terminal.
-        console.print(f"  {account.user_id:<{width}}  {account.password}  {account.label}（{account.organisation}）",
+        console.print(f"  {account.user_id:<{width}}  {account.password}  {account.label}（{organisation_label(account.organisation)}）",
                       soft_wrap=True)
     console.print("まず centre（こども家庭センター職員）でサインインすると、市全域の候補一覧を見られます。", soft_wrap=True)
     console.print("stats（統計担当）では、個々の子どもを見ずに統計・予算・評価のページ（/statistics）を見られます。", soft_wrap=True)
 
 
-def serve_demo(home: Path, *, quiet: bool = False, serve: bool = True) -> list[DemoAccount]:
+def serve_demo(home: Path, *, quiet: bool = False, serve: bool = True, host: str = HOST,
+               port: int = PORT) -> list[DemoAccount]:
     accounts = prepare_accounts(home)
-    print_accounts(accounts, quiet)
+    url = url_of(host, port)
+    print_accounts(accounts, quiet, url)
     if serve:
         import uvicorn
 
         from tsunagu.web.app import create_app
 
-        (err_console if quiet else console).print(f"tsunagu: {URL} で待ち受けています（停止は Ctrl+C）", soft_wrap=True)
-        uvicorn.run(create_app(load_settings(home)), host=HOST, port=PORT, log_level="warning")
+        (err_console if quiet else console).print(f"tsunagu: {url} で待ち受けています（停止は Ctrl+C）", soft_wrap=True)
+        (err_console if quiet else console).print(
+            f"次回からは作成済みのホームをそのまま表示できます: tsunagu serve --home {home} --port {port}", soft_wrap=True)
+        uvicorn.run(create_app(load_settings(home)), host=host, port=port, log_level="warning")
     return accounts

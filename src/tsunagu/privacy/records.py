@@ -62,8 +62,36 @@ def item_label(item: str) -> str:
     if item.startswith(RECORD_PREFIX):
         department, _, source = item.removeprefix(RECORD_PREFIX).partition(":")
         name = catalog.departments[department].name if department in catalog.departments else department
-        return f"{name}の記録があること（{source}）"
+        label = source_label(source)
+        return f"{name}の記録があること（{label}）" if label else f"{name}の記録があること"
     return item
+
+
+@lru_cache(maxsize=256)
+def source_label(source: str) -> str:
+    """A source's name as its department calls it (住民記録（住民票）), not its id."""
+    from tsunagu.catalog.manifest import packaged_manifests
+
+    found = packaged_manifests().manifests.get(source)
+    return found.label if found is not None else ""
+
+
+# Bodies that act in tsunagu without holding a department's data (accounts' organisations).
+OTHER_ORGANISATIONS = {"child_guidance_centre": "児童相談所", "privacy": "個人情報保護担当", "privacy_office": "個人情報保護担当",
+                       "it": "情報システム担当", "cli": "コマンド操作（システム）", "hub": "ハブ（システム）"}
+
+
+def organisation_label(name: str) -> str:
+    """An organisation as people say it (教育委員会 学務課, 児童相談所), not its id. School codes and names
+    typed by people stay as they are; an id of no known body reads 「その他の所属」."""
+    departments = default_catalog().departments
+    if name in departments:
+        return departments[name].name
+    if name in OTHER_ORGANISATIONS:
+        return OTHER_ORGANISATIONS[name]
+    if name.isascii() and "_" in name and name.islower():
+        return "その他の所属"
+    return name
 
 
 @lru_cache(maxsize=4096)

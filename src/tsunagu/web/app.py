@@ -29,7 +29,19 @@ from tsunagu.web.api import search as api_search
 from tsunagu.web.family.app import create_family_app
 from tsunagu.web.family.session import PREFIX as FAMILY_PREFIX
 from tsunagu.web.kodomo import ChildSigner
-from tsunagu.web.routes import admin, auth, candidates, children, dashboard, linkreview, plans, privacy, public, reviews
+from tsunagu.web.routes import (
+    admin,
+    apidocs,
+    auth,
+    candidates,
+    children,
+    dashboard,
+    linkreview,
+    plans,
+    privacy,
+    public,
+    reviews,
+)
 from tsunagu.web.routes import cases as case_pages
 from tsunagu.web.routes import handover as handover_pages
 from tsunagu.web.routes import intakes as intake_pages
@@ -72,6 +84,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
 
     app = FastAPI(
         title="tsunagu 職員用API", version="0.1.0", lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by routes/apidocs.py: no outside scripts under the CSP
         description="つなぐ — 職員用ウェブアプリのAPI。サインイン（セッションCookie）と権限は画面と共通です。"
                     "子どもの情報を読む操作はすべてアクセス記録に残ります。",
     )
@@ -81,7 +94,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
                    admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
                    api_resources, handover_pages, intake_pages, shared_pages, outreach_pages, voice_pages,
-                   kokoro_pages, kodomo_pages, case_pages, search_pages, api_search):
+                   kokoro_pages, kodomo_pages, case_pages, search_pages, api_search, apidocs):
         app.include_router(module.router)
     errors.install(app)
     # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.

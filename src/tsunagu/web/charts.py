@@ -12,6 +12,9 @@ from markupsafe import Markup
 from tsunagu.stats.charts import GRID, PALETTE, Dot, Line, Rect, Text
 from tsunagu.stats.charts import Chart as StatsChart
 from tsunagu.work.child import TimelineEntry, TrendPoint
+from tsunagu.work.history import RunPoint
+
+TIER_COLOURS = {"重点支援": "#8a1c1c", "予防的支援": "#b06a00", "見守り": "#0b4a8b"}
 
 LEVELS = ("対象外", "見守り", "予防的支援", "重点支援")  # bottom to top
 WIDTH, HEIGHT = 560, 200
@@ -141,3 +144,54 @@ def attendance_chart(timeline: Sequence[TimelineEntry], title: str = "月ごと�
         x += 60
     chart.description = "。".join(described)
     return chart
+
+
+def tier_chart(by_tier: dict[str, int]) -> Markup:
+    """支援区分別の人数: one bar per listed tier (the numbers are written beside the bars too)."""
+    tiers = list(TIER_COLOURS)
+    chart = StatsChart("支援区分別の人数", 560, 0)
+    peak = max((by_tier.get(t, 0) for t in tiers), default=0) or 1
+    label_w, bar_h, gap, top = 96.0, 22.0, 10.0, 8.0
+    for i, tier in enumerate(tiers):
+        n = by_tier.get(tier, 0)
+        y = top + i * (bar_h + gap)
+        w = (560 - label_w - 70) * n / peak
+        chart.shapes.append(Text(label_w - 8, y + bar_h - 6, tier, 13, "end"))
+        chart.shapes.append(Rect(label_w, y, max(w, 1.0), bar_h, TIER_COLOURS[tier], f"{tier} {n:,}人"))
+        chart.shapes.append(Text(label_w + max(w, 1.0) + 6, y + bar_h - 6, f"{n:,}人", 13))
+    chart.height = top + len(tiers) * (bar_h + gap) + 4
+    chart.description = "、".join(f"{t} {by_tier.get(t, 0):,}人" for t in tiers)
+    return stats_svg(chart)
+
+
+def history_chart(points: Sequence[RunPoint]) -> Markup:
+    """候補の人数と新たに挙がった人数の推移（実行ごと）."""
+    if not points:
+        return Markup("")
+    chart = StatsChart("候補の人数の推移（実行ごと）", 640, 0)
+    x0, y0, w, h = 64.0, 12.0, 640 - 120.0, 160.0
+    peak = max(max(p.listed for p in points), 1)
+    for frac in (0.0, 0.5, 1.0):
+        y = y0 + h - h * frac
+        chart.shapes.append(Line(((x0, y), (x0 + w, y)), "#d5d9de"))
+        chart.shapes.append(Text(x0 - 6, y + 4, f"{round(peak * frac):,}", 11, "end"))
+
+    def x(i: int) -> float:
+        return x0 + (w * i / (len(points) - 1) if len(points) > 1 else w / 2)
+
+    for series, colour, values in (("候補の人数", "#1d4f91", [p.listed for p in points]),
+                                   ("新たに挙がった人数", "#d9822b", [p.new for p in points])):
+        coords = tuple((x(i), y0 + h - h * v / peak) for i, v in enumerate(values))
+        if len(coords) > 1:
+            chart.shapes.append(Line(coords, colour, 2.5))
+        for (cx, cy), p, v in zip(coords, points, values, strict=True):
+            chart.shapes.append(Dot(cx, cy, 4.5, colour, f"{p.as_of.isoformat()} {series} {v:,}人"))
+    for i, p in enumerate(points):
+        chart.shapes.append(Text(x(i), y0 + h + 16, p.as_of.isoformat(), 11, "middle"))
+    legend_y = y0 + h + 40
+    for j, (series, colour) in enumerate((("候補の人数", "#1d4f91"), ("新たに挙がった人数", "#d9822b"))):
+        chart.shapes.append(Rect(x0 + j * 200, legend_y - 10, 12, 12, colour))
+        chart.shapes.append(Text(x0 + j * 200 + 18, legend_y, series, 12))
+    chart.height = legend_y + 10
+    chart.description = "、".join(f"{p.as_of.isoformat()} 候補 {p.listed:,}人（新たに {p.new:,}人）" for p in points)
+    return stats_svg(chart)

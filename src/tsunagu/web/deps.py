@@ -12,6 +12,7 @@ from pydantic import AfterValidator
 from tsunagu.catalog import default_catalog
 from tsunagu.errors import TsunaguError
 from tsunagu.privacy import Subject, default_policy
+from tsunagu.web.forms import NO_FORM, remember_form
 from tsunagu.web.security import WebSession, same_token
 from tsunagu.web.state import AppState
 from tsunagu.work.access import allows
@@ -48,7 +49,11 @@ def validation_message(errors: Sequence[Mapping[str, Any]], labels: Mapping[str,
 FIELD_LABELS = {"name": "名称", "category": "種別", "purpose": "利用目的", "person_id": "個人ID", "note": "メモ",
                 "decision": "判断", "rationale": "理由", "reason": "理由", "limit": "件数", "page": "ページ",
                 "resource_id": "社会資源", "due_on": "期日", "owner": "担当者", "user_id": "利用者ID",
-                "justification": "理由", "minutes": "時間", "status": "状態", "outcome": "結果"}
+                "justification": "理由", "minutes": "時間", "status": "状態", "outcome": "結果",
+                "eligibility": "対象・利用の条件", "contact": "連絡先", "area": "地域", "display_name": "氏名",
+                "role": "役割", "organisation": "所属", "password": "パスワード", "goals": "支援の目標",
+                "responsible_body": "主に担当する機関", "next_review_on": "次回の見直し日", "review_id": "二次アセスメント",
+                "override_reason": "区分と異なる判断の理由", "kind": "種類", "action": "操作"}
 
 
 class AuthRequired(TsunaguError):
@@ -100,10 +105,11 @@ def current_subject(account: User) -> Subject:
 CurrentSubject = Annotated[Subject, Depends(current_subject)]
 
 
-def check_csrf_form(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+async def check_csrf_form(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
     session = web_session(request)
     if session is None or not same_token(csrf_token, session.csrf):
         raise CsrfFailed()
+    await remember_form(request)  # a refused form comes back filled in (web/forms.py)
 
 
 def check_csrf_header(request: Request, x_csrf_token: Annotated[str | None, Header()] = None) -> None:
@@ -186,4 +192,5 @@ def render(request: Request, state: AppState, template: str, status_code: int = 
         purpose_labels={p: policy.purpose_label(p) for p in PURPOSE_CHOICES},
         header_search=account is not None and may_search(account.subject),
     )
+    base.setdefault("form", NO_FORM)  # the refused form's values and messages, when there is one
     return state.templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)

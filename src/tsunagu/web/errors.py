@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -12,9 +13,10 @@ from starlette.exceptions import HTTPException
 
 from tsunagu.errors import TsunaguError
 from tsunagu.privacy.policy import DENY_RELATIONSHIP
-from tsunagu.web.deps import AuthRequired, CsrfFailed, render, validation_message
+from tsunagu.web.deps import FIELD_LABELS, AuthRequired, CsrfFailed, render, validation_message
+from tsunagu.web.forms import refill_page, state_for
 from tsunagu.web.state import AppState
-from tsunagu.work.errors import Refused, WorkError
+from tsunagu.work.errors import NotFound, Refused, WorkError
 
 HTTP_MESSAGES = {
     400: "リクエストが正しくありません。", 401: "サインインしてください。", 403: "この操作は許可されていません。",
@@ -48,6 +50,21 @@ def _page(request: Request, status: int, title: str, message: str, refused: Refu
                   may_break_glass=may_break_glass)
 
 
+def _refill(request: Request, message: str, field: str | None = None,
+            field_errors: dict[str, str] | None = None, refused: bool = False) -> Response | None:
+    """The form's own page again, filled in, the message beside the field (``web/forms.py``); None
+    when the request is no form with a page to come back to, or the page itself cannot be shown."""
+    page = refill_page(request, refused)
+    if page is None or getattr(request.state, "account", None) is None:
+        return None
+    try:
+        response = page(request, state_for(request, message, field, field_errors))
+    except (TsunaguError, ValueError, LookupError):
+        return None  # e.g. the page's own read is refused now, or its path names nothing: the error page says why
+    response.status_code = 403 if refused else 422
+    return response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AuthRequired)
     async def _auth(request: Request, _exc: AuthRequired) -> Response:
@@ -68,6 +85,10 @@ def install(app: FastAPI) -> None:
         if is_api(request):
             return error_json(exc.status, exc.code, exc.message)
         refused = exc if isinstance(exc, Refused) else None
+        if not isinstance(exc, NotFound):
+            again = _refill(request, exc.message, getattr(exc, "field", None), refused=refused is not None)
+            if again is not None:
+                return again
         title = "許可されていません" if refused is not None else "処理できませんでした"
         return _page(request, exc.status, title, exc.message, refused)
 
@@ -78,6 +99,10 @@ def install(app: FastAPI) -> None:
         message = exc.message_ja if exc.status < 500 else INTERNAL_MESSAGE
         if is_api(request):
             return error_json(exc.status, exc.code, message)
+        if exc.status < 500 and not isinstance(exc, AuthRequired | CsrfFailed):
+            again = _refill(request, message, getattr(exc, "field", None))
+            if again is not None:
+                return again
         return _page(request, exc.status, "処理できませんでした", message)
 
     async def _validation(request: Request, exc: Exception) -> Response:
@@ -87,7 +112,12 @@ def install(app: FastAPI) -> None:
         message = validation_message(errors)
         if is_api(request):
             return error_json(422, "invalid", message)
-        return _page(request, 422, "入力が正しくありません", message)
+        fields = {_field(e): _field_message(e) for e in errors if _field(e)}
+        # only a form's own fields come back filled in; a bad path or query names no page to refill
+        in_form = not isinstance(exc, RequestValidationError) or all(
+            str((e.get("loc") or ("",))[0]) in ("body", "form") for e in errors)  # a model built from the form: its fields
+        again = _refill(request, message, field_errors=fields or None) if in_form else None
+        return again if again is not None else _page(request, 422, "入力が正しくありません", message)
 
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(ValidationError, _validation)
@@ -103,6 +133,18 @@ def install(app: FastAPI) -> None:
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
+
+
+def _field(error: Any) -> str:
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    return loc[-1] if loc else ""
+
+
+def _field_message(error: Any) -> str:
+    label = FIELD_LABELS.get(_field(error), "この欄")
+    if error.get("type") == "missing":
+        return f"{label}を入力してください。"
+    return f"{label}の形が正しくありません。"
 
 
 # Documented in OpenAPI for every API route: the one error shape.

@@ -10,12 +10,15 @@ and its connections to the vaults.
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from typing import Any
 
 from fastapi import FastAPI
 
 from tsunagu.config import Settings, load_settings
+from tsunagu.errors import UnavailableError
 from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
 from tsunagu.web.app import create_app
 from tsunagu.web.security import load_or_create_secret
@@ -24,6 +27,31 @@ from tsunagu.web.security import load_or_create_secret
 # builds the app from an import string, so the settings travel in the environment).
 HOME_ENV = "TSUNAGU_HOME"
 SECURE_COOKIES_ENV = "TSUNAGU_WEB_SECURE_COOKIES"
+
+
+class PortInUseError(UnavailableError):
+    """The address and port to serve on are taken (or not this machine's): said before any work."""
+
+    code = "port_in_use"
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse at once when ``host:port`` cannot be bound — before a demo spends a minute building and
+    prints passwords for a server that would then fail to start."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"ポート {port}（{host}）は別のプログラムが使用中です。--port で別のポートを指定するか、"
+                    f"使用中のプログラムを止めてください / port {port} on {host} is already in use: "
+                    "choose another with --port or stop the program using it") from exc
+            raise PortInUseError(
+                f"{host}:{port} で待ち受けられません（{exc.strerror}）。--host と --port を確かめてください / "
+                f"cannot listen on {host}:{port}: check --host and --port") from exc
 
 
 def app_from_environment() -> FastAPI:

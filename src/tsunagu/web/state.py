@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +17,6 @@ from jinja2.runtime import Context
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.catalog.schools import SchoolNames
 from tsunagu.config import Settings
@@ -24,9 +24,10 @@ from tsunagu.handover.keys import Identity, load_identity
 from tsunagu.hub import Hub
 from tsunagu.privacy import NoteCipher
 from tsunagu.privacy.policy import JST
-from tsunagu.privacy.records import item_label
+from tsunagu.privacy.records import item_label, organisation_label, source_label
 from tsunagu.vault.node import Node
 from tsunagu.web.security import CookieSigner, Network
+from tsunagu.work.wording import grouped
 
 TIER_CLASSES = {"重点支援": "tier-priority", "予防的支援": "tier-preventive", "見守り": "tier-watch", "対象外": "tier-none"}
 
@@ -67,6 +68,13 @@ def _school(context: Context, code: str | None) -> str:
         return ""
     names: dict[str, str] = context.get("schools") or {}
     return names.get(str(code), str(code))
+# A rule id in a decision's reason (recorded as it was decided, in the hash chain): left out where a
+# person reads the reason — 「拒否（deny.relationship）: …」 reads 「拒否: …」.
+_RULE_IN_REASON = re.compile(r"（(?:ルール )?[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?:: ([^）]*))?）")
+
+
+def plain_reason(text: str | None) -> str:
+    return _RULE_IN_REASON.sub(lambda m: f"（{m.group(1)}）" if m.group(1) else "", text or "")
 
 
 def make_templates() -> Jinja2Templates:
@@ -80,6 +88,9 @@ def make_templates() -> Jinja2Templates:
     env.filters["organisation"] = _organisation
     env.filters["school"] = _school
     env.filters["grade"] = grade_label
+    env.filters["plain_reason"] = plain_reason
+    env.filters["grouped_reasons"] = grouped
+    env.filters["source_label"] = lambda source: source_label(str(source)) or "記録"
     return Jinja2Templates(env=env)
 
 
@@ -87,11 +98,9 @@ def make_templates() -> Jinja2Templates:
 def _organisation(context: Context, name: str) -> str:
     """A department's name as people say it (教育委員会 学務課), not its id; a school (or an SSW's
     schools, comma-separated) by its name from the 学校マスタ."""
-    departments = default_catalog().departments
-    if name in departments:
-        return departments[name].name
     names: dict[str, str] = context.get("schools") or {}
-    return "・".join(names.get(part.strip(), part.strip()) for part in name.split(",") if part.strip())
+    parts = [part.strip() for part in name.split(",") if part.strip()]
+    return "・".join(names[part] if part in names else organisation_label(part) for part in parts)
 
 
 @dataclass

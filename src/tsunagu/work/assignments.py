@@ -45,12 +45,12 @@ def assign(session: Session, subject: Subject, user_id: str, person_id: str, *,
     _manage(session, subject, person_id, key)
     user = session.get(User, user_id)
     if user is None or user.disabled:
-        raise Invalid(f"利用者 {user_id} はいないか、無効です。")
+        raise Invalid(f"利用者 {user_id} はいないか、無効です。", field="user_id")
     if user.role in SCHOOL_BOUND_ROLES:
         result = latest_result(session, person_id)
         if result is None or result.school_code not in organisation_schools(user.organisation):
             raise Invalid(f"利用者 {user_id} の学校（{user.organisation}）に在籍している子どもではないため、担当にできません。"
-                          "担任の学級は自校の児童生徒だけです。")
+                          "担任の学級は自校の児童生徒だけです。", field="person_id")
     existing = session.scalars(select(CaseAssignment).where(
         CaseAssignment.user_id == user_id, CaseAssignment.person_id == person_id,
         CaseAssignment.ended_at.is_(None))).first()

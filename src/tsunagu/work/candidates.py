@@ -29,6 +29,7 @@ from tsunagu.work.cases.status import STATUS_SENSITIVITY, STATUSES, UNCHECKED, n
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.listing import LISTED_TIERS as LISTED_TIERS
 from tsunagu.work.listing import Listed, run_listing
+from tsunagu.work.wording import reason_item_label, reason_value
 
 ACTION = "candidates.list"
 TREND_LABELS = {"worse": "悪化", "better": "改善", "same": "変化なし", "new": "初回"}
@@ -203,8 +204,8 @@ def reasons_for(subject: Subject, action: str, purpose: str, relationship: str, 
             hidden += 1
             continue
         shown.append(Reason(
-            r.get("rule", ""), r.get("label", ""), r.get("item_id"), item.label if item else "",
-            None if r.get("value") is None else str(r.get("value")), r.get("department"),
+            r.get("rule", ""), r.get("label", ""), r.get("item_id"), reason_item_label(item),
+            reason_value(r.get("value"), item), r.get("department"),
             None if r.get("observed_on") is None else str(r.get("observed_on")), bool(r.get("stale")),
             r.get("score"),
         ))

@@ -46,6 +46,7 @@ from tsunagu.work.facesheet import FaceSheet, build_face_sheet
 from tsunagu.work.plans import PlanView, plans_of
 from tsunagu.work.reviews import ReviewView, reviews_of
 from tsunagu.work.rights.corrections import DisputeView, disputes_of
+from tsunagu.work.wording import with_unit
 from tsunagu.yamlstrict import ConfigError
 
 METHOD_LABELS = {
@@ -149,7 +150,7 @@ def _value(row: dict[str, Any], unit: str | None) -> str:
     if row.get("value_num") is not None:
         num = float(row["value_num"])
         text = str(int(num)) if num.is_integer() else f"{num:g}"
-        return f"{text}{unit or ''}"
+        return with_unit(text, unit)
     return str(row.get("value_text") or "")
 
 

@@ -42,7 +42,13 @@ class NotFound(WorkError):
 
 
 class Invalid(WorkError):
+    """Input the service cannot take; ``field`` names the form field it concerns (a page shows the
+    message beside it), ``None`` for the input as a whole."""
 
     exit_code = ExitCode.INPUT
     code = "invalid"
     status = 422
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

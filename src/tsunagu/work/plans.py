@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import NoteCipher, Subject
-from tsunagu.work.access import guard, suspended_persons
+from tsunagu.work.access import RELATIONSHIPS, allows, guard, suspended_persons
 from tsunagu.work.cases import status as case_status
 from tsunagu.work.errors import Invalid, NotFound
 from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan, SupportResource, User
@@ -115,13 +115,13 @@ def create_plan(
 ) -> PlanView:
     guard(session, subject, "plan.write", purpose, person_id, sensitivity=3, key=key)
     if not goals.strip():
-        raise Invalid("支援の目標を入力してください。")
+        raise Invalid("支援の目標を入力してください。", field="goals")
     if not responsible_body.strip():
-        raise Invalid("主に担当する機関を入力してください。")
+        raise Invalid("主に担当する機関を入力してください。", field="responsible_body")
     if review_id is not None:
         review = session.get(Review, review_id)
         if review is None or review.person_id != person_id:
-            raise Invalid("この子どもの二次アセスメントではありません。")
+            raise Invalid("この子どもの二次アセスメントではありません。", field="review_id")
     now = datetime.now(UTC)
     row = SupportPlan(person_id=person_id, review_id=review_id, goals_enc=cipher.encrypt(goals.strip()),
                       responsible_body=responsible_body.strip(), next_review_on=next_review_on, status="active",
@@ -141,7 +141,7 @@ def add_referral(
     _active(plan)
     resource = session.get(SupportResource, resource_id)
     if resource is None or not resource.active:
-        raise Invalid("その社会資源は登録されていないか、廃止されています。")
+        raise Invalid("その社会資源は登録されていないか、廃止されています。", field="resource_id")
     now = datetime.now(UTC)
     row = Referral(plan_id=plan.id, resource_id=resource.id, status="proposed", note_enc=seal(cipher, note),
                    created_by=subject.user_id, created_at=now, updated_at=now)
@@ -159,13 +159,13 @@ def update_referral(
     row = session.get(Referral, referral_id)
     assert row is not None  # referral_person found it
     if status not in REFERRAL_STATUSES:
-        raise Invalid(f"つなぎの状況は {'・'.join(REFERRAL_STATUSES.values())} のいずれかです。")
+        raise Invalid(f"つなぎの状況は {'・'.join(REFERRAL_STATUSES.values())} のいずれかです。", field="status")
     if row.status == "closed":
         raise Invalid("このつなぎは終了しています。")
     if status == "closed" and outcome not in OUTCOMES:
-        raise Invalid("つなぎを終了するには結果を選んでください。")
+        raise Invalid("つなぎを終了するには結果を選んでください。", field="outcome")
     if outcome is not None and outcome not in OUTCOMES:
-        raise Invalid("つなぎの結果が正しくありません。")
+        raise Invalid("つなぎの結果が正しくありません。", field="outcome")
     row.status, row.outcome, row.updated_at = status, outcome or row.outcome, datetime.now(UTC)
     if note.strip():
         previous = unseal(cipher, row.note_enc)
@@ -183,12 +183,12 @@ def add_follow_up(
     guard(session, subject, "plan.write", purpose, plan.person_id, sensitivity=3, key=key)
     _active(plan)
     owner_row = session.get(User, owner)
-    if owner_row is None or owner_row.disabled:
-        raise Invalid(f"担当者 {owner} は利用者として登録されていません。")
+    if owner_row is None or owner_row.disabled or not does_casework(owner_row):
+        raise Invalid("担当者は、支援方針を扱える職員から選んでください。", field="owner")
     if referral_id is not None:
         referral = session.get(Referral, referral_id)
         if referral is None or referral.plan_id != plan.id:
-            raise Invalid("この支援方針のつなぎではありません。")
+            raise Invalid("この支援方針のつなぎではありません。", field="referral_id")
     row = FollowUp(plan_id=plan.id, referral_id=referral_id, due_on=due_on, owner=owner, done=False,
                    note_enc=seal(cipher, note), created_by=subject.user_id, created_at=datetime.now(UTC))
     session.add(row)
@@ -222,9 +222,11 @@ def close_plan(
     guard(session, subject, "plan.write", purpose, plan.person_id, sensitivity=3, key=key)
     _active(plan)
     if not note.strip():
-        raise Invalid("終結の理由・結果を入力してください。")
-    open_referrals = session.scalars(select(Referral.id).where(Referral.plan_id == plan.id, Referral.status != "closed"))
-    if list(open_referrals):
+        raise Invalid("終結の理由・結果を入力してください。", field="note")
+    # What a closure needs is each referral's outcome, not its status: a referral still in use
+    # (利用開始) with its outcome recorded is known, and the plan may close.
+    unknown = session.scalars(select(Referral.id).where(Referral.plan_id == plan.id, Referral.outcome.is_(None)))
+    if list(unknown):
         raise Invalid("結果が記録されていないつなぎがあります。つなぎの結果を記録してから終結してください。")
     open_follow_ups = session.scalars(select(FollowUp.id).where(FollowUp.plan_id == plan.id, FollowUp.done.is_(False)))
     if list(open_follow_ups):
@@ -233,6 +235,28 @@ def close_plan(
     session.flush()
     case_status.on_plan_closed(session, subject, plan.person_id, cipher)
     return _view(session, plan, cipher, True)
+
+
+def does_casework(user: User) -> bool:
+    """An account whose role may write a plan under some relationship: one who can own a follow-up
+    (not the administrator, the privacy officer or a data steward)."""
+    subject = Subject(user.user_id, user.role, user.organisation or "")
+    return any(allows(subject, "plan.write", purpose, relationship=rel, sensitivity=3)
+               for purpose in ("support_coordination", "assessment") for rel in RELATIONSHIPS if rel != "none")
+
+
+def caseworkers(session: Session) -> list[tuple[str, str]]:
+    """(user id, display name) of the active accounts that can own a follow-up, by name."""
+    rows = session.scalars(select(User).where(User.disabled.is_(False)).order_by(User.display_name, User.user_id))
+    return [(u.user_id, u.display_name) for u in rows if does_casework(u)]
+
+
+def display_names(session: Session, user_ids: set[str]) -> dict[str, str]:
+    """User id -> display name, for showing who created or owns a record (ids are not for people)."""
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.user_id, User.display_name).where(User.user_id.in_(user_ids)))
+    return {uid: name for uid, name in rows}
 
 
 def _referral_view(row: Referral, resource_name: str, cipher: NoteCipher, notes: bool) -> ReferralView:

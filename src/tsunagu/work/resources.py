@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -138,9 +139,9 @@ def get_resource(session: Session, resource_id: int) -> ResourceView:
 
 def _checked(entry: ResourceEntry) -> ResourceEntry:
     if not entry.name.strip():
-        raise Invalid("名称を入力してください。")
+        raise Invalid("名称を入力してください。", field="name")
     if not entry.category.strip():
-        raise Invalid("種別を入力してください。")
+        raise Invalid("種別を入力してください。", field="category")
     return entry
 
 
@@ -187,3 +188,32 @@ def import_resources(session: Session, subject: Subject, purpose: str, path: Pat
             updated += 1
     session.flush()
     return added, updated
+
+
+DIRECTORY_FILE = "resources.yaml"  # a municipality's own directory, in its home
+
+
+def directory_file(home: Path) -> Path:
+    """The home's ``resources.yaml`` when the municipality supplies one, else the packaged default."""
+    own = home / DIRECTORY_FILE
+    if own.is_file():
+        return own
+    return Path(str(files("tsunagu.work") / "data" / DIRECTORY_FILE))
+
+
+def seed_directory(session: Session, subject: Subject, purpose: str, home: Path, *,
+                   key: Ed25519PrivateKey | None = None) -> int:
+    """Add the directory file's resources that are not registered yet (by name and category); entries
+    staff have edited since are left as they are. Returns the number added."""
+    _manage(session, subject, purpose, key)
+    parsed = load_model(directory_file(home), ResourceFile)
+    known = {(name, category) for name, category in session.execute(select(SupportResource.name, SupportResource.category))}
+    now = datetime.now(UTC)
+    added = 0
+    for entry in parsed.resources:
+        if (entry.name, entry.category) not in known:
+            session.add(SupportResource(**_checked(entry).model_dump(), updated_at=now, updated_by=subject.user_id))
+            known.add((entry.name, entry.category))
+            added += 1
+    session.flush()
+    return added

@@ -101,15 +101,15 @@ def record_review(
     """Record a second-stage review (policy action ``review.write``)."""
     guard(session, subject, "review.write", purpose, person_id, sensitivity=3, key=key)
     if decision not in DECISIONS:
-        raise Invalid(f"判断は {'・'.join(DECISIONS.values())} のいずれかです。")
+        raise Invalid(f"判断は {'・'.join(DECISIONS.values())} のいずれかです。", field="decision")
     if not rationale.strip():
-        raise Invalid("判断の根拠を入力してください。")
+        raise Invalid("判断の根拠を入力してください。", field="rationale")
     result = _result(session, person_id, run_id)
     tier = result.tier if result is not None else None
     if needs_reason(tier, decision) and len(override_reason.strip()) < MIN_REASON_CHARS:
         raise Invalid(
             f"スクリーニングの区分（{tier}）と異なる判断（{DECISIONS[decision]}）には、"
-            f"理由を{MIN_REASON_CHARS}文字以上で書いてください。"
+            f"理由を{MIN_REASON_CHARS}文字以上で書いてください。", field="override_reason"
         )
     row = Review(
         person_id=person_id, run_id=result.run_id if result is not None else None, kind="review",

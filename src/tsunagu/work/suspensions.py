@@ -48,7 +48,7 @@ def suspend(session: Session, subject: Subject, person_id: str, reason: str, *,
             key: Ed25519PrivateKey | None = None) -> SuspensionView:
     _handle(session, subject, person_id, key)
     if not reason.strip():
-        raise Invalid("利用停止の根拠（請求の受付番号など）を入力してください。")
+        raise Invalid("利用停止の根拠（請求の受付番号など）を入力してください。", field="reason")
     existing = session.scalars(select(UseSuspension).where(
         UseSuspension.person_id == person_id, UseSuspension.active.is_(True))).first()
     if existing is not None:

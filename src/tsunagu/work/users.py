@@ -126,7 +126,7 @@ def generate_password() -> str:
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_CHARS:
-        raise Invalid(f"パスワードは{MIN_PASSWORD_CHARS}文字以上にしてください。")
+        raise Invalid(f"パスワードは{MIN_PASSWORD_CHARS}文字以上にしてください。", field="password")
 
 
 def create_user(
@@ -138,14 +138,14 @@ def create_user(
     where the second person is at hand (a demo, a test home) — still a different, recorded person."""
     _manage(session, subject, key, account=user_id, role=role, note="（利用者の作成）")
     if not USER_ID.match(user_id):
-        raise Invalid("利用者IDは英数字と . _ - で2〜64文字にしてください。")
+        raise Invalid("利用者IDは英数字と . _ - で2〜64文字にしてください。", field="user_id")
     if role not in default_policy().roles:
-        raise Invalid(f"役割 {role!r} はアクセス方針にありません（{', '.join(sorted(default_policy().roles))}）。")
+        raise Invalid("役割を一覧から選んでください。", field="role")
     if not display_name.strip():
-        raise Invalid("氏名を入力してください。")
+        raise Invalid("氏名を入力してください。", field="display_name")
     check_password(password)
     if session.get(User, user_id) is not None:
-        raise Invalid(f"利用者ID {user_id} は既に使われています。")
+        raise Invalid(f"利用者ID {user_id} は既に使われています。", field="user_id")
     row = User(user_id=user_id, display_name=display_name.strip(), role=role, organisation=organisation.strip(),
                password_hash=_hasher.hash(password), disabled=False, created_at=datetime.now(UTC), session_epoch=0,
                created_by=subject.user_id, approved_by=None if needs_approval(role) else subject.user_id)

@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.privacy import default_policy
+from tsunagu.privacy import Subject, default_policy
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
+from tsunagu.web.state import AppState
 from tsunagu.work import users as accounts
 from tsunagu.work.access import allows
 from tsunagu.work.assignments import assign
@@ -20,6 +22,15 @@ ADMIN = "administration"
 
 @router.get("/admin")
 def admin_page(request: Request, state: State, subject: CurrentSubject, saved: str = "") -> Response:
+    return _admin_page(request, state, subject, saved, NO_FORM)
+
+
+@refills("/admin/users", "/admin/assignments")
+def _admin_again(request: Request, form: FormState) -> Response:
+    return _admin_page(request, request.app.state.tsunagu, request.state.account.subject, "", form)
+
+
+def _admin_page(request: Request, state: AppState, subject: Subject, saved: str, form: FormState) -> Response:
     may_users = allows(subject, "users.manage", ADMIN)
     may_approve = allows(subject, "users.approve", ADMIN)
     may_sources = allows(subject, "sources.load", ADMIN) or allows(subject, "rules.manage", ADMIN)
@@ -36,13 +47,14 @@ def admin_page(request: Request, state: State, subject: CurrentSubject, saved: s
         rules = rules_in_force(session, subject, state.settings, key=state.key) if may_sources else None
     roles = {name: role.label for name, role in default_policy().roles.items()}
     return render(request, state, "admin.html", users=users, sources=sources, rules=rules, roles=roles, saved=saved,
-                  generated=None, may_approve=may_approve, may_manage=may_users, current_user_id=subject.user_id)
+                  generated=None, may_approve=may_approve, may_manage=may_users, current_user_id=subject.user_id,
+                  form=form)
 
 
 @router.post("/admin/users", dependencies=[CsrfForm])
 def admin_add_user(
-    request: Request, state: State, subject: CurrentSubject, user_id: Annotated[str, Form()],
-    display_name: Annotated[str, Form()], role: Annotated[str, Form()], organisation: Annotated[str, Form()] = "",
+    request: Request, state: State, subject: CurrentSubject, user_id: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "", role: Annotated[str, Form()] = "", organisation: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
     generated = None if password else accounts.generate_password()
@@ -70,8 +82,8 @@ def admin_approve_user(state: State, subject: CurrentSubject, user_id: str) -> R
 
 
 @router.post("/admin/assignments", dependencies=[CsrfForm])
-def admin_assign(state: State, subject: CurrentSubject, user_id: Annotated[str, Form()],
-                 person_id: Annotated[str, Form()]) -> Response:
+def admin_assign(state: State, subject: CurrentSubject, user_id: Annotated[str, Form()] = "",
+                 person_id: Annotated[str, Form()] = "") -> Response:
     with state.unit() as session:
         assign(session, subject, user_id.strip(), person_id.strip(), key=state.key)
     return RedirectResponse("/admin?saved=assignment", status_code=303)

@@ -11,6 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from tsunagu.handover.inbox import carried_for_page
 from tsunagu.web.charts import attendance_chart, stats_svg, trend_svg
 from tsunagu.web.deps import PURPOSE_CHOICES, CsrfForm, CurrentSubject, State, check_purpose, render
+from tsunagu.web.forms import FormState, refills
+from tsunagu.web.state import AppState
 from tsunagu.work.access import RELATIONSHIPS, allows
 from tsunagu.work.cases.panel import case_panel as read_case_panel
 from tsunagu.work.child import open_break_glass, open_child, person_exists
@@ -62,6 +64,16 @@ def household_page(request: Request, state: State, subject: CurrentSubject, pers
         view, sheet = household_view(session, subject, purpose, person_id, nodes=state.nodes(),
                                      manifests=state.manifests(), cipher=state.cipher, key=state.key)
     return render(request, state, "household.html", view=view, face=sheet)
+
+
+@refills("/children/{person_id}/break-glass", on_refusal=True)
+def _break_glass_again(request: Request, form: FormState) -> Response:
+    """The break-glass form again, the justification kept and the reason it was refused beside it."""
+    state: AppState = request.app.state.tsunagu
+    may = state.hub.policy.role(request.state.account.role).break_glass
+    return render(request, state, "error.html", title="緊急閲覧を開始できませんでした",
+                  message="緊急閲覧は開始されていません（この試みは記録されました）。", refused=None, may_break_glass=may,
+                  form=form, break_glass_open=True)
 
 
 @router.post("/children/{person_id}/break-glass", dependencies=[CsrfForm])

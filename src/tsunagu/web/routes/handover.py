@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from tsunagu.handover import detect, directory, envelope, inbox, outbox, service, views
 from tsunagu.handover.legal import package_kinds
 from tsunagu.privacy import Subject
-from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
 from tsunagu.work.errors import Invalid
 from tsunagu.work.rights.requests import jst_today
@@ -68,37 +69,53 @@ def _task_page(request: Request, state: State, subject: CurrentSubject, task_id:
                   kind_specs={k: kinds.of(k) for k in view.kinds})
 
 
+@refills("/handover/tasks/{task_id}/send")
+def _task_again(request: Request, form: FormState) -> Response:
+    chosen = {name: form.value(form.action, name) for name in ("kind", "recipient", "via")}
+    return _task_page(request, request.app.state.tsunagu, request.state.account.subject,
+                      _row_id(int(request.path_params["task_id"])), error=next(iter(form.errors.values()), ""),
+                      chosen=chosen, status_code=422)
+
+
 @router.get("/handover/tasks/{task_id}")
 def task_page(request: Request, state: State, subject: CurrentSubject, task_id: RowId) -> Response:
     return _task_page(request, state, subject, task_id)
 
 
 @router.post("/handover/tasks/{task_id}/send", dependencies=[CsrfForm])
-def task_send(request: Request, state: State, subject: CurrentSubject, task_id: RowId, kind: Annotated[str, Form()],
+def task_send(state: State, subject: CurrentSubject, task_id: RowId, kind: Annotated[str, Form()] = "",
               recipient: Annotated[str, Form()] = "", via: Annotated[str, Form()] = "http") -> Response:
     identity = state.handover_identity()
-    chosen = {"kind": kind, "recipient": recipient, "via": via}
-    try:
-        if via == "file":
-            with state.unit() as session:
-                package = outbox.prepare(session, subject, task_id, kind=kind, recipient=recipient, identity=identity,
-                                         nodes=state.nodes(), cipher=state.cipher, key=state.key)
-                package_id, data = package.package_id, package.envelope
-                outbox.mark_sent(session, package_id, "file", actor=subject.user_id, key=state.key)
-            return _attachment(data, f"tsunagu-handover-{package_id}.json")
-        delivery = service.send(state.factory, subject, task_id, kind=kind, recipient=recipient, identity=identity,
-                                nodes=state.nodes(), cipher=state.cipher, key=state.key)
-    except Invalid as exc:
-        return _task_page(request, state, subject, task_id, error=exc.message, chosen=chosen, status_code=422)
+    # refused: the task page comes back with the choices made (``_task_again``)
+    if via == "file":
+        with state.unit() as session:
+            package = outbox.prepare(session, subject, task_id, kind=kind, recipient=recipient, identity=identity,
+                                     nodes=state.nodes(), cipher=state.cipher, key=state.key)
+            package_id, data = package.package_id, package.envelope
+            outbox.mark_sent(session, package_id, "file", actor=subject.user_id, key=state.key)
+        return _attachment(data, f"tsunagu-handover-{package_id}.json")
+    delivery = service.send(state.factory, subject, task_id, kind=kind, recipient=recipient, identity=identity,
+                            nodes=state.nodes(), cipher=state.cipher, key=state.key)
     saved = "sent" if delivery.ok else "failed"
     return RedirectResponse(f"/handover/packages/{quote(delivery.package_id)}?saved={saved}", status_code=303)
 
 
 @router.get("/handover/packages/{package_id}")
 def package_page(request: Request, state: State, subject: CurrentSubject, package_id: str, saved: str = "") -> Response:
+    return _package_page(request, state, subject, package_id, SAVED.get(saved, ""), NO_FORM)
+
+
+@refills("/handover/packages/{package_id}/link")
+def _package_again(request: Request, form: FormState) -> Response:
+    return _package_page(request, request.app.state.tsunagu, request.state.account.subject,
+                         request.path_params["package_id"], "", form)
+
+
+def _package_page(request: Request, state: AppState, subject: Subject, package_id: str, message: str,
+                  form: FormState) -> Response:
     with state.reading() as session:
         view = views.package_view(session, subject, package_id, state.handover_identity(), key=state.key)
-    return render(request, state, "handover_package.html", view=view, message=SAVED.get(saved, ""))
+    return render(request, state, "handover_package.html", view=view, message=message, form=form)
 
 
 @router.get("/handover/packages/{package_id}/pdf")
@@ -181,7 +198,7 @@ def _take_receipt(state: AppState, subject: Subject, data: bytes) -> service.Del
 
 
 @router.post("/handover/packages/{package_id}/link", dependencies=[CsrfForm])
-def package_link(state: State, subject: CurrentSubject, package_id: str, person_id: Annotated[str, Form()]) -> Response:
+def package_link(state: State, subject: CurrentSubject, package_id: str, person_id: Annotated[str, Form()] = "") -> Response:
     with state.unit() as session:
         inbox.link(session, subject, package_id, person_id.strip(), key=state.key)
     return RedirectResponse(f"/handover/packages/{quote(package_id)}?saved=linked", status_code=303)
@@ -202,16 +219,21 @@ def municipalities_page(request: Request, state: State, subject: CurrentSubject,
                   typed="", error="")
 
 
+@refills("/handover/municipalities")
+def _municipalities_again(request: Request, form: FormState) -> Response:
+    state: AppState = request.app.state.tsunagu
+    with state.reading() as session:
+        rows = views.municipalities(session, request.state.account.subject, key=state.key)
+    return render(request, state, "handover_municipalities.html", rows=rows, status_code=422, message="",
+                  card=_card_text(state, ""), typed=form.value(form.action, "card"),
+                  error=next(iter(form.errors.values()), ""))
+
+
 @router.post("/handover/municipalities", dependencies=[CsrfForm])
 def municipalities_add(request: Request, state: State, subject: CurrentSubject,
                        card: Annotated[str, Form()] = "") -> Response:
     identity = state.handover_identity()
-    try:
-        with state.unit() as session:
-            directory.register(session, subject, directory.parse_card(card), own_code=identity.code, key=state.key)
-    except Invalid as exc:
-        with state.reading() as session:
-            rows = views.municipalities(session, subject, key=state.key)
-        return render(request, state, "handover_municipalities.html", rows=rows, status_code=422, message="",
-                      card=_card_text(state, ""), typed=card, error=exc.message)
+    # refused: the page comes back with the card as pasted (``_municipalities_again``)
+    with state.unit() as session:
+        directory.register(session, subject, directory.parse_card(card), own_code=identity.code, key=state.key)
     return RedirectResponse("/handover/municipalities?saved=trusted", status_code=303)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import Subject, authorise
-from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.models import User
@@ -41,11 +42,11 @@ def _refuse_unless(state: State, subject: Subject, action: str) -> None:
         raise Refused(decision.reason, decision)
 
 
-def _when(text: str, label: str) -> datetime:
+def _when(text: str, label: str, field: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError as exc:
-        raise Invalid(f"{label}は 年-月-日 時:分 で入力してください。") from exc
+        raise Invalid(f"{label}は 年-月-日 時:分 で入力してください。", field=field) from exc
     return moment.replace(tzinfo=JST) if moment.tzinfo is None else moment
 
 
@@ -61,8 +62,33 @@ def _person(session: Session, aza: str) -> str | None:
     found = session.scalars(select(PersonLink.person_id).where(PersonLink.source == "juki_jumin",
                                                                PersonLink.local_id == text)).first()
     if found is None:
-        raise Invalid(f"宛名番号 {text} の子どもは見つかりません。番号を確かめるか、空欄にして氏名で受理してください。")
+        raise Invalid(f"宛名番号 {text} の子どもは見つかりません。番号を確かめるか、空欄にして氏名で受理してください。",
+                      field="aza_number")
     return found
+
+
+def _birth(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError as exc:
+        raise Invalid("生年月日は 年-月-日 で入力してください。", field="child_birth") from exc
+
+
+@refills("/intakes/record")
+def _record_again(request: Request, form: FormState) -> Response:
+    values = {k: v[0] for k, v in form.values.items() if v}
+    return _form_page(request, request.app.state.tsunagu, request.state.account.subject, values,
+                      next(iter(form.errors.values()), ""), status=422, form=form)
+
+
+@refills("/intakes/{intake_id}/decision", "/intakes/{intake_id}/information", "/intakes/{intake_id}/safety-check",
+         "/shared/open")
+def _intake_again(request: Request, form: FormState) -> Response:
+    params = request.path_params
+    intake = params.get("intake_id") or form.value(form.action, "intake_id", "0")
+    return _intake_page(request, request.app.state.tsunagu, request.state.account.subject,
+                        _row_id(int(intake) if str(intake).isdigit() else 0), error=next(iter(form.errors.values()), ""),
+                        typed={k: v[0] for k, v in form.values.items() if v})
 
 
 def _supervisors(session: Session, subject: Subject) -> list[tuple[str, str]]:
@@ -72,11 +98,11 @@ def _supervisors(session: Session, subject: Subject) -> list[tuple[str, str]]:
 
 
 def _form_page(request: Request, state: State, subject: Subject, values: dict[str, str], error: str = "",
-               status: int = 200) -> Response:
+               status: int = 200, form: FormState = NO_FORM) -> Response:
     with state.reading() as session:
         supervisors = _supervisors(session, subject)
     return render(request, state, "intake_form.html", status_code=status, items=default_items(), values=values,
-                  error=error, reporters=REPORTER_KINDS, supervisors=supervisors,
+                  error=error, reporters=REPORTER_KINDS, supervisors=supervisors, form=form,
                   now=datetime.now(JST).strftime("%Y-%m-%dT%H:%M"))
 
 
@@ -100,22 +126,18 @@ def intake_form(request: Request, state: State, subject: CurrentSubject) -> Resp
 async def intake_submit(request: Request, state: State, subject: CurrentSubject) -> Response:
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
-    try:
-        with state.unit() as session:
-            # the 宛名番号 is resolved first so that a refusal below is recorded against the child
-            person = _person(session, values.get("aza_number", ""))
-            birth = values.get("child_birth", "").strip()
-            view = svc.record_intake(session, subject, svc.IntakeForm(
-                received_at=_when(values.get("received_at", ""), "受理日時"),
-                reporter_kind=values.get("reporter_kind", ""), concern=values.get("concern", ""),
-                grades=_grades(form), person_id=person, child_name=values.get("child_name", ""),
-                child_birth=date.fromisoformat(birth) if birth else None,
-                reporter_note=values.get("reporter_note", ""), supervisor=values.get("supervisor") or None,
-            ), cipher=state.cipher, hours=svc.safety_hours(state.settings.home), key=state.key)
-    except Invalid as exc:  # the form comes back with what was typed
-        return _form_page(request, state, subject, values, exc.message, status=422)
-    except ValueError:
-        return _form_page(request, state, subject, values, "生年月日は 年-月-日 で入力してください。", status=422)
+    # refused: the form comes back filled in through the shared mechanism (``_record_again``)
+    with state.unit() as session:
+        # the 宛名番号 is resolved first so that a refusal below is recorded against the child
+        person = _person(session, values.get("aza_number", ""))
+        birth = values.get("child_birth", "").strip()
+        view = svc.record_intake(session, subject, svc.IntakeForm(
+            received_at=_when(values.get("received_at", ""), "受理日時", "received_at"),
+            reporter_kind=values.get("reporter_kind", ""), concern=values.get("concern", ""),
+            grades=_grades(form), person_id=person, child_name=values.get("child_name", ""),
+            child_birth=_birth(birth),
+            reporter_note=values.get("reporter_note", ""), supervisor=values.get("supervisor") or None,
+        ), cipher=state.cipher, hours=svc.safety_hours(state.settings.home), key=state.key)
     return RedirectResponse(f"/intakes/{view.id}?saved=created", status_code=303)
 
 
@@ -158,13 +180,9 @@ def _back(intake_id: int, saved: str) -> RedirectResponse:
 def decision_submit(request: Request, state: State, subject: CurrentSubject, intake_id: RowId,
                     level: Annotated[str, Form()] = "", protect: Annotated[str, Form()] = "",
                     reason: Annotated[str, Form()] = "") -> Response:
-    try:
-        with state.unit() as session:
-            svc.decide(session, subject, intake_id, level=level, protect=protect == "yes", reason=reason,
-                       cipher=state.cipher, key=state.key)
-    except Invalid as exc:  # the decision comes back with what was typed, and why a reason is needed
-        return _intake_page(request, state, subject, intake_id, error=exc.message,
-                            typed={"level": level, "protect": protect, "reason": reason})
+    with state.unit() as session:  # refused: the page comes back with what was typed (``_intake_again``)
+        svc.decide(session, subject, intake_id, level=level, protect=protect == "yes", reason=reason,
+                   cipher=state.cipher, key=state.key)
     return _back(intake_id, "decision")
 
 
@@ -182,7 +200,7 @@ async def information_submit(request: Request, state: State, subject: CurrentSub
 def safety_submit(state: State, subject: CurrentSubject, intake_id: RowId, seen_at: Annotated[str, Form()] = "",
                   note: Annotated[str, Form()] = "") -> Response:
     with state.unit() as session:
-        svc.record_safety_check(session, subject, intake_id, seen_at=_when(seen_at, "確認日時"), note=note,
+        svc.record_safety_check(session, subject, intake_id, seen_at=_when(seen_at, "確認日時", "seen_at"), note=note,
                                 cipher=state.cipher, key=state.key)
     return _back(intake_id, "checked")
 

@@ -9,27 +9,29 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, check_purpose, render
+from tsunagu.privacy import Subject
+from tsunagu.web.deps import PURPOSE_CHOICES, CsrfForm, CurrentSubject, RowId, State, _row_id, check_purpose, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
+from tsunagu.web.state import AppState
 from tsunagu.work import plans as work_plans
 from tsunagu.work.access import allows
 from tsunagu.work.child import summary
 from tsunagu.work.errors import Invalid
 from tsunagu.work.resources import list_resources
-from tsunagu.work.users import colleagues
 
 router = APIRouter(include_in_schema=False)
 SUPPORT = "support_coordination"
 
 
-def _date(text: str, label: str, required: bool = False) -> date | None:
+def _date(text: str, label: str, field: str, required: bool = False) -> date | None:
     if not text.strip():
         if required:
-            raise Invalid(f"{label}を入力してください。")
+            raise Invalid(f"{label}を入力してください。", field=field)
         return None
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise Invalid(f"{label}は YYYY-MM-DD の形で入力してください。") from exc
+        raise Invalid(f"{label}は YYYY-MM-DD の形で入力してください。", field=field) from exc
 
 
 def _back(person_id: str, purpose: str = SUPPORT, saved: str = "") -> RedirectResponse:
@@ -40,31 +42,59 @@ def _back(person_id: str, purpose: str = SUPPORT, saved: str = "") -> RedirectRe
 @router.get("/children/{person_id}/support")
 def support_page(request: Request, state: State, subject: CurrentSubject, person_id: str, purpose: str = SUPPORT,
                  saved: str = "") -> Response:
+    return _support_page(request, state, subject, person_id, purpose, saved, NO_FORM)
+
+
+def _support_page(request: Request, state: AppState, subject: Subject, person_id: str, purpose: str, saved: str,
+                  form: FormState) -> Response:
     check_purpose(purpose)
     with state.reading() as session:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
         resources = list_resources(session)
-        people = colleagues(session)
+        people = work_plans.caseworkers(session)
+        names = work_plans.display_names(session, {p.created_by for p in view.plans}
+                                         | {f.owner for p in view.plans for f in p.follow_ups})
     rel = view.relationship
+    reviews = [r for r in view.reviews if r.kind == "review"]
     return render(
-        request, state, "support.html", view=view, resources=resources, people=people, saved=saved,
+        request, state, "support.html", view=view, resources=resources, people=people, saved=saved, form=form,
+        names=names, latest_review=max(reviews, key=lambda r: r.created_at).id if reviews else None,
         may_plan=allows(subject, "plan.write", purpose, relationship=rel, sensitivity=3) or view.break_glass,
         may_refer=allows(subject, "referral.write", SUPPORT, relationship=rel, sensitivity=3),
         statuses=work_plans.REFERRAL_STATUSES, outcomes=work_plans.OUTCOMES,
     )
 
 
+@refills("/children/{person_id}/plans", "/plans/{plan_id}/referrals", "/referrals/{referral_id}",
+         "/plans/{plan_id}/follow-ups", "/follow-ups/{follow_up_id}/done", "/plans/{plan_id}/close")
+def _support_again(request: Request, form: FormState) -> Response:
+    state: AppState = request.app.state.tsunagu
+    params = request.path_params
+    with state.read_factory() as session:
+        if "person_id" in params:
+            person_id = params["person_id"]
+        elif "plan_id" in params:
+            person_id = work_plans.plan_person(session, _row_id(int(params["plan_id"])))
+        elif "referral_id" in params:
+            person_id = work_plans.referral_person(session, _row_id(int(params["referral_id"])))
+        else:
+            person_id = work_plans.follow_up_person(session, _row_id(int(params["follow_up_id"])))
+    purpose = form.value(form.action, "purpose", SUPPORT)
+    return _support_page(request, state, request.state.account.subject, person_id,
+                         purpose if purpose in PURPOSE_CHOICES else SUPPORT, "", form)
+
+
 @router.post("/children/{person_id}/plans", dependencies=[CsrfForm])
 def plan_create(
-    state: State, subject: CurrentSubject, person_id: str, goals: Annotated[str, Form()],
-    responsible_body: Annotated[str, Form()], next_review_on: Annotated[str, Form()] = "",
+    state: State, subject: CurrentSubject, person_id: str, goals: Annotated[str, Form()] = "",
+    responsible_body: Annotated[str, Form()] = "", next_review_on: Annotated[str, Form()] = "",
     review_id: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
     check_purpose(purpose)
     with state.unit() as session:
         work_plans.create_plan(
             session, subject, purpose, person_id, goals=goals, responsible_body=responsible_body,
-            next_review_on=_date(next_review_on, "次回の見直し日"),
+            next_review_on=_date(next_review_on, "次回の見直し日", "next_review_on"),
             review_id=int(review_id) if review_id.isdigit() else None, cipher=state.cipher, key=state.key,
         )
     return _back(person_id, purpose, "plan")
@@ -99,12 +129,13 @@ def referral_update(
 
 @router.post("/plans/{plan_id}/follow-ups", dependencies=[CsrfForm])
 def follow_up_create(
-    state: State, subject: CurrentSubject, plan_id: RowId, due_on: Annotated[str, Form()], owner: Annotated[str, Form()],
+    state: State, subject: CurrentSubject, plan_id: RowId, due_on: Annotated[str, Form()] = "",
+    owner: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "", referral_id: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
     check_purpose(purpose)
-    due = _date(due_on, "期日", required=True)
+    due = _date(due_on, "期日", "due_on", required=True)
     assert due is not None
     with state.unit() as session:
         person_id = work_plans.plan_person(session, plan_id)
@@ -129,7 +160,7 @@ def follow_up_done(
 
 @router.post("/plans/{plan_id}/close", dependencies=[CsrfForm])
 def plan_close(
-    state: State, subject: CurrentSubject, plan_id: RowId, note: Annotated[str, Form()],
+    state: State, subject: CurrentSubject, plan_id: RowId, note: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
     check_purpose(purpose)

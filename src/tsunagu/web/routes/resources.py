@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 
-from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render, validation_message
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render
+from tsunagu.web.forms import FormState, refills
+from tsunagu.web.state import AppState
 from tsunagu.work import resources as directory
 from tsunagu.work.resources import ResourceEntry
 
@@ -38,36 +39,47 @@ def _entry(name: str, category: str, eligibility: str, contact: str, area: str, 
                          contact=contact.strip(), area=area.strip(), public=public == "on", active=active == "on")
 
 
-def _draft(name: str, category: str, eligibility: str, contact: str, area: str, public: str, active: str,
-           resource_id: int | None = None) -> SimpleNamespace:
-    """What was typed, to show again in the form that refused it."""
-    return SimpleNamespace(id=resource_id, name=name, category=category, eligibility=eligibility, contact=contact,
-                           area=area, public=public == "on", active=active == "on")
+def _draft(form: FormState, resource_id: int | None = None) -> SimpleNamespace:
+    """What was typed, to show again in the form that refused it (``web/forms.py``)."""
+    def value(name: str) -> str:
+        return form.value(form.action, name)
+    return SimpleNamespace(id=resource_id, name=value("name"), category=value("category"),
+                           eligibility=value("eligibility"), contact=value("contact"), area=value("area"),
+                           public=form.chosen(form.action, "public", "on"), active=form.chosen(form.action, "active", "on"))
+
+
+@refills("/resources")
+def _add_again(request: Request, form: FormState) -> Response:
+    state: AppState = request.app.state.tsunagu
+    subject = request.state.account.subject
+    with state.read_factory() as session:
+        rows = directory.list_resources(session, include_inactive=True)
+    return render(request, state, "resources.html", resources=rows, may_edit=directory.may_manage(subject, edit_purpose(subject)),
+                  categories=directory.CATEGORIES, category="", saved="", draft=_draft(form), form=form,
+                  error=next(iter(form.errors.values()), ""))
+
+
+@refills("/resources/{resource_id}")
+def _edit_again(request: Request, form: FormState) -> Response:
+    state: AppState = request.app.state.tsunagu
+    return render(request, state, "resource_edit.html", categories=directory.CATEGORIES, form=form,
+                  resource=_draft(form, int(request.path_params["resource_id"])),
+                  error=next(iter(form.errors.values()), ""))
 
 
 @router.post("/resources", dependencies=[CsrfForm])
 def resource_add(
-    request: Request, state: State, subject: CurrentSubject, name: Annotated[str, Form()] = "",
+    state: State, subject: CurrentSubject, name: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "", eligibility: Annotated[str, Form()] = "",
     contact: Annotated[str, Form()] = "", area: Annotated[str, Form()] = "", public: Annotated[str, Form()] = "",
     active: Annotated[str, Form()] = "on",
 ) -> Response:
-    try:
-        entry = _entry(name, category, eligibility, contact, area, public, active)
-    except ValidationError as exc:
-        purpose = edit_purpose(subject)
-        with state.read_factory() as session:
-            rows = directory.list_resources(session, include_inactive=True)
-        return render(request, state, "resources.html", status_code=422, resources=rows,
-                      may_edit=directory.may_manage(subject, purpose), categories=directory.CATEGORIES, category="",
-                      saved="", draft=_draft(name, category, eligibility, contact, area, public, active),
-                      error=validation_message(exc.errors(), FIELD_LABELS))
+    entry = _entry(name, category, eligibility, contact, area, public, active)
     with state.unit() as session:
         directory.add_resource(session, subject, edit_purpose(subject), entry, key=state.key)
     return RedirectResponse("/resources?saved=1", status_code=303)
 
 
-FIELD_LABELS = {"name": "名称", "category": "種別", "eligibility": "対象・利用の条件", "contact": "連絡先", "area": "地域"}
 
 
 @router.get("/resources/{resource_id}/edit")
@@ -82,17 +94,12 @@ def resource_edit_page(request: Request, state: State, subject: CurrentSubject, 
 
 @router.post("/resources/{resource_id}", dependencies=[CsrfForm])
 def resource_update(
-    request: Request, state: State, subject: CurrentSubject, resource_id: RowId, name: Annotated[str, Form()] = "",
+    state: State, subject: CurrentSubject, resource_id: RowId, name: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "", eligibility: Annotated[str, Form()] = "",
     contact: Annotated[str, Form()] = "", area: Annotated[str, Form()] = "", public: Annotated[str, Form()] = "",
     active: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        entry = _entry(name, category, eligibility, contact, area, public, active)
-    except ValidationError as exc:
-        return render(request, state, "resource_edit.html", status_code=422, categories=directory.CATEGORIES,
-                      resource=_draft(name, category, eligibility, contact, area, public, active, resource_id),
-                      error=validation_message(exc.errors(), FIELD_LABELS))
+    entry = _entry(name, category, eligibility, contact, area, public, active)
     with state.unit() as session:
         directory.update_resource(session, subject, edit_purpose(subject), resource_id, entry, key=state.key)
     return RedirectResponse("/resources?saved=1", status_code=303)

@@ -8,7 +8,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
+from tsunagu.web.state import AppState
 from tsunagu.work.access import allows
 from tsunagu.work.child import summary
 from tsunagu.work.reviews import (
@@ -33,14 +36,25 @@ async def observations_from(request: Request) -> list[Observation]:
 @router.get("/children/{person_id}/review")
 def review_form(request: Request, state: State, subject: CurrentSubject, person_id: str,
                 purpose: str = "assessment") -> Response:
+    return _review_page(request, state, subject, person_id, purpose, NO_FORM)
+
+
+def _review_page(request: Request, state: AppState, subject: Subject, person_id: str, purpose: str,
+                 form: FormState) -> Response:
     check_purpose(purpose)
     with state.reading() as session:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
     return render(request, state, "review_form.html", view=view, aspects=ASPECTS, levels=LEVELS, decisions=DECISIONS,
-                  suggested=TIER_DECISION.get(view.tier or "", ""),
+                  suggested=TIER_DECISION.get(view.tier or "", ""), form=form,
                   may_review=allows(subject, "review.write", purpose, relationship=view.relationship, sensitivity=3),
                   may_observe=allows(subject, "observation.write", purpose, relationship=view.relationship,
                                      sensitivity=2))
+
+
+@refills("/children/{person_id}/reviews", "/children/{person_id}/observations")
+def _review_again(request: Request, form: FormState) -> Response:
+    return _review_page(request, request.app.state.tsunagu, request.state.account.subject,
+                        request.path_params["person_id"], form.value(form.action, "purpose", "assessment"), form)
 
 
 Observations = Annotated[list[Observation], Depends(observations_from)]

@@ -8,7 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render
+from tsunagu.privacy import Subject
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
+from tsunagu.web.state import AppState
 from tsunagu.work.errors import Invalid
 from tsunagu.work.urgency import intake as intakes
 from tsunagu.work.urgency import shared
@@ -42,10 +45,21 @@ def shared_open(state: State, subject: CurrentSubject, intake_id: Annotated[RowI
 
 @router.get("/shared/{case_id}")
 def shared_page(request: Request, state: State, subject: CurrentSubject, case_id: RowId, saved: str = "") -> Response:
+    return _shared_page(request, state, subject, case_id, SAVED.get(saved, ""), NO_FORM)
+
+
+@refills("/shared/{case_id}/message", "/shared/{case_id}/status", "/shared/{case_id}/hand-over")
+def _shared_again(request: Request, form: FormState) -> Response:
+    return _shared_page(request, request.app.state.tsunagu, request.state.account.subject,
+                        _row_id(int(request.path_params["case_id"])), "", form)
+
+
+def _shared_page(request: Request, state: AppState, subject: Subject, case_id: int, message: str,
+                 form: FormState) -> Response:
     with state.reading() as session:
         view = shared.get_case(session, subject, case_id, cipher=state.cipher, key=state.key)
     agency = intakes.agency_of(subject)
-    return render(request, state, "shared.html", view=view, message=SAVED.get(saved, ""), statuses=shared.STATUSES,
+    return render(request, state, "shared.html", view=view, message=message, statuses=shared.STATUSES, form=form,
                   my_agency=agency, is_lead=agency == view.lead_agency,
                   hand_kind="hand_up" if agency == "centre" else "hand_back",
                   hand_details=shared.HAND_KINDS["hand_up" if agency == "centre" else "hand_back"])
@@ -64,7 +78,7 @@ def shared_status(state: State, subject: CurrentSubject, case_id: RowId, status:
     try:
         next_on = date.fromisoformat(next_contact_on) if next_contact_on.strip() else None
     except ValueError as exc:
-        raise Invalid("次の連絡予定日は 年-月-日 で入力してください。") from exc
+        raise Invalid("次の連絡予定日は 年-月-日 で入力してください。", field="next_contact_on") from exc
     with state.unit() as session:
         shared.set_status(session, subject, case_id, status=status, next_contact_on=next_on, note=note,
                           cipher=state.cipher, key=state.key)

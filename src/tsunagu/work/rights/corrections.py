@@ -22,6 +22,7 @@ from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import AuditEvent, Decision, PrivacyNotification, Subject, append, authorise
 from tsunagu.privacy.policy import JST
+from tsunagu.privacy.records import item_label
 from tsunagu.work.access import allows, organisation_schools
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.rights.models import CorrectionNotice, DataRequest, DataRequestEvent, DisputedItem
@@ -106,19 +107,21 @@ def check_claim(session: Session, person_id: str, claim: CorrectionClaim, manife
     """(department, field kind) of a claim about one of the child's records; Invalid otherwise."""
     manifest = manifests.manifests.get(claim.source)
     if manifest is None:
-        raise Invalid(f"データソース {claim.source!r} はありません。")
+        raise Invalid("記録を持つ部署を一覧から選んでください。", field="source")
     if claim.field in manifest.item_ids:
         kind = "item"
     elif claim.field in manifest.identifiers:
         kind = "identity"
     else:
-        choices = [*sorted(manifest.item_ids), *manifest.identifiers]
-        raise Invalid(f"{manifest.label} に項目 {claim.field!r} はありません（{', '.join(choices) or 'なし'}）。")
+        choices = [IDENTITY_LABELS.get(k, k) for k in manifest.identifiers] + [
+            item_label(i) for i in sorted(manifest.item_ids)]
+        raise Invalid(f"{manifest.label} に選んだ項目はありません（この記録の項目: {'、'.join(choices) or 'なし'}）。",
+                      field="field")
     value = claim.claimed_value.strip()
     if not value:
-        raise Invalid("正しいとされる値（本人の主張）を入力してください。")
+        raise Invalid("正しいとされる値（本人の主張）を入力してください。", field="claimed_value")
     if len(value) > MAX_CLAIM_CHARS:
-        raise Invalid(f"本人の主張は{MAX_CLAIM_CHARS}文字以内で入力してください。")
+        raise Invalid(f"本人の主張は{MAX_CLAIM_CHARS}文字以内で入力してください。", field="claimed_value")
     # A source keyed by another source's ids (school records by the roll's pupil numbers) is
     # linked through that source's record.
     keyed_by = {claim.source, manifest.identity_of or claim.source}
@@ -134,7 +137,7 @@ def open_notices(session: Session, request: DataRequest, claims: Sequence[Correc
                  manifests: ManifestSet) -> list[CorrectionNotice]:
     """One notice (and one disputed-item marker) per claim, for the holding department."""
     if not claims:
-        raise Invalid("訂正を求める項目を1つ以上指定してください。")
+        raise Invalid("訂正を求める項目を1つ以上指定してください。", field="local_id")
     now = datetime.now(UTC)
     notices = []
     for claim in claims:
@@ -251,13 +254,13 @@ def resolve_notice(
         .astimezone(JST).date()
     if outcome == "corrected":
         if corrected_export_on is None:
-            raise Invalid("訂正を反映した出力ファイルの出力日（取込済みのもの）を入力してください。")
+            raise Invalid("訂正を反映した出力ファイルの出力日（取込済みのもの）を入力してください。", field="export_date")
         if corrected_export_on < noticed_on:
             # An export made before the notice cannot carry the correction.
             raise Invalid(f"訂正の連絡（{noticed_on.isoformat()}）より前の出力では訂正が反映されていません。")
     elif outcome == "rejected":
         if len(note.strip()) < MIN_REJECTION_CHARS:
-            raise Invalid(f"訂正しない理由を{MIN_REJECTION_CHARS}文字以上で入力してください（本人に通知されます）。")
+            raise Invalid(f"訂正しない理由を{MIN_REJECTION_CHARS}文字以上で入力してください（本人に通知されます）。", field="note")
     else:
         raise Invalid("回答は「訂正済み」か「訂正しない」のいずれかです。")
     now = datetime.now(UTC)

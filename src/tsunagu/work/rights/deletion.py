@@ -51,7 +51,7 @@ class DeletionScope:
 
     def check(self) -> None:
         if self.work_records and len(self.work_reason.strip()) < MIN_WORK_REASON_CHARS:
-            raise Invalid(f"支援の記録を削除する理由を{MIN_WORK_REASON_CHARS}文字以上で記録してください。")
+            raise Invalid(f"支援の記録を削除する理由を{MIN_WORK_REASON_CHARS}文字以上で記録してください。", field="work_reason")
 
 
 @dataclass

@@ -30,7 +30,7 @@ from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import HouseholdMember, LinkDecision, PersonLink
 from tsunagu.privacy import NoteCipher, Subject, access_history, authorise, default_policy
 from tsunagu.privacy.policy import JST
-from tsunagu.privacy.records import item_label
+from tsunagu.privacy.records import item_label, organisation_label
 from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
@@ -274,7 +274,7 @@ def _link_decisions(pack: _Pack, links: list[PersonLink]) -> list[dict[str, Any]
 
 def _history(pack: _Pack) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = [{
-        "at": _iso(r.at), "kind": "access", "role": r.role_label, "organisation": r.organisation,
+        "at": _iso(r.at), "kind": "access", "role": r.role_label, "organisation": organisation_label(r.organisation),
         "purpose": r.purpose_label, "action": r.action_label, "outcome": r.outcome_label,
         "items": [item_label(i) for i in r.items], "break_glass": r.break_glass,
     } for r in access_history(pack.session, pack.person_id)]
@@ -329,7 +329,7 @@ def build_pack(
                     "article": request.article},
         "person_id": row.person_id,
         "generated_at": _iso(datetime.now(UTC)),
-        "prepared_by": {"role": role.label if role else subject.role, "organisation": subject.organisation},
+        "prepared_by": {"role": role.label if role else "職員", "organisation": organisation_label(subject.organisation)},
         "links": _links(pack, links),
         "identities": pack.identities,
         "items": pack.items,

@@ -176,7 +176,7 @@ def create_request(
     """Record a request as received; its due date follows from the kind and the day of receipt."""
     person_id = person_id.strip()
     if not person_id:
-        raise Invalid("個人IDを入力してください。")
+        raise Invalid("個人IDを入力してください。", field="person_id")
     handle(session, subject, person_id, key)
     return receive(session, subject, person_id, kind, requester_kind=requester_kind, received_on=received_on,
                    requester_note=requester_note, claims=claims, deletion=deletion, manifests=manifests,
@@ -193,13 +193,13 @@ def receive(
     (``family.requests.file``, with no handler until an officer takes it in hand) both come here."""
     day = today or jst_today()
     if kind not in KINDS:
-        raise Invalid(f"請求の種類は {'・'.join(default_periods().of(k).label for k in KINDS)} のいずれかです。")
+        raise Invalid(f"請求の種類は {'・'.join(default_periods().of(k).label for k in KINDS)} のいずれかです。", field="kind")
     if requester_kind not in REQUESTER_KINDS:
-        raise Invalid(f"請求者は {'・'.join(REQUESTER_KINDS.values())} のいずれかです。")
+        raise Invalid(f"請求者は {'・'.join(REQUESTER_KINDS.values())} のいずれかです。", field="requester_kind")
     if len(requester_note.strip()) > MAX_NOTE_CHARS:
-        raise Invalid(f"請求者の補足は{MAX_NOTE_CHARS}文字以内にしてください（氏名・住所は請求書に残し、ここには書きません）。")
+        raise Invalid(f"請求者の補足は{MAX_NOTE_CHARS}文字以内にしてください（氏名・住所は請求書に残し、ここには書きません）。", field="requester_note")
     if received_on > day:
-        raise Invalid("受付日が未来の日付です。")
+        raise Invalid("受付日が未来の日付です。", field="received_on")
     if not person_exists(session, person_id):
         raise NotFound(f"個人ID {person_id} の子どもはいません。")
     if kind == "correction" and manifests is None:
@@ -286,7 +286,7 @@ def extend(session: Session, subject: Subject, request_id: int, reason: str, *, 
     if day > row.due_on:
         raise Invalid(f"当初の期限（{row.due_on.isoformat()}）を過ぎてからは延長できません（{period.extension_article}）。")
     if len(reason.strip()) < MIN_REASON_CHARS:
-        raise Invalid(f"延長の理由を{MIN_REASON_CHARS}文字以上で入力してください（請求者に通知します）。")
+        raise Invalid(f"延長の理由を{MIN_REASON_CHARS}文字以上で入力してください（請求者に通知します）。", field="note")
     if period.extension_days == 0:
         raise Invalid(f"{period.label}の期限は延長できません。")
     row.extended_due_on = extended_due_on(row.due_on, row.kind)
@@ -303,7 +303,7 @@ def refuse(session: Session, subject: Subject, request_id: int, reason: str, *, 
     handle(session, subject, row.person_id, key)
     _open(row)
     if len(reason.strip()) < MIN_REASON_CHARS:
-        raise Invalid(f"請求に応じない理由を{MIN_REASON_CHARS}文字以上で入力してください（請求者に通知します）。")
+        raise Invalid(f"請求に応じない理由を{MIN_REASON_CHARS}文字以上で入力してください（請求者に通知します）。", field="note")
     row.outcome_note, row.closed_at = reason.strip(), datetime.now(UTC)
     _close_disputes(session, row)
     _event(session, row, subject, "status", "refused", reason.strip())
