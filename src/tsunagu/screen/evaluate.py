@@ -17,6 +17,7 @@ import polars as pl
 from tsunagu.screen.compile import to_polars
 from tsunagu.screen.expr import Node, Ref
 from tsunagu.screen.indicators import FILL, RESULT_SCHEMA, compute
+from tsunagu.screen.listsize import ListFill, fill
 from tsunagu.screen.model import DOMAINS, NO_TIER, TIERS
 from tsunagu.screen.reasons import reasons_column
 from tsunagu.screen.ruleset import IndicatorDef, RuleSet, Scalar
@@ -57,6 +58,7 @@ class ScreeningResult:
     benefit_only_flags: int
     stigma_guard_capped: int
     known_to_support: int
+    list_fill: ListFill
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -65,6 +67,7 @@ class ScreeningResult:
             "benefit_only_flags": self.benefit_only_flags,
             "stigma_guard_capped": self.stigma_guard_capped,
             "known_to_support": self.known_to_support,
+            **self.list_fill.as_dict(),
         }
 
 
@@ -291,6 +294,10 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
         known_by=_string_list([(pl.col(f"kn:{c.id}"), c.id) for c in rule_set.known_to_support]),
     ).with_columns(known_to_support=pl.col("known_by").list.len() > 0)
     scored = lazy.collect()
+    listing, list_fill = fill(
+        scored.select("person_id", "tier", "n_hard_rules", "n_level2", "n_flagged",
+                      (pl.col("_benefit_points") + pl.col("_other_points")).alias("points")),
+        rule_set.settings.list_share, as_of)
     reasons = reasons_column(rule_set, scored)
     results = (
         scored.select(
@@ -303,6 +310,7 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
         )
         .with_columns(reasons=reasons)
         .with_columns(scored.select("benefit_only", "known_to_support", "known_by"))
+        .with_columns(listing.select("in_list", "list_rank"))
     )
 
     tier_counts = {t: 0 for t in TIERS}
@@ -318,4 +326,5 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
         benefit_only_flags=int((scored["benefit_only"] & (scored["_raw_tier"] != NO_TIER)).sum()),
         stigma_guard_capped=int(scored["_capped"].sum()),
         known_to_support=int(scored["known_to_support"].sum()),
+        list_fill=list_fill,
     )

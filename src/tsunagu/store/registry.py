@@ -22,6 +22,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.handover.models",
     "tsunagu.work.urgency.models",
     "tsunagu.outreach.models",
+    "tsunagu.work.ranking.models",
 )
 
 

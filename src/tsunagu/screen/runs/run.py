@@ -47,6 +47,10 @@ class ScreeningReport:
     worse: int
     benefit_only_flags: int
     stigma_guard_capped: int
+    list_share: float  # the setting (掲載枠)
+    list_capacity: int
+    list_beyond: int  # children with a tier beyond the list (枠外), counted and kept
+    list_overflow: int  # hard-rule children listed beyond the capacity
     rule_set_hash: str
     link_run_id: str | None
     data_digest: str
@@ -65,7 +69,7 @@ def _previous(session: Session, as_of: date) -> tuple[dict[str, str], set[str]]:
     if last is not None:
         tiers = dict(session.execute(select(ScreeningResult.person_id, ScreeningResult.tier)
                                      .where(ScreeningResult.run_id == last)).all())
-    ever = set(session.scalars(select(ScreeningResult.person_id).where(ScreeningResult.tier != NOT_LISTED)).all())
+    ever = set(session.scalars(select(ScreeningResult.person_id).where(ScreeningResult.in_list)).all())
     return tiers, ever
 
 
@@ -85,7 +89,7 @@ def _rows(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previous: di
     frame = results.join(people.select("person_id", "birth_date", "school_code", "grade"), on="person_id", how="left")
     rows = []
     for r in frame.iter_rows(named=True):
-        listed = r["tier"] != NOT_LISTED
+        listed = bool(r["in_list"])
         reasons = r["reasons"] or []
         rows.append({
             "run_id": run_id, "person_id": r["person_id"], "tier": r["tier"], "domains": _json(r["domains"] or []),
@@ -96,6 +100,7 @@ def _rows(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previous: di
             "trend": _trend(r["tier"], previous.get(r["person_id"])), "school_code": r["school_code"],
             "grade": r["grade"], "age": round((as_of - r["birth_date"]).days / 365.25, 2) if r["birth_date"] else None,
             "stale_reasons": sum(1 for x in reasons if x.get("stale")),
+            "in_list": listed, "list_rank": r["list_rank"],
         })
     return rows
 
@@ -171,12 +176,14 @@ def run_screening(session: Session, nodes: Mapping[str, Node], manifests: Manife
         outcome="allowed", reason=f"一次スクリーニング（{as_of.isoformat()}時点、{inputs.people.height}人）",
         items=tuple(sorted(rule_set.item_ids)),
     ))
-    listed = [r for r in rows if r["tier"] != NOT_LISTED]
+    listed = [r for r in rows if r["in_list"]]
     return ScreeningReport(
         run_id=run_id, as_of=as_of.isoformat(), children=inputs.people.height, by_tier=counts["by_tier"],
         listed=len(listed), no_mark=sum(r["no_mark"] for r in listed), first_flags=sum(r["first_flag"] for r in listed),
         worse=sum(r["trend"] == "worse" for r in listed), benefit_only_flags=counts["benefit_only_flags"],
-        stigma_guard_capped=counts["stigma_guard_capped"], rule_set_hash=rule_set.hash, link_run_id=link_run_id,
+        stigma_guard_capped=counts["stigma_guard_capped"], list_share=counts["list_share"],
+        list_capacity=counts["list_capacity"], list_beyond=counts["list_beyond"],
+        list_overflow=counts["list_overflow"], rule_set_hash=rule_set.hash, link_run_id=link_run_id,
         data_digest=digest, seconds=round(time.perf_counter() - started, 2), missing_sources=inputs.missing_sources,
         refused=inputs.refused,
     )
