@@ -17,6 +17,7 @@ from tsunagu.commands import link as link_cmd
 from tsunagu.commands import manifest as manifest_cmd
 from tsunagu.commands import node as node_cmd
 from tsunagu.commands import outreach as outreach_cmd
+from tsunagu.commands import ranking as ranking_cmd
 from tsunagu.commands import registers as registers_cmd
 from tsunagu.commands import requests as requests_cmd
 from tsunagu.commands import resources as resources_cmd
@@ -53,6 +54,7 @@ catalog_cmd.register(app)
 ingest_cmd.register(app)
 link_cmd.register(app)
 screen_cmd.register(app)
+ranking_cmd.register(screen_cmd.screen_app)
 synth_cmd.register(app)
 node_cmd.register(app)
 audit_cmd.register(app)

@@ -33,7 +33,7 @@ def build_card(row: RankingVersion, metrics: Mapping[str, Any], fair: Mapping[st
                    "無作為確認枠の子ども（重み＝1÷抽出確率）だけを使い、それ以外の判断は使わない。"),
         "inputs": [labels.get(n, n) for n in names],
         "rule_set_hash": rule_set_hash,
-        "method": ("LightGBM（勾配ブースティング木）。記録の60%で学習、20%で等調回帰（isotonic）による較正、"
+        "method": ("LightGBM（勾配ブースティング木）。記録の60%で学習、20%でプラット法（ロジスティック）による較正、"
                    "残り20%（保留データ）で評価。理由は LightGBM の寄与度（SHAP値）を指標名に対応させて示す。"),
         "metrics": dict(metrics),
         "metrics_text": (f"保留データの較正誤差（ECE、10区間）{metrics['held_out_ece']:.3f}"

@@ -81,23 +81,26 @@ def population(session: Session, nodes: Mapping[str, Node], manifests: ManifestS
 
 def labelled(session: Session) -> pl.DataFrame:
     """person_id, run_id, label (0/1), weight: the latest design-based decision per child."""
-    reviews = session.execute(select(Review.person_id, Review.run_id, Review.decision, Review.created_at, Review.id)
+    reviews = session.execute(select(Review.person_id, Review.run_id, Review.decision, Review.id)
                               .where(Review.kind == "review", Review.decision.is_not(None), Review.run_id.is_not(None))
                               ).all()
     if not reviews:
         return pl.DataFrame(schema={"person_id": pl.Utf8, "run_id": pl.Utf8, "label": pl.Int64, "weight": pl.Float64})
-    frame = (pl.DataFrame(reviews, schema=["person_id", "run_id", "decision", "created_at", "id"], orient="row")
-             .sort(["created_at", "id"]).group_by("person_id").last())
+    # The id follows the order of recording: the latest decision per child is its last row.
+    frame = (pl.DataFrame(reviews, schema={"person_id": pl.Utf8, "run_id": pl.Utf8, "decision": pl.Utf8,
+                                           "id": pl.Int64}, orient="row")
+             .sort("id").group_by("person_id", maintain_order=True).last())
     runs = frame["run_id"].unique().to_list()
+    keys = {"run_id": pl.Utf8, "person_id": pl.Utf8}
     listed = pl.DataFrame(session.execute(select(ScreeningResult.run_id, ScreeningResult.person_id,
                                                  ScreeningResult.in_list).where(ScreeningResult.run_id.in_(runs))).all(),
-                          schema=["run_id", "person_id", "in_list"], orient="row")
+                          schema={**keys, "in_list": pl.Boolean}, orient="row")
     proposed = pl.DataFrame(session.execute(select(RankingScore.run_id, RankingScore.person_id)
                                             .where(RankingScore.run_id.in_(runs), RankingScore.proposed)).all(),
-                            schema=["run_id", "person_id"], orient="row").unique().with_columns(pl.lit(True).alias("proposed"))
+                            schema=keys, orient="row").unique().with_columns(pl.lit(True).alias("proposed"))
     sampled = pl.DataFrame(session.execute(select(ReviewSample.run_id, ReviewSample.person_id, ReviewSample.probability)
                                            .where(ReviewSample.run_id.in_(runs))).all(),
-                           schema=["run_id", "person_id", "probability"], orient="row").unique(["run_id", "person_id"])
+                           schema={**keys, "probability": pl.Float64}, orient="row").unique(["run_id", "person_id"])
     frame = (frame.join(listed, on=["run_id", "person_id"], how="left")
              .join(proposed, on=["run_id", "person_id"], how="left")
              .join(sampled, on=["run_id", "person_id"], how="left"))
@@ -156,7 +159,7 @@ def train_version(session: Session, subject: Subject, nodes: Mapping[str, Node],
         version=version, created_at=datetime.now(UTC), created_by=subject.user_id, period_from=min(dates),
         period_to=max(dates), features_json=json.dumps(encoding.to_json(), ensure_ascii=False),
         model_text=fitted.model_text,
-        calibration_json=json.dumps({"x": fitted.calibration.x, "y": fitted.calibration.y}),
+        calibration_json=json.dumps({"a": fitted.calibration.a, "b": fitted.calibration.b}),
         reference_json=json.dumps(learn.reference_bins(learn.encode(current.indicators, encoding), encoding.names)),
         card_json="{}", status=SHADOW,
     )
@@ -224,7 +227,7 @@ def score_run(session: Session, nodes: Mapping[str, Node], manifests: ManifestSe
     x = learn.encode(pop.indicators, encoding)
     raw = learn.raw_scores(row.model_text, x)
     cal = json.loads(row.calibration_json)
-    prob = learn.Calibration(tuple(cal["x"]), tuple(cal["y"])).apply(raw)
+    prob = learn.Calibration(float(cal["a"]), float(cal["b"])).apply(raw)
     results = pl.DataFrame(session.execute(select(ScreeningResult.person_id, ScreeningResult.in_list)
                                            .where(ScreeningResult.run_id == run_id)).all(),
                            schema=["person_id", "in_list"], orient="row")
