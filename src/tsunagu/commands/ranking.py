@@ -123,10 +123,10 @@ def card(version: str | None = typer.Option(None, "--version", help="版（既�
 
 @model_app.command("approve")
 def approve(version: str = typer.Argument(..., help="承認する版"), home: HomeOption = None,
-            as_user: StewardOption = "steward") -> None:
-    """データ担当が版を承認する（試行モードから利用へ。アクセス記録に残る）。"""
+            as_user: StewardOption = "steward", as_role: StewardRole = "data_steward") -> None:
+    """データ担当が版を承認する（試行モードから利用へ。アクセス記録に残る。管理者には認められない）。"""
     settings = settings_for(home)
-    subject = Subject(as_user, "data_steward", "municipality")
+    subject = _subject(as_user, as_role)
     with Hub.open(settings) as hub, hub.sessions.begin() as session:
         _allowed(session, subject, "ranking.approve", settings)
         with reported_errors():

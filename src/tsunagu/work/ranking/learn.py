@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from tsunagu.errors import InputError
+from tsunagu.errors import InputError, UnavailableError
 
 Vec = npt.NDArray[np.float64]
 # Fixed, stated settings (not tuned on any profile): a small, regularised model on a few thousand labels.
@@ -32,7 +32,7 @@ PSI_BINS = 10
 PSI_ALERT = 0.25  # Siddiqi (2006) Credit Risk Scorecards: < 0.1 stable, 0.1–0.25 watch, > 0.25 shifted
 
 
-class LearnUnavailable(InputError, RuntimeError):
+class LearnUnavailable(UnavailableError, RuntimeError):
     """The optional learning libraries are not installed."""
 
     code = "ranking_learn_missing"

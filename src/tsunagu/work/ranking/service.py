@@ -61,7 +61,10 @@ def _age_band(age: pl.Expr) -> pl.Expr:
 
 
 def population(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
-               rule_set: RuleSet, as_of: date, run_id: str) -> Population:
+               rule_set: RuleSet, as_of: date, run_id: str, cache: dict[str, Population] | None = None) -> Population:
+    """``cache``: populations already read, by run id (a run's inputs do not change)."""
+    if cache is not None and run_id in cache:
+        return cache[run_id]
     items = frozenset(rule_set.item_ids | {GROUP_ITEM}) if GROUP_ITEM in catalog.items else rule_set.item_ids
     inputs = gather(session, nodes, manifests, catalog, items, as_of, f"ranking:{run_id}")
     indicators = compute_indicators(rule_set, as_of, inputs.people, inputs.observations)
@@ -76,7 +79,10 @@ def population(session: Session, nodes: Mapping[str, Node], manifests: ManifestS
          else pl.lit(False)).cast(pl.Boolean).alias("disability_in_household"),
         _age_band(pl.col("age") if "age" in cols else pl.lit(0)).alias("age_band"),
     ).join(foreign, on="person_id", how="left").with_columns(pl.col("foreign_national").fill_null(False))
-    return Population(indicators, groups)
+    found = Population(indicators, groups)
+    if cache is not None:
+        cache[run_id] = found
+    return found
 
 
 def labelled(session: Session) -> pl.DataFrame:
@@ -112,10 +118,11 @@ def labelled(session: Session) -> pl.DataFrame:
 
 
 def train_version(session: Session, subject: Subject, nodes: Mapping[str, Node], manifests: ManifestSet,
-                  catalog: Catalog, rule_set: RuleSet, *, seed: int = 1,
-                  key: Ed25519PrivateKey | None = None) -> RankingVersion:
+                  catalog: Catalog, rule_set: RuleSet, *, seed: int = 1, key: Ed25519PrivateKey | None = None,
+                  cache: dict[str, Population] | None = None) -> RankingVersion:
     """Train a version on every design-based decision so far; it starts in shadow mode."""
     learn.lightgbm()
+    cache = {} if cache is None else cache
     labels = labelled(session)
     if labels.is_empty():
         raise learn.TooFewDecisions("二次アセスメントの判断が記録されていません / no recorded decisions")
@@ -123,14 +130,14 @@ def train_version(session: Session, subject: Subject, nodes: Mapping[str, Node],
         ScreeningRun.run_id.in_(labels["run_id"].unique().to_list())))}
     parts, group_parts = [], []
     for run_id in sorted(runs, key=lambda r: runs[r].as_of):
-        pop = population(session, nodes, manifests, catalog, rule_set, runs[run_id].as_of, run_id)
+        pop = population(session, nodes, manifests, catalog, rule_set, runs[run_id].as_of, run_id, cache)
         these = labels.filter(pl.col("run_id") == run_id)
         parts.append(these.join(pop.indicators, on="person_id", how="inner"))
         group_parts.append(these.select("person_id").join(pop.groups, on="person_id", how="inner"))
     data = pl.concat(parts, how="vertical_relaxed")
     groups = pl.concat(group_parts)
     latest = max(runs.values(), key=lambda r: r.as_of)
-    current = population(session, nodes, manifests, catalog, rule_set, latest.as_of, latest.run_id)
+    current = population(session, nodes, manifests, catalog, rule_set, latest.as_of, latest.run_id, cache)
     encoding = learn.encoding_for(current.indicators)
     x = learn.encode(data, encoding)
     y = data["label"].to_numpy().astype(np.float64)
@@ -216,13 +223,14 @@ class ScoreReport:
 
 
 def score_run(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
-              rule_set: RuleSet, run_id: str, version: str | None = None) -> ScoreReport:
+              rule_set: RuleSet, run_id: str, version: str | None = None,
+              cache: dict[str, Population] | None = None) -> ScoreReport:
     """Score every child of a run; rank within the list; propose unlisted children the model ranks inside it."""
     row = get_version(session, version)
     run = session.get(ScreeningRun, run_id)
     if run is None:
         raise NotFound(f"スクリーニング実行 {run_id} がありません")
-    pop = population(session, nodes, manifests, catalog, rule_set, run.as_of, run_id)
+    pop = population(session, nodes, manifests, catalog, rule_set, run.as_of, run_id, cache)
     encoding = learn.Encoding.from_json(json.loads(row.features_json))
     x = learn.encode(pop.indicators, encoding)
     raw = learn.raw_scores(row.model_text, x)

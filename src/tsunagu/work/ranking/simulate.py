@@ -121,6 +121,7 @@ def simulate(session_factory: Callable[[], Any], nodes: Mapping[str, Node], mani
     learn.lightgbm()
     rounds: list[dict[str, Any]] = []
     version: str | None = None
+    cache: dict[str, service.Population] = {}  # a run's inputs are read once, not by every step
     for round_no in range(1, settings.rounds + 1):
         with session_factory() as session:
             report = run_screening(session, nodes, manifests, catalog, rule_set, as_of)
@@ -128,7 +129,7 @@ def simulate(session_factory: Callable[[], Any], nodes: Mapping[str, Node], mani
             needs = _needs(session, truth)
             proposed: set[str] = set()
             if version is not None:
-                service.score_run(session, nodes, manifests, catalog, rule_set, run_id, version)
+                service.score_run(session, nodes, manifests, catalog, rule_set, run_id, version, cache)
                 proposed = {s["person_id"] for s in service.shown_scores(session, run_id, steward=True)
                             if s["proposed"] and s["version"] == version}
             sample = set(service.draw_sample(session, run_id, settings.sample_share,
@@ -140,18 +141,19 @@ def simulate(session_factory: Callable[[], Any], nodes: Mapping[str, Node], mani
             todo = sorted((listed | proposed | sample) - _decided(session))
             for person_id in todo:
                 _review(session, person_id, run_id, needs.get(person_id, False), results[person_id], rng, settings, cipher)
-            row = service.train_version(session, STEWARD, nodes, manifests, catalog, rule_set, seed=settings.seed)
+            row = service.train_version(session, STEWARD, nodes, manifests, catalog, rule_set, seed=settings.seed,
+                                        cache=cache)
             version = row.version
             rounds.append({"round": round_no, "run_id": run_id, "reviewed": len(todo), "listed": len(listed),
                            "proposed": len(proposed), "sampled": len(sample), "version": version})
             progress(f"第{round_no}回: 確認 {len(todo)}人（一覧 {len(listed)}・提案 {len(proposed)}・"
                      f"無作為 {len(sample)}）→ {version}")
-    return _measure(session_factory, nodes, manifests, catalog, rule_set, truth, version, rounds, settings)
+    return _measure(session_factory, nodes, manifests, catalog, rule_set, truth, version, rounds, settings, cache)
 
 
 def _measure(session_factory: Callable[[], Any], nodes: Mapping[str, Node], manifests: ManifestSet,
              catalog: Catalog, rule_set: RuleSet, truth: Path, version: str | None, rounds: list[dict[str, Any]],
-             settings: SimulationSettings) -> dict[str, Any]:
+             settings: SimulationSettings, cache: dict[str, service.Population]) -> dict[str, Any]:
     assert version is not None
     run_id = rounds[-1]["run_id"]
     with session_factory() as session:
@@ -159,7 +161,7 @@ def _measure(session_factory: Callable[[], Any], nodes: Mapping[str, Node], mani
         row = service.get_version(session, version)
         run = session.get(ScreeningRun, run_id)
         assert run is not None
-        pop = service.population(session, nodes, manifests, catalog, rule_set, run.as_of, run_id)
+        pop = service.population(session, nodes, manifests, catalog, rule_set, run.as_of, run_id, cache)
         needs_map = _needs(session, truth)
         card = row.card_json
     encoding = learn.Encoding.from_json(json.loads(row.features_json))
