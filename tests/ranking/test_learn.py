@@ -90,14 +90,14 @@ def test_error_rates_by_group_and_the_disparity_flag_with_its_cause() -> None:
     pred = np.array([1] * 20 + [1] * 20 + [0] * 60 + [1] * 20 + [1] * 8 + [0] * 72)
     groups = np.array(["該当"] * 100 + ["該当しない"] * 100)
     out = fairness.by_group(y, pred, np.ones(200), {"single_parent": groups},
-                            {"single_parent": {"児童扶養手当受給": 0.4}})
+                            {"single_parent": {"該当": "児童扶養手当受給", "該当しない": "学力調査の偏差値（直近）"}})
     rates = out["by_group"]["single_parent"]["groups"]
     assert rates["該当"]["false_positive_rate"] == pytest.approx(0.25)
     assert rates["該当しない"]["false_positive_rate"] == pytest.approx(0.10)
     assert out["by_group"]["single_parent"]["ratios"]["false_positive_rate"] == pytest.approx(2.5)
     flag = out["flags"][0]
     assert flag["grouping"] == "single_parent" and flag["rate"] == "false_positive_rate"
-    assert "一人親世帯" in flag["cause"] and "児童扶養手当受給" in flag["cause"]
+    assert "一人親世帯" in flag["cause"] and "「該当」の順位を最も押し上げている指標は「児童扶養手当受給」" in flag["cause"]
 
 
 def test_equal_error_rates_are_not_flagged_and_small_groups_are_not_compared() -> None:

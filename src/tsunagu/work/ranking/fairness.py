@@ -49,9 +49,10 @@ def _ratio(values: list[float]) -> float:
 
 
 def by_group(y: npt.NDArray[np.int64], pred: npt.NDArray[np.int64], w: npt.NDArray[np.float64],
-             groups: Mapping[str, npt.NDArray[Any]], mean_contrib: Mapping[str, Mapping[str, float]] | None = None,
+             groups: Mapping[str, npt.NDArray[Any]], top_indicator: Mapping[str, Mapping[str, str]] | None = None,
              ) -> dict[str, Any]:
-    """``groups``: grouping → value per decision. Returns rates, ratios and flags (with causes)."""
+    """``groups``: grouping → value per decision; ``top_indicator``: grouping → subgroup → the indicator
+    that lifts that subgroup's scores most. Returns rates, ratios and flags (with causes)."""
     result: dict[str, Any] = {}
     flags: list[dict[str, Any]] = []
     for grouping, values in groups.items():
@@ -66,12 +67,12 @@ def by_group(y: npt.NDArray[np.int64], pred: npt.NDArray[np.int64], w: npt.NDArr
         for rate, ratio in ratios.items():
             if ratio > DISPARITY_LIMIT:
                 flags.append({"grouping": grouping, "rate": rate, "ratio": round(ratio, 3) if np.isfinite(ratio) else "∞",
-                              "cause": _cause(grouping, rate, compared, (mean_contrib or {}).get(grouping, {}))})
+                              "cause": _cause(grouping, rate, compared, (top_indicator or {}).get(grouping, {}))})
     return {"limit": DISPARITY_LIMIT, "by_group": result, "flags": flags}
 
 
 def _cause(grouping: str, rate: str, compared: Mapping[str, Mapping[str, float | int]],
-           contrib: Mapping[str, float]) -> str:
+           top_indicator: Mapping[str, str]) -> str:
     """The likeliest cause in words: how the share found in need differs between the subgroups
     (a ranking with one threshold has unequal error rates whenever base rates differ), and which
     indicator lifts the group's scores most."""
@@ -82,7 +83,7 @@ def _cause(grouping: str, rate: str, compared: Mapping[str, Mapping[str, float |
             f"{float(compared[worst][rate]):.2f}、「{best}」は {float(compared[best][rate]):.2f}。"
             f"確認で支援が必要と判断された割合が「{worst}」{shares.get(worst, 0):.2f}・「{best}」{shares.get(best, 0):.2f} と異なり、"
             "一つの基準で上位を選ぶと誤りの率に差が出ます。")
-    if contrib:
-        top = max(contrib, key=lambda k: contrib[k])
-        text += f"この群の順位を最も押し上げている指標は「{top}」です（群の属性そのものはモデルの入力ではありません）。"
+    if worst in top_indicator:
+        text += (f"「{worst}」の順位を最も押し上げている指標は「{top_indicator[worst]}」です"
+                 "（群の属性そのものはモデルの入力ではありません）。")
     return text

@@ -152,8 +152,8 @@ def train_version(session: Session, subject: Subject, nodes: Mapping[str, Node],
     contrib = learn.contributions(fitted.model_text, x[test])[:, :-1]
     group_cols = {g: _shown_groups(groups[g])[test] for g in fairness.GROUP_LABELS}
     labels_ja = {i: d.label for i, d in rule_set.indicators.items()}
-    mean_contrib = {g: _top_contrib(contrib, vals, encoding.names, labels_ja) for g, vals in group_cols.items()}
-    fair = fairness.by_group(y[test].astype(np.int64), pred, w[test], group_cols, mean_contrib)
+    top_indicator = {g: _top_contrib(contrib, vals, encoding.names, labels_ja) for g, vals in group_cols.items()}
+    fair = fairness.by_group(y[test].astype(np.int64), pred, w[test], group_cols, top_indicator)
     dates = [runs[r].as_of for r in runs]
     version = f"v{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6]}"
     metrics = {
@@ -188,15 +188,14 @@ def _shown_groups(values: pl.Series) -> np.ndarray:
 
 
 def _top_contrib(contrib: np.ndarray, values: np.ndarray, names: tuple[str, ...],
-                 labels: Mapping[str, str]) -> dict[str, float]:
-    """Per subgroup value, the mean SHAP value of its most lifting indicator (for the card's causes)."""
-    out: dict[str, float] = {}
-    for value in np.unique(values.astype(str)):
-        mask = values.astype(str) == value
+                 labels: Mapping[str, str]) -> dict[str, str]:
+    """Per subgroup value, the indicator with the largest mean SHAP value (for the card's causes)."""
+    out: dict[str, str] = {}
+    for value in np.unique(values):
+        mask = values == value
         if mask.any():
-            means = contrib[mask].mean(axis=0)
-            j = int(np.argmax(means))
-            out[labels.get(names[j], names[j])] = max(out.get(labels.get(names[j], names[j]), 0.0), float(means[j]))
+            j = int(np.argmax(contrib[mask].mean(axis=0)))
+            out[str(value)] = labels.get(names[j], names[j])
     return out
 
 
