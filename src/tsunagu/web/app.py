@@ -28,6 +28,7 @@ from tsunagu.web.routes import admin, auth, candidates, children, dashboard, lin
 from tsunagu.web.routes import handover as handover_pages
 from tsunagu.web.routes import intakes as intake_pages
 from tsunagu.web.routes import outreach as outreach_pages
+from tsunagu.web.routes import ranking as ranking_pages
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
 from tsunagu.web.routes import shared as shared_pages
@@ -69,7 +70,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("tsunagu.web", "static")]), name="static")
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
                    admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
-                   api_resources, handover_pages, intake_pages, shared_pages, outreach_pages):
+                   api_resources, handover_pages, intake_pages, shared_pages, outreach_pages, ranking_pages):
         app.include_router(module.router)
     errors.install(app)
     # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.
