@@ -36,8 +36,9 @@ def build_card(row: RankingVersion, metrics: Mapping[str, Any], fair: Mapping[st
         "method": ("LightGBM（勾配ブースティング木）。記録の60%で学習、20%でプラット法（ロジスティック）による較正、"
                    "残り20%（保留データ）で評価。理由は LightGBM の寄与度（SHAP値）を指標名に対応させて示す。"),
         "metrics": dict(metrics),
-        "metrics_text": (f"保留データの較正誤差（ECE、10区間）{metrics['held_out_ece']:.3f}"
-                         f"（基準 {metrics['ece_limit']} 以下: {'満たす' if metrics['calibrated'] else '満たさない'}）"),
+        "metrics_text": (f"保留した判断での較正誤差（ECE、10区間）{metrics['held_out_ece']:.3f}"
+                         f"（基準 {metrics['ece_limit']} 以下: {'満たす' if metrics['calibrated'] else '満たさない'}）。"
+                         f"無作為確認枠の重みをつけた全体の推定では {metrics['held_out_ece_weighted']:.3f}"),
         "fairness": dict(fair),
         "fairness_text": ([f"群による差が {fair['limit']} 倍を超えています: {f['cause']}（比 {f['ratio']}、"
                            f"{RATE_LABELS[f['rate']].split('（')[0]}）" for f in flags]

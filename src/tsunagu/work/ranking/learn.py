@@ -131,7 +131,8 @@ class Fitted:
     calibration: Calibration
     split: npt.NDArray[np.int8]  # 0 train, 1 calibration, 2 test (held out)
     test_prob: Vec
-    ece: float
+    ece: float  # on the held-out decisions as recorded (the approval gate)
+    ece_weighted: float  # the same, weighted by the estimator: calibration over the whole population
 
 
 def train(x: Vec, labels: Vec, weights: Vec, *, seed: int = 1) -> Fitted:
@@ -152,7 +153,8 @@ def train(x: Vec, labels: Vec, weights: Vec, *, seed: int = 1) -> Fitted:
                         num_boost_round=ROUNDS)
     calibration = fit_calibration(booster.predict(x[ca], raw_score=True), labels[ca], weights[ca])
     test_prob = calibration.apply(booster.predict(x[te], raw_score=True))
-    return Fitted(booster.model_to_string(), calibration, split, test_prob, ece(test_prob, labels[te], weights[te]))
+    return Fitted(booster.model_to_string(), calibration, split, test_prob, ece(test_prob, labels[te], np.ones(te.sum())),
+                  ece(test_prob, labels[te], weights[te]))
 
 
 def raw_scores(model_text: str, x: Vec) -> Vec:

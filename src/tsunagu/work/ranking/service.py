@@ -157,7 +157,8 @@ def train_version(session: Session, subject: Subject, nodes: Mapping[str, Node],
     dates = [runs[r].as_of for r in runs]
     version = f"v{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6]}"
     metrics = {
-        "held_out_ece": round(fitted.ece, 4), "ece_limit": learn.ECE_LIMIT, "calibrated": fitted.ece <= learn.ECE_LIMIT,
+        "held_out_ece": round(fitted.ece, 4), "held_out_ece_weighted": round(fitted.ece_weighted, 4),
+        "ece_limit": learn.ECE_LIMIT, "calibrated": fitted.ece <= learn.ECE_LIMIT,
         "decisions": int(y.size), "positive": int(y.sum()), "held_out": int(test.sum()),
         "random_sample_decisions": int((w > 1).sum()), "list_share": share,
         "weighted_positive_share": round(float(np.average(y, weights=w)), 4),

@@ -180,6 +180,7 @@ def _measure(session_factory: Callable[[], Any], nodes: Mapping[str, Node], mani
         "listed_share": rules["listed_share"], "list_share_setting": share,
         "ceiling_recall": ceiling, "rules_recall": rules["recall"], "model_recall": model_recall,
         "model_ece": card_data["metrics"]["held_out_ece"],
+        "model_ece_weighted": card_data["metrics"]["held_out_ece_weighted"],
         "single_department_recall": rules["single_department_recall"],
         "best_single_department": rules["best_single_department"],
         "rules_to_ceiling": rules["recall"] / ceiling if ceiling else None,
