@@ -17,6 +17,7 @@ from tsunagu.commands import link as link_cmd
 from tsunagu.commands import manifest as manifest_cmd
 from tsunagu.commands import node as node_cmd
 from tsunagu.commands import outreach as outreach_cmd
+from tsunagu.commands import prefecture as prefecture_cmd
 from tsunagu.commands import registers as registers_cmd
 from tsunagu.commands import requests as requests_cmd
 from tsunagu.commands import resources as resources_cmd
@@ -69,6 +70,7 @@ stats_cmd.register(app)
 handover_cmd.register(app)
 urgency_cmd.register(app)
 outreach_cmd.register(app)
+prefecture_cmd.register(app)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ model the same way (the prior, u from random pairs, m by EM on two blockings), w
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tempfile
@@ -32,7 +33,7 @@ class SparkOptions:
     driver_memory: str = "4g"
     # A few partitions per core: Spark's default of 200 is for clusters, and on two cores every
     # extra partition of a small shuffle is a task's overhead for nothing.
-    shuffle_partitions: int = 8
+    shuffle_partitions: int = 4
     checkpoint_dir: str | None = None  # on a cluster, a folder every executor reaches (HDFS, S3 …)
 
 
@@ -64,15 +65,16 @@ def _train(linker: Any, seed: int) -> list[str]:
     return notes
 
 
-def _predict(db_api: Any, tables: list[Any], settings: dict[str, Any], threshold: float, seed: int) -> Scores:
+def _predict(db_api: Any, tables: list[Any], settings: dict[str, Any], threshold: float, seed: int,
+             trained: bool) -> Scores:
     from splink import Linker
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     frames = [db_api.register(table, table_name=f"tsunagu_pref_{i}") for i, table in enumerate(tables)]
     linker = Linker(frames, settings, log_level=logging.ERROR)
-    notes = _train(linker, seed)
+    notes = [] if trained else _train(linker, seed)
     predictions = linker.inference.predict(threshold_match_probability=threshold)
-    pairs = pl.from_arrow(predictions.as_pyarrow_table())
+    pairs = pl.from_arrow(predictions.as_pyarrow_table())  # type: ignore[no-untyped-call]
     assert isinstance(pairs, pl.DataFrame)
     pairs = pairs.select(pl.col("key_l").cast(pl.Utf8), pl.col("key_r").cast(pl.Utf8),
                          pl.col("municipality_l").cast(pl.Utf8), pl.col("municipality_r").cast(pl.Utf8),
@@ -80,14 +82,15 @@ def _predict(db_api: Any, tables: list[Any], settings: dict[str, Any], threshold
     return Scores(pairs, linker.misc.save_model_to_json(), notes)
 
 
-def score_duckdb(children: pl.DataFrame, threshold: float, seed: int) -> Scores:
+def score_duckdb(children: pl.DataFrame, threshold: float, seed: int, trained: dict[str, Any] | None = None) -> Scores:
     import duckdb
     from splink import DuckDBAPI
 
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     try:
-        return _predict(DuckDBAPI(connection=con), _tables(children), model.settings(), threshold, seed)
+        return _predict(DuckDBAPI(connection=con), _tables(children), copy.deepcopy(trained) or model.settings(),
+                        threshold, seed, trained is not None)
     finally:
         con.close()
 
@@ -127,20 +130,29 @@ def spark_session(options: SparkOptions) -> Iterator[Any]:
             spark.stop()
 
 
-def score_spark(children: pl.DataFrame, threshold: float, seed: int, options: SparkOptions) -> Scores:
+def score_spark(children: pl.DataFrame, threshold: float, seed: int, options: SparkOptions,
+                trained: dict[str, Any] | None = None) -> Scores:
     from splink import SparkAPI
 
     with spark_session(options) as spark:
-        db_api = SparkAPI(spark_session=spark, num_partitions_on_repartition=options.shuffle_partitions)
-        return _predict(db_api, _tables(children), model.for_spark(model.settings()), threshold, seed)
+        # Splink writes each intermediate table out to break Spark's lineage; in local mode the
+        # executors are this process, and keeping the tables in memory saves a parquet write per step.
+        lineage = "persist" if options.master.startswith("local") else "parquet"
+        db_api = SparkAPI(spark_session=spark, break_lineage_method=lineage,  # type: ignore[no-untyped-call]
+                          num_partitions_on_repartition=options.shuffle_partitions)
+        return _predict(db_api, _tables(children), model.for_spark(trained or model.settings()), threshold, seed,
+                        trained is not None)
 
 
 def score(children: pl.DataFrame, engine: str, *, bands: Thresholds | None = None, seed: int = 42,
-          spark: SparkOptions | None = None) -> Scores:
-    """Pairs of children in different municipalities scoring at least the review band's lower bound."""
+          spark: SparkOptions | None = None, trained: dict[str, Any] | None = None) -> Scores:
+    """Pairs of children in different municipalities scoring at least the review band's lower bound.
+
+    ``trained``: a model saved by an earlier run (``Scores.model``, from either engine) to score with
+    instead of training; the two engines then score with the very same m and u."""
     threshold = (bands or Thresholds()).lower
     if engine == "duckdb":
-        return score_duckdb(children, threshold, seed)
+        return score_duckdb(children, threshold, seed, trained)
     if engine == "spark":
-        return score_spark(children, threshold, seed, spark or SparkOptions())
+        return score_spark(children, threshold, seed, spark or SparkOptions(), trained)
     raise ValueError(f"unknown engine {engine!r}; one of {ENGINES}")

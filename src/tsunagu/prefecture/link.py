@@ -29,6 +29,7 @@ class PrefectureLink:
     children: int
     persons: Persons
     seconds: dict[str, float]
+    released: pl.DataFrame  # the released children (release.RELEASED_SCHEMA): kept in memory, never written
     notes: list[str] = field(default_factory=list)
 
     def across(self) -> pl.DataFrame:
@@ -66,7 +67,7 @@ def link_prefecture(homes: Sequence[Path], engine_name: str, *, as_of: date | No
     persons = assign_persons(released.children, scores.pairs, bands)
     seconds["persons"] = round(time.perf_counter() - mark, 3)
     return PrefectureLink(engine_name, released.municipalities, released.children.height, persons, seconds,
-                          [*released.notes, *scores.notes])
+                          released.children, [*released.notes, *scores.notes])
 
 
 def true_pairs(truth: Path) -> pl.DataFrame:

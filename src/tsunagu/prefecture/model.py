@@ -94,6 +94,12 @@ def spark_sql(condition: str) -> str:
 def for_spark(model: dict[str, Any]) -> dict[str, Any]:
     """The same settings (or a trained model) in Spark SQL."""
     out = copy.deepcopy(model)
+    if "sql_dialect" in out:  # a model Splink saved names the dialect it was trained in
+        out["sql_dialect"] = "spark"
+    out.pop("linker_uid", None)
+    for rule in out["blocking_rules_to_generate_predictions"]:
+        if isinstance(rule, dict) and "sql_dialect" in rule:
+            rule["sql_dialect"] = "spark"
     for comparison in out["comparisons"]:
         for level in comparison["comparison_levels"]:
             level["sql_condition"] = spark_sql(level["sql_condition"])

@@ -63,7 +63,7 @@ def _ask_home(home: Path, purpose: str, as_of: date, run_id: str) -> tuple[str, 
     if not settings.is_initialised:
         raise PrefectureInputError(f"{home} は tsunagu のホームではありません（tsunagu init で作った市町村のホームを指定してください）")
     with Hub(settings) as hub:
-        code, name = settings.municipality_code, settings.municipality_name
+        code, name = settings.municipality_code or "", settings.municipality_name or ""
         register = hub.manifests.register()
         if register is None:
             raise PrefectureInputError(f"{name}（{home}）: 住民記録（linkage.role: register）の取込定義がありません")

@@ -165,8 +165,8 @@ def _move(origin: _Municipality, destination: _Municipality, setai: str, day: in
     surname: tuple[str, str] | None = None
     if rng.random() < SURNAME_CHANGE_SHARE:
         donor = destination.frames[REGISTER].row(int(rng.integers(0, destination.frames[REGISTER].height)), named=True)
-        name, kana = _split(donor["氏名"] or "", "　"), _split(donor["カナ氏名"] or "", " ")
-        surname = (name[0], kana[0]) if name and kana else None
+        donor_name, donor_kana = _split(donor["氏名"] or "", "　"), _split(donor["カナ氏名"] or "", " ")
+        surname = (donor_name[0], donor_kana[0]) if donor_name and donor_kana else None
     truth = origin.persons.select(pl.col("aza_number").alias("宛名番号"), "person_id", "role", "birth_date")
     known = members.select("宛名番号").join(truth, on="宛名番号", how="left", maintain_order="left")
     origin_address = members["住所"][0]
@@ -249,9 +249,10 @@ def generate_prefecture(children: int, municipalities: int, seed: int, profile: 
     households = 0
     for index, origin in enumerate(loaded):
         candidates = _households(origin)
-        chosen = rng.choice(len(candidates), size=int(round(len(candidates) * MOVE_SHARE)), replace=False) if candidates else []
+        count = round(len(candidates) * MOVE_SHARE)
+        chosen: list[int] = sorted(int(c) for c in rng.choice(len(candidates), size=count, replace=False)) if count else []
         others = np.array([w if j != index else 0.0 for j, w in enumerate(weights)])
-        for pick in sorted(int(c) for c in chosen):
+        for pick in chosen:
             destination = loaded[int(rng.choice(len(loaded), p=others / others.sum()))]
             day = export_day - int(rng.integers(10, 330))
             _move(origin, destination, candidates[pick], day, rng, moves, appended)
