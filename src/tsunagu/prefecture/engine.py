@@ -89,7 +89,8 @@ def score_duckdb(children: pl.DataFrame, threshold: float, seed: int, trained: d
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     try:
-        return _predict(DuckDBAPI(connection=con), _tables(children), copy.deepcopy(trained) or model.settings(),
+        return _predict(DuckDBAPI(connection=con), _tables(children),
+                        copy.deepcopy(trained) if trained is not None else model.settings(),
                         threshold, seed, trained is not None)
     finally:
         con.close()
