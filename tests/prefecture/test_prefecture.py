@@ -10,6 +10,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import select
+
+from support.hubs import hub_of
 
 from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.home import init_home
@@ -23,6 +26,7 @@ from tsunagu.prefecture.model import for_spark, settings, spark_sql
 from tsunagu.prefecture.persons import assign_persons, same_persons
 from tsunagu.prefecture.release import release
 from tsunagu.prefecture.stats import prefecture_tables
+from tsunagu.privacy.models import AuditEntry
 from tsunagu.synth.prefecture import generate_prefecture
 
 AS_OF = date(2026, 10, 31)  # the default profile's export date
@@ -79,6 +83,10 @@ def test_release_gives_only_children_of_each_municipality(prefecture: tuple[Path
     assert released.children["birth_date"].min() > date(2008, 10, 31)  # type: ignore[operator]
     assert released.children["key"].n_unique() == released.children.height
     assert released.children["moved_out"].any() and released.children["moved_in"].any()
+    for home in homes:  # each municipality records its release to the prefecture
+        with hub_of(home) as hub, hub.sessions() as session:
+            purposes = session.scalars(select(AuditEntry.purpose).where(AuditEntry.action == "prefecture.release")).all()
+        assert "prefecture_linkage" in purposes
 
 
 def test_release_refuses_a_folder_that_is_not_a_home_and_a_municipality_twice(
