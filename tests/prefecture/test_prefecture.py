@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from support.hubs import hub_of
-
 from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.home import init_home
 from tsunagu.ingest.load import Ingestor
