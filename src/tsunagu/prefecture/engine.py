@@ -39,7 +39,7 @@ class SparkOptions:
 
 @dataclass
 class Scores:
-    pairs: pl.DataFrame  # key_l, key_r, municipality_l, municipality_r, match_probability
+    pairs: pl.DataFrame  # key_l, key_r, municipality_l, municipality_r, match_probability, match_weight
     model: dict[str, Any]
     notes: list[str] = field(default_factory=list)
 
@@ -78,7 +78,7 @@ def _predict(db_api: Any, tables: list[Any], settings: dict[str, Any], threshold
     assert isinstance(pairs, pl.DataFrame)
     pairs = pairs.select(pl.col("key_l").cast(pl.Utf8), pl.col("key_r").cast(pl.Utf8),
                          pl.col("municipality_l").cast(pl.Utf8), pl.col("municipality_r").cast(pl.Utf8),
-                         pl.col("match_probability").cast(pl.Float64))
+                         pl.col("match_probability").cast(pl.Float64), pl.col("match_weight").cast(pl.Float64))
     return Scores(pairs, linker.misc.save_model_to_json(), notes)
 
 

@@ -25,7 +25,9 @@ class Persons:
 
 
 def _mutual_best(pairs: pl.DataFrame) -> pl.DataFrame:
-    ranked = pairs.sort(["match_probability", "key_l", "key_r"], descending=[True, False, False])
+    # Ranked by the match weight: probabilities of strong pairs all round to 1.0, and a sibling
+    # sharing the surname, birth date and address would otherwise tie with the child by key order.
+    ranked = pairs.sort(["match_weight", "key_l", "key_r"], descending=[True, False, False])
     best_l = ranked.unique(subset=["key_l", "municipality_r"], keep="first", maintain_order=True)
     best_r = ranked.unique(subset=["key_r", "municipality_l"], keep="first", maintain_order=True)
     return best_l.join(best_r.select("key_l", "key_r"), on=["key_l", "key_r"], how="semi")
@@ -49,6 +51,9 @@ def _components(keys: list[str], edges: list[tuple[str, str]]) -> dict[str, str]
 
 def assign_persons(children: pl.DataFrame, pairs: pl.DataFrame, bands: Thresholds | None = None) -> Persons:
     bands = bands or Thresholds()
+    if "match_weight" not in pairs.columns:  # pairs from elsewhere: the weight is the probability's log-odds
+        p = pl.col("match_probability").clip(1e-300, 1 - 1e-16)
+        pairs = pairs.with_columns((p / (1 - p)).log(2).alias("match_weight"))
     # Splink may give either record of a pair as the left one: put the smaller key on the left.
     swap = pl.col("key_l") > pl.col("key_r")
     pairs = pairs.select(
@@ -56,7 +61,7 @@ def assign_persons(children: pl.DataFrame, pairs: pl.DataFrame, bands: Threshold
         pl.when(swap).then(pl.col("key_l")).otherwise(pl.col("key_r")).alias("key_r"),
         pl.when(swap).then(pl.col("municipality_r")).otherwise(pl.col("municipality_l")).alias("municipality_l"),
         pl.when(swap).then(pl.col("municipality_l")).otherwise(pl.col("municipality_r")).alias("municipality_r"),
-        "match_probability",
+        "match_probability", "match_weight",
     ).unique(subset=["key_l", "key_r"], keep="first")
     linked = _mutual_best(pairs.filter(pl.col("match_probability") >= bands.upper))
     review = pairs.filter((pl.col("match_probability") >= bands.lower) & (pl.col("match_probability") < bands.upper)).height

@@ -155,7 +155,9 @@ def _households(m: _Municipality) -> list[str]:
 def _move(origin: _Municipality, destination: _Municipality, setai: str, day: int, rng: np.random.Generator,
           moves: list[dict[str, object]], appended: dict[str, list[dict[str, str | None]]]) -> None:
     register = origin.frames[REGISTER]
-    members = register.filter((pl.col("世帯番号") == setai) & (pl.col("住民区分") == "住民"))
+    # A register export may carry a person's row twice (a noise of the municipality's own export): one move each.
+    members = register.filter((pl.col("世帯番号") == setai) & (pl.col("住民区分") == "住民")).unique(
+        subset=["宛名番号"], keep="first", maintain_order=True)
     if members.height == 0:
         return
     moved_on = format_one(day, "kanji")
