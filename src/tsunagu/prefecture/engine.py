@@ -72,7 +72,10 @@ def _predict(db_api: Any, tables: list[Any], settings: dict[str, Any], threshold
     logging.getLogger("splink").setLevel(logging.ERROR)
     frames = [db_api.register(table, table_name=f"tsunagu_pref_{i}") for i, table in enumerate(tables)]
     linker = Linker(frames, settings, log_level=logging.ERROR)
-    notes = [] if trained else _train(linker, seed)
+    notes: list[str] = []
+    if not trained:
+        notes = _train(linker, seed)
+        linker = Linker(frames, model.floored(linker.misc.save_model_to_json()), log_level=logging.ERROR)
     predictions = linker.inference.predict(threshold_match_probability=threshold)
     pairs = pl.from_arrow(predictions.as_pyarrow_table())  # type: ignore[no-untyped-call]
     assert isinstance(pairs, pl.DataFrame)
