@@ -76,6 +76,8 @@ SYSTEM_RUNS = {"link", "screen", "demo", "outreach run",
 # Rounds of screening and reviews on a synthetic town: every review authorised and audited (tests/ranking).
 SYSTEM_RUNS.add("screen simulate")
 SYSTEM_RUNS.add("stats")  # aggregates over everyone: one statistics.read entry per report (tests/stats)
+# across municipalities: each municipality audits its release to the prefecture once per run (tests/prefecture)
+SYSTEM_RUNS |= {"prefecture link", "prefecture stats"}
 # Commands that touch no person's data, and why.
 NO_PERSONAL_DATA = {
     "init": "creates an empty home", "synth": "synthetic data only", "bench": "synthetic data only",

@@ -186,7 +186,8 @@ ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.rea
                                 "urgency.card", "outreach.outcomes",
                                 "users.approve", "voice.duty", "kokoro.classes", "ranking.manage",
                                 "ranking.approve"}
-PURPOSES = [S, A, SC, ST, DH, AD, HO, OR, GS, CO, WB]
+# the prefecture's linkage and statistics (issue 26) are system runs over released data: no role is granted them
+PURPOSES = [S, A, SC, ST, DH, AD, HO, OR, GS, CO, WB, "prefecture_linkage", "prefecture_statistics"]
 RELATIONSHIPS = [AC, SS, MU, OA, OC, NONE]
 HOLDERS = [None, "schools", "family_centre", "board_of_education", "maternal_child_health", "resident_registry"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
