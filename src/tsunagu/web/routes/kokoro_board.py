@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from tsunagu.privacy import Subject
 from tsunagu.privacy.policy import JST
 from tsunagu.web import voice_pdf as pdf
-from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
