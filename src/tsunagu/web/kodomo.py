@@ -15,9 +15,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from tsunagu.web.security import IDLE_SECONDS, new_token
+from tsunagu.web.security import IDLE_SECONDS, SignedValue, new_token
 
 COOKIE = "tsunagu_kodomo"
 PRE_COOKIE = "tsunagu_kodomo_pre"
@@ -37,17 +36,11 @@ class ChildSession:
 class ChildSigner:
     def __init__(self, secret: str, idle_seconds: int = IDLE_SECONDS) -> None:
         self.idle_seconds = idle_seconds
-        self._session = URLSafeTimedSerializer(secret, salt="tsunagu.kodomo")
-        self._pre = URLSafeTimedSerializer(secret, salt="tsunagu.kodomo-pre")
+        self._session = SignedValue(secret, "tsunagu.kodomo", idle_seconds)
+        self._pre = SignedValue(secret, "tsunagu.kodomo-pre", idle_seconds)
 
     def read(self, request: Request) -> ChildSession | None:
-        value = request.cookies.get(COOKIE)
-        if not value:
-            return None
-        try:
-            data = self._session.loads(value, max_age=self.idle_seconds)
-        except BadSignature:
-            return None
+        data = self._session.loads(request.cookies.get(COOKIE))
         if not isinstance(data, dict) or data.get("k") not in ("pupil", "anon") or not {"r", "c"} <= data.keys():
             return None
         return ChildSession(str(data["k"]), str(data["r"]), str(data["c"]))
@@ -60,14 +53,7 @@ class ChildSigner:
         response.delete_cookie(COOKIE, path=PATH)
 
     def pre_token(self, request: Request) -> str | None:
-        value = request.cookies.get(PRE_COOKIE)
-        if not value:
-            return None
-        try:
-            token = self._pre.loads(value, max_age=self.idle_seconds)
-        except BadSignature:
-            return None
-        return token if isinstance(token, str) else None
+        return self._pre.token(request.cookies.get(PRE_COOKIE))
 
     def set_pre(self, response: Response, token: str, *, secure: bool) -> None:
         """The sign-in forms' CSRF token before there is a session (the page carries the same token)."""

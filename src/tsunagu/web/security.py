@@ -45,22 +45,45 @@ class WebSession:
         return {"u": self.user_id, "e": self.epoch, "c": self.csrf}
 
 
+class SignedValue:
+    """One kind of signed cookie value: its own salt, refused once idle too long.
+
+    The staff, family and children's sessions each use their own salts, so no cookie of one kind
+    reads as another; each checks the shape of what it reads itself."""
+
+    def __init__(self, secret: str, salt: str, idle_seconds: int = IDLE_SECONDS) -> None:
+        self.idle_seconds = idle_seconds
+        self._serializer = URLSafeTimedSerializer(secret, salt=salt)
+
+    def dumps(self, payload: Any) -> str:
+        return self._serializer.dumps(payload)
+
+    def loads(self, value: str | None) -> Any:
+        """What was signed, or None for no value, a bad signature or one idle too long."""
+        if not value:
+            return None
+        try:
+            return self._serializer.loads(value, max_age=self.idle_seconds)
+        except BadSignature:  # also SignatureExpired: idle too long
+            return None
+
+    def token(self, value: str | None) -> str | None:
+        """A signed CSRF token (the pre-session cookies), or None."""
+        token = self.loads(value)
+        return token if isinstance(token, str) else None
+
+
 class CookieSigner:
     def __init__(self, secret: str, idle_seconds: int = IDLE_SECONDS) -> None:
         self.idle_seconds = idle_seconds
-        self._session = URLSafeTimedSerializer(secret, salt="tsunagu.session")
-        self._pre = URLSafeTimedSerializer(secret, salt="tsunagu.pre-session")
+        self._session = SignedValue(secret, "tsunagu.session", idle_seconds)
+        self._pre = SignedValue(secret, "tsunagu.pre-session", idle_seconds)
 
     def session_cookie(self, session: WebSession) -> str:
         return self._session.dumps(session.dump())
 
     def read_session(self, value: str | None) -> WebSession | None:
-        if not value:
-            return None
-        try:
-            data = self._session.loads(value, max_age=self.idle_seconds)
-        except BadSignature:  # also SignatureExpired: idle too long
-            return None
+        data = self._session.loads(value)
         if not isinstance(data, dict) or not {"u", "e", "c"} <= data.keys():
             return None
         return WebSession(str(data["u"]), int(data["e"]), str(data["c"]))
@@ -69,13 +92,7 @@ class CookieSigner:
         return self._pre.dumps(token)
 
     def read_pre_session(self, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            token = self._pre.loads(value, max_age=self.idle_seconds)
-        except BadSignature:
-            return None
-        return token if isinstance(token, str) else None
+        return self._pre.token(value)
 
 
 def new_token() -> str:

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-
-from tsunagu.web.security import IDLE_SECONDS
+from tsunagu.web.security import IDLE_SECONDS, SignedValue
 
 PREFIX = "/family"
 COOKIE = "tsunagu_family"
@@ -32,19 +30,14 @@ class FamilySession:
 class FamilySigner:
     def __init__(self, secret: str, idle_seconds: int = IDLE_SECONDS) -> None:
         self.idle_seconds = idle_seconds
-        self._session = URLSafeTimedSerializer(secret, salt="tsunagu.family-session")
-        self._pre = URLSafeTimedSerializer(secret, salt="tsunagu.family-pre-session")
+        self._session = SignedValue(secret, "tsunagu.family-session", idle_seconds)
+        self._pre = SignedValue(secret, "tsunagu.family-pre-session", idle_seconds)
 
     def session_cookie(self, session: FamilySession) -> str:
         return self._session.dumps(session.dump())
 
     def read_session(self, value: str | None) -> FamilySession | None:
-        if not value:
-            return None
-        try:
-            data = self._session.loads(value, max_age=self.idle_seconds)
-        except BadSignature:
-            return None
+        data = self._session.loads(value)
         if not isinstance(data, dict) or set(data) != {"g", "e", "c"} or not isinstance(data["g"], int):
             return None
         return FamilySession(int(data["g"]), int(data["e"]), str(data["c"]))
@@ -53,10 +46,4 @@ class FamilySigner:
         return self._pre.dumps(token)
 
     def read_pre(self, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            token = self._pre.loads(value, max_age=self.idle_seconds)
-        except BadSignature:
-            return None
-        return token if isinstance(token, str) else None
+        return self._pre.token(value)
