@@ -20,11 +20,11 @@ from family.web import enrol, issue, portal_routes
 from tsunagu.privacy import AuditEntry, Subject
 from tsunagu.web.app import create_app
 from tsunagu.web.family.session import COOKIE
+from tsunagu.work.voice import guardian, threads
+from tsunagu.work.voice.codes import code_key
 from web.conftest import Browser
 from web.test_meta import OPEN as STAFF_OPEN
 from web.test_meta import routes_of, url_of
-from tsunagu.work.voice import guardian, threads
-from tsunagu.work.voice.codes import code_key
 from work.builders import Home
 
 with warnings.catch_warnings():

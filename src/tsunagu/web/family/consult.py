@@ -27,10 +27,21 @@ router = APIRouter()
 BASE = f"{PREFIX}/consult"
 
 
+WEEKDAYS = "月火水木金土日"
+
+
+def _days(days: list[int]) -> str:
+    """The answering days from the settings, as a person reads them (月曜日〜金曜日, or 月・水・金曜日)."""
+    ordered = sorted(set(days))
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{WEEKDAYS[ordered[0]]}曜日〜{WEEKDAYS[ordered[-1]]}曜日"
+    return "・".join(WEEKDAYS[d] for d in ordered) + "曜日"
+
+
 def _hours() -> dict[str, object]:
     settings = voice_settings()
     return {"open_now": in_office_hours(settings, datetime.now(UTC)), "hours": settings.office_hours,
-            "hotlines": settings.hotlines}
+            "hotlines": settings.hotlines, "days": _days(settings.office_hours.days)}
 
 
 def _names(children: list[Child]) -> dict[str, str]:
@@ -76,10 +87,11 @@ def _thread_page(request: Request, fstate: FState, guardian: SignedIn, thread_id
         about = thread.about_person_id
         consented, linked, closed = thread.consent_at is not None, thread.linked_person_id is not None, \
             thread.status == "closed"
+        urgent = thread.urgent
     names = _names(children)
     return page(request, "family/consult_thread.html", status, thread_id=thread_id, lines=lines,
                 about_name=names.get(about) if about else None, has_about=about is not None,
-                consented=consented, linked=linked, closed=closed, typed_text=text, error=error,
+                consented=consented, linked=linked, closed=closed, urgent=urgent, typed_text=text, error=error,
                 sent=request.query_params.get("sent") == "1", **_hours())
 
 
