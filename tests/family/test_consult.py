@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from tsunagu.hub import Hub
 from tsunagu.privacy import AuditEntry, Subject
 from tsunagu.web.app import create_app
 from tsunagu.work.errors import Invalid, Refused
+from tsunagu.work.rights.retention import delete_planned, packaged_periods, plan_hub
 from tsunagu.work.voice import alerts, guardian, threads
 from tsunagu.work.voice.models import VoiceAlert, VoiceMessage, VoiceThread
 from work.builders import Home
@@ -134,3 +136,16 @@ def test_the_pages_keep_what_was_typed_and_show_the_thread(family_home: Home) ->
         assert "受け付けました" in client.get(url).text
         stranger = client.post("/family/consult", data={"csrf_token": csrf, "text": "相談", "about": "P0003"})
         assert stranger.status_code == 403 and "鈴木" not in stranger.text
+
+
+def test_a_guardian_s_thread_is_kept_and_purged_by_the_channel_s_retention(family_hub: Hub) -> None:
+    with family_hub.unit() as session:
+        old = guardian.start(session, MOTHER, "昔の相談", cipher=family_hub.note_cipher,
+                             now=datetime(2020, 1, 6, 10, 0, tzinfo=UTC)).id
+        recent = guardian.start(session, MOTHER, "今の相談", cipher=family_hub.note_cipher).id
+    with family_hub.unit() as session:
+        plan = plan_hub(session, packaged_periods(), date(2026, 12, 7))
+        assert old in plan.ids["voice_threads"] and recent not in plan.ids["voice_threads"]
+        delete_planned(session, plan)
+    with family_hub.unit() as session:
+        assert [s.id for s in guardian.my_threads(session, MOTHER)] == [recent]
