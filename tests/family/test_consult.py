@@ -13,10 +13,12 @@ from family.web import csrf_of, enrol, issue
 from tsunagu.hub import Hub
 from tsunagu.privacy import AuditEntry, Subject
 from tsunagu.web.app import create_app
+from tsunagu.web.family.session import COOKIE
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.rights.retention import delete_planned, packaged_periods, plan_hub
 from tsunagu.work.voice import alerts, guardian, threads
 from tsunagu.work.voice.models import VoiceAlert, VoiceMessage, VoiceThread
+from web.conftest import Browser
 from work.builders import Home
 
 with warnings.catch_warnings():
@@ -119,6 +121,8 @@ def test_the_pages_keep_what_was_typed_and_show_the_thread(family_home: Home) ->
     app = create_app(family_home.settings)
     with TestClient(app) as client:
         csrf = enrol(client, issue(family_home, SATO))
+        guardian_cookie = client.cookies.get(COOKIE)
+        assert guardian_cookie
         page = client.get("/family/consult")
         assert page.status_code == 200 and "相談する" in page.text and "189" in page.text
         assert "佐藤　陽太" in page.text and "鈴木" not in page.text
@@ -131,6 +135,17 @@ def test_the_pages_keep_what_was_typed_and_show_the_thread(family_home: Home) ->
         thread = client.get(sent.headers["location"])
         assert "夜泣きがつらいです" in thread.text and "佐藤　陽太さんの記録と結び付けてよい" in thread.text
         url = sent.headers["location"].split("?")[0]
+        thread_id = url.rsplit("/", 1)[1]
+    with TestClient(app) as staff_client:  # the centre sees it as 保護者から, not which child, no consent yet
+        staff = Browser(staff_client)
+        assert staff.sign_in("cw1") == 303
+        inbox = staff_client.get("/voice")
+        assert "保護者から" in inbox.text and "夜泣きがつらいです" in inbox.text
+        staff_page = staff_client.get(f"/voice/threads/{thread_id}")
+        assert "保護者の同意はまだありません" in staff_page.text and "保護者が読みます" in staff_page.text
+        assert "陽太" not in staff_page.text and "P0005" not in staff_page.text
+    with TestClient(app) as client:
+        client.cookies.set(COOKIE, guardian_cookie)
         assert client.post(f"{url}/consent", data={"csrf_token": csrf_of(thread.text)},
                            follow_redirects=False).status_code == 303
         assert "受け付けました" in client.get(url).text
