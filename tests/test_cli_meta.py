@@ -66,13 +66,18 @@ PERSONAL: dict[str, list[str]] = {
     "outreach outcomes": ["--department", "board_of_education"],
     # the family portal's enrolment letter: the guardian's name and address from the register
     "family issue-code": ["--aza", "1000000001", "--out", "{tmp}/letter.pdf", "--portal-url", "https://example.jp/family/enrol"],
+    "screen model train": [], "screen model score": [], "screen model card": [], "screen model approve": ["v1"],
 }
 # System runs over everyone's data: audited once per run (asserted in their own tests).
 SYSTEM_RUNS = {"link", "screen", "demo", "outreach run",
                # hand-over: moves found, overdue tasks escalated, files from other municipalities taken in:
                # audited per task or package (tests/handover)
                "handover detect", "handover escalate", "handover receive", "handover receipt"}
+# Rounds of screening and reviews on a synthetic town: every review authorised and audited (tests/ranking).
+SYSTEM_RUNS.add("screen simulate")
 SYSTEM_RUNS.add("stats")  # aggregates over everyone: one statistics.read entry per report (tests/stats)
+# across municipalities: each municipality audits its release to the prefecture once per run (tests/prefecture)
+SYSTEM_RUNS |= {"prefecture link", "prefecture stats"}
 # Commands that touch no person's data, and why.
 NO_PERSONAL_DATA = {
     "init": "creates an empty home", "synth": "synthetic data only", "bench": "synthetic data only",

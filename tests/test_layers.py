@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("handover", "outreach"),  # beside each other, above work (they use its services), below the hub and web
     ("hub",),
     ("stats",),
+    ("prefecture",),  # across municipalities: opens each one's hub, uses the statistics' disclosure control
     ("web", "home", "demo_accounts"),
     ("demo", "bench"),
     ("commands",),

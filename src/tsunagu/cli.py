@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "outreach": "outreach",
     "family": "family",
     "schools": "schools",
+    "prefecture": "prefecture",
 }
 
 

@@ -123,6 +123,8 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
     "teacher": {**_school({AC}), **_kokoro_class({AC})},
     "data_steward": {
         "sources.load": [g({AD})],
+        # the learned ranking (issue 25): trained and looked at in shadow mode, approved by the steward
+        "ranking.manage": [g({AD})], "ranking.approve": [g({AD})],
         "link.review": [g({S}, {MU}, 1)],
         "statistics.read": STATS,
         **URGENCY_ADMIN,
@@ -152,6 +154,7 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
     },
     "administrator": {
         "rules.manage": [g({AD})],
+        "ranking.manage": [g({AD})],
         "users.manage": [g({AD})],
         "users.approve": [g({AD})],
         "keys.manage": [g({AD})],
@@ -186,8 +189,10 @@ CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review", "family.codes.issue", "f
 ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.read", "rules.manage", "users.manage",
                                 "sources.load", "keys.manage", "statistics.read", "handover.manage", "urgency.manage",
                                 "urgency.card", "outreach.outcomes",
-                                "users.approve", "voice.duty", "kokoro.classes"}
-PURPOSES = [S, A, SC, ST, DH, AD, HO, OR, GS, CO, WB]
+                                "users.approve", "voice.duty", "kokoro.classes", "ranking.manage",
+                                "ranking.approve"}
+# the prefecture's linkage and statistics (issue 26) are system runs over released data: no role is granted them
+PURPOSES = [S, A, SC, ST, DH, AD, HO, OR, GS, CO, WB, "prefecture_linkage", "prefecture_statistics"]
 RELATIONSHIPS = [AC, SS, MU, OA, OC, OT, NONE]
 HOLDERS = [None, "schools", "family_centre", "board_of_education", "maternal_child_health", "resident_registry"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")

@@ -19,7 +19,9 @@ from tsunagu.vault.node import NodeRequest
 
 AS_OF = date(2026, 10, 31)
 COMPARED = ("tier", "domains", "domain_scores", "hard_rules", "reasons", "benefit_only", "known_to_support", "known_by",
-            "no_mark", "first_flag", "trend", "school_code", "grade", "age", "stale_reasons")
+            "no_mark", "first_flag", "trend", "school_code", "grade", "age", "stale_reasons",
+            # the list is a share of every child (issue 25), filled over all parts, never per part
+            "in_list", "list_rank")
 
 
 def _screen(home: Path) -> tuple[ScreeningReport, dict[str, tuple[object, ...]], str]:
@@ -49,7 +51,7 @@ def test_screening_in_parts_gives_the_whole_run_s_results(linked_town: Path, tmp
     assert parts_results == whole_results
     assert parts_counts == whole_counts
     for figure in ("children", "by_tier", "listed", "no_mark", "first_flags", "worse", "benefit_only_flags",
-                   "stigma_guard_capped", "data_digest"):
+                   "stigma_guard_capped", "data_digest", "list_capacity", "list_beyond", "list_overflow"):
         assert getattr(parts, figure) == getattr(whole, figure), figure
     assert parts.listed > 0 and sum(parts.by_tier.values()) == parts.children
 

@@ -45,8 +45,10 @@ def test_a_run_stores_explained_results_and_freezes_what_it_used(home: Path, sma
     assert report.children > 1000
     assert sum(report.by_tier.values()) == report.children
     results = _results(home, report.run_id)
-    listed = [r for r in results.values() if r.tier != "対象外"]
-    assert listed and report.listed == len(listed)
+    tiered = [r for r in results.values() if r.tier != "対象外"]
+    listed = [r for r in tiered if r.in_list]  # 掲載枠: tiered children beyond the list keep their tier
+    assert listed and report.listed == len(listed) and report.listed + report.list_beyond == len(tiered)
+    assert report.list_capacity == -(-report.children * 15 // 100) and report.listed <= report.list_capacity
     for result in listed:
         reasons = json.loads(result.reasons)
         assert reasons, "every listed child carries its reasons"

@@ -66,17 +66,26 @@ def test_candidate_list_shows_status_owner_and_filters(home: Home, browser: Call
 
 def test_a_refused_form_keeps_what_was_typed_beside_the_error(home: Home, browser: Callable[..., Browser]) -> None:
     b = browser("cw1")
+    # The one mechanism of web/forms.py: the case page again (422), the message beside its field.
     refused = b.post("/children/P0002/case/status", {"status": "見守り", "reason": "短い"})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert "5文字以上" in refused.text and ">短い</textarea>" in refused.text
-    assert re.search(r'id="err-status"[^>]*>[^<]*5文字以上', refused.text)
+    assert re.search(r'id="c-reason-error"[^>]*>[^<]*5文字以上', refused.text)
+    assert re.search(r'<option value="見守り" selected>', refused.text)  # the status chosen stays chosen
+    assert '<textarea id="c-oreason" name="reason" rows="2"></textarea>' in refused.text  # the other form's reason: not refilled
     meeting = b.post("/children/P0002/meetings", {"held_on": TODAY.isoformat(), "agency_1": "こども家庭センター",
                                                   "role_1": "全体の調整", "decisions": "学習支援につなぐ"})
-    assert meeting.status_code == 400 and "2つ以上の機関" in meeting.text
+    assert meeting.status_code == 422 and "2つ以上の機関" in meeting.text
+    assert re.search(r'id="m-attendees-error"[^>]*>[^<]*2つ以上の機関', meeting.text)
     assert 'value="全体の調整"' in meeting.text and ">学習支援につなぐ</textarea>" in meeting.text
     contact = b.post("/children/P0002/contacts", {"contact_on": "2026-13-01", "kind": "phone", "counterpart": "母",
                                                   "summary": "電話で様子を聞いた"})
-    assert contact.status_code == 400 and "YYYY-MM-DD" in contact.text and ">電話で様子を聞いた</textarea>" in contact.text
+    assert contact.status_code == 422 and ">電話で様子を聞いた</textarea>" in contact.text
+    assert re.search(r'id="k-on-error"[^>]*>[^<]*YYYY-MM-DD', contact.text) and 'value="母"' in contact.text
+    ledger = b.post("/children/P0002/ledger", {"category": "要支援児童", "lead_agency": "",
+                                               "registered_on": TODAY.isoformat()})
+    assert ledger.status_code == 422 and re.search(r'id="l-lead-error"[^>]*>[^<]*主担当機関', ledger.text)
+    assert re.search(r'<option value="要支援児童" selected>', ledger.text)
 
 
 def test_the_case_page_records_and_shows_names_not_ids(home: Home, browser: Callable[..., Browser]) -> None:

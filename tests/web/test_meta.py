@@ -124,7 +124,7 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
 # Who may use each route with the real policy (case 3); everything else: the centre caseworker.
 # (first match wins: the stewards' page before the rest of /privacy)
 ACTING_USER = {"/kokoro/export.csv": "principal1", "/kokoro": "teacher1", "/admin/users/{user_id}/approve": "po1", "/admin": "admin1", "/handover/municipalities": "admin1", "/privacy/corrections": "steward1", "/privacy": "po1",
-               "/children/{person_id}/break-glass": "ssw1", "/outreach": "officer1"}
+               "/children/{person_id}/break-glass": "ssw1", "/outreach": "officer1", "/ranking": "steward1"}
 PERSON_FOR_USER = {"ssw1": "P0003"}  # break-glass: a child of another school
 
 

@@ -385,7 +385,8 @@ def test_a_teacher_prints_a_class_set_of_slips_and_a_refused_form_keeps_what_was
     assert response.content.startswith(b"%PDF") and b"IPAexGothic" in response.content
     refused = teacher.post("/kokoro/codes", {"label": "6年3組", "pupils": "0001\n番号？"})
     assert refused.status_code == 422
-    assert 'value="6年3組"' in refused.text and "番号？" in refused.text and "児童生徒番号を1行に1つずつ" in refused.text
+    assert 'value="6年3組"' in refused.text and "番号？" in refused.text
+    assert re.search(r'id="k-pupils-error"[^>]*>児童生徒番号を1行に1つずつ', refused.text)  # beside the field
     notice = teacher.client.get("/kokoro/notice.pdf")
     assert notice.status_code == 200 and b"IPAexGothic" in notice.content
     with home.factory() as session:
@@ -393,3 +394,49 @@ def test_a_teacher_prints_a_class_set_of_slips_and_a_refused_form_keeps_what_was
 
         issued = session.scalars(select(PupilCode.pupil_no).where(PupilCode.issued_by == "teacher1")).all()
     assert sorted(issued) == ["0001", "0003"]
+
+
+def _beside(page: str, field_id: str) -> str:
+    found = re.search(rf'<p class="field-error" id="{field_id}-error" role="alert">([^<]+)</p>', page)
+    assert found is not None, f"no message beside {field_id}"
+    return found.group(1)
+
+
+def test_a_refused_staff_form_comes_back_on_its_page_with_what_was_typed(
+        home: Home, browser: Callable[..., Browser]) -> None:
+    seeded = seed_voice(home)
+    cw = browser("cw1")
+    long_reply = "はなしてくれて ありがとう。" * 200  # over 2,000 characters
+    refused = cw.post(f"/voice/threads/{seeded.thread_id}/reply", {"text": long_reply})
+    assert refused.status_code == 422 and "2000文字以内" in _beside(refused.text, "reply-text")
+    assert f">{long_reply}</textarea>" in refused.text and "ともだちと けんかした" in refused.text  # the thread itself
+    refused = cw.post(f"/voice/threads/{seeded.thread_id}/triage", {"priority": "high", "category": "school",
+                                                                     "status": "open", "assigned_to": "teacher1"})
+    assert refused.status_code == 422 and "職員から選んでください" in _beside(refused.text, "t-assigned")
+    assert re.search(r'<option value="high" selected>', refused.text)  # the priority chosen stays chosen
+    refused = cw.post("/voice/duty", {"on_duty": ["cw1", "teacher1"]})  # type: ignore[dict-item]
+    assert refused.status_code == 422 and "当番にできるのは" in _beside(refused.text, "duty")
+    assert re.search(r'value="cw1" checked', refused.text)
+    teacher = browser("teacher1")
+    refused = teacher.post(f"/kokoro/classes/{seeded.class_id}/opt-out", {"pupil_no": "0004", "received_on": "4月1日"})
+    assert refused.status_code == 422 and "YYYY-MM-DD" in _beside(refused.text, "o-day")
+    assert 'value="0004"' in refused.text and 'value="4月1日"' in refused.text
+    with home.factory() as session:
+        assert not kokoro.opted_out(session, "S001", "0004")  # nothing recorded
+
+
+def test_a_childs_refused_form_keeps_what_they_typed(home: Home, child: Callable[[], Child]) -> None:
+    seeded = seed_voice(home)
+    visitor = child()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', visitor.client.get("/kodomo/").text)
+    assert token is not None
+    wrong = visitor.client.post("/kodomo/signin", data={"code": "ZZZZZ-ZZZZZ", "csrf_token": token.group(1)})
+    assert wrong.status_code >= 400 and 'value="ZZZZZ-ZZZZZ"' in wrong.text and 'id="start-error"' in wrong.text
+    pupil = child()
+    assert pupil.sign_in(seeded.codes["0001"]) == 303
+    no_weather = pupil.post("/kodomo/tenki", {"weather": "", "word": "きょうは ねむい"})
+    assert no_weather.status_code == 422 and "てんきを ひとつ" in no_weather.text
+    assert ">きょうは ねむい</textarea>" in no_weather.text
+    too_long = "ながい " * 600  # over 2,000 characters
+    refused = pupil.post("/kodomo/soudan", {"text": too_long})
+    assert refused.status_code == 422 and f">{too_long}</textarea>" in refused.text and 'id="soudan-error"' in refused.text

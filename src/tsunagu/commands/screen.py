@@ -63,7 +63,15 @@ def screen(
     table.add_row("初めて挙がった子ども", f"{report.first_flags:,}")
     table.add_row("前回より悪化", f"{report.worse:,}")
     table.add_row("給付の利用だけが理由（スティグマ防止で見守りまで）", f"{report.benefit_only_flags:,}")
+    table.add_row(f"掲載枠（{report.list_share:.0%}・{report.list_capacity:,}人）に載った子ども", f"{report.listed:,}")
+    table.add_row("区分はあるが掲載枠に入らなかった子ども（枠外）", f"{report.list_beyond:,}")
     console.print(table)
+    if report.list_overflow:
+        console.print(f"[yellow]ハードルールに該当する子どもだけで掲載枠を {report.list_overflow:,}人 超えています"
+                      "（全員を載せています。掲載枠の見直しを検討してください）。[/]")
+    elif report.list_beyond:
+        console.print(f"[yellow]区分のある子どものうち {report.list_beyond:,}人 は掲載枠に入りませんでした"
+                      "（区分は記録に残っています。枠を広げるかどうかは自治体が判断します）。[/]")
     console.print("[dim]挙がったことは「確認する理由」であり、家庭についての判断ではありません。[/]")
     for source in report.missing_sources:
         console.print(f"[yellow]未取得のデータソース:[/] {source}")
@@ -152,5 +160,8 @@ def rules_test(
 
 
 def register(app: typer.Typer) -> None:
+    from tsunagu.commands import ranking  # imports this module: its verbs join `screen` here
+
+    ranking.register(screen_app)
     app.add_typer(screen_app, name="screen")
     app.add_typer(rules_app, name="rules")

@@ -49,11 +49,23 @@ def record_item(department: str, source: str) -> str:
     return f"{RECORD_PREFIX}{department}:{source}"
 
 
+# What the hub itself records and shows, named in audit entries beside the departments' items: the
+# case's status and owner (ケース管理, the candidate list's columns), a guardian's register record
+# looked up to address a family-portal letter (``register:<宛名番号>``).
+HUB_ITEMS = {"case:status_owner": "ケースの状況と担当者"}
+REGISTER_PREFIX = "register:"
+
+
 def item_label(item: str) -> str:
-    """A person-readable label of an audit entry's item (a catalogue item or a shown record)."""
+    """A person-readable label of an audit entry's item (a catalogue item, a shown record or one of the
+    hub's own records)."""
     catalog = default_catalog()
     if item in catalog.items:
         return catalog.items[item].label
+    if item in HUB_ITEMS:
+        return HUB_ITEMS[item]
+    if item.startswith(REGISTER_PREFIX):
+        return f"住民記録（宛名番号 {item.removeprefix(REGISTER_PREFIX)}）"
     if item.startswith("account:"):
         return f"利用者 {item.removeprefix('account:')}"
     if item.startswith("role:"):

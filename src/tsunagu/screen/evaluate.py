@@ -17,6 +17,7 @@ import polars as pl
 from tsunagu.screen.compile import to_polars
 from tsunagu.screen.expr import Node, Ref
 from tsunagu.screen.indicators import FILL, RESULT_SCHEMA, compute
+from tsunagu.screen.listsize import ListFill, fill
 from tsunagu.screen.model import DOMAINS, NO_TIER, TIERS
 from tsunagu.screen.reasons import reasons_column
 from tsunagu.screen.ruleset import IndicatorDef, RuleSet, Scalar
@@ -57,6 +58,8 @@ class ScreeningResult:
     benefit_only_flags: int
     stigma_guard_capped: int
     known_to_support: int
+    list_fill: ListFill
+    evidence: pl.DataFrame | None = None  # what the list's order reads (person_id, tier, counts, points)
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -65,6 +68,7 @@ class ScreeningResult:
             "benefit_only_flags": self.benefit_only_flags,
             "stigma_guard_capped": self.stigma_guard_capped,
             "known_to_support": self.known_to_support,
+            **self.list_fill.as_dict(),
         }
 
 
@@ -219,8 +223,13 @@ def compute_indicators(
     return pl.concat([people.select("person_id"), values], how="horizontal")
 
 
-def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observations: pl.DataFrame) -> ScreeningResult:
-    """Screen every person in ``people`` as of ``as_of``; see docs/rules.md for the columns."""
+def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observations: pl.DataFrame, *,
+             listing: tuple[pl.DataFrame, ListFill] | None = None) -> ScreeningResult:
+    """Screen every person in ``people`` as of ``as_of``; see docs/rules.md for the columns.
+
+    ``listing``: the list already filled over the whole population (``fill`` on every part's
+    ``evidence``), for a run evaluated in parts: the list's size is a share of all children, so no
+    part can fill it alone."""
     params = rule_set.parameters_at(as_of)
     people, observations = _inputs(people, observations)
     by_item = prepare_observations(observations, people.with_row_index("_pix"), rule_set.item_ids, as_of)
@@ -291,6 +300,15 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
         known_by=_string_list([(pl.col(f"kn:{c.id}"), c.id) for c in rule_set.known_to_support]),
     ).with_columns(known_to_support=pl.col("known_by").list.len() > 0)
     scored = lazy.collect()
+    evidence = scored.select("person_id", "tier", "n_hard_rules", "n_level2", "n_flagged",
+                             (pl.col("_benefit_points") + pl.col("_other_points")).alias("points"))
+    if listing is None:
+        part_listing, list_fill = fill(evidence, rule_set.settings.list_share, as_of)
+    else:
+        part_listing = (evidence.select("person_id")
+                        .join(listing[0], on="person_id", how="left", maintain_order="left")
+                        .with_columns(pl.col("in_list").fill_null(False)))
+        list_fill = listing[1]
     reasons = reasons_column(rule_set, scored)
     results = (
         scored.select(
@@ -303,6 +321,7 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
         )
         .with_columns(reasons=reasons)
         .with_columns(scored.select("benefit_only", "known_to_support", "known_by"))
+        .with_columns(part_listing.select("in_list", "list_rank"))
     )
 
     tier_counts = {t: 0 for t in TIERS}
@@ -318,4 +337,6 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
         benefit_only_flags=int((scored["benefit_only"] & (scored["_raw_tier"] != NO_TIER)).sum()),
         stigma_guard_capped=int(scored["_capped"].sum()),
         known_to_support=int(scored["known_to_support"].sum()),
+        list_fill=list_fill,
+        evidence=evidence,
     )

@@ -272,7 +272,7 @@ class _Builder:
             hard_rules=tuple(self._conditions(self.hard_rules, env, indicators)),
             known_to_support=tuple(self._conditions(self.known, env, indicators)),
             combination=CombinationDef(combination.reference, tiers, cplace.origin(cloc)),
-            settings=SettingsDef(settings.stigma_guard, settings.reference, splace.origin(sloc)),
+            settings=SettingsDef(settings.stigma_guard, settings.reference, splace.origin(sloc), settings.list_share),
             disabled=tuple(self.disabled),
             files=tuple(files),
         )

@@ -136,6 +136,9 @@ class Combination(Strict):
 
 class Settings(Strict):
     stigma_guard: bool
+    # 掲載枠: the share of children the second stage can review. Tiers fill it in order of evidence
+    # (docs/rules.md "掲載枠"); children beyond it keep their tier and are counted, never hidden.
+    list_share: float = Field(default=0.15, gt=0, le=1)
     reference: Text
 
 

@@ -143,6 +143,7 @@ class SettingsDef:
     stigma_guard: bool
     reference: str
     origin: Origin
+    list_share: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,7 @@ class RuleSet:
             },
             "settings": {
                 "stigma_guard": self.settings.stigma_guard,
+                "list_share": self.settings.list_share,
                 "reference": self.settings.reference,
             },
             "disabled": [{"id": d.id, "reason": d.reason} for d in self.disabled],

@@ -26,6 +26,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "tsunagu.outreach.models",
     "tsunagu.work.family.models",
     "tsunagu.work.voice.models",
+    "tsunagu.work.ranking.models",
 )
 
 

@@ -48,6 +48,7 @@ from tsunagu.web.routes import intakes as intake_pages
 from tsunagu.web.routes import kodomo as kodomo_pages
 from tsunagu.web.routes import kokoro_board as kokoro_pages
 from tsunagu.web.routes import outreach as outreach_pages
+from tsunagu.web.routes import ranking as ranking_pages
 from tsunagu.web.routes import requests as request_pages
 from tsunagu.web.routes import resources as resource_pages
 from tsunagu.web.routes import search as search_pages
@@ -94,7 +95,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     for module in (auth, dashboard, candidates, children, reviews, plans, resource_pages, public, linkreview,
                    admin, privacy, request_pages, statistics_pages, api_candidates, api_children, api_reviews,
                    api_resources, handover_pages, intake_pages, shared_pages, outreach_pages, voice_pages,
-                   kokoro_pages, kodomo_pages, case_pages, search_pages, api_search, apidocs):
+                   kokoro_pages, kodomo_pages, case_pages, search_pages, api_search, apidocs, ranking_pages):
         app.include_router(module.router)
     errors.install(app)
     # Other municipalities' tsunagu: authenticated by their signatures, not by a staff session.

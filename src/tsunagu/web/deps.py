@@ -166,6 +166,8 @@ def navigation(subject: Subject) -> list[tuple[str, str]]:
         entries.append(("/privacy/corrections", "訂正の連絡"))  # the holding department's side of a correction
     if allows(subject, "statistics.read", "statistics"):
         entries.append(("/statistics", "統計"))
+    if allows(subject, "ranking.manage", "administration"):
+        entries.append(("/ranking", "学習による並べ替え"))
     return entries
 
 

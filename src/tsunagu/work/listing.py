@@ -92,7 +92,8 @@ class RunListing:
 def _listed_filter(run_id: str) -> Any:
     # tier IN (the listed tiers), not tier != 対象外: the run-and-tier index then reads only the
     # listed entries (about 1 ms at 100,000 children, against 7 ms for every result of the run).
-    return (ScreeningResult.run_id == run_id) & ScreeningResult.tier.in_(LISTED_TIERS)
+    # in_list: children beyond the municipality's list size (掲載枠) keep their tier but are not on it.
+    return (ScreeningResult.run_id == run_id) & ScreeningResult.tier.in_(LISTED_TIERS) & ScreeningResult.in_list
 
 
 def listed_count(session: Session, run_id: str) -> int:

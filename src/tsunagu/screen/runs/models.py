@@ -57,3 +57,7 @@ class ScreeningResult(Base):
     grade: Mapped[int | None] = mapped_column(Integer)
     age: Mapped[float | None] = mapped_column(Float)
     stale_reasons: Mapped[int] = mapped_column(Integer, default=0)
+    # 掲載枠: in the list the second stage reviews; a child with a tier beyond it keeps the tier.
+    # Rows written without it (older runs, hand-made fixtures) are in the list exactly when listed.
+    in_list: Mapped[bool] = mapped_column(Boolean, default=lambda ctx: ctx.get_current_parameters()["tier"] != "対象外")
+    list_rank: Mapped[int | None] = mapped_column(Integer)

@@ -25,6 +25,7 @@ from tsunagu.errors import InputError
 from tsunagu.link.models import LinkRun
 from tsunagu.privacy import AuditEvent, append
 from tsunagu.screen import RuleSet, evaluate
+from tsunagu.screen.listsize import ListFill, fill
 from tsunagu.screen.model import TIERS
 from tsunagu.screen.runs.inputs import ScreeningInputs, gather
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
@@ -50,6 +51,10 @@ class ScreeningReport:
     worse: int
     benefit_only_flags: int
     stigma_guard_capped: int
+    list_share: float  # the setting (掲載枠)
+    list_capacity: int
+    list_beyond: int  # children with a tier beyond the list (枠外), counted and kept
+    list_overflow: int  # hard-rule children listed beyond the capacity
     rule_set_hash: str
     link_run_id: str | None
     data_digest: str
@@ -68,7 +73,7 @@ def _previous(session: Session, as_of: date) -> tuple[dict[str, str], set[str]]:
     if last is not None:
         tiers = dict(session.execute(select(ScreeningResult.person_id, ScreeningResult.tier)
                                      .where(ScreeningResult.run_id == last)).all())
-    ever = set(session.scalars(select(ScreeningResult.person_id).where(ScreeningResult.tier != NOT_LISTED)).all())
+    ever = set(session.scalars(select(ScreeningResult.person_id).where(ScreeningResult.in_list)).all())
     return tiers, ever
 
 
@@ -88,7 +93,7 @@ def _rows(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previous: di
     frame = results.join(people.select("person_id", "birth_date", "school_code", "grade"), on="person_id", how="left")
     rows = []
     for r in frame.iter_rows(named=True):
-        listed = r["tier"] != NOT_LISTED
+        listed = bool(r["in_list"])
         reasons = r["reasons"] or []
         rows.append({
             "run_id": run_id, "person_id": r["person_id"], "tier": r["tier"], "domains": _json(r["domains"] or []),
@@ -99,6 +104,7 @@ def _rows(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previous: di
             "trend": _trend(r["tier"], previous.get(r["person_id"])), "school_code": r["school_code"],
             "grade": r["grade"], "age": round((as_of - r["birth_date"]).days / 365.25, 2) if r["birth_date"] else None,
             "stale_reasons": sum(1 for x in reasons if x.get("stale")),
+            "in_list": listed, "list_rank": r["list_rank"],
         })
     return rows
 
@@ -126,6 +132,7 @@ class _Totals:
     no_mark: int = 0
     first_flags: int = 0
     worse: int = 0
+    list_fill: dict[str, Any] = field(default_factory=dict)
 
     def add(self, counts: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         for tier, count in counts["by_tier"].items():
@@ -133,7 +140,8 @@ class _Totals:
         self.benefit_only_flags += int(counts["benefit_only_flags"])
         self.stigma_guard_capped += int(counts["stigma_guard_capped"])
         self.known_to_support += int(counts["known_to_support"])
-        listed = [r for r in rows if r["tier"] != NOT_LISTED]
+        self.list_fill = counts  # the list is filled over everyone: every part reports the same fill
+        listed = [r for r in rows if r["in_list"]]
         self.listed += len(listed)
         self.no_mark += sum(r["no_mark"] for r in listed)
         self.first_flags += sum(r["first_flag"] for r in listed)
@@ -141,8 +149,19 @@ class _Totals:
 
     @property
     def counts(self) -> dict[str, Any]:
+        fill_counts = {k: v for k, v in self.list_fill.items() if k.startswith("list_")}
         return {"by_tier": dict(self.by_tier), "benefit_only_flags": self.benefit_only_flags,
-                "stigma_guard_capped": self.stigma_guard_capped, "known_to_support": self.known_to_support}
+                "stigma_guard_capped": self.stigma_guard_capped, "known_to_support": self.known_to_support,
+                **fill_counts}
+
+
+def _whole_list(rule_set: RuleSet, as_of: date, inputs: ScreeningInputs) -> tuple[pl.DataFrame, ListFill]:
+    """The list filled over every child of a run evaluated in parts: a first pass over the parts keeps
+    only what the list's order reads (a few columns per child), then one fill over all of them. The
+    second pass evaluates each part again with this list, so a part never holds the whole run."""
+    evidence = [evaluate(rule_set, as_of, people, observations).evidence
+                for people, observations in partitions(inputs.people, inputs.observations, PARTITION_PEOPLE)]
+    return fill(pl.concat([e for e in evidence if e is not None]), rule_set.settings.list_share, as_of)
 
 
 def _link_run(session: Session) -> tuple[str | None, str | None]:
@@ -204,8 +223,9 @@ def run_screening(session: Session, nodes: Mapping[str, Node], manifests: Manife
     ))
     session.flush()
     totals = _Totals()
+    listing = _whole_list(rule_set, as_of, inputs) if inputs.people.height > PARTITION_PEOPLE else None
     for people, observations in partitions(inputs.people, inputs.observations, PARTITION_PEOPLE):
-        result = evaluate(rule_set, as_of, people, observations)
+        result = evaluate(rule_set, as_of, people, observations, listing=listing)
         rows = _rows(result.results, people, as_of, previous, ever, run_id)
         totals.add(result.counts, rows)
         if rows:
@@ -223,7 +243,9 @@ def run_screening(session: Session, nodes: Mapping[str, Node], manifests: Manife
         run_id=run_id, as_of=as_of.isoformat(), children=inputs.people.height, by_tier=counts["by_tier"],
         listed=totals.listed, no_mark=totals.no_mark, first_flags=totals.first_flags,
         worse=totals.worse, benefit_only_flags=counts["benefit_only_flags"],
-        stigma_guard_capped=counts["stigma_guard_capped"], rule_set_hash=rule_set.hash, link_run_id=link_run_id,
+        stigma_guard_capped=counts["stigma_guard_capped"], list_share=counts["list_share"],
+        list_capacity=counts["list_capacity"], list_beyond=counts["list_beyond"],
+        list_overflow=counts["list_overflow"], rule_set_hash=rule_set.hash, link_run_id=link_run_id,
         data_digest=digest, seconds=round(time.perf_counter() - started, 2), missing_sources=inputs.missing_sources,
         refused=inputs.refused,
     )

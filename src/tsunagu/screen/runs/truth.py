@@ -38,9 +38,10 @@ def latest_run_id(session: Session) -> str | None:
 
 def _results(session: Session, run_id: str) -> pl.DataFrame:
     rows = session.execute(select(ScreeningResult.person_id, ScreeningResult.tier, ScreeningResult.reasons,
-                                  ScreeningResult.no_mark).where(ScreeningResult.run_id == run_id)).all()
-    frame = pl.DataFrame(rows, schema={"person_id": pl.Utf8, "tier": pl.Utf8, "reasons": pl.Utf8, "no_mark": pl.Boolean},
-                         orient="row")
+                                  ScreeningResult.no_mark, ScreeningResult.in_list)
+                           .where(ScreeningResult.run_id == run_id)).all()
+    frame = pl.DataFrame(rows, schema={"person_id": pl.Utf8, "tier": pl.Utf8, "reasons": pl.Utf8, "no_mark": pl.Boolean,
+                                       "in_list": pl.Boolean}, orient="row")
     aza = pl.DataFrame(session.execute(select(PersonLink.person_id, PersonLink.local_id)
                                        .where(PersonLink.source == "juki_jumin")).all(),
                        schema={"person_id": pl.Utf8, "aza_number": pl.Utf8}, orient="row")
@@ -83,7 +84,7 @@ def evaluate_screening(session: Session, truth_dir: Path, run_id: str | None = N
     truth = _truth(truth_dir)
     results = _results(session, run_id)
     frame = results.join(truth, on="aza_number", how="inner").with_columns(
-        (pl.col("tier") != NOT_LISTED).alias("listed"), pl.col("needs_support").cast(pl.Int64).alias("needs"),
+        pl.col("in_list").fill_null(False).alias("listed"), pl.col("needs_support").cast(pl.Int64).alias("needs"),
         pl.col("known_to_support").cast(pl.Int64).alias("known"))
     listed = int(frame["listed"].sum())
     needed = int(frame["needs"].sum())

@@ -1,6 +1,6 @@
 """ケース管理: a child's case page (status, owner, contacts, meetings, 要対協 ledger), the worklists,
-the progress ledger and the printable summaries. A refused form comes back with what was typed and
-the message beside it."""
+the progress ledger and the printable summaries. A refused form comes back on the case page with
+what was typed and the message beside its field (``web/forms.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
+from tsunagu.web.state import AppState
 from tsunagu.work.access import allows, relationship
 from tsunagu.work.cases import ledger as ledger_svc
 from tsunagu.work.cases import records, status, worklists
@@ -35,19 +38,19 @@ SAVED = {"status": "状況を変更しました。", "owner": "担当者を記�
          "review": "進行管理の確認を記録しました。"}
 
 
-def _date(text: str, label: str, *, required: bool = False) -> date | None:
+def _date(text: str, label: str, field: str, *, required: bool = False) -> date | None:
     if not text.strip():
         if required:
-            raise Invalid(f"{label}を入力してください。")
+            raise Invalid(f"{label}を入力してください。", field=field)
         return None
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise Invalid(f"{label}は YYYY-MM-DD の形で入力してください。") from exc
+        raise Invalid(f"{label}は YYYY-MM-DD の形で入力してください。", field=field) from exc
 
 
-def _required(text: str, label: str) -> date:
-    day = _date(text, label, required=True)
+def _required(text: str, label: str, field: str) -> date:
+    day = _date(text, label, field, required=True)
     assert day is not None
     return day
 
@@ -57,8 +60,8 @@ def _back(person_id: str, purpose: str, saved: str) -> RedirectResponse:
                             status_code=303)
 
 
-def _page(request: Request, state: State, subject: CurrentSubject, person_id: str, purpose: str, *,
-          saved: str = "", form: str = "", error: str = "", values: dict[str, str] | None = None) -> Response:
+def _page(request: Request, state: AppState, subject: Subject, person_id: str, purpose: str, *,
+          saved: str = "", form: FormState = NO_FORM) -> Response:
     with state.reading() as session:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
         case = status.read_case(session, subject, purpose, person_id, cipher=state.cipher, key=state.key,
@@ -70,15 +73,13 @@ def _page(request: Request, state: State, subject: CurrentSubject, person_id: st
                                                   key=state.key) if may_records else ([], [])
         entry = ledger_svc.read_entry(session, subject, purpose, person_id, key=state.key) if may_records else None
         handlers = status.case_handlers(session)
-        people = [(u, n) for u, n in handlers]
     return render(
-        request, state, "case.html", status_code=400 if error else 200, view=view, case=case, child=child,
-        contacts=contacts,
-        meetings=meetings, entry=entry, handlers=handlers, people=people, statuses=status.STATUSES,
+        request, state, "case.html", view=view, case=case, child=child, contacts=contacts,
+        meetings=meetings, entry=entry, handlers=handlers, people=handlers, statuses=status.STATUSES,
         contact_kinds=records.CONTACT_KINDS, categories=ledger_svc.CATEGORIES, may_records=may_records,
         may_write=allows(subject, "case.write", purpose, relationship=rel, sensitivity=3),
         may_print=allows(subject, "case.print", purpose, relationship=rel, sensitivity=3),
-        purpose=purpose, saved_message=SAVED.get(saved, ""), form=form, error=error, values=values or {},
+        purpose=purpose, saved_message=SAVED.get(saved, ""), form=form, attendees=records.ATTENDEES,
         attendee_rows=range(1, ATTENDEE_ROWS + 1), today=datetime.now(UTC).date().isoformat(),
         limit=ledger_svc.latest_review_date(datetime.now(UTC).date()).isoformat(),
     )
@@ -97,51 +98,48 @@ def case_page(request: Request, state: State, subject: CurrentSubject, person_id
     return _page(request, state, subject, person_id, _purpose(purpose), saved=saved)
 
 
+@refills("/children/{person_id}/case/status", "/children/{person_id}/case/owner", "/children/{person_id}/contacts",
+         "/children/{person_id}/meetings", "/children/{person_id}/ledger", "/children/{person_id}/ledger/review")
+def _case_again(request: Request, form: FormState) -> Response:
+    purpose = form.value(form.action, "purpose", SUPPORT)
+    return _page(request, request.app.state.tsunagu, request.state.account.subject, request.path_params["person_id"],
+                 purpose if purpose in CASE_PURPOSES else SUPPORT, form=form)
+
+
 @router.post("/children/{person_id}/case/status", dependencies=[CsrfForm])
-def case_status(request: Request, state: State, subject: CurrentSubject, person_id: str,
+def case_status(state: State, subject: CurrentSubject, person_id: str,
                 status_to: Annotated[str, Form(alias="status")], reason: Annotated[str, Form()] = "",
                 purpose: Annotated[str, Form()] = SUPPORT) -> Response:
     purpose = _purpose(purpose)
-    try:
-        with state.unit() as session:
-            status.change_status(session, subject, purpose, person_id, status=status_to, reason=reason,
-                                 cipher=state.cipher, key=state.key)
-    except Invalid as exc:
-        return _page(request, state, subject, person_id, purpose, form="status", error=str(exc),
-                     values={"status": status_to, "reason": reason})
+    with state.unit() as session:
+        status.change_status(session, subject, purpose, person_id, status=status_to, reason=reason,
+                             cipher=state.cipher, key=state.key)
     return _back(person_id, purpose, "status")
 
 
 @router.post("/children/{person_id}/case/owner", dependencies=[CsrfForm])
-def case_owner(request: Request, state: State, subject: CurrentSubject, person_id: str,
+def case_owner(state: State, subject: CurrentSubject, person_id: str,
                owner: Annotated[str, Form()] = "", team: Annotated[str, Form()] = "",
                reason: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = SUPPORT) -> Response:
     purpose = _purpose(purpose)
-    try:
-        with state.unit() as session:
-            status.assign_owner(session, subject, purpose, person_id, owner=owner, team=team, reason=reason,
-                                cipher=state.cipher, key=state.key)
-    except Invalid as exc:
-        return _page(request, state, subject, person_id, purpose, form="owner", error=str(exc),
-                     values={"owner": owner, "team": team, "reason": reason})
+    with state.unit() as session:
+        status.assign_owner(session, subject, purpose, person_id, owner=owner, team=team, reason=reason,
+                            cipher=state.cipher, key=state.key)
     return _back(person_id, purpose, "owner")
 
 
 @router.post("/children/{person_id}/contacts", dependencies=[CsrfForm])
-def contact_add(request: Request, state: State, subject: CurrentSubject, person_id: str,
+def contact_add(state: State, subject: CurrentSubject, person_id: str,
                 contact_on: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
                 staff: Annotated[str, Form()] = "", counterpart: Annotated[str, Form()] = "",
                 summary_text: Annotated[str, Form(alias="summary")] = "",
                 purpose: Annotated[str, Form()] = SUPPORT) -> Response:
     purpose = _purpose(purpose)
-    try:
-        with state.unit() as session:
-            records.record_contact(session, subject, purpose, person_id, contact_on=_required(contact_on, "連絡日"),
-                                   kind=kind, staff=staff or subject.user_id, counterpart=counterpart,
-                                   summary=summary_text, cipher=state.cipher, key=state.key)
-    except Invalid as exc:
-        return _page(request, state, subject, person_id, purpose, form="contact", error=str(exc), values={
-            "contact_on": contact_on, "kind": kind, "staff": staff, "counterpart": counterpart, "summary": summary_text})
+    on = _required(contact_on, "連絡日", "contact_on")
+    with state.unit() as session:
+        records.record_contact(session, subject, purpose, person_id, contact_on=on, kind=kind,
+                               staff=staff or subject.user_id, counterpart=counterpart, summary=summary_text,
+                               cipher=state.cipher, key=state.key)
     return _back(person_id, purpose, "contact")
 
 
@@ -151,59 +149,48 @@ async def meeting_add(request: Request, state: State, subject: CurrentSubject, p
     # thread pool like every other (synchronous) route, not on the event loop.
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
-    return await run_in_threadpool(_meeting_add, request, state, subject, person_id, values)
+    return await run_in_threadpool(_meeting_add, state, subject, person_id, values)
 
 
-def _meeting_add(request: Request, state: State, subject: CurrentSubject, person_id: str,
-                 values: dict[str, str]) -> Response:
+def _meeting_add(state: AppState, subject: Subject, person_id: str, values: dict[str, str]) -> Response:
     purpose = _purpose(values.get("purpose", SUPPORT))
-    try:
-        lines = [(values.get(f"agency_{i}", ""), values.get(f"people_{i}", ""), values.get(f"role_{i}", ""))
-                 for i in range(1, ATTENDEE_ROWS + 1)]
-        attendees = records.parse_attendees(lines)
-        held = _required(values.get("held_on", ""), "開催日")
-        following = _date(values.get("next_review_on", ""), "次回の見直し日")
-        with state.unit() as session:
-            records.record_meeting(session, subject, purpose, person_id, held_on=held, attendees=attendees,
-                                   decisions=values.get("decisions", ""), next_review_on=following,
-                                   cipher=state.cipher, key=state.key)
-    except Invalid as exc:
-        return _page(request, state, subject, person_id, purpose, form="meeting", error=str(exc), values=values)
+    lines = [(values.get(f"agency_{i}", ""), values.get(f"people_{i}", ""), values.get(f"role_{i}", ""))
+             for i in range(1, ATTENDEE_ROWS + 1)]
+    attendees = records.parse_attendees(lines)
+    held = _required(values.get("held_on", ""), "開催日", "held_on")
+    following = _date(values.get("next_review_on", ""), "次回の見直し日", "next_review_on")
+    with state.unit() as session:
+        records.record_meeting(session, subject, purpose, person_id, held_on=held, attendees=attendees,
+                               decisions=values.get("decisions", ""), next_review_on=following,
+                               cipher=state.cipher, key=state.key)
     return _back(person_id, purpose, "meeting")
 
 
 @router.post("/children/{person_id}/ledger", dependencies=[CsrfForm])
-def ledger_register(request: Request, state: State, subject: CurrentSubject, person_id: str,
+def ledger_register(state: State, subject: CurrentSubject, person_id: str,
                     category: Annotated[str, Form()] = "", lead_agency: Annotated[str, Form()] = "",
                     registered_on: Annotated[str, Form()] = "", next_review_on: Annotated[str, Form()] = "",
                     purpose: Annotated[str, Form()] = SUPPORT) -> Response:
     purpose = _purpose(purpose)
-    try:
-        with state.unit() as session:
-            ledger_svc.register(session, subject, purpose, person_id, category=category, lead_agency=lead_agency,
-                                registered_on=_required(registered_on, "登録日"),
-                                next_review_on=_date(next_review_on, "次回の確認日"), cipher=state.cipher, key=state.key)
-    except Invalid as exc:
-        return _page(request, state, subject, person_id, purpose, form="ledger", error=str(exc), values={
-            "category": category, "lead_agency": lead_agency, "registered_on": registered_on,
-            "next_review_on": next_review_on})
+    registered = _required(registered_on, "登録日", "registered_on")
+    following = _date(next_review_on, "次回の確認日", "next_review_on")
+    with state.unit() as session:
+        ledger_svc.register(session, subject, purpose, person_id, category=category, lead_agency=lead_agency,
+                            registered_on=registered, next_review_on=following, cipher=state.cipher, key=state.key)
     return _back(person_id, purpose, "ledger")
 
 
 @router.post("/children/{person_id}/ledger/review", dependencies=[CsrfForm])
-def ledger_review(request: Request, state: State, subject: CurrentSubject, person_id: str,
+def ledger_review(state: State, subject: CurrentSubject, person_id: str,
                   reviewed_on: Annotated[str, Form()] = "", next_review_on: Annotated[str, Form()] = "",
                   lead_agency: Annotated[str, Form()] = "", close: Annotated[str, Form()] = "",
                   purpose: Annotated[str, Form()] = SUPPORT) -> Response:
     purpose = _purpose(purpose)
-    try:
-        with state.unit() as session:
-            ledger_svc.review(session, subject, purpose, person_id, reviewed_on=_required(reviewed_on, "確認した日"),
-                              next_review_on=_date(next_review_on, "次回の確認日"), lead_agency=lead_agency,
-                              close=close == "yes", cipher=state.cipher, key=state.key)
-    except Invalid as exc:
-        return _page(request, state, subject, person_id, purpose, form="review", error=str(exc), values={
-            "reviewed_on": reviewed_on, "next_review_on": next_review_on, "lead_agency": lead_agency, "close": close})
+    reviewed = _required(reviewed_on, "確認した日", "reviewed_on")
+    following = _date(next_review_on, "次回の確認日", "next_review_on")
+    with state.unit() as session:
+        ledger_svc.review(session, subject, purpose, person_id, reviewed_on=reviewed, next_review_on=following,
+                          lead_agency=lead_agency, close=close == "yes", cipher=state.cipher, key=state.key)
     return _back(person_id, purpose, "review")
 
 
@@ -255,7 +242,7 @@ def cases_overdue(request: Request, state: State, subject: CurrentSubject, purpo
 
 
 def _meeting_day(meeting_on: str) -> date:
-    return _date(meeting_on, "実務者会議の開催日") or datetime.now(UTC).date() + timedelta(days=AGENDA_DEFAULT_DAYS)
+    return _date(meeting_on, "実務者会議の開催日", "meeting_on") or datetime.now(UTC).date() + timedelta(days=AGENDA_DEFAULT_DAYS)
 
 
 @router.get("/ledger")

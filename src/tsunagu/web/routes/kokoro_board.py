@@ -1,6 +1,7 @@
 """心の天気 (staff): the classes a user may see, a class board (today, the last two weeks, who has
 not checked in), class sets of code slips (PDF), guardians' opt-outs, the guardians' notice (PDF)
-and the school's export for the screening."""
+and the school's export for the screening. A refused form comes back on its page with what was typed
+(``web/forms.py``)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from tsunagu.privacy import Subject
 from tsunagu.privacy.policy import JST
 from tsunagu.web import voice_pdf as pdf
-from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
 from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid
@@ -40,7 +43,11 @@ def _pdf(content: bytes, name: str) -> Response:
 
 
 @router.get("/kokoro")
-def classes(request: Request, state: State, subject: CurrentSubject, message: str = "") -> Response:
+def classes(request: Request, state: State, subject: CurrentSubject) -> Response:
+    return _classes(request, state, subject, NO_FORM)
+
+
+def _classes(request: Request, state: AppState, subject: Subject, form: FormState) -> Response:
     with state.reading() as session:
         found = kokoro.visible_classes(session, subject, key=state.key)
     may_issue = subject.role in ("teacher", "school_manager") and allows(
@@ -48,24 +55,22 @@ def classes(request: Request, state: State, subject: CurrentSubject, message: st
         else "same_school", sensitivity=2)
     may_export = allows(subject, "kokoro.export", kokoro.PURPOSE, relationship="same_school", sensitivity=2)
     return render(request, state, "kokoro_classes.html", classes=found, may_issue=may_issue, may_export=may_export,
-                  is_teacher=subject.role == "teacher", today=_today(), since=_today() - timedelta(days=27))
+                  is_teacher=subject.role == "teacher", today=_today(), since=_today() - timedelta(days=27), form=form)
+
+
+@refills("/kokoro/codes")
+def _classes_again(request: Request, form: FormState) -> Response:
+    return _classes(request, request.app.state.tsunagu, request.state.account.subject, form)
 
 
 @router.post("/kokoro/codes", dependencies=[CsrfForm])
-def issue(request: Request, state: State, subject: CurrentSubject, label: Annotated[str, Form()] = "",
+def issue(state: State, subject: CurrentSubject, label: Annotated[str, Form()] = "",
           pupils: Annotated[str, Form()] = "", teacher: Annotated[str, Form()] = "") -> Response:
-    try:
-        numbers = kokoro.parse_pupils(pupils)
-        with state.unit() as session:
-            klass, issued = kokoro.issue_codes(session, subject, label=label, pupils=numbers, teacher_user_id=teacher,
-                                               code_key=code_key(state.settings.home), key=state.key)
-            class_label = klass.label
-    except Invalid as exc:
-        with state.reading() as session:
-            found = kokoro.visible_classes(session, subject, key=state.key)
-        return render(request, state, "kokoro_classes.html", 422, classes=found, may_issue=True, may_export=False,
-                      is_teacher=subject.role == "teacher", today=_today(), since=_today() - timedelta(days=27),
-                      error=exc.message, typed={"label": label, "pupils": pupils, "teacher": teacher})
+    numbers = kokoro.parse_pupils(pupils)
+    with state.unit() as session:
+        klass, issued = kokoro.issue_codes(session, subject, label=label, pupils=numbers, teacher_user_id=teacher,
+                                           code_key=code_key(state.settings.home), key=state.key)
+        class_label = klass.label
     today = _today()
     content = pdf.slips(state.settings.municipality_name or "", class_label,
                         [(c.pupil_no, c.code) for c in issued], today,
@@ -75,13 +80,24 @@ def issue(request: Request, state: State, subject: CurrentSubject, label: Annota
 
 @router.get("/kokoro/classes/{class_id}")
 def board(request: Request, state: State, subject: CurrentSubject, class_id: RowId, saved: str = "") -> Response:
+    return _board(request, state, subject, class_id, saved, NO_FORM)
+
+
+def _board(request: Request, state: AppState, subject: Subject, class_id: int, saved: str,
+           form: FormState) -> Response:
     with state.unit() as session:  # opening it acknowledges this user's streak alerts about the class
         view = kokoro.board(session, subject, class_id, today=_today(), cipher=state.cipher,
                             streak_entries=_streak_entries(state), key=state.key)
     may_opt_out = allows(subject, "kokoro.optout", kokoro.PURPOSE,
                          relationship=kokoro.relationship_to_class(subject, view.klass), sensitivity=2)
     return render(request, state, "kokoro_board.html", view=view, labels=WEATHER_LABELS, may_opt_out=may_opt_out,
-                  message=SAVED.get(saved, ""))
+                  message=SAVED.get(saved, ""), form=form)
+
+
+@refills("/kokoro/classes/{class_id}/opt-out", "/kokoro/classes/{class_id}/opt-in")
+def _board_again(request: Request, form: FormState) -> Response:
+    return _board(request, request.app.state.tsunagu, request.state.account.subject,
+                  _row_id(int(request.path_params["class_id"])), "", form)
 
 
 @router.post("/kokoro/classes/{class_id}/opt-out", dependencies=[CsrfForm])
@@ -90,7 +106,7 @@ def opt_out(state: State, subject: CurrentSubject, class_id: RowId, pupil_no: An
     try:
         received = date.fromisoformat(received_on) if received_on else _today()
     except ValueError as exc:
-        raise Invalid("申出の日を YYYY-MM-DD の形で入力してください。") from exc
+        raise Invalid("申出の日を YYYY-MM-DD の形で入力してください。", field="received_on") from exc
     with state.unit() as session:
         kokoro.record_opt_out(session, subject, class_id, pupil_no, received, key=state.key)
     return RedirectResponse(f"/kokoro/classes/{class_id}?saved=optout", status_code=303)

@@ -1,5 +1,6 @@
 """子どもからの相談 (staff): the inbox with urgent threads first, a thread with replies and triage,
-linking to the child's record with the writer's consent, and the on-duty roster."""
+linking to the child's record with the writer's consent, and the on-duty roster. A refused form
+comes back on its page with what was typed (``web/forms.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, render
+from tsunagu.privacy import Subject
+from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
+from tsunagu.web.forms import NO_FORM, FormState, refills
+from tsunagu.web.state import AppState
 from tsunagu.work.voice import alerts, threads
 from tsunagu.work.voice.config import voice_settings
 
@@ -33,6 +37,11 @@ def inbox(request: Request, state: State, subject: CurrentSubject, status: str =
 
 @router.get("/voice/threads/{thread_id}")
 def thread_page(request: Request, state: State, subject: CurrentSubject, thread_id: RowId, saved: str = "") -> Response:
+    return _thread_page(request, state, subject, thread_id, saved, NO_FORM)
+
+
+def _thread_page(request: Request, state: AppState, subject: Subject, thread_id: int, saved: str,
+                 form: FormState) -> Response:
     with state.unit() as session:  # opening it acknowledges this user's alerts about it
         view = threads.read_thread(session, subject, thread_id, cipher=state.cipher, key=state.key)
         staff = alerts.duty_candidates(session)
@@ -40,7 +49,13 @@ def thread_page(request: Request, state: State, subject: CurrentSubject, thread_
     settings = voice_settings()
     return render(request, state, "voice_thread.html", view=view, staff=staff, categories=settings.categories,
                   priorities=settings.priorities, statuses=threads.STATUSES, writers=WRITERS, linkable=linkable,
-                  message=SAVED.get(saved, ""))
+                  message=SAVED.get(saved, ""), form=form)
+
+
+@refills("/voice/threads/{thread_id}/reply", "/voice/threads/{thread_id}/triage", "/voice/threads/{thread_id}/link")
+def _thread_again(request: Request, form: FormState) -> Response:
+    return _thread_page(request, request.app.state.tsunagu, request.state.account.subject,
+                        _row_id(int(request.path_params["thread_id"])), "", form)
 
 
 def _back(thread_id: int, saved: str) -> RedirectResponse:
@@ -73,9 +88,18 @@ def thread_link(state: State, subject: CurrentSubject, thread_id: RowId) -> Resp
 
 @router.get("/voice/duty")
 def duty_page(request: Request, state: State, subject: CurrentSubject) -> Response:
+    return _duty_page(request, state, subject, NO_FORM)
+
+
+def _duty_page(request: Request, state: AppState, subject: Subject, form: FormState) -> Response:
     with state.reading() as session:
         staff, duty = alerts.duty_view(session, subject, key=state.key)
-    return render(request, state, "voice_duty.html", staff=staff, duty=set(duty))
+    return render(request, state, "voice_duty.html", staff=staff, duty=set(duty), form=form)
+
+
+@refills("/voice/duty")
+def _duty_again(request: Request, form: FormState) -> Response:
+    return _duty_page(request, request.app.state.tsunagu, request.state.account.subject, form)
 
 
 @router.post("/voice/duty", dependencies=[CsrfForm])

@@ -67,9 +67,9 @@ def _check_next(reviewed_on: date, next_review_on: date | None) -> date:
     if next_review_on is None:
         return limit
     if next_review_on <= reviewed_on:
-        raise Invalid("次回の確認日は確認した日より後の日付にしてください。")
+        raise Invalid("次回の確認日は確認した日より後の日付にしてください。", field="next_review_on")
     if next_review_on > limit:
-        raise Invalid(f"進行管理は少なくとも3か月に1回です。次回の確認日は {limit.isoformat()} までにしてください。")
+        raise Invalid(f"進行管理は少なくとも3か月に1回です。次回の確認日は {limit.isoformat()} までにしてください。", field="next_review_on")
     return next_review_on
 
 
@@ -90,9 +90,9 @@ def register(
     """Register the child with the 要対協 (``case.write``); a closed entry is registered again."""
     guard(session, subject, "case.write", purpose, person_id, sensitivity=LEDGER_SENSITIVITY, key=key)
     if category not in CATEGORIES:
-        raise Invalid(f"登録の種別は {'・'.join(CATEGORIES)} のいずれかです。")
+        raise Invalid(f"登録の種別は {'・'.join(CATEGORIES)} のいずれかです。", field="category")
     if not lead_agency.strip():
-        raise Invalid("主担当機関を入力してください。")
+        raise Invalid("主担当機関を入力してください。", field="lead_agency")
     due = _check_next(registered_on, next_review_on)
     row = entry_of(session, person_id)
     if row is not None and row.closed_on is None:
@@ -120,9 +120,9 @@ def review(
     if row is None or row.closed_on is not None:
         raise Invalid("この子どもは進行管理台帳に登録されていません。")
     if reviewed_on < row.last_reviewed_on:
-        raise Invalid("確認した日が前回の確認より前です。")
+        raise Invalid("確認した日が前回の確認より前です。", field="reviewed_on")
     if reviewed_on > datetime.now(UTC).date():
-        raise Invalid("確認した日に未来の日付は入力できません。")
+        raise Invalid("確認した日に未来の日付は入力できません。", field="reviewed_on")
     row.last_reviewed_on = reviewed_on
     if close:
         row.closed_on = reviewed_on

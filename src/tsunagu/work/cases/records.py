@@ -26,6 +26,8 @@ from tsunagu.work.models import User
 CONTACT_KINDS = {"phone": "電話", "interview": "面談", "home_visit": "家庭訪問", "agency": "関係機関連絡"}
 RECORD_SENSITIVITY = 3
 MAX_TEXT = 4000
+# The meeting form's attendee rows as one field (a refusal about them is shown beside the rows).
+ATTENDEES = "attendees"
 
 
 @dataclass(frozen=True)
@@ -56,18 +58,18 @@ class MeetingView:
     created_by_name: str
 
 
-def _text(value: str, label: str, *, required: bool = True) -> str:
+def _text(value: str, label: str, field: str, *, required: bool = True) -> str:
     text = value.strip()
     if required and not text:
-        raise Invalid(f"{label}を入力してください。")
+        raise Invalid(f"{label}を入力してください。", field=field)
     if len(text) > MAX_TEXT:
-        raise Invalid(f"{label}は{MAX_TEXT}文字以内で入力してください。")
+        raise Invalid(f"{label}は{MAX_TEXT}文字以内で入力してください。", field=field)
     return text
 
 
-def _not_future(day: date, label: str, today: date | None) -> None:
+def _not_future(day: date, label: str, field: str, today: date | None) -> None:
     if day > (today or datetime.now(UTC).date()):
-        raise Invalid(f"{label}に未来の日付は入力できません。")
+        raise Invalid(f"{label}に未来の日付は入力できません。", field=field)
 
 
 def record_contact(
@@ -77,14 +79,15 @@ def record_contact(
 ) -> ContactView:
     guard(session, subject, "case.write", purpose, person_id, sensitivity=RECORD_SENSITIVITY, key=key)
     if kind not in CONTACT_KINDS:
-        raise Invalid(f"種別は {'・'.join(CONTACT_KINDS.values())} のいずれかです。")
-    _not_future(contact_on, "連絡日", today)
+        raise Invalid(f"種別は {'・'.join(CONTACT_KINDS.values())} のいずれかです。", field="kind")
+    _not_future(contact_on, "連絡日", "contact_on", today)
     user = session.get(User, staff)
     if user is None or user.disabled:
-        raise Invalid("対応した職員を選んでください。")
+        raise Invalid("対応した職員を選んでください。", field="staff")
     row = CaseContact(
         person_id=person_id, contact_on=contact_on, kind=kind, staff=staff,
-        counterpart_enc=cipher.encrypt(_text(counterpart, "相手")), summary_enc=cipher.encrypt(_text(summary, "内容")),
+        counterpart_enc=cipher.encrypt(_text(counterpart, "相手", "counterpart")),
+        summary_enc=cipher.encrypt(_text(summary, "内容", "summary")),
         created_by=subject.user_id, created_at=datetime.now(UTC),
     )
     session.add(row)
@@ -100,10 +103,10 @@ def parse_attendees(lines: Sequence[tuple[str, str, str]]) -> tuple[Attendee, ..
         if not (agency or people or role):
             continue
         if not agency:
-            raise Invalid("出席者の行には機関名を入力してください。")
+            raise Invalid("出席者の行には機関名を入力してください。", field=ATTENDEES)
         found.append(Attendee(agency, people, role))
     if len(found) < 2:
-        raise Invalid("個別ケース検討会議には2つ以上の機関の出席を記録してください。")
+        raise Invalid("個別ケース検討会議には2つ以上の機関の出席を記録してください。", field=ATTENDEES)
     return tuple(found)
 
 
@@ -113,12 +116,12 @@ def record_meeting(
     key: Ed25519PrivateKey | None = None, today: date | None = None,
 ) -> MeetingView:
     guard(session, subject, "case.write", purpose, person_id, sensitivity=RECORD_SENSITIVITY, key=key)
-    _not_future(held_on, "開催日", today)
+    _not_future(held_on, "開催日", "held_on", today)
     if len(attendees) < 2:
-        raise Invalid("個別ケース検討会議には2つ以上の機関の出席を記録してください。")
-    text = _text(decisions, "決定事項")
+        raise Invalid("個別ケース検討会議には2つ以上の機関の出席を記録してください。", field=ATTENDEES)
+    text = _text(decisions, "決定事項", "decisions")
     if next_review_on is not None and next_review_on <= held_on:
-        raise Invalid("次回の見直し日は開催日より後の日付にしてください。")
+        raise Invalid("次回の見直し日は開催日より後の日付にしてください。", field="next_review_on")
     blob = json.dumps([{"agency": a.agency, "people": a.people, "role": a.role} for a in attendees], ensure_ascii=False)
     row = CaseMeeting(person_id=person_id, held_on=held_on, attendees_enc=cipher.encrypt(blob),
                       decisions_enc=cipher.encrypt(text), next_review_on=next_review_on, created_by=subject.user_id,

@@ -137,14 +137,14 @@ def change_status(
     """An explicit change with its reason (``case.write``)."""
     guard(session, subject, "case.write", purpose, person_id, sensitivity=STATUS_SENSITIVITY, key=key)
     if status not in STATUSES:
-        raise Invalid(f"状況は {'・'.join(STATUSES)} のいずれかです。")
+        raise Invalid(f"状況は {'・'.join(STATUSES)} のいずれかです。", field="status")
     if len(reason.strip()) < MIN_REASON_CHARS:
-        raise Invalid(f"変更の理由を{MIN_REASON_CHARS}文字以上で書いてください。")
+        raise Invalid(f"変更の理由を{MIN_REASON_CHARS}文字以上で書いてください。", field="reason")
     case = _ensure(session, person_id)
     if case.status == status:
-        raise Invalid(f"すでに「{status}」です。")
+        raise Invalid(f"すでに「{status}」です。", field="status")
     if status == CLOSED and _active_plans(session, person_id):
-        raise Invalid("支援中の支援方針があります。支援方針を終結してから、ケースを終結してください。")
+        raise Invalid("支援中の支援方針があります。支援方針を終結してから、ケースを終結してください。", field="status")
     _move(session, subject, case, status, reason, cipher, "status")
     return case_view(session, person_id, cipher, notes=True)
 
@@ -161,14 +161,14 @@ def assign_owner(
     guard(session, subject, "case.write", purpose, person_id, sensitivity=STATUS_SENSITIVITY, key=key)
     user = session.get(User, owner)
     if user is None or user.disabled:
-        raise Invalid("担当者を選んでください（有効な利用者ではありません）。")
+        raise Invalid("担当者を選んでください（有効な利用者ではありません）。", field="owner")
     if not can_own_cases(user.role):
-        raise Invalid(f"{user.display_name}さんの役割（{default_policy().role(user.role).label}）はケースを担当できません。")
+        raise Invalid(f"{user.display_name}さんの役割（{default_policy().role(user.role).label}）はケースを担当できません。", field="owner")
     case = _ensure(session, person_id)
     if case.owner == owner and (not team.strip() or team.strip() == case.team):
-        raise Invalid(f"すでに{user.display_name}さんの担当です。")
+        raise Invalid(f"すでに{user.display_name}さんの担当です。", field="owner")
     if case.owner is not None and len(reason.strip()) < MIN_REASON_CHARS:
-        raise Invalid(f"引継ぎの理由を{MIN_REASON_CHARS}文字以上で書いてください。")
+        raise Invalid(f"引継ぎの理由を{MIN_REASON_CHARS}文字以上で書いてください。", field="reason")
     now = datetime.now(UTC)
     if case.assignment_id is not None and case.owner != owner:
         previous = session.get(CaseAssignment, case.assignment_id)

@@ -98,7 +98,7 @@ def set_duty(session: Session, subject: Subject, user_ids: list[str], *, key: Ed
              if u.role in DUTY_ROLES}
     unknown = [u for u in chosen if u not in staff]
     if unknown:
-        raise Invalid("当番にできるのは、こども家庭センターの職員（有効なアカウント）だけです。")
+        raise Invalid("当番にできるのは、こども家庭センターの職員（有効なアカウント）だけです。", field="on_duty")
     for row in session.scalars(select(DutyRoster)):
         session.delete(row)
     session.flush()

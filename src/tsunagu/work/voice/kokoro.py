@@ -90,7 +90,7 @@ def parse_pupils(text: str) -> list[str]:
     numbers = [p for p in re.split(r"[\s,、]+", text.strip()) if p]
     bad = [p for p in numbers if not PUPIL_NO.match(p)]
     if not numbers or bad or len(numbers) > 60:
-        raise Invalid("児童生徒番号を1行に1つずつ（60人まで、英数字とハイフン）入力してください。")
+        raise Invalid("児童生徒番号を1行に1つずつ（60人まで、英数字とハイフン）入力してください。", field="pupils")
     return list(dict.fromkeys(numbers))
 
 
@@ -107,7 +107,7 @@ def issue_codes(session: Session, subject: Subject, *, label: str, pupils: list[
     own class at their school; a school manager names the class teacher."""
     label = label.strip()
     if not label or len(label) > 40:
-        raise Invalid("学級名（例: 5年1組）を40文字以内で入力してください。")
+        raise Invalid("学級名（例: 5年1組）を40文字以内で入力してください。", field="label")
     schools = organisation_schools(subject.organisation)
     school = school_code or (next(iter(schools)) if len(schools) == 1 else "")
     teacher = subject.user_id if subject.role == "teacher" else (teacher_user_id or "").strip()
@@ -117,7 +117,7 @@ def issue_codes(session: Session, subject: Subject, *, label: str, pupils: list[
     probe = klass or KokoroClass(school_code=school, label=label, teacher_user_id=teacher)
     _decide(session, subject, "kokoro.codes", relationship_to_class(subject, probe), key=key)
     if not teacher:
-        raise Invalid("担任の利用者IDを入力してください。")
+        raise Invalid("担任の利用者IDを入力してください。", field="teacher")
     if klass is None:
         klass = KokoroClass(school_code=school, label=label, teacher_user_id=teacher, created_by=subject.user_id,
                             created_at=moment)
@@ -229,7 +229,7 @@ def record_opt_out(session: Session, subject: Subject, class_id: int, pupil_no: 
         raise NotFound("学級が見つかりません。")
     pupil_no = pupil_no.strip()
     if not PUPIL_NO.match(pupil_no):
-        raise Invalid("児童生徒番号を入力してください。")
+        raise Invalid("児童生徒番号を入力してください。", field="pupil_no")
     _decide(session, subject, "kokoro.optout", relationship_to_class(subject, klass),
             person_id=person_of(session, klass.school_code, pupil_no), key=key)
     if not opted_out(session, klass.school_code, pupil_no):

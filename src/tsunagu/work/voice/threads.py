@@ -207,7 +207,7 @@ def reply(session: Session, subject: Subject, thread_id: int, text: str, *, ciph
     thread = _thread(session, subject, thread_id, "voice.write", key)
     text = text.strip()
     if not text or len(text) > MAX_MESSAGE:
-        raise Invalid(f"返信を{MAX_MESSAGE}文字以内で入力してください。")
+        raise Invalid(f"返信を{MAX_MESSAGE}文字以内で入力してください。", field="text")
     moment = now or datetime.now(UTC)
     session.add(VoiceMessage(thread_id=thread.id, author="staff", staff_user_id=subject.user_id,
                              body_enc=cipher.encrypt(text), urgent_terms="", at=moment))
@@ -223,7 +223,7 @@ def triage(session: Session, subject: Subject, thread_id: int, *, priority: str,
         raise Invalid("優先度・分類・状態を一覧から選んでください。")
     staff = dict(alerts.duty_candidates(session))
     if assigned_to and assigned_to not in staff:
-        raise Invalid("担当者はこども家庭センターの職員から選んでください。")
+        raise Invalid("担当者はこども家庭センターの職員から選んでください。", field="assigned_to")
     thread.priority, thread.category, thread.status = priority, category, status
     thread.assigned_to = assigned_to or None
     if priority != "urgent":

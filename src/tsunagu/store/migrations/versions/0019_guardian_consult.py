@@ -1,7 +1,7 @@
 """guardian consultation: the child a guardian's thread is about (named from the family portal)
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07 13:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

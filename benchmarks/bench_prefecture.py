@@ -1,0 +1,175 @@
+"""Cross-municipality linkage of a synthetic prefecture on DuckDB and on Spark (local mode), on the same data.
+
+Makes a prefecture (``tsunagu synth --municipalities``), a home per municipality with its resident
+register loaded (the only exports the prefecture's linkage reads), then runs ``tsunagu prefecture link``'s
+code once per engine, each in a process of its own: wall seconds, CPU seconds (the process and its
+descendants — Spark's JVM included) and peak memory (the sum of the process tree's resident sets, sampled
+every 0.2 s), precision and recall of the cross-municipality pairs against truth/moves.csv, and whether
+the two engines found the same persons. Writes benchmarks/results/bench-prefecture-<children>.json.
+
+Usage: nice .venv/bin/python benchmarks/bench_prefecture.py --children 50000 [--municipalities 5] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+AS_OF = date(2026, 10, 31)  # the default profile's export date
+
+
+def _tree(root: int, cpu: dict[int, float]) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc); ``cpu`` gets each one's CPU
+    seconds so far. Spark's JVM is a child the worker never waits for: rusage would not count it."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    ticks: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, parent = int(entry), int(fields[1])
+        children.setdefault(parent, []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        ticks[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        cpu[pid] = max(cpu.get(pid, 0.0), ticks.get(pid, 0.0))
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def _measured(cmd: list[str]) -> tuple[dict[str, Any], dict[str, float]]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+    cpu: dict[int, float] = {}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree(process.pid, cpu))
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if process.returncode != 0:
+        raise SystemExit(f"{cmd[-1]} failed:\n{err[-3000:]}")
+    waited = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    figures = {"wall_seconds": round(time.perf_counter() - started, 1),
+               # the larger of: what was waited for (rusage), and the process tree sampled every 0.2 s
+               "cpu_seconds": round(max(waited, sum(cpu.values())), 1),
+               "peak_mb": round(peak[0] / 2**20)}
+    return json.loads(out.strip().splitlines()[-1]), figures
+
+
+def _homes(synth: Path, work: Path) -> list[Path]:
+    from tsunagu.catalog.manifest import packaged_manifests
+    from tsunagu.home import init_home
+    from tsunagu.ingest.load import Ingestor
+    from tsunagu.municipality import Municipality
+
+    listing = json.loads((synth / "prefecture.json").read_text(encoding="utf-8"))
+    homes = []
+    for m in listing["municipalities"]:
+        home = work / "homes" / str(m["code"])
+        init_home(home, Municipality(str(m["code"]), str(m["name"])))
+        ingestor = Ingestor(packaged_manifests(), home / "vaults", f"sqlite:///{home / 'hub.sqlite3'}")
+        try:
+            for source in ("juki_jumin", "juki_idou"):
+                for path in sorted((synth / str(m["folder"]) / "exports").glob(f"{source}_*.csv")):
+                    ingestor.ingest_file(path)
+        finally:
+            ingestor.close()
+        homes.append(home)
+    return homes
+
+
+def worker(engine: str, truth: Path, homes: list[Path], assignment: Path) -> None:
+    """One engine's run, in its own process; prints one line of JSON."""
+    from tsunagu.prefecture.link import evaluate, link_prefecture
+
+    result = link_prefecture(homes, engine, as_of=AS_OF)
+    result.persons.assignment.write_parquet(assignment)
+    print(json.dumps({**result.summary(), "evaluation": evaluate(result, truth)}, ensure_ascii=False, default=str))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--children", type=int, default=50_000)
+    parser.add_argument("--municipalities", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=26)
+    parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "TRUTH"), help=argparse.SUPPRESS)
+    parser.add_argument("--homes", nargs="*", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--assignment", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], Path(args.worker[1]), args.homes, args.assignment)
+        return
+    import polars as pl
+
+    from tsunagu.prefecture.persons import same_persons
+    from tsunagu.synth.prefecture import generate_prefecture
+
+    work = args.work or Path(f"/tmp/tsunagu-bench-prefecture-{args.children}")
+    started = time.perf_counter()
+    summary = generate_prefecture(args.children, args.municipalities, args.seed, "default", work / "synth")
+    synth_seconds = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    homes = _homes(work / "synth", work)
+    ingest_seconds = round(time.perf_counter() - started, 1)
+    runs: dict[str, Any] = {}
+    for engine in args.engines:
+        assignment = work / f"assignment-{engine}.parquet"
+        cmd = [sys.executable, __file__, "--worker", engine, str(work / "synth" / "truth"), "--assignment",
+               str(assignment), "--homes", *map(str, homes)]
+        print(f"{engine}: linking …", flush=True)
+        report, figures = _measured(cmd)
+        runs[engine] = {**figures, **report}
+        print(f"{engine}: {figures} precision {report['evaluation']['precision']:.4f}"
+              f" recall {report['evaluation']['recall']:.4f}", flush=True)
+    result: dict[str, Any] = {
+        "children": args.children, "municipalities": args.municipalities, "seed": args.seed,
+        "released_children": next(iter(runs.values()))["children"] if runs else None,
+        "moved_children": summary.moved_children, "synth_seconds": synth_seconds,
+        "ingest_register_seconds": ingest_seconds, "runs": runs,
+        "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
+                    "note": "shared by eight sessions during the run: wall times are noisy, CPU seconds less so"},
+    }
+    if {"duckdb", "spark"} <= set(runs):
+        a = pl.read_parquet(work / "assignment-duckdb.parquet")
+        b = pl.read_parquet(work / "assignment-spark.parquet")
+        result["same_persons"] = same_persons(a, b)
+        result["spark_over_duckdb"] = {key: round(runs["spark"][key] / runs["duckdb"][key], 2)
+                                       for key in ("wall_seconds", "cpu_seconds", "peak_mb") if runs["duckdb"][key]}
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"bench-prefecture-{args.children}.json"
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"written: {path}")
+
+
+if __name__ == "__main__":
+    main()
