@@ -17,9 +17,11 @@ from sqlalchemy import func, select
 
 from family.builders import SATO
 from family.web import enrol, issue, portal_routes
-from tsunagu.privacy import AuditEntry
+from tsunagu.privacy import AuditEntry, Subject
 from tsunagu.web.app import create_app
 from tsunagu.web.family.session import COOKIE
+from tsunagu.work.voice import guardian, threads
+from tsunagu.work.voice.codes import code_key
 from web.conftest import Browser
 from web.test_meta import OPEN as STAFF_OPEN
 from web.test_meta import routes_of, url_of
@@ -30,15 +32,16 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 OPEN = {"/family/login", "/family/enrol"}
-FORMS = {"/family/children/{person_id}/requests": {"kind": "disclosure", "note": "記録を見たい"}}
+FORMS = {"/family/children/{person_id}/requests": {"kind": "disclosure", "note": "記録を見たい"},
+         "/family/consult": {"text": "相談です"}, "/family/consult/{thread_id}": {"text": "続きです"}}
 
 
-def _url(template: str, person: str) -> str:
-    return re.sub(r"{person_id}", person, template)
+def _url(template: str, person: str, thread: int = 1) -> str:
+    return re.sub(r"{thread_id}", str(thread), re.sub(r"{person_id}", person, template))
 
 
-def _call(client: TestClient, method: str, template: str, person: str, csrf: str = "") -> Any:
-    url = _url(template, person)
+def _call(client: TestClient, method: str, template: str, person: str, csrf: str = "", thread: int = 1) -> Any:
+    url = _url(template, person, thread)
     if method == "GET":
         return client.get(url, follow_redirects=False)
     return client.post(url, data={"csrf_token": csrf, **FORMS.get(template, {})}, follow_redirects=False)
@@ -158,3 +161,43 @@ def test_the_guardian_cookie_is_scoped_to_the_portal(family_home: Home) -> None:
         cookie = [h for h in response.headers.get_list("set-cookie") if h.startswith(COOKIE + "=")]
         assert cookie and "Path=/family" in cookie[0] and "HttpOnly" in cookie[0] and "SameSite=strict" in cookie[0]
         assert not any(h.startswith("tsunagu_session=") for h in response.headers.get_list("set-cookie"))
+
+
+def _thread_audits(home: Home, outcome: str) -> int:
+    with home.factory() as session:
+        return int(session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.role == "guardian", AuditEntry.action.like("family.consult.%"),
+            AuditEntry.outcome == outcome)) or 0)
+
+
+def test_a_guardian_opens_only_their_own_consultation_threads_whatever_the_id(family_home: Home) -> None:
+    """Every portal route with a thread id: another guardian's thread, a child's thread and an id that
+    names none are refused (the same answer) and recorded; the guardian's own thread succeeds."""
+    app = create_app(family_home.settings)
+    thread_routes = [(m, t) for m, t in portal_routes(app) if "{thread_id}" in t]
+    assert len(thread_routes) >= 3
+    with TestClient(app) as client:
+        csrf = enrol(client, issue(family_home, SATO))
+        own = client.post("/family/consult", data={"csrf_token": csrf, "text": "自分の相談", "about": "P0005"},
+                          follow_redirects=False)
+        mine = int(own.headers["location"].split("/")[-1].split("?")[0])
+        with family_home.factory.begin() as session:
+            other = guardian.start(session, Subject("guardian:999", "guardian", "家族向けページ"), "鈴木家の相談",
+                                   cipher=family_home.cipher).id
+            child = threads.start_anonymous(session, code_key=code_key(family_home.settings.home))[0]
+            threads.write(session, child, "こどもの ひみつの そうだん", cipher=family_home.cipher)
+            child_id = child.id
+        for thread in (other, child_id, 99999):
+            for method, template in thread_routes:
+                before = _thread_audits(family_home, "denied")
+                response = _call(client, method, template, "", csrf, thread)
+                assert response.status_code == 403, (method, template, thread, response.status_code)
+                assert "表示できません" in response.text
+                for text in ("鈴木家の相談", "ひみつ"):
+                    assert text not in response.text, (template, thread)
+                assert _thread_audits(family_home, "denied") > before, (method, template, thread)
+        for method, template in thread_routes:
+            before = _thread_audits(family_home, "allowed")
+            response = _call(client, method, template, "", csrf, mine)
+            assert response.status_code in (200, 303), (method, template, response.status_code, response.text[:300])
+            assert _thread_audits(family_home, "allowed") > before, (method, template)

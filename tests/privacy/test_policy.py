@@ -27,6 +27,7 @@ AC, SS, MU, NONE = "assigned_case", "same_school", "municipality", "none"
 OA = "own_agency"  # the intakes an agency received (issue 20)
 CO, WB = "consultation", "wellbeing"  # children's consultation channel and 心の天気 (issue 22)
 GS, OC = "guardian_self_view", "own_child"  # the family portal (issue 22): a guardian's own children
+OT = "own_consultation"  # a guardian's own consultation threads (family portal 相談する)
 GUARDIAN_READS = frozenset({"maternal_child_health", "resident_registry"})
 REGISTER = frozenset({"resident_registry"})
 SCHOOL_HELD = frozenset({"schools", "board_of_education"})
@@ -147,6 +148,9 @@ EXPECTED: dict[str, dict[str, list[G]]] = {
         "family.requests.read": [g({GS}, {OC}, 2)],
         "child.items.read": [g({GS}, {OC}, 2, GUARDIAN_READS)],
         "family.household.check": [g({GS}, None, 1, REGISTER)],
+        "family.consult.read": [g({CO}, {OT}, 2)],
+        "family.consult.write": [g({CO}, {OT}, 2)],
+        "family.consult.about": [g({CO}, {OC}, 2)],
     },
     "administrator": {
         "rules.manage": [g({AD})],
@@ -178,6 +182,7 @@ CHILD_DETAIL_ACTIONS = {"candidates.list", "child.view", "child.items.read", "ob
                         "outreach.list", "outreach.notices", "outreach.optout", "family.history.read",
                         "family.requests.file", "family.requests.read",
                         "case.read", "case.write", "case.list", "case.print", "ledger.print"}
+CHILD_DETAIL_ACTIONS |= {"family.consult.read", "family.consult.write", "family.consult.about"}
 CHILD_DETAIL_ACTIONS |= {"children.search", "voice.inbox", "voice.read", "voice.write", "voice.link", "kokoro.board", "kokoro.optout",
                          "kokoro.export"}
 CHILD_TOUCHING = CHILD_DETAIL_ACTIONS | {"link.review", "family.codes.issue", "family.household.check", "kokoro.codes"}
@@ -188,7 +193,7 @@ ALL_ACTIONS = CHILD_TOUCHING | {"audit.read", "audit.verify", "notifications.rea
                                 "ranking.approve"}
 # the prefecture's linkage and statistics (issue 26) are system runs over released data: no role is granted them
 PURPOSES = [S, A, SC, ST, DH, AD, HO, OR, GS, CO, WB, "prefecture_linkage", "prefecture_statistics"]
-RELATIONSHIPS = [AC, SS, MU, OA, OC, NONE]
+RELATIONSHIPS = [AC, SS, MU, OA, OC, OT, NONE]
 HOLDERS = [None, "schools", "family_centre", "board_of_education", "maternal_child_health", "resident_registry"]
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from tsunagu.errors import TsunaguError
 from tsunagu.web.errors import HTTP_MESSAGES, INTERNAL_MESSAGE
-from tsunagu.web.family import routes
+from tsunagu.web.family import consult, routes
 from tsunagu.web.family.deps import FamilyAuthRequired, FamilyCsrfFailed, FamilyState, page
 from tsunagu.web.family.session import COOKIE, PREFIX, FamilySigner
 from tsunagu.web.security import load_or_create_secret
@@ -35,6 +35,7 @@ def create_family_app(state: AppState) -> FastAPI:
     app = FastAPI(title="つなぐ 家族向けページ", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.family = family
     app.include_router(routes.router)
+    app.include_router(consult.router)
 
     @app.middleware("http")
     async def family_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

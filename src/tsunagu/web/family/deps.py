@@ -25,6 +25,7 @@ class MenuEntry:
 # entry here and its router in ``routes.py``; every page shows the same menu.
 MENU: list[MenuEntry] = [
     MenuEntry(f"{PREFIX}/", "お子さん（ホーム）"),
+    MenuEntry(f"{PREFIX}/consult", "相談する"),
 ]
 # The pages of one child, shown as tabs on each of them: (path after /family/children/<id>, label).
 CHILD_MENU: list[MenuEntry] = [

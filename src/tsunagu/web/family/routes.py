@@ -133,6 +133,10 @@ def _children(session: Session, fstate: FState, guardian: Guardian) -> list[Chil
                        today=_today().astimezone(JST).date(), key=hub.signing_key)
 
 
+# The consultation pages (``consult.py``) ask the register the same way.
+children_now = _children
+
+
 def _child(children: list[Child], person_id: str) -> Child:
     """The child if the register shows it as the guardian's; else a stand-in the policy will refuse."""
     for child in children:

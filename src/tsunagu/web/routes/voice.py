@@ -19,7 +19,7 @@ from tsunagu.work.voice.config import voice_settings
 router = APIRouter(include_in_schema=False)
 SAVED = {"reply": "返信を送りました。", "triage": "振り分けを記録しました。", "link": "子どもの記録に結び付けました。",
          "duty": "当番を更新しました。"}
-WRITERS = {"child_code": "カードのコードで入った児童生徒", "anonymous": "名前を言わない相談", "guardian": "保護者"}
+WRITERS = {"child_code": "カードのコードで入った児童生徒", "anonymous": "名前を言わない相談", "guardian": "保護者から"}
 
 
 @router.get("/voice")

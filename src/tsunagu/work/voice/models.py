@@ -110,6 +110,9 @@ class VoiceThread(Base):
     # The writer's consent to link the thread to their record (recorded from the writer's page).
     consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     linked_person_id: Mapped[str | None] = mapped_column(String(20))
+    # A guardian's thread: the child it is about, named by the guardian from their own children
+    # (the portal checks the register on that request). Linked only after the guardian's consent.
+    about_person_id: Mapped[str | None] = mapped_column(String(20))
     linked_by: Mapped[str | None] = mapped_column(String(64))
     linked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

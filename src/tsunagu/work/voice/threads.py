@@ -230,20 +230,34 @@ def triage(session: Session, subject: Subject, thread_id: int, *, priority: str,
         thread.urgent = False  # staff judged it: it no longer jumps the queue
 
 
+def _link_person(session: Session, thread: VoiceThread | None) -> tuple[PupilCode | None, str | None]:
+    """Whose record the thread would join: the pupil the code was issued for, or the child a
+    guardian named from the family portal (one of their own children, checked when named)."""
+    if thread is None:
+        return None, None
+    if thread.writer_kind == "guardian":
+        return None, thread.about_person_id
+    code = session.get(PupilCode, thread.code_id) if thread.code_id is not None else None
+    return code, code.person_id if code is not None else None
+
+
 def link(session: Session, subject: Subject, thread_id: int, *, key: Ed25519PrivateKey | None = None,
          now: datetime | None = None) -> str:
-    """Connect a pupil code's thread to the child's record (the roster record the code was issued
-    for) — only with the writer's recorded consent. Returns the person linked."""
+    """Connect a thread to the child's record — a pupil code's (the roster record the code was
+    issued for) or a guardian's (the child they named) — only with the writer's recorded consent.
+    Returns the person linked."""
     thread = session.get(VoiceThread, thread_id)
-    code = session.get(PupilCode, thread.code_id) if thread is not None and thread.code_id is not None else None
-    person = code.person_id if code is not None else None
+    code, person = _link_person(session, thread)
     _decide(session, subject, "voice.link", person_id=person, key=key)
     if thread is None:
         raise NotFound("相談が見つかりません。")
     if thread.consent_at is None:
         raise Invalid("相談した本人の同意が記録されていないため、子どもの記録に結び付けられません。"
                       "本人に同意を尋ねる返信を送り、本人が相談の画面で同意するのを待ってください。")
-    if code is None:
+    if thread.writer_kind == "guardian":
+        if person is None:
+            raise Invalid("保護者がお子さんを選んでいない相談のため、子どもの記録に結び付けられません。")
+    elif code is None:
         raise Invalid("名前を言わない相談は、子どもの記録に結び付けられません。"
                       "結び付けてよいと本人が言うときは、学校でもらったカードのコードで入り直すよう伝えてください。")
     if person is None:
@@ -254,11 +268,10 @@ def link(session: Session, subject: Subject, thread_id: int, *, key: Ed25519Priv
 
 
 def suggested_person(session: Session, thread: VoiceThread) -> str | None:
-    """For a pupil code's thread with consent: the person the code was issued for (from the roster)."""
-    if thread.code_id is None or thread.consent_at is None:
+    """For a thread with consent: the person it would be linked to (pupil code's or guardian's child)."""
+    if thread.consent_at is None:
         return None
-    code = session.get(PupilCode, thread.code_id)
-    return code.person_id if code is not None else None
+    return _link_person(session, thread)[1]
 
 
 __all__ = ["CodeLocked", "Line", "ReentryRefused"]
