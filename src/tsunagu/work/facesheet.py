@@ -20,12 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog.manifest import ManifestSet
-from tsunagu.link.models import HouseholdMember, Person, PersonLink
+from tsunagu.link.models import HouseholdMember, Person
 from tsunagu.privacy import Subject, authorise
 from tsunagu.privacy.records import existence_sensitivity, record_item
-from tsunagu.vault.node import Node, NodeRequest
+from tsunagu.vault.node import Node
 from tsunagu.work.access import SUSPENSION_ROLES, allows, is_suspended, latest_result, relationship
 from tsunagu.work.candidates import Reason
+from tsunagu.work.identities import register_identities
 from tsunagu.work.plans import PlanView
 
 # Items whose legal unit is the household, not the child: the register's 世帯 (住民基本台帳法7条),
@@ -93,27 +94,6 @@ def household_reasons(reasons: list[Reason]) -> list[Reason]:
             seen.add(reason.label)
             found.append(reason)
     return found
-
-
-def register_identities(nodes: Mapping[str, Node], manifests: ManifestSet, session: Session, subject: Subject,
-                         purpose: str, person_ids: list[str]) -> dict[str, dict[str, object]]:
-    register = manifests.register()
-    if register is None or register.department not in nodes or not person_ids:
-        return {}
-    # By person only (see work.search._identities: the source in the query chose the wrong index).
-    links = session.execute(select(PersonLink.person_id, PersonLink.local_id, PersonLink.source)
-                            .where(PersonLink.person_id.in_(person_ids))).all()
-    person_of = {local_id: person_id for person_id, local_id, source in links if source == register.source}
-    if not person_of:
-        return {}
-    request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose,
-                          fields=("full_name", "reading", "birth_date"))
-    try:
-        answer = nodes[register.department].identifiers(request, local_ids=[(register.source, i) for i in person_of])
-    except Exception:  # a node that is down or refuses: the members show without names
-        return {}
-    return {person_of[str(row["local_id"])]: row for row in answer.data.iter_rows(named=True)
-            if str(row.get("local_id")) in person_of}
 
 
 def build_face_sheet(

@@ -18,7 +18,8 @@ from tsunagu.privacy import NoteCipher, Subject, authorise
 from tsunagu.privacy.records import existence_sensitivity, record_item
 from tsunagu.vault.node import Node
 from tsunagu.work.child import ChildView, summary, visibility
-from tsunagu.work.facesheet import FaceSheet, build_face_sheet, register_identities
+from tsunagu.work.facesheet import FaceSheet, build_face_sheet
+from tsunagu.work.identities import register_identities
 
 
 def household_view(
