@@ -57,6 +57,10 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
         (GOOD_ITEM.replace("sensitivity: 1", "sensitivity: 4"), 2, "sensitivity"),
         (GOOD_ITEM.replace("domain: basic", "domain: astrology"), 2, "domain"),
         (GOOD_ITEM.replace("value_type: int", "value_type: code"), 2, "list of codes"),
+        (GOOD_ITEM.replace("retention_years: 5}", "retention_years: 5, checks: {pattern: '[0-9]+組'}}"), 2,
+         "checks.pattern is for text items"),
+        (GOOD_ITEM.replace("value_type: int", "value_type: text").replace(
+            "retention_years: 5}", "retention_years: 5, checks: {pattern: '(組'}}"), 2, "not a regular expression"),
     ],
 )
 def test_bad_catalogue_names_file_and_line(tmp_path: Path, body: str, line: int, fragment: str) -> None:

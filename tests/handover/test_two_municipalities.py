@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import warnings
+from datetime import UTC, date, datetime
 
 import pytest
 from pypdf import PdfReader
@@ -24,6 +25,8 @@ from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry
 from tsunagu.vault.http import signing
 from tsunagu.web.app import create_app
+from tsunagu.work.cases.models import CaseContact, CaseEvent, CaseMeeting, LedgerEntry
+from tsunagu.work.notes import seal
 from work.builders import PASSWORD
 
 with warnings.catch_warnings():
@@ -58,6 +61,28 @@ def _send(a: Side, person_id: str, kind: str, recipient: str = B_CODE) -> servic
                         identity=a.identity, nodes=a.nodes, cipher=a.home.cipher)
 
 
+def _case_records(side: Side) -> None:
+    """P0002's case (支援中) with its history, a home visit, a meeting and the 要対協 ledger; P0001's history."""
+    cipher, at = side.home.cipher, datetime(2026, 6, 1, 9, tzinfo=UTC)
+    with side.home.factory.begin() as session:
+        for person, to, reason in (("P0002", "支援中", "登校が途切れ、母の就労で夕方に子どもだけになる"),
+                                   ("P0001", "見守り", "重点支援の判定。家庭の様子を見守る")):
+            session.add(CaseEvent(person_id=person, at=at, actor="cw1", kind="status", from_status="確認中",
+                                  to_status=to, from_owner=None, to_owner=None, reason_enc=seal(cipher, reason)))
+        session.add(CaseContact(person_id="P0002", contact_on=date(2026, 11, 20), kind="home_visit", staff="cw1",
+                                counterpart_enc=cipher.encrypt("母"), summary_enc=cipher.encrypt("転居先の学校への手続きを確認した"),
+                                created_by="cw1", created_at=at))
+        attendees = [{"agency": "学校", "people": "担任 山本", "role": "見守り"},
+                     {"agency": "こども家庭センター", "people": "森", "role": "主担当"}]
+        session.add(CaseMeeting(person_id="P0002", held_on=date(2026, 11, 20),
+                                attendees_enc=cipher.encrypt(json.dumps(attendees, ensure_ascii=False)),
+                                decisions_enc=cipher.encrypt("転居後も要支援児童として見守る"),
+                                next_review_on=date(2027, 2, 20), created_by="cw1", created_at=at))
+        session.add(LedgerEntry(person_id="P0002", category="要支援児童", lead_agency="こども家庭センター",
+                                registered_on=date(2026, 6, 1), last_reviewed_on=date(2026, 11, 20),
+                                next_review_on=date(2027, 2, 20), closed_on=None, updated_by="cw1", updated_at=at))
+
+
 def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
         pair: tuple[Side, Side], monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = pair
@@ -77,6 +102,7 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
     assert (arrivals.moves, set(inquiry)) == (2, {"Q0001"})  # Q0002 moved in too, but nobody here supports her
     assert (inquiry["Q0001"].direction, inquiry["Q0001"].kind, inquiry["Q0001"].owner) == ("in", "inquiry", "cwb")
 
+    _case_records(a)
     with served(create_app(a.home.settings)) as a_url, served(create_app(b.home.settings)) as b_url:
         trust(a, b.identity, f"{b_url}/municipal")
         trust(b, a.identity, f"{a_url}/municipal")
@@ -98,9 +124,19 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
         with b.home.factory() as session:
             opened = inbox.open_received(inbox.received_package(session, delivery.package_id), b.identity, session)
         sections = dict(opened.content["section_labels"])
-        assert list(sections) == ["summary", "assessments", "plans", "referrals", "follow_ups", "health_checkups",
-                                  "vaccinations"]
+        assert list(sections) == ["summary", "assessments", "plans", "referrals", "follow_ups", "case_history",
+                                  "contacts", "meetings", "ledger", "health_checkups", "vaccinations"]
         assert opened.content["sections"]["plans"][0]["goals"] == "母子の生活の安定と登校の継続"
+        carried = opened.content["sections"]
+        # The case records travel with the case, their free text too; staff are never named.
+        assert carried["case_history"][0] == {"date": "2026-06-01", "what": "状況の変更: 確認中 → 支援中",
+                                              "detail": "登校が途切れ、母の就労で夕方に子どもだけになる"}
+        assert carried["contacts"] == [{"date": "2026-11-20", "what": "家庭訪問（相手: 母）",
+                                        "detail": "転居先の学校への手続きを確認した"}]
+        assert carried["meetings"][0]["what"] == "出席機関: 学校（見守り）、こども家庭センター（主担当）、次回見直し 2027-02-20"
+        assert carried["meetings"][0]["detail"] == "転居後も要支援児童として見守る"
+        assert carried["ledger"][0]["what"] == "登録: 要支援児童、主担当機関 こども家庭センター"
+        assert "森" not in json.dumps(carried, ensure_ascii=False) and "cw1" not in json.dumps(carried)
         assert opened.content["child"]["full_name"] == "佐藤　花子"
         pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(opened.pdf)).pages)
         for text in ("ケース移管", "つなぐ市", "みらい市", "母子保健法第19条の2", "母子の生活の安定"):
@@ -151,9 +187,12 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
         # 情報提供 (P0001's, delivered above) carries no plan, no contact log and no free text.
         with b.home.factory() as session:
             provided = inbox.open_received(inbox.received_package(session, package_id), b.identity, session).content
-        assert [s for s, _ in provided["section_labels"]] == ["summary", "assessments", "referrals",
-                                                              "health_checkups", "vaccinations"]
+        assert [s for s, _ in provided["section_labels"]] == ["summary", "assessments", "referrals", "case_history",
+                                                              "ledger", "health_checkups", "vaccinations"]
         assert "plans" not in provided["sections"] and "follow_ups" not in provided["sections"]
+        assert "contacts" not in provided["sections"] and "meetings" not in provided["sections"]
+        history = provided["sections"]["case_history"]
+        assert history[0]["what"] == "状況の変更: 確認中 → 見守り" and history[0]["detail"] is None  # no free text
         assert any("wrong_recipient" in e.detail for e in _events(b, "refused", "refused"))
         assert any("wrong_recipient" in e.detail for e in _events(a, "send_failed", "error"))
 

@@ -205,3 +205,26 @@ def test_a_row_with_only_a_broken_observation_date_is_flagged(tmp_path: Path, co
     with sqlite3.connect(tmp_path / "vaults" / "maternal_child_health.sqlite3") as conn:
         assert conn.execute("select distinct row_number, column_name, status from quarantine").fetchall() == [
             (2, "記録日", "flagged")]
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_the_roster_class_is_loaded_width_folded_and_a_broken_one_flagged(tmp_path: Path, columnar: bool) -> None:
+    header = "学校コード,児童生徒番号,氏名,ふりがな,生年月日,性別,住所,保護者氏名,保護者ふりがな,学年,組"
+    rest = "2015/4/2,女,つなぐ市中央町1-2-3,山田　一郎,やまだ　いちろう,5"
+    path = write_csv(tmp_path / "school_S001_meibo_20261031.csv", header, [
+        f"S001,0001,山田　花子,やまだ　はなこ,{rest},2",
+        f"S001,0002,山田　桃子,やまだ　ももこ,{rest},３組",
+        f"S001,0003,山田　梅子,やまだ　うめこ,{rest},ひまわり学級",
+        f"S001,0004,山田　菊子,やまだ　きくこ,{rest},#VALUE!",
+    ], encoding="utf-8")
+    ingestor = Ingestor(packaged_manifests(), tmp_path / "vaults", f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+                        columnar=columnar)
+    result = ingestor.ingest_file(path)
+    ingestor.close()
+    assert (result.loaded, result.quarantined, result.flagged) == (4, 0, 1)
+    with sqlite3.connect(tmp_path / "vaults" / "schools.sqlite3") as conn:
+        assert conn.execute("select row_number, column_name, status from quarantine").fetchall() == [
+            (4, "組", "flagged")]
+        assert conn.execute("select local_id, value_text from observations where item_id = 'school_class'"
+                            " order by local_id").fetchall() == [
+            ("S001:0001", "2"), ("S001:0002", "3組"), ("S001:0003", "ひまわり学級")]

@@ -158,3 +158,15 @@ def test_a_draft_warns_of_a_duplicated_column(tmp_path: Path) -> None:
     path = _write(tmp_path / "x_20261031.csv", ["宛名番号,氏名,宛名番号", "1000000001,髙橋　太郎,1000000002"], "utf-8")
     text, _ = _draft(path)
     assert "「宛名番号」が重複" in text
+
+
+@pytest.mark.parametrize("column", ["組", "学級", "クラス", "Class"])
+def test_a_roster_class_column_is_drafted_as_the_class_item(tmp_path: Path, column: str) -> None:
+    path = _write(tmp_path / "school_roster_20261031.csv", [
+        f"学校コード,児童生徒番号,氏名,生年月日,{column},欠席日数",
+        "B199290110001,20240001,髙橋　太郎,2018-04-01,1組,0",
+        "B199290110001,20240002,佐藤　花子,2018-05-01,2組,3",
+    ], "utf-8")
+    _, proposal = _draft(path)
+    items = {m["item"]: m["column"] for m in proposal["items"]}  # type: ignore[attr-defined]
+    assert items.get("school_class") == column and proposal["department"] == "schools"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -16,7 +17,8 @@ from tsunagu.catalog.schools import read_school_master
 from tsunagu.ingest.normalize import name_key, reading_key, split_name
 from tsunagu.link.models import PersonLink
 from tsunagu.link.run import run_linkage
-from tsunagu.link.searchkeys import NAME, READING, SearchKey, term_token
+from tsunagu.link.searchkeys import CLASS, CLASS_ITEM, NAME, READING, SearchKey, class_term, term_token
+from tsunagu.synth.schools import CLASS_STANDARD_ELEMENTARY, CLASS_STANDARD_JUNIOR_HIGH
 from tsunagu.vault.node import NodeRequest
 
 
@@ -66,3 +68,43 @@ def test_the_synthetic_school_master_names_every_school_the_exports_use(small_to
     in_files = {m.group(1) for p in small_town.exports.iterdir() if (m := re.match(r"school_([A-H][0-9]{12})_", p.name))}
     assert in_files and in_files <= set(master)
     assert all(name.startswith(("つなぐ市立", "私立つなぐ学園")) for name in master.values())
+
+
+def test_a_linkage_run_keys_each_pupil_by_school_and_class(small_town: SmallTown, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(small_town.home, home)
+    with hub_of(home, migrate_store=True) as hub:
+        secret = hub.search_secret
+        with hub.sessions.begin() as session:
+            run_linkage(session, hub.nodes(), hub.manifests, search_secret=secret)
+        classes = hub.nodes()["schools"].items(
+            NodeRequest(requester="test", role="system", purpose="screening", items=(CLASS_ITEM,)), date.max).data
+        assert classes.height > 100
+        with hub.sessions() as session:
+            pupils = {lid: pid for lid, pid in session.execute(select(PersonLink.local_id, PersonLink.person_id)
+                                                               .where(PersonLink.source == "school_meibo"))}
+            checked = 0
+            for row in classes.head(20).iter_rows(named=True):
+                school = str(row["local_id"]).split(":")[0]
+                token = term_token(secret, CLASS, class_term(school, str(row["value_text"])))
+                owners = set(session.scalars(select(SearchKey.person_id).where(SearchKey.token == token)))
+                if row["local_id"] in pupils:
+                    assert pupils[row["local_id"]] in owners
+                    checked += 1
+                assert 1 <= len(owners) <= CLASS_STANDARD_JUNIOR_HIGH * 9  # one class's pupils, every grade of it
+            assert checked >= 15
+
+
+def test_the_synthetic_classes_follow_the_class_size_standard(small_town: SmallTown) -> None:
+    rosters = [pl.read_csv(p, skip_rows=1, infer_schema=False, encoding="utf8-lossy")
+               for p in small_town.exports.glob("school_*_meibo_*.csv")]
+    roster = pl.concat(rosters).unique(subset=["学校コード", "児童生徒番号"])
+    roster = roster.filter(pl.col("組").str.contains(r"^[0-9]+組$") & pl.col("学年").str.contains(r"^[1-9]$"))
+    per_class = roster.group_by("学校コード", "学年", "組").len()
+    per_grade = roster.group_by("学校コード", "学年").agg(pl.len().alias("pupils"), pl.col("組").n_unique().alias("classes"))
+    for code, size in zip(per_class["学校コード"], per_class["len"], strict=True):
+        assert size <= (CLASS_STANDARD_JUNIOR_HIGH if code.startswith("C") else CLASS_STANDARD_ELEMENTARY)
+    # As few classes as the standard allows (one more where a broken row hid a pupil from the count).
+    for code, pupils, n in zip(per_grade["学校コード"], per_grade["pupils"], per_grade["classes"], strict=True):
+        standard = CLASS_STANDARD_JUNIOR_HIGH if code.startswith("C") else CLASS_STANDARD_ELEMENTARY
+        assert n <= max(1, -(-pupils // standard)) + 1

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+import math
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from rights.conftest import OFFICER, Town
 from tsunagu.privacy import AuditEntry, Subject, verify
-from tsunagu.screen.runs.models import ScreeningResult
+from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.vault import schema
 from tsunagu.vault.node import LocalNode
+from tsunagu.work.cases.models import Case, CaseContact, CaseEvent, CaseMeeting, LedgerEntry
 from tsunagu.work.errors import Refused
 from tsunagu.work.rights.models import DeletionRecord
 from tsunagu.work.rights.retention import packaged_periods, run_retention
@@ -89,3 +92,50 @@ def test_only_governance_roles_run_retention_and_a_refusal_is_recorded(town: Tow
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.run")).one()
     assert entry.outcome == "denied" and entry.role == "teacher"
     assert _hub(town, ScreeningResult) > 0
+
+
+def _case_records(session: Session, person: str, status: str, closed: datetime | None) -> None:
+    at = closed or datetime(2026, 11, 1, tzinfo=UTC)
+    session.add(Case(person_id=person, status=status, owner=None, team="", opened_at=datetime(2026, 6, 1, tzinfo=UTC),
+                     updated_at=at))
+    session.add(CaseEvent(person_id=person, at=at, actor="cw", kind="status", from_status="支援中", to_status=status,
+                          from_owner=None, to_owner=None, reason_enc=None))
+    session.add(CaseContact(person_id=person, contact_on=date(2026, 12, 1), kind="電話", staff="cw",
+                            counterpart_enc=b"x", summary_enc=b"x", created_by="cw", created_at=at))
+    session.add(CaseMeeting(person_id=person, held_on=date(2026, 12, 5), attendees_enc=b"x", decisions_enc=b"x",
+                            next_review_on=None, created_by="cw", created_at=at))
+    session.add(LedgerEntry(person_id=person, category="要支援児童", lead_agency="こども家庭センター",
+                            registered_on=date(2026, 6, 1), last_reviewed_on=date(2026, 12, 5),
+                            next_review_on=date(2027, 3, 5), closed_on=closed.date() if closed else None,
+                            updated_by="cw", updated_at=at))
+
+
+def test_case_records_expire_together_ten_years_after_closing_and_not_before_the_child_is_25(town: Town) -> None:
+    closed = datetime(2027, 1, 10, tzinfo=UTC)
+    with town.factory.begin() as session:
+        age, as_of = session.execute(
+            select(ScreeningResult.age, ScreeningRun.as_of).join(ScreeningRun, ScreeningRun.run_id == ScreeningResult.run_id)
+            .where(ScreeningResult.person_id == town.child).order_by(ScreeningRun.as_of.desc()).limit(1)).one()
+        _case_records(session, town.child, "終結", closed)        # closed; the hub knows the child's age
+        _case_records(session, "P-no-result", "終結", closed)     # closed; no screening result: years alone
+        _case_records(session, "P-open", "支援中", None)          # open: never expired
+    assert age is not None and age + (2037 - as_of.year) < 25  # the child is under 25 ten years after closing
+    periods = packaged_periods().records["case_records"]
+    assert (periods.years, periods.until_age) == (10, 25) and "25歳" in periods.reference
+
+    def planned(day: date) -> dict[str, int]:
+        report = run_retention(town.settings, OFFICER, sessions=town.factory, nodes=town.nodes, today=day,
+                               vaults=False, dry_run=True)
+        return {t: report.hub[t] for t in ("cases", "case_events", "case_contacts", "case_meetings", "ledger_entries")}
+
+    assert set(planned(date(2037, 1, 9)).values()) == {0}          # within ten years of closing
+    assert set(planned(date(2037, 2, 1)).values()) == {1}          # P-no-result only: the child is not 25 yet
+    twenty_five = as_of.year + math.ceil(25 - age) + 1
+    run_retention(town.settings, OFFICER, sessions=town.factory, nodes=town.nodes, today=date(twenty_five, 1, 1),
+                  vaults=False)
+    with town.factory() as session:
+        left = {model.__tablename__: set(session.scalars(select(model.person_id)))  # type: ignore[attr-defined]
+                for model in (Case, CaseEvent, CaseContact, CaseMeeting, LedgerEntry)}
+        targets = {r.target for r in session.scalars(select(DeletionRecord).where(DeletionRecord.cause == "retention"))}
+    assert all(people == {"P-open"} for people in left.values()), left
+    assert {"cases", "case_events", "case_contacts", "case_meetings", "ledger_entries"} <= targets

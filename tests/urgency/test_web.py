@@ -78,6 +78,15 @@ def test_a_decision_below_the_rules_is_refused_without_a_reason_and_keeps_what_w
     assert refused.status_code == 422
     assert "理由を10文字以上" in refused.text and ">短い</textarea>" in refused.text
     assert 'value="通常" required checked' in refused.text
+    # Beside the reason (the field's own message, tied to it), not at the top of the page.
+    text = refused.text
+    assert 'aria-describedby="reason-error">短い</textarea>' in text
+    assert text.index('id="reason-error"') > text.index('id="reason"') > text.index('id="decide-title"')
+    assert '<p class="alert error"' not in text
+    unseen = b.post(f"/intakes/{intake_id}/safety-check", {"seen_at": "2026-11-20T10:00", "note": " "})
+    assert unseen.status_code == 422
+    assert 'id="check_note-error"' in unseen.text and "確認した内容" in unseen.text
+    assert 'value="2026-11-20T10:00"' in unseen.text  # the time typed, not the page's default
     saved = b.post(f"/intakes/{intake_id}/decision",
                    {"level": "通常", "protect": "no", "reason": "祖母宅に避難済みで本日中に面接予定のため"})
     assert saved.status_code == 303

@@ -1,5 +1,6 @@
 """In a real browser: search a named child from the header box, open it, see the face sheet (name,
-household), the charts and the household view; axe on the new pages; screenshots at 1280 and 768 px."""
+household), the charts and the household view; an SSW finds a class (3年2組) of their school; axe on
+the new pages; screenshots at 1280 and 768 px."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_search_a_named_child_then_its_face_sheet_household_and_charts(
     page = page_at(chromium, width)
     sign_in(page, server, "cw1")
     header = page.get_by_role("search", name="こどもの検索")
-    header.get_by_label("氏名・よみ・生年月日・宛名番号で検索").fill("たかはし H30.4.1")
+    header.get_by_label("氏名・よみ・生年月日・宛名番号・組で検索").fill("たかはし H30.4.1")
     header.get_by_label("利用目的").select_option("assessment")
     header.get_by_role("button", name="検索").click()
     expect(page.get_by_role("heading", level=2, name="検索結果（1人）")).to_be_visible()
@@ -57,7 +58,7 @@ def test_search_a_named_child_then_its_face_sheet_household_and_charts(
     expect(page.get_by_role("heading", level=1)).to_contain_text("髙橋　太郎")
     face = page.locator("section.face-sheet")
     expect(face).to_contain_text("8歳")
-    expect(face).to_contain_text("小学5年")
+    expect(face).to_contain_text("5年2組")
     expect(face).to_contain_text("髙橋　洋子（母）")
     expect(face).to_contain_text("佐藤　花子")
     expect(page.get_by_role("img", name=re.compile("月ごとの出欠"))).to_be_visible()
@@ -75,4 +76,18 @@ def test_search_a_named_child_then_its_face_sheet_household_and_charts(
     page.screenshot(path=str(SHOTS / f"household-{width}.png"), full_page=True)
     problems["household"] = serious_violations(page)
     assert problems == {"search": [], "child": [], "household": []}
+    page.context.close()
+
+
+def test_an_ssw_finds_a_class_of_their_school_from_the_header_box(server: str, chromium: Browser) -> None:
+    page = page_at(chromium, WIDTHS[0])
+    sign_in(page, server, "ssw1")
+    header = page.get_by_role("search", name="こどもの検索")
+    header.get_by_label("氏名・よみ・生年月日・宛名番号・組で検索").fill("3年2組")
+    header.get_by_role("button", name="検索").click()
+    expect(page.get_by_role("heading", level=2, name="検索結果（S001 3年2組、1人）")).to_be_visible()
+    expect(page.get_by_role("table")).to_contain_text("佐藤　花子")
+    expect(page.get_by_role("table")).not_to_contain_text("髙橋")
+    page.screenshot(path=str(SHOTS / "search-class-1280.png"), full_page=True)
+    assert serious_violations(page) == []
     page.context.close()

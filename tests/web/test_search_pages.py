@@ -56,6 +56,25 @@ def test_api_search_answers_json_with_the_same_scope_and_audit(home: Home, brows
     assert sorted(shown) == ["P0001", "P0002", "P0004"]
 
 
+def test_a_class_search_on_the_page_and_the_api_agree_and_are_audited(home: Home, browser: Make) -> None:
+    make_searchable(home)
+    ssw = browser("ssw1").client
+    page = ssw.get("/search", params={"q": "3年2組", "purpose": "screening"})
+    assert page.status_code == 200
+    assert "検索結果（S001 3年2組、1人）" in page.text and "佐藤　花子" in page.text and "髙橋" not in page.text
+    body = ssw.get("/api/search", params={"q": "3年2組", "purpose": "screening"}).json()
+    assert [r["person_id"] for r in body["results"]] == ["P0002"]
+    assert (body["school_code"], body["grade"], body["class_label"], body["term_kinds"]) == ("S001", 3, "2組", ["組"])
+    with home.factory() as session:
+        shown = session.scalars(select(AuditEntry.person_id).where(AuditEntry.action == "children.search",
+                                                                   AuditEntry.actor == "ssw1",
+                                                                   AuditEntry.person_id.is_not(None))).all()
+    assert shown == ["P0002", "P0002"]  # once for the page, once for the API
+    # A centre-wide user names the school; without it the page says so beside the box.
+    refused = browser("cw1").client.get("/search", params={"q": "3年2組", "purpose": "screening"})
+    assert refused.status_code == 400 and "組で探すときは、学校を選んでください。" in refused.text
+
+
 def test_api_search_refuses_without_sign_in_and_with_a_bad_word(home: Home, browser: Make) -> None:
     make_searchable(home)
     assert browser(None).client.get("/api/search", params={"q": "高橋"}).status_code == 401
@@ -69,7 +88,7 @@ def test_face_sheet_puts_the_name_first_with_household_and_plans(home: Home, bro
     h1 = re.search(r"<h1>(.*?)</h1>", page, re.S)
     assert h1 is not None and "髙橋　太郎" in h1.group(1)
     face = page[page.index('id="face-title"'):page.index('id="screen-title"')]
-    assert "8歳" in face and "小学5年" in face
+    assert "8歳" in face and "5年2組" in face  # grade and class (the roster's 組, released for assessment)
     assert "髙橋　洋子（母）" in face                       # the guardian, with the 続柄
     assert "佐藤　花子" in face and "予防的支援" in face    # the sibling and, for the centre, its tier
     assert 'href="/children/P0002?purpose=assessment"' in face  # … and a way to its own page

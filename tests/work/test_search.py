@@ -125,3 +125,54 @@ def test_results_are_in_the_order_of_their_reading(home: Home) -> None:
     finally:
         hub.close()
     assert [r.person_id for r in found.rows] == ["P0002", "P0003", "P0001", "P0004"]  # サトウ スズキ タカハシ タナカ
+
+
+@pytest.mark.parametrize(("user", "query", "school", "expected"), [
+    ("cw1", "3年2組", "S001", ["P0002"]),           # the roster wrote ２ for 2組: one spelling per class
+    ("cw1", "３年２組", "S001", ["P0002"]),         # typed full width
+    ("cw1", "2組", "S001", ["P0001", "P0002"]),      # every grade's 2組 at the school
+    ("cw1", "6年1組", "S001", ["P0004"]),
+    ("cw1", "4年1組", "S001", []),                  # no such class
+    ("cw1", "佐藤 2組", "S001", ["P0002"]),          # with a name: every word must match
+    ("ssw1", "3年2組", None, ["P0002"]),            # the SSW of S001: their own school
+    ("teacher1", "5年2組", None, ["P0001"]),        # the teacher sees the children assigned to them
+    ("teacher1", "3年2組", None, []),               # 佐藤 is in 3年2組 but not theirs to see
+    ("ssw1", "2組", "S002", []),                    # another school's class: outside the SSW's scope
+])
+def test_a_class_finds_its_children_within_the_scope(home: Home, user: str, query: str, school: str | None,
+                                                     expected: list[str]) -> None:
+    secret = make_searchable(home)
+    assert _search(home, secret, user, query, school=school) == expected
+
+
+def test_a_class_needs_a_school_for_a_centre_wide_user(home: Home) -> None:
+    secret = make_searchable(home)
+    with pytest.raises(Invalid, match="学校を選んで"):
+        _search(home, secret, "cw1", "3年2組")
+    with pytest.raises(Invalid, match="学年"):
+        _search(home, secret, "cw1", "3年2組", school="S001", grade=5)
+
+
+@pytest.mark.parametrize(("word", "grade", "label", "junior"), [
+    ("3年2組", 3, "2組", None), ("2組", None, "2組", None), ("中1年3組", 1, "3組", True),
+    ("小4年ひまわり学級", 4, "ひまわり学級", False), ("a組", None, "A組", None),
+])
+def test_a_class_word_is_read_as_a_teacher_writes_it(word: str, grade: int | None, label: str,
+                                                     junior: bool | None) -> None:
+    parsed = parse_word(word)
+    assert (parsed.kinds, parsed.keys, parsed.grade, parsed.junior_high) == (("k",), (("k", label),), grade, junior)
+    # 3年 at a junior high (学校コード C1…) is the hub's grade 9; at an elementary school, 3.
+    assert parse_word("3年2組").grade_at("C199290120001") == 9
+    assert parse_word("3年2組").grade_at("B199290110001") == 3
+
+
+def test_a_class_search_is_audited_without_the_class(home: Home) -> None:
+    secret = make_searchable(home)
+    _search(home, secret, "ssw1", "3年2組")
+    with home.factory() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "children.search")
+                                  .order_by(AuditEntry.seq)).all()
+    summary = [e for e in entries if e.person_id is None and "検索語の種類" in e.reason]
+    assert len(summary) == 1 and "組" in summary[0].reason and "該当 1人" in summary[0].reason
+    assert [e.person_id for e in entries if e.person_id] == ["P0002"]
+    assert not any("2組" in e.reason or "3年" in e.reason for e in entries)

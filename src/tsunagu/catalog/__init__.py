@@ -6,6 +6,7 @@ duplicate ids, unknown departments and impossible retention periods are errors w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -74,7 +75,9 @@ class ValueChecks(BaseModel):
     """What a value of an item may be, beyond its type: a value outside is loaded as missing and flagged.
 
     ``min``/``max`` bound numbers (a count is never below zero); ``not_after_export`` says a date
-    cannot lie after the export that reports it (a death or a move in is recorded after it happens).
+    cannot lie after the export that reports it (a death or a move in is recorded after it happens);
+    ``pattern`` is the shape a text value must have once width-folded (a class is 2組 or ひまわり学級,
+    not ``#VALUE!``), matched whole.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -82,6 +85,16 @@ class ValueChecks(BaseModel):
     min: float | None = None
     max: float | None = None
     not_after_export: bool = False
+    pattern: str | None = None
+
+    @model_validator(mode="after")
+    def _compiles(self) -> ValueChecks:
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"checks.pattern is not a regular expression: {exc}") from None
+        return self
 
 
 class DataItem(BaseModel):
@@ -118,6 +131,8 @@ class DataItem(BaseModel):
                 raise ValueError(f"checks.min/max are for int and float items, not {self.value_type}")
             if checks.not_after_export and self.value_type != "date":
                 raise ValueError(f"checks.not_after_export is for date items, not {self.value_type}")
+            if checks.pattern is not None and self.value_type != "text":
+                raise ValueError(f"checks.pattern is for text items, not {self.value_type}")
             if checks.min is not None and checks.max is not None and checks.min > checks.max:
                 raise ValueError("checks.min is above checks.max")
         return self

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import default_catalog
+from tsunagu.handover import casework
 from tsunagu.handover.legal import SECTION_LABELS, PackageKind, package_kinds
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import NoteCipher, Policy, default_policy
@@ -38,7 +39,8 @@ SPINE = "juki_jumin"
 def items_for(kind: PackageKind) -> tuple[str, ...]:
     """Every catalogue item a package of this kind may carry (for the audit entry)."""
     health = [i for s in ("health_checkups", "vaccinations") if s in kind.sections for i in HEALTH_ITEMS[s]]
-    return (*kind.summary_items, *health)
+    cases = [casework.RECORD_ITEMS[s] for s in casework.CASE_SECTIONS if s in kind.sections]
+    return (*kind.summary_items, *health, *cases)
 
 
 def _links(session: Session, person_id: str) -> list[PersonLink]:
@@ -174,6 +176,8 @@ def build(session: Session, person_id: str, kind_id: str, *, nodes: Mapping[str,
             sections[section] = _referrals(session, plans, cipher, kind.free_text)
         elif section == "follow_ups":
             sections[section] = _follow_ups(session, plans, cipher)
+        elif section in casework.CASE_SECTIONS:
+            sections[section] = casework.section(section, session, person_id, cipher, kind.free_text)
         else:
             sections[section] = _values(links, nodes, "maternal_child_health", HEALTH_ITEMS[section], requester,
                                         unavailable)

@@ -17,10 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 from tsunagu.yamlstrict import load_model
 
 KINDS = ("case_transfer", "information_provision")
-SECTIONS = ("summary", "assessments", "plans", "referrals", "follow_ups", "health_checkups", "vaccinations")
+SECTIONS = ("summary", "assessments", "plans", "referrals", "follow_ups", "case_history", "contacts", "meetings",
+            "ledger", "health_checkups", "vaccinations")
 SECTION_LABELS = {
     "summary": "ケースの概要", "assessments": "アセスメント", "plans": "支援方針", "referrals": "つなぎ（支援への接続）",
-    "follow_ups": "経過記録（フォローアップ）", "health_checkups": "乳幼児健康診査", "vaccinations": "予防接種",
+    "follow_ups": "経過記録（フォローアップ）", "case_history": "ケースの状況と経過", "contacts": "連絡記録",
+    "meetings": "個別ケース検討会議", "ledger": "進行管理台帳（要保護児童対策地域協議会）",
+    "health_checkups": "乳幼児健康診査", "vaccinations": "予防接種",
 }
 
 
@@ -31,8 +34,8 @@ class PackageKind(BaseModel):
     when: str = Field(min_length=10)
     provision_basis: str = Field(min_length=10)
     laws: tuple[str, ...] = Field(min_length=1)
-    sections: tuple[Literal["summary", "assessments", "plans", "referrals", "follow_ups", "health_checkups",
-                            "vaccinations"], ...] = Field(min_length=1)
+    sections: tuple[Literal["summary", "assessments", "plans", "referrals", "follow_ups", "case_history", "contacts",
+                            "meetings", "ledger", "health_checkups", "vaccinations"], ...] = Field(min_length=1)
     summary_items: tuple[str, ...]
     free_text: bool
     send_within_days: Annotated[int, Field(ge=1, le=90)]

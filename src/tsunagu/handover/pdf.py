@@ -80,6 +80,9 @@ def _section(doc: _Doc, name: str, label: str, data: Any, number: int) -> None:
     elif name == "follow_ups":
         doc.table(["期日", "完了", "記録"], [(f["due_on"], "済" if f["done"] else "未", f["note"]) for f in data],
                   [1.5, 1, 7])
+    elif name in ("case_history", "contacts", "meetings", "ledger"):
+        doc.table(["日付", "内容", "記録（記述）"], [
+            (r["date"], r["what"], r["detail"] if r["detail"] is not None else "") for r in data], [1.5, 4, 4.5])
     else:
         _records(doc, data)
 

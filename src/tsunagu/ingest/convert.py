@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -141,11 +142,18 @@ def _checked(item: DataItem, value: Value, export_date: date) -> Value:
             raise ValueError(f"{_number(checks.min)}未満の値です / below the minimum {_number(checks.min)}")
         if checks.max is not None and value > checks.max:
             raise ValueError(f"{_number(checks.max)}を超える値です / above the maximum {_number(checks.max)}")
+    if checks.pattern is not None and isinstance(value, str) and not _pattern(checks.pattern).fullmatch(value):
+        raise ValueError("項目の決まった形ではありません / not in the item's pattern")
     if checks.not_after_export and isinstance(value, date) and value > export_date:
         raise ValueError(
             f"出力日（{export_date.isoformat()}）より後の日付です / after the export date {export_date.isoformat()}"
         )
     return value
+
+
+@lru_cache(maxsize=64)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _number(bound: float) -> str:

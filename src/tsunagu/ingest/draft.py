@@ -52,6 +52,10 @@ _IDENTIFIER_NAMES: dict[str, tuple[str, ...]] = {
     "previous_address": ("異動前住所", "前住所", "previous address"),
     "previous_name": ("異動前氏名", "旧氏名", "旧姓", "previous name"),
 }
+# Column names per item beyond those the worked-example manifests use.
+_ITEM_NAMES: dict[str, tuple[str, ...]] = {
+    "school_class": ("組", "学級", "クラス", "学級名", "組名", "class", "class name", "homeroom"),
+}
 _LOCAL_ID_NAMES = ("児童生徒番号", "ケース番号", "受給者番号", "記録番号", "番号", "id", "record id", "rec id", "case id")
 _BOOL_TOKENS: dict[str, bool] = {
     "有": True, "無": False, "あり": True, "なし": False, "○": True, "×": False, "はい": True, "いいえ": False,
@@ -212,6 +216,9 @@ def _known_columns() -> tuple[dict[str, str], dict[str, ItemMapping], set[str]]:
     for name, columns in _IDENTIFIER_NAMES.items():
         for column in columns:
             identifiers[_key(column)] = name
+    for item, columns in _ITEM_NAMES.items():
+        for column in columns:
+            items.setdefault(_key(column), ItemMapping(item=item, column=column))
     return identifiers, items, local | {_key(c) for c in _LOCAL_ID_NAMES}
 
 

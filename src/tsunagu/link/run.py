@@ -26,7 +26,7 @@ from tsunagu.link.models import LinkRun
 from tsunagu.link.outcome import Stored
 from tsunagu.link.probabilistic import link_probabilistic
 from tsunagu.link.records import gather
-from tsunagu.link.searchkeys import write_search_keys
+from tsunagu.link.searchkeys import gather_classes, write_search_keys
 from tsunagu.link.stages import partitions
 from tsunagu.privacy import AuditEvent, append
 from tsunagu.vault.node import Node
@@ -97,7 +97,8 @@ def run_linkage(session: Session, nodes: Mapping[str, Node], manifests: Manifest
     stored = stages.write(session, run_id, now, scored, assigned, previous)
     timer.done("write")
     if search_secret is not None:  # the staff app's search terms, hashed (link.searchkeys)
-        write_search_keys(session, scored.inputs.records, search_secret, now.date())
+        write_search_keys(session, scored.inputs.records, search_secret, now.date(),
+                          gather_classes(nodes, manifests, run_id))
         timer.done("search_keys")
     notes = [*scored.inputs.notes, *([] if incremental else plan.notes), *scored.result.notes]
     report = _report(run_id, incremental, scored, assigned, stored, notes, timer,

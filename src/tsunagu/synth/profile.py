@@ -187,7 +187,6 @@ class Health(_Strict):
 class Schools(_Strict):
     pupils_per_elementary: Annotated[int, Field(gt=0)]
     pupils_per_junior_high: Annotated[int, Field(gt=0)]
-    class_size: Annotated[int, Field(gt=0)]
     private_elementary_rate: Rate
     private_junior_high_rate: Rate
     kokoro_participation: Rate

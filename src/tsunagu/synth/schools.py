@@ -19,6 +19,11 @@ IntArr = npt.NDArray[np.int64]
 BoolArr = npt.NDArray[np.bool_]
 
 ELEMENTARY, JUNIOR_HIGH = 0, 1
+# 学級編制の標準 (公立義務教育諸学校の学級編制及び教職員定数の標準に関する法律 第3条第2項): one grade per
+# class, at most 35 pupils in elementary school (the 2021 amendment, in force for every grade from
+# fiscal 2025) and 40 in junior high. A municipality may set smaller classes; the synthetic one does not.
+CLASS_STANDARD_ELEMENTARY = 35
+CLASS_STANDARD_JUNIOR_HIGH = 40
 _PREF = "99"  # no real prefecture has code 99: the codes are visibly fictional
 _MUNI = "901"
 
@@ -130,7 +135,7 @@ def build_schools(pop: Population, rng: np.random.Generator) -> SchoolNetwork:
     school = np.where(elem, elem_of_pupil, n_elem + jhs_of_pupil)
     school = np.where(private, np.where(elem, n_elem + n_jhs, n_elem + n_jhs + 1), school).astype(np.int64)
 
-    # classes (組) per school and grade, balanced by shuffling pupils into ceil(n / class_size)
+    # classes (組) per school and grade: as few as the 学級編制の標準 allows, pupils shuffled across them
     grade = np.where(g9 > 6, g9 - 6, g9)
     key = school * 10 + grade
     order = np.lexsort((rng.random(len(pupil)), key))
@@ -139,7 +144,8 @@ def build_schools(pop: Population, rng: np.random.Generator) -> SchoolNetwork:
     starts = np.r_[0, np.flatnonzero(k_sorted[1:] != k_sorted[:-1]) + 1]
     sizes = np.diff(np.r_[starts, len(order)])
     rank = np.arange(len(order)) - np.repeat(starts, sizes)
-    n_classes = np.repeat(np.maximum(1, np.ceil(sizes / sp.class_size)).astype(np.int64), sizes)
+    standard = np.where(level[school[order][starts]] == JUNIOR_HIGH, CLASS_STANDARD_JUNIOR_HIGH, CLASS_STANDARD_ELEMENTARY)
+    n_classes = np.repeat(np.maximum(1, np.ceil(sizes / standard)).astype(np.int64), sizes)
     klass[order] = rank % n_classes + 1
 
     # the day each pupil joined this school: April of the entry year, or the day the family moved in

@@ -29,11 +29,13 @@ IMPOSSIBLE_DATE = "impossible_date"
 INVALID_SEX = "invalid_sex"
 NON_NUMERIC = "non_numeric"
 UNKNOWN_CODE = "unknown_code"
+BAD_CLASS = "bad_class"
 
 _BROKEN_SEX = ("不明X", "?", "3")
 # never kanji numerals or dashes: an ingest may rightly read 十二 as 12 and － as "none"
 _BROKEN_NUMBER = ("??", "不明", "#VALUE!")
 _BROKEN_CODE = ("不明コード", "ZZ", "９９")
+_BROKEN_CLASS = ("??", "#VALUE!", "2-3")  # a 組 is never a symbol or a grade-and-class pair
 
 
 def preamble(municipality: str, encoding: str) -> str:
@@ -76,6 +78,8 @@ def _broken_value(kind: str, style: str, pick: int) -> str:
         return _BROKEN_SEX[pick % len(_BROKEN_SEX)]
     if kind == NON_NUMERIC:
         return _BROKEN_NUMBER[pick % len(_BROKEN_NUMBER)]
+    if kind == BAD_CLASS:
+        return _BROKEN_CLASS[pick % len(_BROKEN_CLASS)]
     return _BROKEN_CODE[pick % len(_BROKEN_CODE)]
 
 

@@ -61,6 +61,14 @@ def grade_label(grade: int | None) -> str:
     return f"{grade}年"
 
 
+def class_label(grade: int | None, school_class: str) -> str:
+    """The grade and class as a school writes them beside its name (3年2組, 中学1年 → 1年3組); the
+    kind of school is in the school's name shown before it."""
+    if grade is None:
+        return school_class
+    return f"{grade - 6 if 7 <= grade <= 9 else grade}年{school_class}"
+
+
 @pass_context
 def _school(context: Context, code: str | None) -> str:
     """A school's name from the municipality's 学校マスタ (``catalog.schools``); the code when unknown."""
@@ -88,6 +96,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["organisation"] = _organisation
     env.filters["school"] = _school
     env.filters["grade"] = grade_label
+    env.filters["class_of"] = class_label
     env.filters["plain_reason"] = plain_reason
     env.filters["grouped_reasons"] = grouped
     env.filters["source_label"] = lambda source: source_label(str(source)) or "記録"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import Person, PersonLink
+from tsunagu.link.searchkeys import CLASS_ITEM, class_key
 from tsunagu.privacy import (
     AuditEvent,
     BreakGlassRefused,
@@ -266,8 +267,16 @@ def open_child(
     view.plans = plans_of(session, person_id, cipher, notes=view.notes_visible)
     view.face = build_face_sheet(session, subject, purpose, person_id, rel, identity=_own_identity(view, manifests),
                                  reasons=view.reasons, plans=view.plans, nodes=nodes, manifests=manifests, read=read,
-                                 today=day, key=key)
+                                 today=day, key=key, school_class=_latest_class(view.timeline))
     return view
+
+
+def _latest_class(timeline: list[TimelineEntry]) -> str:
+    """The class (組) of the latest roster the page read, when the purpose released it to this user:
+    the face sheet reads it from what the page was already allowed to ask for, not a second request."""
+    classes = [e for e in timeline if e.item_id == CLASS_ITEM and e.value]
+    latest = max(classes, key=lambda e: (e.snapshot_date or date.min, e.observed_on or date.min), default=None)
+    return class_key(latest.value) if latest is not None else ""
 
 
 # The 学校コード's first letter is the kind of school (B 小学校, C 中学校): a grade of 1 read 「1年」

@@ -1,7 +1,8 @@
 """フェイスシート: who the child is, at the top of the child's page, and the household view.
 
 Name, reading and birth date come from the identity rows the page already asked for (shown only
-when the register's record is); the school and grade from the hub's latest result. The household
+when the register's record is); the school and grade from the hub's latest result, and the class
+(組) from the school roster's item the page read, when the purpose releases it. The household
 is the resident register's (``link.households``): its members are other people, so each member
 shown is decided and recorded on its own — under the relationship of the user to *this* child, as
 the household is seen through the child — and only when the user may see the register's record
@@ -63,6 +64,7 @@ class FaceSheet:
     age: int | None = None
     school_code: str | None = None
     grade: int | None = None
+    school_class: str = ""  # 2組, from the school roster when released for the purpose
     household_known: bool = False  # the register places the child in a household
     household_shown: bool = False  # … and this user may see it
     guardians: list[Member] = field(default_factory=list)
@@ -99,11 +101,12 @@ def household_reasons(reasons: list[Reason]) -> list[Reason]:
 def build_face_sheet(
     session: Session, subject: Subject, purpose: str, person_id: str, rel: str, *, identity: Mapping[str, str],
     reasons: list[Reason], plans: list[PlanView], nodes: Mapping[str, Node], manifests: ManifestSet,
-    read: Callable[..., bool], today: date, key: Ed25519PrivateKey | None = None,
+    read: Callable[..., bool], today: date, key: Ed25519PrivateKey | None = None, school_class: str = "",
 ) -> FaceSheet:
     """The face sheet of ``person_id`` for ``purpose`` (``identity``: the register's identity row of
-    the child as the page shows it, by its Japanese labels; ``read``: the page's item visibility)."""
-    sheet = FaceSheet(name=identity.get("氏名", ""), reading=identity.get("よみ", ""))
+    the child as the page shows it, by its Japanese labels; ``read``: the page's item visibility;
+    ``school_class``: the class the page read from the roster, if any)."""
+    sheet = FaceSheet(name=identity.get("氏名", ""), reading=identity.get("よみ", ""), school_class=school_class)
     born = identity.get("生年月日")
     if born:
         try:

@@ -39,7 +39,7 @@ _hasher = PasswordHasher()
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
     """A hash to verify against when the account is unknown, so that takes as long as a wrong
     password. Made on first use (hashing at import cost every command 0.15 s); a server makes it
     at start with ``prepare_sign_in``, so its first unknown account is not the slower one."""
@@ -47,7 +47,7 @@ def _dummy_hash() -> str:
 
 
 def prepare_sign_in() -> None:
-    _dummy_hash()
+    dummy_hash()
 
 
 class LoginFailed(TsunaguError):
@@ -220,7 +220,7 @@ def end_sessions(session: Session, user_id: str) -> None:
         row.session_epoch += 1
 
 
-def _lock_until(failures: Sequence[datetime]) -> datetime | None:
+def lock_until(failures: Sequence[datetime]) -> datetime | None:
     """The end of a lock: MAX_FAILURES failures within LOCK_MINUTES lock for LOCK_MINUTES after the last."""
     window = timedelta(minutes=LOCK_MINUTES)
     ends = [failures[i + MAX_FAILURES - 1] + window for i in range(len(failures) - MAX_FAILURES + 1)
@@ -252,7 +252,7 @@ def _failed_attempts(session: Session, *, user_id: str | None = None, ip: str | 
     return failures
 
 
-def _address_lock_until(failures: Sequence[tuple[datetime, str]]) -> datetime | None:
+def address_lock_until(failures: Sequence[tuple[datetime, str]]) -> datetime | None:
     """The end of an address's lock: ADDRESS_MAX_FAILURES failures within LOCK_MINUTES, against at
     least ADDRESS_MIN_ACCOUNTS accounts (guessing across accounts, not one account's bad day)."""
     window = timedelta(minutes=LOCK_MINUTES)
@@ -267,8 +267,8 @@ def _address_lock_until(failures: Sequence[tuple[datetime, str]]) -> datetime | 
 def locked_until(session: Session, user_id: str, ip: str, now: datetime | None = None) -> datetime | None:
     moment = now or datetime.now(UTC)
     since = moment - timedelta(minutes=3 * LOCK_MINUTES)
-    ends = [end for end in (_lock_until(_failures(session, user_id=user_id, since=since)),
-                            _address_lock_until(_failed_attempts(session, ip=ip, since=since)))
+    ends = [end for end in (lock_until(_failures(session, user_id=user_id, since=since)),
+                            address_lock_until(_failed_attempts(session, ip=ip, since=since)))
             if end is not None and end > moment]
     return max(ends) if ends else None
 
@@ -296,7 +296,7 @@ def check_password_hash(user_id: str, password_hash: str | None, password: str) 
     """argon2 (memory-hard, a good part of a second of CPU): touches no database."""
     ok: bool
     try:
-        ok = _hasher.verify(password_hash if password_hash is not None else _dummy_hash(), password)
+        ok = _hasher.verify(password_hash if password_hash is not None else dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         ok = False
     ok = ok and password_hash is not None

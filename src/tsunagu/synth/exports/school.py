@@ -17,7 +17,7 @@ from tsunagu.synth.dates import format_dates, from_day, month_start, to_day, ymd
 from tsunagu.synth.exports.common import Arr, IntArr, file_name, guardian_of, ints_text, sex_text
 from tsunagu.synth.noise import address_column, blank_some, date_column, person_names
 from tsunagu.synth.schools import JUNIOR_HIGH
-from tsunagu.synth.table import IMPOSSIBLE_DATE, INVALID_SEX, NON_NUMERIC, PID, UNKNOWN_CODE, Table, frame
+from tsunagu.synth.table import BAD_CLASS, IMPOSSIBLE_DATE, INVALID_SEX, NON_NUMERIC, PID, UNKNOWN_CODE, Table, frame
 
 # school days per calendar month (approximate public-school calendar; August is the summer break)
 SCHOOL_DAYS = {1: 17, 2: 18, 3: 16, 4: 18, 5: 19, 6: 21, 7: 14, 8: 2, 9: 20, 10: 21, 11: 19, 12: 16}
@@ -53,9 +53,10 @@ def school_meibo(ctx: Context) -> list[Table]:
         "保護者氏名": blank_some(ctx, src, g_name, rng),
         "保護者ふりがな": blank_some(ctx, src, g_kana, rng),
         "学年": ints_text(sn.grade[sel]),
-        "組": ints_text(sn.klass[sel]),
+        "組": ints_text(sn.klass[sel]) + "組",
     }
-    breakable = [("生年月日", IMPOSSIBLE_DATE, style), ("性別", INVALID_SEX, style), ("学年", NON_NUMERIC, style)]
+    breakable = [("生年月日", IMPOSSIBLE_DATE, style), ("性別", INVALID_SEX, style), ("学年", NON_NUMERIC, style),
+                 ("組", BAD_CLASS, style)]
     return _per_school(ctx, src, "meibo", frame(cols, rows), ["学年", "組", "児童生徒番号"], breakable)
 
 

@@ -166,32 +166,33 @@ def _meeting_add(state: AppState, subject: Subject, person_id: str, values: dict
     return _back(person_id, purpose, "meeting")
 
 
-@router.post("/children/{person_id}/ledger", dependencies=[CsrfForm])
-def ledger_register(state: State, subject: CurrentSubject, person_id: str,
-                    category: Annotated[str, Form()] = "", lead_agency: Annotated[str, Form()] = "",
-                    registered_on: Annotated[str, Form()] = "", next_review_on: Annotated[str, Form()] = "",
-                    purpose: Annotated[str, Form()] = SUPPORT) -> Response:
-    purpose = _purpose(purpose)
-    registered = _required(registered_on, "登録日", "registered_on")
-    following = _date(next_review_on, "次回の確認日", "next_review_on")
-    with state.unit() as session:
-        ledger_svc.register(session, subject, purpose, person_id, category=category, lead_agency=lead_agency,
-                            registered_on=registered, next_review_on=following, cipher=state.cipher, key=state.key)
-    return _back(person_id, purpose, "ledger")
+# The ledger's two forms, registering and each review: the day each asks for (field, label).
+LEDGER_DAYS = {"ledger": ("registered_on", "登録日"), "review": ("reviewed_on", "確認した日")}
 
 
+# Decorators apply from the bottom: /ledger is registered first, as the forms are used.
 @router.post("/children/{person_id}/ledger/review", dependencies=[CsrfForm])
-def ledger_review(state: State, subject: CurrentSubject, person_id: str,
-                  reviewed_on: Annotated[str, Form()] = "", next_review_on: Annotated[str, Form()] = "",
-                  lead_agency: Annotated[str, Form()] = "", close: Annotated[str, Form()] = "",
+@router.post("/children/{person_id}/ledger", dependencies=[CsrfForm])
+def ledger_record(request: Request, state: State, subject: CurrentSubject, person_id: str,
+                  category: Annotated[str, Form()] = "", lead_agency: Annotated[str, Form()] = "",
+                  registered_on: Annotated[str, Form()] = "", reviewed_on: Annotated[str, Form()] = "",
+                  next_review_on: Annotated[str, Form()] = "", close: Annotated[str, Form()] = "",
                   purpose: Annotated[str, Form()] = SUPPORT) -> Response:
+    """The 要対協 進行管理台帳: registering the child (``/ledger``) or recording a review, closing
+    included (``/ledger/review``); each refusal comes back beside its field."""
     purpose = _purpose(purpose)
-    reviewed = _required(reviewed_on, "確認した日", "reviewed_on")
+    saved = "review" if request.url.path.endswith("/review") else "ledger"
+    field, label = LEDGER_DAYS[saved]
+    day = _required(reviewed_on if saved == "review" else registered_on, label, field)
     following = _date(next_review_on, "次回の確認日", "next_review_on")
     with state.unit() as session:
-        ledger_svc.review(session, subject, purpose, person_id, reviewed_on=reviewed, next_review_on=following,
-                          lead_agency=lead_agency, close=close == "yes", cipher=state.cipher, key=state.key)
-    return _back(person_id, purpose, "review")
+        if saved == "review":
+            ledger_svc.review(session, subject, purpose, person_id, reviewed_on=day, next_review_on=following,
+                              lead_agency=lead_agency, close=close == "yes", cipher=state.cipher, key=state.key)
+        else:
+            ledger_svc.register(session, subject, purpose, person_id, category=category, lead_agency=lead_agency,
+                                registered_on=day, next_review_on=following, cipher=state.cipher, key=state.key)
+    return _back(person_id, purpose, saved)
 
 
 def _font() -> None:

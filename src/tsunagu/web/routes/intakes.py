@@ -86,9 +86,9 @@ def _record_again(request: Request, form: FormState) -> Response:
 def _intake_again(request: Request, form: FormState) -> Response:
     params = request.path_params
     intake = params.get("intake_id") or form.value(form.action, "intake_id", "0")
+    # Each message beside its field (or atop its own form), what was typed kept (``web/forms.py``).
     return _intake_page(request, request.app.state.tsunagu, request.state.account.subject,
-                        _row_id(int(intake) if str(intake).isdigit() else 0), error=next(iter(form.errors.values()), ""),
-                        typed={k: v[0] for k, v in form.values.items() if v})
+                        _row_id(int(intake) if str(intake).isdigit() else 0), form=form)
 
 
 def _supervisors(session: Session, subject: Subject) -> list[tuple[str, str]]:
@@ -159,14 +159,14 @@ def intake_page(request: Request, state: State, subject: CurrentSubject, intake_
 
 
 def _intake_page(request: Request, state: State, subject: Subject, intake_id: int, *, message: str = "",
-                 error: str = "", typed: dict[str, str] | None = None) -> Response:
+                 form: FormState = NO_FORM) -> Response:
     with state.reading() as session:
         view = svc.get_intake(session, subject, intake_id, cipher=state.cipher, key=state.key)
     latest = view.latest
     items = default_items()
     return render(request, state, "intake.html", view=view, latest=latest, items=items,
-                  bars=_bars(latest.estimate) if latest else [], message=message, error=error, typed=typed or {},
-                  status_code=422 if error else 200,
+                  bars=_bars(latest.estimate) if latest else [], message=message, form=form,
+                  status_code=422 if form.errors else 200,
                   now=datetime.now(UTC), levels=list(svc.DECISION_LEVELS),
                   decided=next((a for a in view.assessments if a.decision_level), None),
                   now_text=datetime.now(JST).strftime("%Y-%m-%dT%H:%M"))

@@ -23,7 +23,7 @@ from tsunagu.errors import ExitCode
 from tsunagu.privacy import Subject
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.family.models import FamilyAccount, FamilyAttempt, FamilyCode
-from tsunagu.work.users import LOCK_MINUTES, _address_lock_until, _dummy_hash, _lock_until, check_password
+from tsunagu.work.users import LOCK_MINUTES, address_lock_until, check_password, dummy_hash, lock_until
 
 GUARDIAN_ROLE = "guardian"
 # Shown as the organisation on the staff audit pages (a person reads it there): Japanese, not an id.
@@ -120,7 +120,7 @@ def locked_until(session: Session, kind: str, login_id: str, ip: str, now: datet
     for attempt in (r for r in rows if r.login_id == login_id):
         mine = [] if attempt.success else [*mine, _aware(attempt.at)]  # a success clears the id's count
     by_address = [(_aware(r.at), r.login_id) for r in rows if r.ip == ip and not r.success]
-    ends = [end for end in (_lock_until(mine), _address_lock_until(by_address)) if end is not None and end > now]
+    ends = [end for end in (lock_until(mine), address_lock_until(by_address)) if end is not None and end > now]
     return max(ends) if ends else None
 
 
@@ -141,7 +141,7 @@ def _record(session: Session, kind: str, login_id: str, ip: str, ok: bool, now: 
 
 def _verify(password_hash: str | None, given: str) -> bool:
     try:
-        return _hasher.verify(password_hash if password_hash is not None else _dummy_hash(), given) \
+        return _hasher.verify(password_hash if password_hash is not None else dummy_hash(), given) \
             and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False

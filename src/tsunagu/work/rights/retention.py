@@ -35,6 +35,8 @@ from tsunagu.privacy.policy import JST
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.vault.node import LocalNode, Node
 from tsunagu.vault.retention import SourcePeriod, purge_vault, years_before
+from tsunagu.work.cases.models import Case, CaseContact, CaseEvent, CaseMeeting, LedgerEntry
+from tsunagu.work.cases.retention import plan_cases
 from tsunagu.work.errors import Refused
 from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan
 from tsunagu.work.rights.models import (
@@ -53,8 +55,8 @@ HOME_FILE = "retention.yaml"
 ACTION = "retention.run"
 PURPOSE = "administration"
 ROLES = ("privacy_officer", "administrator")
-RECORD_TYPES = ("screening_results", "household_members", "link_decisions", "work_records", "data_requests",
-                "consultation_threads", "kokoro_checkins")
+RECORD_TYPES = ("screening_results", "household_members", "link_decisions", "work_records", "case_records",
+                "data_requests", "consultation_threads", "kokoro_checkins")
 
 
 class AuditPeriod(BaseModel):
@@ -76,6 +78,8 @@ class HubRecordType(BaseModel):
     items: list[str] = Field(min_length=1)
     collection: str = Field(min_length=1)
     sensitive: bool
+    # Kept at least until the child reaches this age, where the hub knows it (case records: 25).
+    until_age: int | None = Field(default=None, ge=1, le=100)
 
 
 class HubPeriods(BaseModel):
@@ -164,6 +168,9 @@ def plan_hub(session: Session, periods: HubPeriods, today: date) -> HubPlan:
     plan.ids["link_decisions"] = sorted(session.scalars(select(LinkDecision.id).where(
         and_(LinkDecision.decided_at < cutoff("link_decisions"), ~exists(linked)))))
     _plan_voice(session, plan, cutoff("consultation_threads"), years_before(today, periods.records["kokoro_checkins"].years))
+    # Case records are planned before the screening results go: a child's age is read from them.
+    cases = periods.records["case_records"]
+    plan.ids.update(plan_cases(session, cutoff("case_records"), today, cases.until_age))
     return plan
 
 
@@ -183,7 +190,8 @@ _MODELS: dict[str, Any] = {
     "disputed_items": DisputedItem, "correction_notices": CorrectionNotice, "data_request_events": DataRequestEvent,
     "data_requests": DataRequest, "screening_results": ScreeningResult, "household_members": HouseholdMember,
     "link_decisions": LinkDecision, "voice_alerts": VoiceAlert, "voice_messages": VoiceMessage,
-    "voice_threads": VoiceThread, "kokoro_checkins": KokoroCheckIn,
+    "voice_threads": VoiceThread, "kokoro_checkins": KokoroCheckIn, "case_events": CaseEvent,
+    "case_contacts": CaseContact, "case_meetings": CaseMeeting, "ledger_entries": LedgerEntry, "cases": Case,
 }
 _BATCH = 500
 

@@ -249,13 +249,13 @@ def decide(session: Session, subject: Subject, intake_id: int, *, level: str, pr
     intake = _intake(session, intake_id)
     _decide(session, subject, "intake.write", intake, key)
     if level not in DECISION_LEVELS:
-        raise Invalid(f"対応区分は {'・'.join(DECISION_LEVELS)} のいずれかです。")
+        raise Invalid(f"対応区分は {'・'.join(DECISION_LEVELS)} のいずれかです。", field="level")
     latest = _view(session, intake, cipher).latest
     if latest is None:
         raise Invalid("アセスメントがまだありません。")
     why = differs_from(latest, level, protect, items)
     if why and len(reason.strip()) < MIN_REASON_CHARS:
-        raise Invalid(f"{'。'.join(why)}。この判断には理由を{MIN_REASON_CHARS}文字以上で書いてください。")
+        raise Invalid(f"{'。'.join(why)}。この判断には理由を{MIN_REASON_CHARS}文字以上で書いてください。", field="reason")
     source = session.get(Assessment, latest.id)
     assert source is not None
     session.add(Assessment(
@@ -276,7 +276,7 @@ def add_information(session: Session, subject: Subject, intake_id: int, *, grade
     intake = _intake(session, intake_id)
     _decide(session, subject, "intake.write", intake, key)
     if not note.strip():
-        raise Invalid("新たな情報の内容を入力してください。")
+        raise Invalid("新たな情報の内容を入力してください。", field="note")
     latest = _view(session, intake, cipher).latest
     merged = {**(latest.grades if latest else {}), **{k: v for k, v in grades.items() if v}}
     assess_intake(session, intake, merged, "new_information", subject, items)
@@ -292,10 +292,10 @@ def record_safety_check(session: Session, subject: Subject, intake_id: int, *, s
     intake = _intake(session, intake_id)
     _decide(session, subject, "intake.write", intake, key)
     if not note.strip():
-        raise Invalid("確認した内容（誰が・どこで・子どもの様子）を入力してください。")
+        raise Invalid("確認した内容（誰が・どこで・子どもの様子）を入力してください。", field="note")
     seen = _utc(seen_at)
     if seen < _aware(intake.received_at):
-        raise Invalid("確認日時が受理より前です。")
+        raise Invalid("確認日時が受理より前です。", field="seen_at")
     intake.status, intake.safety_checked_at = "checked", seen
     session.add(IntakeEvent(intake_id=intake.id, at=seen, kind="safety_check", actor=subject.user_id,
                             note_enc=seal(cipher, note)))
