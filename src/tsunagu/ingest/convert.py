@@ -225,6 +225,20 @@ class RowConverter:
         raw = json.dumps(dict(zip(self.header, cells, strict=False)), ensure_ascii=False)
         return ConvertedRow(":".join(local_parts), identity, observations, raw, flags)
 
+    def readable_local_id(self, cells: list[str], problems: list[Problem]) -> str | None:
+        """The record key of a quarantined row where its own column(s) can be read, else None.
+
+        Kept with the quarantine entry so the department can say whose data did not load (a node
+        answers which subjects have unreadable rows). A key cell that is blank, or that broke a rule
+        itself (a malformed 宛名番号, which is how a row shifted by a stray separator usually shows),
+        names nobody: the row stays unattributed rather than pinned on a possibly wrong person.
+        """
+        key_columns = set(self.manifest.local_id)
+        if any(p.column in key_columns for p in problems):
+            return None
+        parts = [_fold(self.cell(cells, c)) for c in self.manifest.local_id]
+        return ":".join(parts) if all(parts) else None
+
     def _date(self, text: str, style: DateStyle | None) -> date:
         return parse_cell_date(text, style or self.manifest.date_style, self.date1904)
 

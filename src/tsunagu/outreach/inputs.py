@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -22,6 +22,7 @@ from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.ingest.normalize import name_key, split_name
 from tsunagu.link.models import HouseholdMember, PersonLink
 from tsunagu.outreach.programmes import DERIVED_ITEMS
+from tsunagu.outreach.unreadable import Unreadable, gather_unreadable
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA
 from tsunagu.screen.runs.inputs import REGISTRY, SPINE_SOURCE, ScreeningInputs, gather
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
@@ -41,6 +42,7 @@ class OutreachInputs:
     observations: pl.DataFrame
     unavailable: list[str]  # departments whose data did not arrive (their conditions are unknown)
     snapshots: dict[str, list[str]]
+    unreadable: Unreadable = field(default_factory=Unreadable)  # subjects with rows that did not load
 
 
 def _members(session: Session) -> pl.DataFrame:
@@ -190,4 +192,6 @@ def gather_outreach(session: Session, nodes: Mapping[str, Node], manifests: Mani
     missing = _parent_missing(session, nodes, as_of, run_id) | _guardian_elsewhere(session, nodes, as_of, run_id)
     observations = pl.concat([inputs.observations.filter(pl.col("item_id") != "single_parent_household"),
                               _household_facts(session, inputs.people, as_of, missing)])
-    return OutreachInputs(inputs.people, observations, _unavailable(inputs, manifests), inputs.snapshots)
+    unreadable = gather_unreadable(session, nodes, manifests, catalog, wanted, as_of, run_id, purpose=PURPOSE,
+                                   members=_members(session), people=inputs.people)
+    return OutreachInputs(inputs.people, observations, _unavailable(inputs, manifests), inputs.snapshots, unreadable)

@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 from tsunagu.catalog import Catalog, default_catalog
 from tsunagu.outreach.access import decide_department
 from tsunagu.outreach.errors import UnknownProgrammeError
-from tsunagu.outreach.evaluate import DERIVED_DEPARTMENT, UNDETERMINED
+from tsunagu.outreach.evaluate import (
+    DERIVED_DEPARTMENT,
+    RECEIVING,
+    UNDETERMINED,
+    UNREADABLE_DATA,
+    UNREADABLE_RECEIPT,
+)
 from tsunagu.outreach.identity import Identity, identities
 from tsunagu.outreach.models import OutreachNotice, OutreachOptOut, OutreachOutcome, OutreachResult, OutreachWave
 from tsunagu.outreach.programmes import DEFAULT_SHOWN_AS, ProgrammeDef, ProgrammeSet
@@ -48,6 +54,7 @@ class GapEntry:
     status: str  # 未利用 / 受給状況を確認できない / 要件の一部を確認できない
     reasons: list[Reason]
     unchecked: list[str]
+    unreadable: list[str] = field(default_factory=list)  # 「…：確認できない（受給データに読めない行があります）」
 
 
 @dataclass
@@ -116,16 +123,27 @@ def _reasons(prog: ProgrammeDef, conditions: list[dict[str, Any]], department: s
     return out
 
 
-def _unchecked(prog: ProgrammeDef, ids: list[str], department: str, catalog: Catalog) -> list[str]:
+def _unchecked(prog: ProgrammeDef, ids: list[str], department: str, catalog: Catalog,
+               conditions: list[dict[str, Any]] | None = None) -> tuple[list[str], list[str]]:
+    """The conditions that could not be checked for lack of data, and those whose data has a row
+    that did not load (with why: the department clears its quarantine; another department's
+    condition is named by no detail)."""
     by_id = {c.id: c for c in prog.all_conditions}
-    out = []
+    unreadable = {c["id"] for c in conditions or () if c.get("unreadable")}
+    missing, unread = [], []
     for cid in ids:
+        if cid == RECEIVING and prog.receiving is not None:
+            unread.append(f"{prog.receiving.label}：{UNREADABLE_RECEIPT}")
+            continue
         spec = by_id.get(cid)
         if spec is None:
             continue
         own = all(_visible_to(i, department, catalog) for i in spec.items)
-        out.append(spec.label if own else "他の部署が保有する要件（記録がないため確認できない）")
-    return out
+        if cid in unreadable:
+            unread.append(f"{spec.label}：{UNREADABLE_DATA}" if own else f"他の部署が保有する要件：{UNREADABLE_DATA}")
+        else:
+            missing.append(spec.label if own else "他の部署が保有する要件（記録がないため確認できない）")
+    return missing, unread
 
 
 def _status(row: OutreachResult) -> str:
@@ -205,9 +223,10 @@ def _household(household: str, rows: list[OutreachResult], by_programme: Mapping
         child = children.setdefault(r.person_id, GapChild(
             r.person_id, person.name if person else "（氏名を取得できません）",
             _age(person.birth_date if person else None, as_of), []))
-        child.entries.append(GapEntry(prog.id, prog.label, _status(r),
-                                      _reasons(prog, json.loads(r.conditions), department, catalog),
-                                      _unchecked(prog, json.loads(r.unchecked), department, catalog)))
+        conditions = json.loads(r.conditions)
+        missing, unread = _unchecked(prog, json.loads(r.unchecked), department, catalog, conditions)
+        child.entries.append(GapEntry(prog.id, prog.label, _status(r), _reasons(prog, conditions, department, catalog),
+                                      missing, unread))
     guardian = who.get(f"guardian:{household}")
     labels = list(dict.fromkeys(by_programme[r.programme].label for r in rows))
     return GapHousehold(household, guardian.name if guardian else "", guardian.address if guardian else "",
