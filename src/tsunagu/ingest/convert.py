@@ -25,6 +25,10 @@ from tsunagu.ingest.normalize import address_key, name_key, postal_code, reading
 Value = bool | int | float | str | date
 
 
+# The column a problem with the row's shape (more cells than the header) is reported under.
+SHAPE_COLUMN = "(行)"
+
+
 @dataclass(frozen=True)
 class Problem:
     column: str
@@ -196,7 +200,7 @@ class RowConverter:
         if len(cells) > len(self.header) and any(c.strip() for c in cells[len(self.header) :]):
             problems.append(
                 Problem(
-                    "(行)",
+                    SHAPE_COLUMN,
                     str(len(cells)),
                     f"列数が見出し（{len(self.header)}列）より多い / more cells than header columns",
                 )
@@ -229,12 +233,13 @@ class RowConverter:
         """The record key of a quarantined row where its own column(s) can be read, else None.
 
         Kept with the quarantine entry so the department can say whose data did not load (a node
-        answers which subjects have unreadable rows). A key cell that is blank, or that broke a rule
-        itself (a malformed 宛名番号, which is how a row shifted by a stray separator usually shows),
-        names nobody: the row stays unattributed rather than pinned on a possibly wrong person.
+        answers which subjects have unreadable rows). A key cell that is blank or broke a rule
+        itself names nobody; nor does any cell of a row with more cells than its header, where a
+        stray separator may have shifted the key into another column. Such rows stay unattributed
+        (counted, not pinned on a possibly wrong person).
         """
-        key_columns = set(self.manifest.local_id)
-        if any(p.column in key_columns for p in problems):
+        untrusted = {*self.manifest.local_id, SHAPE_COLUMN}
+        if any(p.column in untrusted for p in problems):
             return None
         parts = [_fold(self.cell(cells, c)) for c in self.manifest.local_id]
         return ":".join(parts) if all(parts) else None
