@@ -22,6 +22,7 @@ from support.hubs import hub_of
 from tsunagu.catalog import default_catalog
 from tsunagu.link.models import PersonLink
 from tsunagu.outreach.evaluate import ELIGIBLE, RECEIVING, UNDETERMINED, UNREADABLE_RECEIPT, evaluate_programmes
+from tsunagu.outreach.inputs import _composition_unreadable, _single_parent
 from tsunagu.outreach.lists import _unchecked, gap_list
 from tsunagu.outreach.models import OutreachResult
 from tsunagu.outreach.programmes import ProgrammeSet, load_programmes
@@ -97,6 +98,17 @@ def test_the_list_says_why_the_receipt_could_not_be_checked(baseline: ProgrammeS
     missing, unread = _unchecked(prog, [RECEIVING], "child_support", default_catalog())
     assert missing == [] and unread == [f"{prog.receiving.label}：{UNREADABLE_RECEIPT}"]  # type: ignore[union-attr]
     assert UNREADABLE_RECEIPT == "確認できない（受給データに読めない行があります）"
+
+
+def test_a_household_with_a_members_unreadable_relationship_has_no_single_parent_verdict() -> None:
+    members = pl.DataFrame({
+        "person_id": ["h1", "s1", "c1", "h2", "c2"], "household_id": ["H1", "H1", "H1", "H2", "H2"],
+        "role": ["guardian", "guardian", "child", "guardian", "child"],
+        "relationship": ["世帯主", None, "子", "世帯主", "子"]})
+    # s1's 続柄 did not load: read as nobody's spouse, c1 would look like a single parent's child.
+    unreadable = pl.DataFrame({"person_id": ["s1"], "item_id": ["relationship_to_head"]})
+    assert _single_parent(members).filter(pl.col("person_id") == "c1")["single"].to_list() == [True]
+    assert _composition_unreadable(members, unreadable) == {"c1"}
 
 
 # -- the small town --------------------------------------------------------------------------------
