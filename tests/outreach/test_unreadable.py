@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 from support.hubs import hub_of
 from tsunagu.catalog import default_catalog
 from tsunagu.link.models import PersonLink
-from tsunagu.outreach.evaluate import ELIGIBLE, RECEIVING, UNDETERMINED, UNREADABLE_RECEIPT, evaluate_programmes
+from tsunagu.outreach.evaluate import (
+    ELIGIBLE,
+    RECEIVING,
+    RESIDENCE,
+    UNDETERMINED,
+    UNREADABLE_RECEIPT,
+    evaluate_programmes,
+)
 from tsunagu.outreach.inputs import _composition_unreadable, _single_parent
 from tsunagu.outreach.lists import _unchecked, gap_list
 from tsunagu.outreach.models import OutreachResult
@@ -98,6 +105,15 @@ def test_the_list_says_why_the_receipt_could_not_be_checked(baseline: ProgrammeS
     missing, unread = _unchecked(prog, [RECEIVING], "child_support", default_catalog())
     assert missing == [] and unread == [f"{prog.receiving.label}：{UNREADABLE_RECEIPT}"]  # type: ignore[union-attr]
     assert UNREADABLE_RECEIPT == "確認できない（受給データに読めない行があります）"
+
+
+def test_a_child_whose_register_status_did_not_load_may_have_moved_away(baseline: ProgrammeSet) -> None:
+    people = _people(("m", None), ("r", None))
+    unreadable = pl.DataFrame({"person_id": ["m"], "item_id": ["move_out_date"]})
+    result = evaluate_programmes(baseline, AS_OF, people, pl.DataFrame(schema=SCHEMA), unreadable=unreadable)
+    moved, resident = _row(result.rows, "m", "child_allowance"), _row(result.rows, "r", "child_allowance")
+    assert moved["status"] == UNDETERMINED and not moved["gap"] and RESIDENCE in json.loads(str(moved["unchecked"]))
+    assert resident["status"] == ELIGIBLE and resident["gap"]
 
 
 def test_a_household_with_a_members_unreadable_relationship_has_no_single_parent_verdict() -> None:

@@ -34,6 +34,11 @@ CONDITION_LABELS = {True: "該当", False: "非該当", None: "確認できな�
 RECEIVING = "receiving"
 UNREADABLE_RECEIPT = "確認できない（受給データに読めない行があります）"
 UNREADABLE_DATA = "確認できない（元のデータに読めない行があります）"
+# Whether the child still lives here: the register's 転出・死亡 (the run leaves out those it records).
+# When the register's status or 異動日 for the child did not load, a result "eligible" is not a gap
+# to write to: the child may have moved away.
+RESIDENCE, RESIDENCE_ITEMS = "residence", ("move_out_date", "death_date")
+UNREADABLE_RESIDENCE = "確認できない（住民記録の転出・死亡の欄に読めない値があります）"
 DERIVED_DEPARTMENT = {"household_size": "resident_registry", "household_children": "resident_registry",
                       "single_parent_household": "resident_registry"}
 
@@ -128,7 +133,9 @@ def _one(prog: ProgrammeDef, wide: pl.DataFrame, params: Mapping[str, Scalar], d
     all_held = pl.all_horizontal([pl.col(f"c:{c.id}") for c in prog.conditions]) if prog.conditions else pl.lit(True)
     any_held = pl.any_horizontal([pl.col(f"c:{c.id}") for c in prog.any_of]) if prog.any_of else pl.lit(True)
     # Kleene logic: all_horizontal is false if any is false, null if none false but one null.
-    verdict = all_held & any_held
+    residence = [pl.col(f"u:{i}") for i in RESIDENCE_ITEMS if i in unread]
+    moved_unknown = pl.any_horizontal(residence) if residence else pl.lit(False)
+    verdict = pl.when(moved_unknown & (all_held & any_held).fill_null(True)).then(None).otherwise(all_held & any_held)
     status = pl.when(verdict.is_null()).then(pl.lit(UNDETERMINED)).when(verdict).then(pl.lit(ELIGIBLE)) \
         .otherwise(pl.lit(NOT_ELIGIBLE))
     if prog.receiving is None:
@@ -136,7 +143,8 @@ def _one(prog: ProgrammeDef, wide: pl.DataFrame, params: Mapping[str, Scalar], d
     else:
         receiving = _checked(_condition_expr(prog.receiving, params, down, catalog), prog.receiving, unread)
         receipt_unread = _unread_expr(prog.receiving, unread)
-    part = part.with_columns(status=status, receiving=receiving, **{"r:receiving": receipt_unread})
+    part = part.with_columns(status=status, receiving=receiving, **{"r:receiving": receipt_unread,
+                                                                     f"r:{RESIDENCE}": moved_unknown})
     eligible = part["status"] == ELIGIBLE
     unreadable_condition = pl.any_horizontal([pl.col(f"c:{c.id}").is_null() & pl.col(f"r:{c.id}")
                                               for c in prog.all_conditions])
@@ -150,7 +158,7 @@ def _one(prog: ProgrammeDef, wide: pl.DataFrame, params: Mapping[str, Scalar], d
         # Of those: receipt data with a row that did not load (not listed as a gap; the department's quarantine).
         "receipt_unreadable": int((eligible & part["receiving"].is_null() & part["r:receiving"]).sum()),
         "undetermined_unreadable": int(part.select(
-            (pl.col("status") == UNDETERMINED) & unreadable_condition).to_series().sum()),
+            (pl.col("status") == UNDETERMINED) & (unreadable_condition | pl.col(f"r:{RESIDENCE}"))).to_series().sum()),
     }
     kept = part.filter(pl.col("status") != NOT_ELIGIBLE)
     return _describe(prog, kept, indicator_ids), count
@@ -183,6 +191,9 @@ def _describe(prog: ProgrammeDef, kept: pl.DataFrame, indicator_ids: list[str]) 
             if held is None and row[f"r:{cond.id}"]:
                 entry["unreadable"] = True  # its data has a row that did not load
             described.append(entry)
+        if row["status"] == UNDETERMINED and row[f"r:{RESIDENCE}"]:
+            missing.append(RESIDENCE)
+            described.append({"id": RESIDENCE, "group": RESIDENCE, "held": None, "evidence": [], "unreadable": True})
         if prog.receiving is not None and row["receiving"] is None and row["r:receiving"]:
             missing.append(RECEIVING)
             described.append({"id": RECEIVING, "group": RECEIVING, "held": None, "evidence": [], "unreadable": True})

@@ -21,6 +21,7 @@ from tsunagu.catalog import Catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.ingest.normalize import name_key, split_name
 from tsunagu.link.models import HouseholdMember, PersonLink
+from tsunagu.outreach.evaluate import RESIDENCE_ITEMS
 from tsunagu.outreach.programmes import DERIVED_ITEMS
 from tsunagu.outreach.unreadable import SUBJECTS_SCHEMA, Unreadable, gather_unreadable
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA
@@ -198,9 +199,10 @@ def gather_outreach(session: Session, nodes: Mapping[str, Node], manifests: Mani
     wanted = frozenset(item_ids - set(DERIVED_ITEMS))
     inputs = gather(session, nodes, manifests, catalog, wanted, as_of, run_id, purpose=PURPOSE)
     members = _members(session)
-    # 続柄 is what single parenthood is derived from (_single_parent): its unreadable values count too.
-    unreadable = gather_unreadable(session, nodes, manifests, catalog, wanted | {RELATIONSHIP}, as_of, run_id,
-                                   purpose=PURPOSE, members=members, people=inputs.people)
+    # 続柄 is what single parenthood is derived from (_single_parent), 転出・死亡 who still lives here
+    # (gather leaves those out): their unreadable values count too.
+    unreadable = gather_unreadable(session, nodes, manifests, catalog, wanted | {RELATIONSHIP, *RESIDENCE_ITEMS},
+                                   as_of, run_id, purpose=PURPOSE, members=members, people=inputs.people)
     # The screening's single-parent flag counts adult "guardians"; ours counts parents (see _single_parent).
     unsure = _composition_unreadable(members, unreadable.subjects)
     unreadable.subjects = pl.concat([unreadable.subjects, pl.DataFrame(

@@ -25,9 +25,11 @@ from tsunagu.outreach.errors import UnknownProgrammeError
 from tsunagu.outreach.evaluate import (
     DERIVED_DEPARTMENT,
     RECEIVING,
+    RESIDENCE,
     UNDETERMINED,
     UNREADABLE_DATA,
     UNREADABLE_RECEIPT,
+    UNREADABLE_RESIDENCE,
 )
 from tsunagu.outreach.identity import Identity, identities
 from tsunagu.outreach.models import OutreachNotice, OutreachOptOut, OutreachOutcome, OutreachResult, OutreachWave
@@ -134,6 +136,9 @@ def _unchecked(prog: ProgrammeDef, ids: list[str], department: str, catalog: Cat
     for cid in ids:
         if cid == RECEIVING and prog.receiving is not None:
             unread.append(f"{prog.receiving.label}：{UNREADABLE_RECEIPT}")
+            continue
+        if cid == RESIDENCE:
+            unread.append(f"市内に住んでいること：{UNREADABLE_RESIDENCE}")
             continue
         spec = by_id.get(cid)
         if spec is None:
