@@ -32,7 +32,14 @@ from tsunagu.outreach.evaluate import (
     UNREADABLE_RESIDENCE,
 )
 from tsunagu.outreach.identity import Identity, identities
-from tsunagu.outreach.models import OutreachNotice, OutreachOptOut, OutreachOutcome, OutreachResult, OutreachWave
+from tsunagu.outreach.models import (
+    OutreachLanguage,
+    OutreachNotice,
+    OutreachOptOut,
+    OutreachOutcome,
+    OutreachResult,
+    OutreachWave,
+)
 from tsunagu.outreach.programmes import DEFAULT_SHOWN_AS, ProgrammeDef, ProgrammeSet
 from tsunagu.outreach.truth import latest_run
 from tsunagu.privacy import Subject
@@ -75,6 +82,7 @@ class GapHousehold:
     children: list[GapChild]
     programme_labels: list[str]
     opted_out: bool
+    language: str | None = None  # the letter language the family asked for (recorded by staff)
 
 
 @dataclass
@@ -209,10 +217,13 @@ def gap_list(session: Session, subject: Subject, programmes: ProgrammeSet, nodes
     people = {r.person_id for h in shown for r in households[h]}
     who = identities(session, nodes, subject, people, households=set(shown))
     stops = opted_out(session)
+    asked = dict(session.execute(select(OutreachLanguage.household_id, OutreachLanguage.language)
+                                 .where(OutreachLanguage.household_id.in_(shown))).all())
     out = []
     for household in shown:
-        out.append(_household(household, households[household], by_programme, who, stops, department, catalog,
-                              run.as_of))
+        card = _household(household, households[household], by_programme, who, stops, department, catalog, run.as_of)
+        card.language = asked.get(household)
+        out.append(card)
     record_listed(session, subject, decision, LIST_ACTION, "outreach", sorted(people), key=key)
     several = sum(1 for h in order if len({r.programme for r in households[h]}) > 1)
     return GapList(department, label, run.run_id, run.as_of.isoformat(), summary, out, len(order), page, pages, several)
