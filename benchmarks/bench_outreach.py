@@ -6,7 +6,8 @@ Usage: .venv/bin/python benchmarks/bench_outreach.py [--children 20000] [--profi
 For each profile: build a demo home (synth → ingest → link → screen), run ``outreach`` as of the
 export date, compare each programme's listed households with truth/programmes.csv (recall,
 precision, households eligible and not receiving, and the misses the data could not see), then
-render a wave of up to ``--letters`` letters for the households with the most gaps and time it.
+render a wave of up to ``--letters`` letters for the households with the most gaps and time it
+(wall and CPU seconds: wall time is noisy on a shared machine; the load average is recorded).
 Writes benchmarks/results/outreach-<profile>-<N>.json. The target (issue #21): recall >= 0.95 and
 precision >= 0.90 per programme where the data holds the conditions.
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import resource
 import shutil
 import tempfile
 import time
@@ -57,26 +60,38 @@ def one(profile: str, children: int, seed: int, letters: int, work: Path) -> dic
     programmes = load_programmes(settings.rules_path, settings.municipality_code)
     with Hub.open(settings) as hub:
         sessions, nodes = hub.sessions, hub.nodes()
+        cpu_before = _cpu()
         with sessions.begin() as session:
             report = run_outreach(session, nodes, hub.manifests, hub.catalog, programmes, as_of)
+        outreach_cpu = round(_cpu() - cpu_before, 2)
+        load = os.getloadavg()
         with sessions.begin() as session:
             figures = evaluate_outreach(session, truth, report.run_id)
         wave_seconds = None
         wave: dict[str, Any] = {}
         if letters:
-            t0 = time.perf_counter()
+            t0, cpu_before = time.perf_counter(), _cpu()
             with sessions.begin() as session:
                 made = make_wave(session, Subject("bench", "programme_officer", "maternal_child_health"), programmes,
                                  nodes, work / "letters", sent_on=as_of, limit=letters)
             wave_seconds = round(time.perf_counter() - t0, 2)
-            wave = {"letters": made.letters, "languages": made.languages, "seconds": wave_seconds}
+            wave = {"letters": made.letters, "languages": made.languages, "seconds": wave_seconds,
+                    "cpu_seconds": round(_cpu() - cpu_before, 2)}
     for figures_of in figures["programmes"].values():
         figures_of["verdict"] = _verdict(figures_of)
     return {
         "profile": profile, "children": children, "seed": seed, "as_of": as_of.isoformat(),
-        "demo_seconds": round(built, 1), "outreach_seconds": report.seconds, "unavailable": report.unavailable,
-        "programmes": figures["programmes"], "wave": wave,
+        "demo_seconds": round(built, 1), "outreach_seconds": report.seconds, "outreach_cpu_seconds": outreach_cpu,
+        "load_average_after_run": [round(x, 2) for x in load], "unavailable": report.unavailable,
+        "programmes": figures["programmes"], "unreadable": figures.get("unreadable", {}), "wave": wave,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+def _cpu() -> float:
+    """CPU seconds of this process so far (user + system): wall time is noisy on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

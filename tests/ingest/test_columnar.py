@@ -100,7 +100,8 @@ def _by_rows(rows: list[tuple[int, list[str]]], converter: RowConverter) -> list
             identity = {k: _normal(sqlite_value(result.identity.get(k))) for k in IDENTITY_COLUMNS}
             out.append(("loaded", number, result.local_id, result.raw, identity, _encoded_observations(result)))
         else:
-            out.append(("quarantined", number, [(p.column, p.value, p.rule) for p in result], "\t".join(cells)))
+            out.append(("quarantined", number, [(p.column, p.value, p.rule) for p in result], "\t".join(cells),
+                        converter.readable_local_id(cells, result)))
     return out
 
 
@@ -113,7 +114,7 @@ def _by_columns(rows: list[tuple[int, list[str]]], converter: RowConverter, chun
             identity = {k: _normal(part.identity[k][i]) if k in part.identity else None for k in IDENTITY_COLUMNS}
             observations = [tuple(_normal(v) for v in o) for o in part.observations[i] if o is not None]
             out.append(("loaded", number, part.local_ids[i], part.raws[i], identity, observations))
-        out.extend(("quarantined", number, problems, raw) for number, problems, raw in part.quarantined)
+        out.extend(("quarantined", number, problems, raw, key) for number, problems, raw, key in part.quarantined)
     return sorted(out, key=lambda r: r[1])
 
 
@@ -155,6 +156,7 @@ def test_every_feature_is_exercised() -> None:
     assert by_columns == _by_rows(rows, converter)
     assert [r[0] for r in by_columns] == ["loaded", "quarantined", "loaded"]
     assert by_columns[1][2] == [("生年月日", "令和6年2月30日", by_columns[1][2][0][2])]
+    assert by_columns[1][4] == f"{good[0]}:{good[1]}"  # the quarantined row's key (two columns), readable
     loaded = by_columns[0]
     assert {o[0] for o in loaded[5]} >= {"move_out_date", "single_parent_household", "household_size"}
     assert loaded[4]["family_key"] == "山田" and loaded[4]["birth_date"] == "2018-04-01"

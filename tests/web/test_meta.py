@@ -27,7 +27,7 @@ from handover.packages import PACKAGE_ID, PEER, fresh_package, receipt_for_sent,
 from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.handover import directory
 from tsunagu.handover.keys import Identity
-from tsunagu.link.models import ClericalPair
+from tsunagu.link.models import ClericalPair, HouseholdMember
 from tsunagu.privacy import AuditEntry, Decision, Policy, Subject
 from tsunagu.web.app import create_app
 from tsunagu.work import plans
@@ -111,6 +111,8 @@ FORMS: dict[str, dict[str, str]] = {
                                      "registered_on": "2026-11-20"},
     "/children/{person_id}/ledger/review": {"reviewed_on": "2026-11-25", "next_review_on": "2026-12-20",
                                             "lead_agency": "小学校"},
+    "/outreach/people/{person_id}/opt-out": {"reason": "電話で案内は不要との申出（11/5）"},
+    "/outreach/people/{person_id}/language": {"language": "vi"},
 }
 # File uploads (LGWAN mail), made for the home at hand: (form field, maker).
 UPLOADS: dict[str, tuple[str, Callable[[Home], bytes]]] = {
@@ -303,8 +305,16 @@ def test_every_route_asks_the_policy_and_records_refusals_about_a_child(
     assert checked > 30
 
 
+def _seed_household(home: Home) -> None:
+    """P0002's register household (the outreach forms record a family's request per household)."""
+    with home.factory.begin() as session:
+        session.add(HouseholdMember(household_id="H:200001", person_id="P0002", role="child", relationship="子",
+                                    valid_from=datetime(2026, 10, 31, tzinfo=UTC), valid_to=None))
+
+
 def test_every_route_touching_a_person_records_it(home: Home, browser: Callable[..., Browser]) -> None:
     seed_voice(home)  # class 1 (teacher1's), thread 1 (a pupil's, with consent), principal1
+    _seed_household(home)
     _seed_pair(home)
     _seed_requests(home)
     seed_handover(home)

@@ -9,7 +9,16 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
-from tsunagu.outreach.models import OutreachNotice, OutreachOutcome, OutreachResult, OutreachRun, OutreachWave
+from tsunagu.link.models import HouseholdMember
+from tsunagu.outreach.models import (
+    OutreachLanguage,
+    OutreachNotice,
+    OutreachOptOut,
+    OutreachOutcome,
+    OutreachResult,
+    OutreachRun,
+    OutreachWave,
+)
 from tsunagu.privacy import AuditEntry
 from web.conftest import Browser
 from work.builders import Home
@@ -81,3 +90,58 @@ def test_the_outcomes_page_shows_each_wave(home: Home, browser: Callable[..., Br
     page = browser("officer1").client.get("/outreach/outcomes")
     assert page.status_code == 200
     assert "2026-11-10 発送" in page.text and "1人（120日以内）" in page.text and "100.0%" in page.text
+
+
+def _household(home: Home) -> None:
+    with home.factory.begin() as session:
+        session.add(HouseholdMember(household_id="H:1", person_id="P0002", role="child", relationship="子",
+                                    valid_from=datetime(2026, 10, 31, tzinfo=UTC), valid_to=None))
+
+
+def test_a_familys_opt_out_and_language_are_recorded_from_the_list(home: Home, browser: Callable[..., Browser]) -> None:
+    _seed(home)
+    _household(home)
+    officer = browser("officer1")
+    page = officer.client.get("/outreach").text
+    assert 'action="/outreach/people/P0002/opt-out"' in page and "案内の言語" in page and "ベトナム語" in page
+    done = officer.post("/outreach/people/P0002/opt-out", {"programme": "school_aid", "reason": "電話で不要との申出（11/5）"})
+    assert done.status_code == 303 and done.headers["location"] == "/outreach?saved=optout"
+    assert officer.post("/outreach/people/P0002/language", {"language": "vi"}).status_code == 303
+    with home.factory() as session:
+        stop = session.scalars(select(OutreachOptOut)).one()
+        assert (stop.household_id, stop.programme, stop.recorded_by) == ("H:1", "school_aid", "officer1")
+        assert session.get(OutreachLanguage, "H:1").language == "vi"  # type: ignore[union-attr]
+    after = officer.client.get("/outreach").text
+    assert "案内停止の申出あり" in after
+
+
+def test_a_refused_opt_out_comes_back_with_what_was_typed(home: Home, browser: Callable[..., Browser]) -> None:
+    _seed(home)
+    _household(home)
+    officer = browser("officer1")
+    refused = officer.post("/outreach/people/P0002/opt-out", {"programme": "nursery", "reason": "窓口で申出"})
+    assert refused.status_code == 422
+    assert "この部署が実施する制度に" in refused.text and 'value="窓口で申出"' in refused.text
+    blank = officer.post("/outreach/people/P0002/opt-out", {"programme": "school_aid", "reason": " "})
+    assert blank.status_code == 422 and "申出の内容を入力してください" in blank.text
+    assert '<option value="school_aid" selected>' in blank.text
+    with home.factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutreachOptOut)) == 0  # nothing half-recorded
+
+
+def test_a_receipt_that_could_not_be_read_is_named_on_the_list(home: Home, browser: Callable[..., Browser]) -> None:
+    now = datetime.now(UTC)
+    with home.factory.begin() as session:
+        session.add(OutreachRun(run_id="o-2", as_of=date(2026, 10, 31), started_at=now, finished_at=now,
+                                programme_hash="y" * 64, programmes_json="{}", counts_json="{}",
+                                unavailable_json="[]", snapshots_json="{}", children=1))
+        session.flush()
+        conditions = [*CONDITIONS, {"id": "receiving", "group": "receiving", "held": None, "evidence": [],
+                                    "unreadable": True}]
+        session.add(OutreachResult(run_id="o-2", programme="school_aid", person_id="P0002", household_id="H:1",
+                                   status="eligible", receiving=None, gap=False,
+                                   conditions=json.dumps(conditions, ensure_ascii=False),
+                                   unchecked=json.dumps(["receiving"]), receipt_on=None))
+    page = browser("officer1").client.get("/outreach").text
+    assert "受給・利用の状況を確認できない" in page
+    assert "就学援助の認定を受けている（直近13か月）：確認できない（受給データに読めない行があります）" in page

@@ -99,6 +99,10 @@ def run(
     console.print(table)
     for department in report.unavailable:
         console.print(f"[yellow]データが届かなかった部署（その要件は「確認できない」）:[/] {department}")
+    for entry in report.unreadable.get("sources", []):
+        console.print(f"[yellow]読めない行のあるデータ（その要件は「確認できない」）:[/] {entry['source']} {entry['item']} "
+                      f"— 子ども {entry['children']} 人、宛名番号を読めない行 {entry['rows_without_key']} 行"
+                      "（部署の保留を解消してください: tsunagu quarantine）")
     for wave, per in report.outcomes.items():
         for pid, c in per.items():
             label = programmes.programmes[pid].label if pid in programmes.programmes else pid

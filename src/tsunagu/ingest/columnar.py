@@ -112,8 +112,9 @@ class ConvertedRows:
     raws: list[str] = field(default_factory=list)
     identity: dict[str, list[object]] = field(default_factory=dict)  # encoded, one list per column
     observations: list[Sequence[ObservationValues | None]] = field(default_factory=list)  # per loaded row
-    quarantined: list[tuple[int, list[tuple[str, str, str]], str]] = field(default_factory=list)
-    flagged: list[tuple[int, list[tuple[str, str, str]], str]] = field(default_factory=list)  # loaded rows
+    # (row number, problems, raw cells, the row's key where readable: ConvertedRow.local_id / readable_local_id)
+    quarantined: list[tuple[int, list[tuple[str, str, str]], str, str | None]] = field(default_factory=list)
+    flagged: list[tuple[int, list[tuple[str, str, str]], str, str | None]] = field(default_factory=list)  # loaded rows
 
 
 def _map_unique(column: Sequence[K], cache: dict[K, T], compute: Callable[[K], T]) -> tuple[list[T], set[K]]:
@@ -204,10 +205,12 @@ class ColumnConverter:
             if isinstance(result, ConvertedRow):  # loaded by the row converter, maybe with flagged values
                 self._take_row(result, i, local_ids, raws, identity, observations)
                 if result.flags:
-                    out.flagged.append((number, [(p.column, p.value, p.rule) for p in result.flags], "\t".join(cells)))
+                    out.flagged.append((number, [(p.column, p.value, p.rule) for p in result.flags], "\t".join(cells),
+                                        result.local_id))
             else:
                 keep[i] = False
-                out.quarantined.append((number, [(p.column, p.value, p.rule) for p in result], "\t".join(cells)))
+                out.quarantined.append((number, [(p.column, p.value, p.rule) for p in result], "\t".join(cells),
+                                        self.rows.readable_local_id(cells, result)))
         out.row_numbers = list(compress((number for number, _ in rows), keep))
         out.local_ids = list(compress(local_ids, keep))
         out.raws = list(compress(raws, keep))

@@ -26,6 +26,10 @@ from tsunagu.ingest.normalize import address_key, name_key, postal_code, reading
 Value = bool | int | float | str | date
 
 
+# The column a problem with the row's shape (more cells than the header) is reported under.
+SHAPE_COLUMN = "(行)"
+
+
 @dataclass(frozen=True)
 class Problem:
     column: str
@@ -204,7 +208,7 @@ class RowConverter:
         if len(cells) > len(self.header) and any(c.strip() for c in cells[len(self.header) :]):
             problems.append(
                 Problem(
-                    "(行)",
+                    SHAPE_COLUMN,
                     str(len(cells)),
                     f"列数が見出し（{len(self.header)}列）より多い / more cells than header columns",
                 )
@@ -232,6 +236,21 @@ class RowConverter:
             return problems + flags
         raw = json.dumps(dict(zip(self.header, cells, strict=False)), ensure_ascii=False)
         return ConvertedRow(":".join(local_parts), identity, observations, raw, flags)
+
+    def readable_local_id(self, cells: list[str], problems: list[Problem]) -> str | None:
+        """The record key of a quarantined row where its own column(s) can be read, else None.
+
+        Kept with the quarantine entry so the department can say whose data did not load (a node
+        answers which subjects have unreadable rows). A key cell that is blank or broke a rule
+        itself names nobody; nor does any cell of a row with more cells than its header, where a
+        stray separator may have shifted the key into another column. Such rows stay unattributed
+        (counted, not pinned on a possibly wrong person).
+        """
+        untrusted = {*self.manifest.local_id, SHAPE_COLUMN}
+        if any(p.column in untrusted for p in problems):
+            return None
+        parts = [_fold(self.cell(cells, c)) for c in self.manifest.local_id]
+        return ":".join(parts) if all(parts) else None
 
     def _date(self, text: str, style: DateStyle | None) -> date:
         return parse_cell_date(text, style or self.manifest.date_style, self.date1904)

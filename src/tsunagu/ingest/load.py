@@ -367,13 +367,13 @@ def _load_columns(table: Table, converter: RowConverter, writer: LoadWriter, sha
     for start in range(0, len(table.rows), _CHUNK_ROWS):
         part = columns.convert(table.rows[start : start + _CHUNK_ROWS])
         # In row order, quarantined and flagged rows mixed, as the row-by-row path writes them.
-        entries = [(row, False, problems, raw) for row, problems, raw in part.quarantined]
-        entries += [(row, True, problems, raw) for row, problems, raw in part.flagged]
-        for row_number, flagged, problems, raw in sorted(entries, key=lambda entry: entry[0]):
+        entries = [(row, False, problems, raw, key) for row, problems, raw, key in part.quarantined]
+        entries += [(row, True, problems, raw, key) for row, problems, raw, key in part.flagged]
+        for row_number, flagged, problems, raw, key in sorted(entries, key=lambda entry: entry[0]):
             if flagged:
-                writer.add_flags(row_number, problems, raw)
+                writer.add_flags(row_number, problems, raw, local_id=key)
             else:
-                writer.add_quarantine(row_number, problems, raw)
+                writer.add_quarantine(row_number, problems, raw, local_id=key)
         writer.add_records(
             converter.manifest.subject, part.row_numbers, part.local_ids, part.raws, part.identity, part.observations
         )
@@ -392,7 +392,9 @@ def _load_rows(table: Table, converter: RowConverter, writer: LoadWriter) -> Non
                 ((o.item_id, o.value_text, o.value_num, o.value_bool, o.observed_on) for o in converted.observations),
             )
             if converted.flags:
-                writer.add_flags(row_number, [(p.column, p.value, p.rule) for p in converted.flags], "\t".join(cells))
+                writer.add_flags(row_number, [(p.column, p.value, p.rule) for p in converted.flags], "\t".join(cells),
+                                 local_id=converted.local_id)
         else:
             raw = "\t".join(cells)
-            writer.add_quarantine(row_number, [(p.column, p.value, p.rule) for p in converted], raw)
+            writer.add_quarantine(row_number, [(p.column, p.value, p.rule) for p in converted], raw,
+                                  local_id=converter.readable_local_id(cells, converted))

@@ -30,6 +30,15 @@ from tsunagu.screen.ruleset import Scalar
 ELIGIBLE, NOT_ELIGIBLE, UNDETERMINED = "eligible", "not_eligible", "undetermined"
 STATUS_LABELS = {ELIGIBLE: "対象", NOT_ELIGIBLE: "対象外", UNDETERMINED: "確認できない要件がある"}
 CONDITION_LABELS = {True: "該当", False: "非該当", None: "確認できない（データなし）"}
+# The id under which ``unchecked`` names the receipt condition when its data has an unreadable row.
+RECEIVING = "receiving"
+UNREADABLE_RECEIPT = "確認できない（受給データに読めない行があります）"
+UNREADABLE_DATA = "確認できない（元のデータに読めない行があります）"
+# Whether the child still lives here: the register's 転出・死亡 (the run leaves out those it records).
+# When the register's status or 異動日 for the child did not load, a result "eligible" is not a gap
+# to write to: the child may have moved away.
+RESIDENCE, RESIDENCE_ITEMS = "residence", ("move_out_date", "death_date")
+UNREADABLE_RESIDENCE = "確認できない（住民記録の転出・死亡の欄に読めない値があります）"
 DERIVED_DEPARTMENT = {"household_size": "resident_registry", "household_children": "resident_registry",
                       "single_parent_household": "resident_registry"}
 
@@ -69,49 +78,87 @@ def _condition_expr(cond: ConditionDef, params: Mapping[str, Scalar], unavailabl
     return _compile(cond.when.node, params).cast(pl.Boolean)
 
 
+def _unreadable_columns(people: pl.DataFrame, unreadable: pl.DataFrame | None) -> pl.DataFrame:
+    """One column ``u:<item>`` per item with unreadable rows: the person's data for it has one."""
+    if unreadable is None or unreadable.height == 0:
+        return pl.DataFrame()
+    return pl.DataFrame([
+        people["person_id"].is_in(part["person_id"].implode()).alias(f"u:{item}")
+        for (item,), part in unreadable.group_by("item_id", maintain_order=True)
+    ])
+
+
 def evaluate_programmes(programmes: ProgrammeSet, as_of: dt.date, people: pl.DataFrame, observations: pl.DataFrame,
-                        *, unavailable: Iterable[str] = (), catalog: Catalog | None = None) -> ProgrammeResults:
-    """``unavailable``: departments whose data did not arrive for this run (their conditions are unknown)."""
+                        *, unavailable: Iterable[str] = (), catalog: Catalog | None = None,
+                        unreadable: pl.DataFrame | None = None) -> ProgrammeResults:
+    """``unavailable``: departments whose data did not arrive for this run (their conditions are unknown).
+    ``unreadable``: person_id, item_id — the person's data for that item has a row that did not load
+    (or loaded without the value): a condition reading it that did not hold could not be checked."""
     catalog = catalog or default_catalog()
     down = set(unavailable)
     params = programmes.parameters_at(as_of)
     people, observations = _inputs(people, observations)
     by_item = prepare_observations(observations, people.with_row_index("_pix"), programmes.item_ids, as_of)
     used = programmes.used_indicators
-    wide = pl.concat([people, _indicator_columns(used, as_of, params, people, by_item)], how="horizontal")
+    unread = _unreadable_columns(people, unreadable)
+    wide = pl.concat([people, _indicator_columns(used, as_of, params, people, by_item), unread], how="horizontal")
     ids = [i.id for i in used]
     frames, counts = [], {}
     for prog in programmes.programmes.values():
-        frame, count = _one(prog, wide, params, down, catalog, ids)
+        frame, count = _one(prog, wide, params, down, catalog, ids, frozenset(c[2:] for c in unread.columns))
         frames.append(frame)
         counts[prog.id] = count
     rows = pl.concat(frames) if frames else pl.DataFrame()
     return ProgrammeResults(rows, counts, as_of, dict(params))
 
 
+def _unread_expr(cond: ConditionDef, unread: frozenset[str]) -> pl.Expr:
+    """The person's data for an item the condition reads has an unreadable row."""
+    columns = [pl.col(f"u:{i}") for i in cond.items if i in unread]
+    return pl.any_horizontal(columns) if columns else pl.lit(False)
+
+
+def _checked(value: pl.Expr, cond: ConditionDef, unread: frozenset[str]) -> pl.Expr:
+    """A condition that did not hold while its data has an unreadable row could not be checked:
+    the missing row may be the one that says it holds (受給中)."""
+    return pl.when(_unread_expr(cond, unread) & ~value.fill_null(False)).then(None).otherwise(value)
+
+
 def _one(prog: ProgrammeDef, wide: pl.DataFrame, params: Mapping[str, Scalar], down: set[str], catalog: Catalog,
-         indicator_ids: list[str]) -> tuple[pl.DataFrame, dict[str, int]]:
+         indicator_ids: list[str], unread: frozenset[str] = frozenset()) -> tuple[pl.DataFrame, dict[str, int]]:
     population = _compile(prog.population.node, params).fill_null(False)
-    exprs = {f"c:{c.id}": _condition_expr(c, params, down, catalog) for c in prog.all_conditions}
-    part = wide.filter(population).with_columns(**exprs)
+    exprs = {f"c:{c.id}": _checked(_condition_expr(c, params, down, catalog), c, unread) for c in prog.all_conditions}
+    flags = {f"r:{c.id}": _unread_expr(c, unread) for c in prog.all_conditions}
+    part = wide.filter(population).with_columns(**exprs, **flags)
     all_held = pl.all_horizontal([pl.col(f"c:{c.id}") for c in prog.conditions]) if prog.conditions else pl.lit(True)
     any_held = pl.any_horizontal([pl.col(f"c:{c.id}") for c in prog.any_of]) if prog.any_of else pl.lit(True)
     # Kleene logic: all_horizontal is false if any is false, null if none false but one null.
-    verdict = all_held & any_held
+    residence = [pl.col(f"u:{i}") for i in RESIDENCE_ITEMS if i in unread]
+    moved_unknown = pl.any_horizontal(residence) if residence else pl.lit(False)
+    verdict = pl.when(moved_unknown & (all_held & any_held).fill_null(True)).then(None).otherwise(all_held & any_held)
     status = pl.when(verdict.is_null()).then(pl.lit(UNDETERMINED)).when(verdict).then(pl.lit(ELIGIBLE)) \
         .otherwise(pl.lit(NOT_ELIGIBLE))
     if prog.receiving is None:
-        receiving = pl.lit(None, dtype=pl.Boolean)
+        receiving, receipt_unread = pl.lit(None, dtype=pl.Boolean), pl.lit(False)
     else:
-        receiving = _condition_expr(prog.receiving, params, down, catalog)
-    part = part.with_columns(status=status, receiving=receiving)
+        receiving = _checked(_condition_expr(prog.receiving, params, down, catalog), prog.receiving, unread)
+        receipt_unread = _unread_expr(prog.receiving, unread)
+    part = part.with_columns(status=status, receiving=receiving, **{"r:receiving": receipt_unread,
+                                                                     f"r:{RESIDENCE}": moved_unknown})
+    eligible = part["status"] == ELIGIBLE
+    unreadable_condition = pl.any_horizontal([pl.col(f"c:{c.id}").is_null() & pl.col(f"r:{c.id}")
+                                              for c in prog.all_conditions])
     count = {
         "population": part.height,
-        "eligible": int((part["status"] == ELIGIBLE).sum()),
+        "eligible": int(eligible.sum()),
         "undetermined": int((part["status"] == UNDETERMINED).sum()),
-        "receiving": int(((part["status"] == ELIGIBLE) & part["receiving"].fill_null(False)).sum()),
-        "gap": int(((part["status"] == ELIGIBLE) & (part["receiving"] == False)).sum()),  # noqa: E712
-        "receipt_unknown": int(((part["status"] == ELIGIBLE) & part["receiving"].is_null()).sum()),
+        "receiving": int((eligible & part["receiving"].fill_null(False)).sum()),
+        "gap": int((eligible & (part["receiving"] == False)).sum()),  # noqa: E712
+        "receipt_unknown": int((eligible & part["receiving"].is_null()).sum()),
+        # Of those: receipt data with a row that did not load (not listed as a gap; the department's quarantine).
+        "receipt_unreadable": int((eligible & part["receiving"].is_null() & part["r:receiving"]).sum()),
+        "undetermined_unreadable": int(part.select(
+            (pl.col("status") == UNDETERMINED) & (unreadable_condition | pl.col(f"r:{RESIDENCE}"))).to_series().sum()),
     }
     kept = part.filter(pl.col("status") != NOT_ELIGIBLE)
     return _describe(prog, kept, indicator_ids), count
@@ -140,7 +187,16 @@ def _describe(prog: ProgrammeDef, kept: pl.DataFrame, indicator_ids: list[str]) 
             held = row[f"c:{cond.id}"]
             if held is None:
                 missing.append(cond.id)
-            described.append({"id": cond.id, "group": group, "held": held, "evidence": _evidence(row, evidence[cond.id])})
+            entry = {"id": cond.id, "group": group, "held": held, "evidence": _evidence(row, evidence[cond.id])}
+            if held is None and row[f"r:{cond.id}"]:
+                entry["unreadable"] = True  # its data has a row that did not load
+            described.append(entry)
+        if row["status"] == UNDETERMINED and row[f"r:{RESIDENCE}"]:
+            missing.append(RESIDENCE)
+            described.append({"id": RESIDENCE, "group": RESIDENCE, "held": None, "evidence": [], "unreadable": True})
+        if prog.receiving is not None and row["receiving"] is None and row["r:receiving"]:
+            missing.append(RECEIVING)
+            described.append({"id": RECEIVING, "group": RECEIVING, "held": None, "evidence": [], "unreadable": True})
         conditions.append(json.dumps(described, ensure_ascii=False))
         unchecked.append(json.dumps(missing))
         dates = [e["observed_on"] for e in _evidence(row, receipt_ids) if e["observed_on"]]

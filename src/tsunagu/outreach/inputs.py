@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -21,7 +21,9 @@ from tsunagu.catalog import Catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.ingest.normalize import name_key, split_name
 from tsunagu.link.models import HouseholdMember, PersonLink
+from tsunagu.outreach.evaluate import RESIDENCE_ITEMS
 from tsunagu.outreach.programmes import DERIVED_ITEMS
+from tsunagu.outreach.unreadable import SUBJECTS_SCHEMA, Unreadable, gather_unreadable
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA
 from tsunagu.screen.runs.inputs import REGISTRY, SPINE_SOURCE, ScreeningInputs, gather
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
@@ -29,6 +31,7 @@ from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 PURPOSE = "outreach"
 HOUSEHOLD_SOURCE = "tsunagu:household"
 HEAD_COUPLE = ("世帯主", "妻", "夫")
+RELATIONSHIP = "relationship_to_head"  # 続柄 (住民記録)
 # Sources that name a child's parent by 宛名番号: department -> source.
 PARENT_SOURCES = {"child_support": "jidou_teate", "maternal_child_health": "boshi_hoken"}
 BOARD, BOARD_SOURCE = "board_of_education", "gakureibo"
@@ -41,6 +44,7 @@ class OutreachInputs:
     observations: pl.DataFrame
     unavailable: list[str]  # departments whose data did not arrive (their conditions are unknown)
     snapshots: dict[str, list[str]]
+    unreadable: Unreadable = field(default_factory=Unreadable)  # subjects with rows that did not load
 
 
 def _members(session: Session) -> pl.DataFrame:
@@ -182,12 +186,28 @@ def _unavailable(inputs: ScreeningInputs, manifests: ManifestSet) -> list[str]:
     return sorted(departments)
 
 
+def _composition_unreadable(members: pl.DataFrame, unreadable: pl.DataFrame) -> set[str]:
+    """Children of a household with a member whose 続柄 did not load: who is a parent there is unknown."""
+    unsure = members.join(unreadable.filter(pl.col("item_id") == RELATIONSHIP).select("person_id"), on="person_id",
+                          how="semi").select("household_id").unique()
+    children = members.filter(pl.col("role") == "child").join(unsure, on="household_id", how="semi")
+    return set(children["person_id"].to_list())
+
+
 def gather_outreach(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
                     item_ids: frozenset[str], as_of: date, run_id: str) -> OutreachInputs:
     wanted = frozenset(item_ids - set(DERIVED_ITEMS))
     inputs = gather(session, nodes, manifests, catalog, wanted, as_of, run_id, purpose=PURPOSE)
+    members = _members(session)
+    # 続柄 is what single parenthood is derived from (_single_parent), 転出・死亡 who still lives here
+    # (gather leaves those out): their unreadable values count too.
+    unreadable = gather_unreadable(session, nodes, manifests, catalog, wanted | {RELATIONSHIP, *RESIDENCE_ITEMS},
+                                   as_of, run_id, purpose=PURPOSE, members=members, people=inputs.people)
     # The screening's single-parent flag counts adult "guardians"; ours counts parents (see _single_parent).
-    missing = _parent_missing(session, nodes, as_of, run_id) | _guardian_elsewhere(session, nodes, as_of, run_id)
+    unsure = _composition_unreadable(members, unreadable.subjects)
+    unreadable.subjects = pl.concat([unreadable.subjects, pl.DataFrame(
+        {"person_id": sorted(unsure), "item_id": ["single_parent_household"] * len(unsure)}, schema=SUBJECTS_SCHEMA)])
+    missing = _parent_missing(session, nodes, as_of, run_id) | _guardian_elsewhere(session, nodes, as_of, run_id) | unsure
     observations = pl.concat([inputs.observations.filter(pl.col("item_id") != "single_parent_household"),
                               _household_facts(session, inputs.people, as_of, missing)])
-    return OutreachInputs(inputs.people, observations, _unavailable(inputs, manifests), inputs.snapshots)
+    return OutreachInputs(inputs.people, observations, _unavailable(inputs, manifests), inputs.snapshots, unreadable)

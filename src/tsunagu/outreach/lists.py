@@ -22,9 +22,24 @@ from sqlalchemy.orm import Session
 from tsunagu.catalog import Catalog, default_catalog
 from tsunagu.outreach.access import decide_department
 from tsunagu.outreach.errors import UnknownProgrammeError
-from tsunagu.outreach.evaluate import DERIVED_DEPARTMENT, UNDETERMINED
+from tsunagu.outreach.evaluate import (
+    DERIVED_DEPARTMENT,
+    RECEIVING,
+    RESIDENCE,
+    UNDETERMINED,
+    UNREADABLE_DATA,
+    UNREADABLE_RECEIPT,
+    UNREADABLE_RESIDENCE,
+)
 from tsunagu.outreach.identity import Identity, identities
-from tsunagu.outreach.models import OutreachNotice, OutreachOptOut, OutreachOutcome, OutreachResult, OutreachWave
+from tsunagu.outreach.models import (
+    OutreachLanguage,
+    OutreachNotice,
+    OutreachOptOut,
+    OutreachOutcome,
+    OutreachResult,
+    OutreachWave,
+)
 from tsunagu.outreach.programmes import DEFAULT_SHOWN_AS, ProgrammeDef, ProgrammeSet
 from tsunagu.outreach.truth import latest_run
 from tsunagu.privacy import Subject
@@ -48,6 +63,7 @@ class GapEntry:
     status: str  # 未利用 / 受給状況を確認できない / 要件の一部を確認できない
     reasons: list[Reason]
     unchecked: list[str]
+    unreadable: list[str] = field(default_factory=list)  # 「…：確認できない（受給データに読めない行があります）」
 
 
 @dataclass
@@ -66,6 +82,7 @@ class GapHousehold:
     children: list[GapChild]
     programme_labels: list[str]
     opted_out: bool
+    language: str | None = None  # the letter language the family asked for (recorded by staff)
 
 
 @dataclass
@@ -116,16 +133,30 @@ def _reasons(prog: ProgrammeDef, conditions: list[dict[str, Any]], department: s
     return out
 
 
-def _unchecked(prog: ProgrammeDef, ids: list[str], department: str, catalog: Catalog) -> list[str]:
+def _unchecked(prog: ProgrammeDef, ids: list[str], department: str, catalog: Catalog,
+               conditions: list[dict[str, Any]] | None = None) -> tuple[list[str], list[str]]:
+    """The conditions that could not be checked for lack of data, and those whose data has a row
+    that did not load (with why: the department clears its quarantine; another department's
+    condition is named by no detail)."""
     by_id = {c.id: c for c in prog.all_conditions}
-    out = []
+    unreadable = {c["id"] for c in conditions or () if c.get("unreadable")}
+    missing, unread = [], []
     for cid in ids:
+        if cid == RECEIVING and prog.receiving is not None:
+            unread.append(f"{prog.receiving.label}：{UNREADABLE_RECEIPT}")
+            continue
+        if cid == RESIDENCE:
+            unread.append(f"市内に住んでいること：{UNREADABLE_RESIDENCE}")
+            continue
         spec = by_id.get(cid)
         if spec is None:
             continue
         own = all(_visible_to(i, department, catalog) for i in spec.items)
-        out.append(spec.label if own else "他の部署が保有する要件（記録がないため確認できない）")
-    return out
+        if cid in unreadable:
+            unread.append(f"{spec.label}：{UNREADABLE_DATA}" if own else f"他の部署が保有する要件：{UNREADABLE_DATA}")
+        else:
+            missing.append(spec.label if own else "他の部署が保有する要件（記録がないため確認できない）")
+    return missing, unread
 
 
 def _status(row: OutreachResult) -> str:
@@ -186,10 +217,13 @@ def gap_list(session: Session, subject: Subject, programmes: ProgrammeSet, nodes
     people = {r.person_id for h in shown for r in households[h]}
     who = identities(session, nodes, subject, people, households=set(shown))
     stops = opted_out(session)
+    asked = dict(session.execute(select(OutreachLanguage.household_id, OutreachLanguage.language)
+                                 .where(OutreachLanguage.household_id.in_(shown))).all())
     out = []
     for household in shown:
-        out.append(_household(household, households[household], by_programme, who, stops, department, catalog,
-                              run.as_of))
+        card = _household(household, households[household], by_programme, who, stops, department, catalog, run.as_of)
+        card.language = asked.get(household)
+        out.append(card)
     record_listed(session, subject, decision, LIST_ACTION, "outreach", sorted(people), key=key)
     several = sum(1 for h in order if len({r.programme for r in households[h]}) > 1)
     return GapList(department, label, run.run_id, run.as_of.isoformat(), summary, out, len(order), page, pages, several)
@@ -205,9 +239,10 @@ def _household(household: str, rows: list[OutreachResult], by_programme: Mapping
         child = children.setdefault(r.person_id, GapChild(
             r.person_id, person.name if person else "（氏名を取得できません）",
             _age(person.birth_date if person else None, as_of), []))
-        child.entries.append(GapEntry(prog.id, prog.label, _status(r),
-                                      _reasons(prog, json.loads(r.conditions), department, catalog),
-                                      _unchecked(prog, json.loads(r.unchecked), department, catalog)))
+        conditions = json.loads(r.conditions)
+        missing, unread = _unchecked(prog, json.loads(r.unchecked), department, catalog, conditions)
+        child.entries.append(GapEntry(prog.id, prog.label, _status(r), _reasons(prog, conditions, department, catalog),
+                                      missing, unread))
     guardian = who.get(f"guardian:{household}")
     labels = list(dict.fromkeys(by_programme[r.programme].label for r in rows))
     return GapHousehold(household, guardian.name if guardian else "", guardian.address if guardian else "",

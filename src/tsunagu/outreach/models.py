@@ -25,6 +25,8 @@ class OutreachRun(Base):
     unavailable_json: Mapped[str] = mapped_column(Text, default="[]")  # departments whose data did not arrive
     snapshots_json: Mapped[str] = mapped_column(Text, default="{}")
     children: Mapped[int] = mapped_column(Integer, default=0)
+    # Rows that did not load, per source and item (outreach.unreadable): what the data could not see.
+    unreadable_json: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class OutreachResult(Base):

@@ -249,7 +249,7 @@ def record_opt_out(session: Session, subject: Subject, person_id: str, reason: s
                    key: Ed25519PrivateKey | None = None) -> str:
     """The family asked for no more notices (from this department's programme, or all): the whole household."""
     if not reason.strip():
-        raise Invalid("申出の内容を入力してください")
+        raise Invalid("申出の内容を入力してください", field="reason")
     decide_department(session, subject, "outreach.optout", subject.organisation, person_id=person_id, key=key)
     household = household_of(session, person_id)
     session.add(OutreachOptOut(household_id=household, person_id=person_id, programme=programme, reason=reason.strip(),
@@ -260,7 +260,8 @@ def record_opt_out(session: Session, subject: Subject, person_id: str, reason: s
 def record_language(session: Session, subject: Subject, person_id: str, language: str, *,
                     key: Ed25519PrivateKey | None = None) -> None:
     if language not in LANGUAGES:
-        raise UnknownLanguageError(f"案内の言語は {' / '.join(LANGUAGES)} のいずれかです（指定: {language}）")
+        raise UnknownLanguageError(f"案内の言語は {' / '.join(LANGUAGES)} のいずれかです（指定: {language}）",
+                                   field="language")
     decide_department(session, subject, "outreach.optout", subject.organisation, person_id=person_id, key=key)
     household = household_of(session, person_id)
     row = session.get(OutreachLanguage, household)

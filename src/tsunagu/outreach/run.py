@@ -41,6 +41,7 @@ class OutreachReport:
     unavailable: list[str]
     outcomes: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # wave -> programme -> counts
     seconds: float = 0.0
+    unreadable: dict[str, Any] = field(default_factory=dict)  # rows that did not load, per source and item
 
 
 def _json(value: Any) -> str:
@@ -64,12 +65,13 @@ def run_outreach(session: Session, nodes: Mapping[str, Node], manifests: Manifes
     if excluded:
         people = people.filter(~pl.col("person_id").is_in(list(excluded)))
     result = evaluate_programmes(programmes, as_of, people, observations, unavailable=inputs.unavailable,
-                                 catalog=catalog)
+                                 catalog=catalog, unreadable=inputs.unreadable.subjects)
     session.add(OutreachRun(
         run_id=run_id, as_of=as_of, started_at=datetime.now(UTC), finished_at=None,
         programme_hash=programmes.hash, programmes_json=_json(programmes.resolved(as_of)),
         counts_json=_json(result.counts), unavailable_json=_json(inputs.unavailable),
         snapshots_json=_json(inputs.snapshots), children=people.height,
+        unreadable_json=_json(inputs.unreadable.summary()),
     ))
     session.flush()
     rows = _stored(result.rows, run_id)
@@ -85,7 +87,7 @@ def run_outreach(session: Session, nodes: Mapping[str, Node], manifests: Manifes
         items=tuple(sorted(programmes.item_ids)),
     ))
     return OutreachReport(run_id, as_of.isoformat(), people.height, result.counts, inputs.unavailable, outcomes,
-                          round(time.perf_counter() - started, 2))
+                          round(time.perf_counter() - started, 2), inputs.unreadable.summary())
 
 
 def settle_outcomes(session: Session, rows: pl.DataFrame, programmes: ProgrammeSet, run_id: str,

@@ -4,7 +4,8 @@ Per programme, households: the truth's households with a child eligible and not 
 a programme whose receipt no department records, eligible) against the run's listed households.
 Misses are split by why: the run could not check a condition for lack of data (undetermined), the
 child was not in the run (not linked to the register, moved, suspended), or the data said
-otherwise. ``recall_where_data_holds`` leaves out the first two: the gap the data cannot see.
+otherwise. ``recall_where_data_holds`` leaves out the first two, and households whose receipt data
+has a row that did not load (not listed, shown as 確認できない): the gap the data cannot see.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.link.models import PersonLink
 from tsunagu.outreach.errors import NoOutreachRunError
+from tsunagu.outreach.evaluate import RECEIVING
 from tsunagu.outreach.models import OutreachResult, OutreachRun
 
 SPINE = "juki_jumin"
@@ -52,9 +54,12 @@ def evaluate_outreach(session: Session, truth_dir: Path, run_id: str | None = No
                        schema={"hub_person": pl.Utf8, "aza_number": pl.Utf8}, orient="row").unique("hub_person")
     results = pl.DataFrame(session.execute(
         select(OutreachResult.person_id, OutreachResult.programme, OutreachResult.status, OutreachResult.receiving,
-               OutreachResult.gap).where(OutreachResult.run_id == run.run_id)).all(),
+               OutreachResult.gap, OutreachResult.unchecked).where(OutreachResult.run_id == run.run_id)).all(),
         schema={"hub_person": pl.Utf8, "programme": pl.Utf8, "status": pl.Utf8, "receiving": pl.Boolean,
-                "gap": pl.Boolean}, orient="row").join(aza, on="hub_person", how="left")
+                "gap": pl.Boolean, "unchecked": pl.Utf8}, orient="row").join(aza, on="hub_person", how="left")
+    # Receipt that could not be read (a row of the receipt data did not load): not listed, not seen.
+    results = results.with_columns(pl.col("unchecked").str.contains(f'"{RECEIVING}"', literal=True)
+                                   .alias("receipt_unreadable"))
     results = results.join(truth.select("aza_number", "programme", "household_id"), on=["aza_number", "programme"],
                            how="left")
     programmes = json.loads(run.programmes_json)["programmes"]
@@ -77,9 +82,10 @@ def evaluate_outreach(session: Session, truth_dir: Path, run_id: str | None = No
         gap = set(gap_rows["household_id"].to_list())
         hits = listed & gap
         undetermined = set(mine.filter(pl.col("status") == "undetermined")["household_id"].drop_nulls().to_list())
+        unreadable = set(mine.filter(pl.col("receipt_unreadable"))["household_id"].drop_nulls().to_list())
         seen_by_run = set(mine["household_id"].drop_nulls().to_list())
         missed = gap - listed
-        unseen = {h for h in missed if h in undetermined}
+        unseen = {h for h in missed if h in undetermined or h in unreadable}
         out[name] = {
             "recall": _ratio(len(hits), len(gap)),
             "precision": _ratio(len(hits), len(listed) + unmatched),
@@ -89,9 +95,12 @@ def evaluate_outreach(session: Session, truth_dir: Path, run_id: str | None = No
             "receipt_in_data": has_receipt,
             "missed": len(missed),
             "missed_undetermined": len(unseen),
+            "missed_receipt_unreadable": len({h for h in missed if h in unreadable}),
+            "receipt_unreadable_households": len(unreadable),
             "recall_where_data_holds": _ratio(len(hits), len(gap) - len(unseen)),
             "false_listed": len(listed - gap) + unmatched,
             "run_counts": counts.get(name, {}),
             "households_with_rows": len(seen_by_run),
         }
-    return {"run_id": run.run_id, "as_of": run.as_of.isoformat(), "unit": "household", "programmes": out}
+    return {"run_id": run.run_id, "as_of": run.as_of.isoformat(), "unit": "household", "programmes": out,
+            "unreadable": json.loads(run.unreadable_json or "{}")}

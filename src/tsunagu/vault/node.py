@@ -27,9 +27,10 @@ from tsunagu.privacy.records import IDENTITY_ACTIONS, ITEM_ACTIONS, existence_se
 from tsunagu.store.dialects import dialect_of
 from tsunagu.store.frames import csv_sha256
 from tsunagu.vault import schema
+from tsunagu.vault.quarantine import UnreadableRow, unreadable_rows
 from tsunagu.vault.store import Vault
 
-RequestKind = Literal["identifiers", "items", "record"]
+RequestKind = Literal["identifiers", "items", "record", "unreadable"]
 
 IDENTITY_FIELDS = schema.IDENTITY_FIELDS  # the vault's identity columns, listed once (vault/schema.py)
 
@@ -83,6 +84,12 @@ class Node(Protocol):
     def items(self, request: NodeRequest, as_of: date) -> NodeAnswer: ...
 
     def record(self, request: NodeRequest, source: str, local_id: str, as_of: date | None = None) -> NodeAnswer: ...
+
+    def unreadable(self, request: NodeRequest, as_of: date) -> NodeAnswer:
+        """Which subjects have rows that did not load (or loaded without a value) for ``request.items``
+        in the snapshots in force on ``as_of``: source, local_id (null: key unreadable), item_id,
+        rows, snapshot_date — never a row's content. Released like the items themselves."""
+        ...
 
 
 # Answers up to this many rows are written out by ``_csv_text``; larger ones by polars.
@@ -255,6 +262,36 @@ class LocalNode:
             frame = _to_frame(columns, [row for row in rows if (row[2], row[0]) in released])
             return self._answer(conn, request, "record", frame, refused, 1 if frame.height else 0)
 
+    def unreadable(self, request: NodeRequest, as_of: date) -> NodeAnswer:
+        # The same release as the items: an answer says a subject has a row in the source, which an
+        # items answer under this purpose already shows; the row's content never leaves the vault.
+        allowed, refused = self._split_items(request.purpose, request.role, request.items)
+        with self.vault.transaction() as conn:
+            if not allowed:
+                self._refuse(conn, request, "unreadable",
+                             "; ".join(f"{k}: {v}" for k, v in refused.items()) or "項目の指定がありません / no items")
+            sources = sorted({s for sources in allowed.values() for s in sources})
+            found = unreadable_rows(conn, sources, as_of)
+            frame = _unreadable_frame(found, self._items_by_column(allowed))
+            subjects = frame.filter(pl.col("local_id").is_not_null())["local_id"].n_unique() if frame.height else 0
+            return self._answer(conn, request, "unreadable", frame, refused, subjects)
+
+    def _items_by_column(self, allowed: Mapping[str, list[str]]) -> dict[str, dict[str | None, set[str]]]:
+        """source -> column -> the allowed items that column feeds (its value, date or condition);
+        the key None holds every allowed item of the source (a row that did not load at all)."""
+        out: dict[str, dict[str | None, set[str]]] = {}
+        for manifest in self.manifests:
+            for mapping in manifest.items:
+                if manifest.source not in allowed.get(mapping.item, ()):
+                    continue
+                columns = {mapping.column, *(mapping.when or {})}
+                if mapping.observed_on != "export_date":  # a date column of the row, not the file's date
+                    columns.add(mapping.observed_on)
+                per = out.setdefault(manifest.source, {})
+                for column in (None, *columns):
+                    per.setdefault(column, set()).add(mapping.item)
+        return out
+
     # -- logging ----------------------------------------------------------------------------------
     def _log(self, conn: Connection, request: NodeRequest, kind: RequestKind, subjects: int,
              outcome: str, reason: str, digest: str) -> None:
@@ -278,6 +315,28 @@ class LocalNode:
         reason = "; ".join(f"{k}: {v}" for k, v in refused.items()) if refused else "提供 / released"
         self._log(conn, request, kind, subjects, "partial" if refused else "released", reason, digest)
         return NodeAnswer(self.department, request.request_id, frame, refused, digest)
+
+
+def _unreadable_frame(found: Sequence[UnreadableRow], items: Mapping[str, Mapping[str | None, set[str]]],
+                      ) -> pl.DataFrame:
+    """Rows per (source, local_id, item_id, snapshot_date); rows whose key could not be read are counted
+    under a null local_id. A flagged row counts only for the items its left-out columns feed."""
+    counts: dict[tuple[str, str | None, str, date], int] = {}
+    for row in found:
+        by_column = items.get(row.source, {})
+        if row.whole_row:
+            concerned = by_column.get(None, set())
+        else:
+            concerned = {i for column in row.columns for i in by_column.get(column, ())}
+        for item in concerned:
+            key = (row.source, row.local_id, item, row.snapshot_date)
+            counts[key] = counts.get(key, 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2], kv[0][3]))
+    return pl.DataFrame(
+        [[k[0] for k, _ in ordered], [k[1] for k, _ in ordered], [k[2] for k, _ in ordered],
+         [n for _, n in ordered], [k[3] for k, _ in ordered]],
+        schema={"source": pl.Utf8, "local_id": pl.Utf8, "item_id": pl.Utf8, "rows": pl.Int64, "snapshot_date": pl.Date},
+    )
 
 
 _TYPES: dict[str, pl.DataType] = {

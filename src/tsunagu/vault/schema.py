@@ -126,6 +126,9 @@ quarantine = Table(
     Column("byte_offset", Integer),
     Column("raw", Text, nullable=False),
     Column("status", String(10), nullable=False, default="open"),
+    # The row's record key where its own column could be read (ingest.convert.readable_local_id):
+    # stored as records.local_id is, so the node can tell whose data did not load; NULL names nobody.
+    Column("local_id", Text),
 )
 
 # The node's own log: both ends of every exchange keep evidence (the hub logs its side).

@@ -52,17 +52,19 @@ def sqlite_value(value: object) -> object:
     return value
 
 
-# Identity columns added after schema version 1 was fixed: nullable, so a vault made before them
-# gains them in place (ALTER TABLE … ADD COLUMN) and its rows read as not having them.
-_ADDED_IDENTITY_COLUMNS = ("locality", "region")
+# Columns added after schema version 1 was fixed: nullable, so a vault made before them gains them
+# in place (ALTER TABLE … ADD COLUMN) and its rows read as not having them (a quarantine entry made
+# before ``local_id`` names nobody).
+_ADDED_COLUMNS = {"records": ("locality", "region"), "quarantine": ("local_id",)}
 
 
-def _add_identity_columns(conn: Connection, schema_name: str | None) -> None:
-    present = {c["name"] for c in inspect(conn).get_columns(schema.records.name, schema=schema_name)}
-    table = "records" if schema_name is None else f'"{schema_name}".records'
-    for name in _ADDED_IDENTITY_COLUMNS:
-        if name not in present:
-            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} TEXT"))
+def _add_columns(conn: Connection, schema_name: str | None) -> None:
+    for table_name, names in _ADDED_COLUMNS.items():
+        present = {c["name"] for c in inspect(conn).get_columns(table_name, schema=schema_name)}
+        table = table_name if schema_name is None else f'"{schema_name}".{table_name}'
+        for name in names:
+            if name not in present:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} TEXT"))
 
 
 class Vault:
@@ -78,7 +80,7 @@ class Vault:
             if self.location.schema_name is not None:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.location.schema_name}"'))
             schema.metadata.create_all(conn)
-            _add_identity_columns(conn, self.location.schema_name)
+            _add_columns(conn, self.location.schema_name)
             found = conn.execute(select(schema.vault_info.c.value).where(schema.vault_info.c.key == "schema_version")).scalar()
             if found is None:
                 conn.execute(insert(schema.vault_info).values(key="schema_version", value=str(schema.VAULT_SCHEMA_VERSION)))
@@ -253,23 +255,25 @@ class LoadWriter:
         self.loaded += len(local_ids)
 
     def add_quarantine(self, row_number: int, problems: Sequence[tuple[str, str, str]], raw: str,
-                       byte_offset: int | None = None) -> None:
+                       byte_offset: int | None = None, *, local_id: str | None = None) -> None:
+        """A row not loaded; ``local_id``: its key where the key's own column could be read."""
         for column, value, rule in problems:
             self._quarantine.append({
                 "load_id": self.load_id, "source": self.source, "file_name": self.file_name, "row_number": row_number,
                 "column_name": column, "value": value, "rule": rule, "byte_offset": byte_offset, "raw": raw,
-                "status": "open",
+                "status": "open", "local_id": local_id,
             })
         self.quarantined += 1
 
-    def add_flags(self, row_number: int, problems: Sequence[tuple[str, str, str]], raw: str) -> None:
+    def add_flags(self, row_number: int, problems: Sequence[tuple[str, str, str]], raw: str, *,
+                  local_id: str | None = None) -> None:
         """Values of a loaded row that were left out (loaded as missing): kept for the steward as
         quarantine entries with status ``flagged`` (the row itself is not quarantined)."""
         for column, value, rule in problems:
             self._quarantine.append({
                 "load_id": self.load_id, "source": self.source, "file_name": self.file_name, "row_number": row_number,
                 "column_name": column, "value": value, "rule": rule, "byte_offset": None, "raw": raw,
-                "status": FLAGGED,
+                "status": FLAGGED, "local_id": local_id,
             })
         self.flagged += 1
 

@@ -132,6 +132,9 @@ class HttpNode:
         path = f"{wire.ENDPOINTS['record']}/{quote(local_id, safe='')}"
         return self._exchange(_Call("record", request), path, as_of, source, local_id)
 
+    def unreadable(self, request: NodeRequest, as_of: date) -> NodeAnswer:
+        return self._exchange(_Call("unreadable", request), wire.ENDPOINTS["unreadable"], as_of)
+
     # -- one exchange -----------------------------------------------------------------------------
     def _exchange(self, call: _Call, path: str, as_of: date | None, source: str | None = None,
                   local_id: str | None = None, *, local_ids: Sequence[tuple[str, str]] | None = None) -> NodeAnswer:

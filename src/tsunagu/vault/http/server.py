@@ -164,8 +164,8 @@ class NodeService:
             raise _Refusal(400, "bad_request", f"宛先の部署が違います / addressed to {request.department!r}")
         if request.kind != kind:
             raise _Refusal(400, "bad_request", f"要求の種類が窓口と一致しません / kind {request.kind!r} sent to {kind!r}")
-        if kind == "items" and request.as_of is None:
-            raise _Refusal(400, "bad_request", "基準日（as_of）がありません / items need as_of")
+        if kind in ("items", "unreadable") and request.as_of is None:
+            raise _Refusal(400, "bad_request", f"基準日（as_of）がありません / {kind} need as_of")
         if kind == "record" and (not request.source or request.local_id != local_id):
             raise _Refusal(400, "bad_request", "source と local_id が必要です / record needs source and matching local_id")
         if kind != "identifiers" and request.local_ids is not None:
@@ -201,6 +201,9 @@ class NodeService:
         if kind == "items":
             assert request.as_of is not None  # checked in _parse
             return self.node.items(node_request, request.as_of)
+        if kind == "unreadable":
+            assert request.as_of is not None  # checked in _parse
+            return self.node.unreadable(node_request, request.as_of)
         assert request.source is not None and request.local_id is not None  # checked in _parse
         return self.node.record(node_request, request.source, request.local_id, request.as_of)
 
@@ -257,7 +260,7 @@ async def _read_body(request: Request) -> bytes | None:
 
 def create_app(node: LocalNode, *, node_key: Ed25519PrivateKey, hub_keys: Mapping[str, Ed25519PublicKey],
                window_s: float = DEFAULT_WINDOW_S, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The HTTP service of ``node``: POST /identifiers, /items, /records/{local_id}."""
+    """The HTTP service of ``node``: POST /identifiers, /items, /records/{local_id}, /unreadable."""
     service = NodeService(node, node_key=node_key, hub_keys=hub_keys, window_s=window_s, clock=clock)
     # No interactive docs: a node describes itself to nobody who has not been given its address and key.
     app = FastAPI(title=f"tsunagu node {node.department}", docs_url=None, redoc_url=None, openapi_url=None)
@@ -278,6 +281,10 @@ def create_app(node: LocalNode, *, node_key: Ed25519PrivateKey, hub_keys: Mappin
     @app.post("/items")
     async def items(request: Request) -> Response:
         return await dispatch(request, "items")
+
+    @app.post("/unreadable")
+    async def unreadable(request: Request) -> Response:
+        return await dispatch(request, "unreadable")
 
     # ":path" because a source's own ids may contain "/" (case numbers such as R8/0003).
     @app.post("/records/{local_id:path}")

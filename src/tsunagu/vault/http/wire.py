@@ -33,7 +33,8 @@ H_DIGEST = "X-Tsunagu-Content-SHA256"
 H_SIGNATURE = "X-Tsunagu-Signature"
 H_NODE = "X-Tsunagu-Node"
 
-ENDPOINTS: dict[RequestKind, str] = {"identifiers": "/identifiers", "items": "/items", "record": "/records"}
+ENDPOINTS: dict[RequestKind, str] = {"identifiers": "/identifiers", "items": "/items", "record": "/records",
+                                     "unreadable": "/unreadable"}
 
 
 class WireError(InputError, ValueError):
@@ -50,7 +51,7 @@ class WireRequest(BaseModel):
 
     v: Literal[1] = WIRE_VERSION
     department: str
-    kind: Literal["identifiers", "items", "record"]
+    kind: RequestKind
     request_id: str = Field(min_length=1, max_length=40)
     requester: str = Field(min_length=1, max_length=200)
     role: str = Field(min_length=1, max_length=40)
@@ -136,7 +137,7 @@ class _WireAnswer(BaseModel):
     v: Literal[1]
     department: str
     request_id: str
-    kind: Literal["identifiers", "items", "record"]
+    kind: RequestKind
     refused: dict[str, str]
     digest: str
     rows: int = Field(ge=0)
