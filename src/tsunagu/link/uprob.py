@@ -136,7 +136,9 @@ def _exact_first(levels: list[dict[str, Any]], first: int, left: pl.DataFrame, r
         .join(right.group_by(column).len("n_r").drop_nulls(column), on=column)
         .select((pl.col("n_l").cast(pl.Float64) * pl.col("n_r")).sum()).item()
     )
-    return float(agreeing or 0.0) / outside_null
+    if not agreeing:  # no two records agree: Jeffreys again, never a u of zero (an infinite weight)
+        return 0.5 / (outside_null + 1)
+    return float(agreeing) / outside_null
 
 
 def _pairs_outside_null(left: pl.DataFrame, right: pl.DataFrame, columns: list[str]) -> float:
