@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 U_RANDOM_PAIRS = 200_000
+U_PART = 50_000  # pairs compared at a time
 EQUALITY = re.compile(r"^(\w+)_l = \1_r$")
 NULL_PART = re.compile(r"^\((\w+)_l IS NULL OR \1_r IS NULL\)$")
 
@@ -68,29 +69,32 @@ def _sample_counts(comparisons: list[dict[str, Any]], left: pl.DataFrame, right:
     # of the estimate's time.
     conditions = " ".join(level["sql_condition"] for c in comparisons for level in c["comparison_levels"])
     used = [c for c in left.columns if c in right.columns and (f"{c}_l" in conditions or f"{c}_r" in conditions)]
-    sample = pl.concat([
-        left.select(used)[rng.integers(0, left.height, pairs)].rename(lambda c: f"{c}_l"),
-        right.select(used)[rng.integers(0, right.height, pairs)].rename(lambda c: f"{c}_r"),
-    ], how="horizontal")
+    left, right = left.select(used), right.select(used)
     names = [f"g{i}" for i in range(len(comparisons))]
     columns = ", ".join(f"{_gamma(c['comparison_levels'])} AS {name}" for name, c in zip(names, comparisons, strict=True))
-    sets = ", ".join(f"({name})" for name in names)
-    con.register("tsunagu_u_pairs", sample.to_arrow())
-    try:
-        # One pass over the pairs for every comparison: a grouping set per comparison, in whose rows
-        # only that comparison's level is not null.
-        # bandit B608 is a false positive: the conditions are the model's own SQL, no value from the data
-        rows = con.execute(
-            f"WITH g AS (SELECT {columns} FROM tsunagu_u_pairs) "  # nosec B608
-            f"SELECT {', '.join(names)}, count(*) FROM g GROUP BY GROUPING SETS ({sets})"
-        ).fetchall()
-    finally:
-        con.unregister("tsunagu_u_pairs")
+    # One pass over the pairs for every comparison: a grouping set per comparison, in whose rows
+    # only that comparison's level is not null.
+    # bandit B608 is a false positive: the conditions are the model's own SQL, no value from the data
+    query = (f"WITH g AS (SELECT {columns} FROM tsunagu_u_pairs) "  # nosec B608
+             f"SELECT {', '.join(names)}, count(*) FROM g GROUP BY GROUPING SETS ({', '.join(f'({n})' for n in names)})")
     counts: list[dict[int, int]] = [{} for _ in comparisons]
-    for row in rows:
-        for index, level in enumerate(row[:-1]):
-            if level is not None:
-                counts[index][int(level)] = int(row[-1])
+    # In parts: at 100,000 children the pairs' names, addresses and guardians' lists would otherwise
+    # be copied whole (polars, then Arrow for DuckDB) beside what the run already holds.
+    for start in range(0, pairs, U_PART):
+        size = min(U_PART, pairs - start)
+        sample = pl.concat([
+            left[rng.integers(0, left.height, size)].rename(lambda c: f"{c}_l"),
+            right[rng.integers(0, right.height, size)].rename(lambda c: f"{c}_r"),
+        ], how="horizontal")
+        con.register("tsunagu_u_pairs", sample.to_arrow())
+        try:
+            rows = con.execute(query).fetchall()
+        finally:
+            con.unregister("tsunagu_u_pairs")
+        for row in rows:
+            for index, level in enumerate(row[:-1]):
+                if level is not None:
+                    counts[index][int(level)] = counts[index].get(int(level), 0) + int(row[-1])
     return counts
 
 
