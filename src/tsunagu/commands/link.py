@@ -25,7 +25,6 @@ from tsunagu.commands.common import (
 )
 from tsunagu.config import Settings
 from tsunagu.hub import Hub
-from tsunagu.link.evaluate import TruthCoverageError, evaluate_linkage
 from tsunagu.link.probabilistic import BlockingTooLargeError
 from tsunagu.link.run import LinkReport, run_linkage
 
@@ -159,6 +158,8 @@ def evaluate(
     json_out: JsonOption = False,
 ) -> None:
     """名寄せ結果を正解（合成データの truth）と比べ、適合率・再現率・F1を報告する。"""
+    from tsunagu.link.evaluate import TruthCoverageError, evaluate_linkage  # only this command compares with truth
+
     settings = settings_for(home)
     with reported_errors(FileNotFoundError, TruthCoverageError), Hub(settings) as hub, hub.sessions() as session:
         report = evaluate_linkage(session, truth)
