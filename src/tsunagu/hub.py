@@ -29,17 +29,17 @@ from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
 from tsunagu.privacy import NoteCipher, Policy, default_policy, load_note_cipher, load_or_create_signing_key
 from tsunagu.privacy.keyfiles import load_or_create_search_secret
-from tsunagu.screen import RuleSet, load_rule_set
 from tsunagu.store.db import migrate, read_session_factory, session_factory
 from tsunagu.store.dialects import Dialect, create_hub_engine, dialect_for_url
-from tsunagu.vault.http.client import ExchangeRecord
 from tsunagu.vault.http.hub_audit import HubExchangeLog
 from tsunagu.vault.node import Node
 from tsunagu.vault.topology import close_nodes, open_nodes
-from tsunagu.work.unit import reading_unit, unit_of_work
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tsunagu.screen import RuleSet
+    from tsunagu.vault.http.client import ExchangeRecord
 
 
 class Hub:
@@ -77,12 +77,18 @@ class Hub:
     @contextmanager
     def unit(self) -> Iterator[Session]:
         """One unit of work: commits at the end, a policy refusal included (``work.unit.unit_of_work``)."""
+        # The work layer is imported when a unit is first asked for: a linkage run or an ingest
+        # uses plain sessions, and the work layer brings the screening model with it.
+        from tsunagu.work.unit import unit_of_work
+
         with unit_of_work(self.sessions) as session:
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A unit that only reads (and records its reads): ``work.unit.reading_unit``."""
+        from tsunagu.work.unit import reading_unit
+
         with reading_unit(self.read_sessions, self.sessions) as session:
             yield session
 
@@ -118,6 +124,10 @@ class Hub:
 
     def rule_set(self, municipality_code: str | None = None) -> RuleSet:
         """The screening rules in force here: the national baseline with this municipality's changes."""
+        # Imported here: a linkage run or an ingest does not screen (the screening model is a tenth
+        # of a second of imports for every command).
+        from tsunagu.screen import load_rule_set
+
         code = municipality_code if municipality_code is not None else self.settings.municipality_code
         return load_rule_set(self.rules_path, code)
 

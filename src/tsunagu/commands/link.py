@@ -25,11 +25,8 @@ from tsunagu.commands.common import (
 )
 from tsunagu.config import Settings
 from tsunagu.hub import Hub
-from tsunagu.link.evaluate import TruthCoverageError, evaluate_linkage
 from tsunagu.link.probabilistic import BlockingTooLargeError
 from tsunagu.link.run import LinkReport, run_linkage
-from tsunagu.work import linkreview
-from tsunagu.work.errors import WorkError
 
 link_app = typer.Typer(help="名寄せ（同一人物の記録をつなぐ）", invoke_without_command=True)
 
@@ -100,6 +97,9 @@ def review(
     settings = settings_for(home)
     subject = cli_subject(as_role, "cli", back_office_only=False)
     key = signing_key(settings)
+    from tsunagu.work import linkreview  # the review's workflow, not needed by a linkage run (imports)
+    from tsunagu.work.errors import WorkError
+
     with reported_errors(WorkError), Hub.open(settings) as hub, hub.unit() as session:
         pairs = linkreview.pending_pairs(session, subject, hub.nodes(), hub.manifests, limit=limit,
                                          key=key)
@@ -140,6 +140,9 @@ def decide_pair(
     """名寄せ確認の1組に判断を記録する（以後の名寄せはこの判断に従う）。"""
     settings = settings_for(home)
     subject = cli_subject(as_role, "cli", back_office_only=False)
+    from tsunagu.work import linkreview
+    from tsunagu.work.errors import WorkError
+
     with reported_errors(WorkError), Hub(settings) as hub, hub.unit() as session:
         linkreview.decide_pair(session, subject, pair_id, decision, reason, key=signing_key(settings))
     if json_out:
@@ -155,6 +158,8 @@ def evaluate(
     json_out: JsonOption = False,
 ) -> None:
     """名寄せ結果を正解（合成データの truth）と比べ、適合率・再現率・F1を報告する。"""
+    from tsunagu.link.evaluate import TruthCoverageError, evaluate_linkage  # only this command compares with truth
+
     settings = settings_for(home)
     with reported_errors(FileNotFoundError, TruthCoverageError), Hub(settings) as hub, hub.sessions() as session:
         report = evaluate_linkage(session, truth)

@@ -7,6 +7,7 @@ country's) sources link without code changes. The settings are plain JSON: saved
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -334,6 +335,26 @@ def _rule_usable(rule: tuple[str, ...], comparison_names: set[str]) -> bool:
              "birth_year": "birth_date", "latin_given": "given_name", "latin_family": "family_name", "name_pair": "family_name",
              "postal_code": "postcode", "locality": "locality"}
     return all(needs[c] in comparison_names for c in rule)
+
+
+# A level EM saw no match in (a kind of typo rare in the training pairs, such as a day and month
+# swapped) is left with m unobserved, which Splink scores as m = 1e-6, or with an m near 0: either
+# vetoes every true pair showing it (at 100,000 children the prefecture's one-digit birth-date level
+# did). Such a level gets this m instead: one match in a thousand shows it.
+M_FLOOR = 0.001
+
+
+def floored(trained: dict[str, Any]) -> dict[str, Any]:
+    """The trained model with each non-null level's m at least M_FLOOR (the else levels excepted)."""
+    out = copy.deepcopy(trained)
+    for comparison in out["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level") or level["sql_condition"] == "ELSE":
+                continue
+            m = level.get("m_probability")
+            if m is None or m < M_FLOOR:
+                level["m_probability"] = M_FLOOR
+    return out
 
 
 def model_version(settings: dict[str, Any]) -> str:

@@ -21,8 +21,9 @@ import polars as pl
 
 from tsunagu.errors import ExitCode, TsunaguError
 from tsunagu.link.assign import new_surname
-from tsunagu.link.model import BLOCKING_RULES, blocking_sql
+from tsunagu.link.model import BLOCKING_RULES, blocking_sql, floored
 from tsunagu.link.romaji import latin_key
+from tsunagu.link.uprob import with_u
 
 LEFT_DATASET = "0_spine"
 RIGHT_DATASET = "1_records"
@@ -30,17 +31,12 @@ DEFAULT_COMPARISON_BUDGET = 60_000_000
 # DuckDB's memory for one run's blocking counts and Splink: what does not fit spills to disk.
 DUCKDB_MEMORY_MB = 3_072
 
-# Training. u: random pairs (Splink's recommended order of magnitude). m: expectation maximisation
-# on two blockings, each fixing the comparisons it blocks on. EM iterates over the pairs'
+# Training. u: from value frequencies and independent random pairs (link/uprob.py). m: expectation
+# maximisation on two blockings, each fixing the comparisons it blocks on. EM iterates over the pairs'
 # agreement patterns (term frequencies apply when scoring, not in training), on at most
 # EM_MAX_PAIRS pairs of each blocking, drawn by Splink's deterministic hash of the record ids.
 # At 100,000 children a blocking gives about 950,000 pairs; trained this way EM took 1.7 s instead
 # of 4.9 s, and every record linked as before, with the same 74 pairs for review (docs/performance.md).
-U_PAIRS = 2_000_000
-# Fewer for small files: u's precision depends on how many random pairs show a level, not on their
-# share of all pairs; at 5,000 × 5,000 records 2 million pairs (8 % of all) took most of the run.
-U_SHARE = 50  # at most one pair in U_SHARE of all possible pairs …
-U_PAIRS_MIN = 500_000  # … but never fewer than this
 EM_BLOCKS: tuple[tuple[str, ...], ...] = (("birth_date",), ("given_reading_key", "family_reading_key"))
 # A training blocking that gives no pairs (exports without kana, or without birth dates) is skipped
 # with a note, and the first of these that gives pairs trains in its place.
@@ -154,31 +150,37 @@ def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
         shutil.rmtree(spill, ignore_errors=True)
 
 
-def count_comparisons(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tuple[str, ...], ...] = BLOCKING_RULES) -> list[BlockCount]:
-    """Exact pair counts per equality rule (null keys never block together)."""
-    with _connection() as con:
-        con.register("l_side", left.to_arrow())
-        con.register("r_side", right.to_arrow())
-        counts = []
-        for rule in rules:
-            if not all(c in left.columns and c in right.columns for c in rule):
-                continue
-            cols = ", ".join(rule)
-            not_null = " AND ".join(f"{c} IS NOT NULL" for c in rule)
-            # bandit B608 is a false positive: the columns are the blocking rules' names from code; no value
-            # from the data is in the text
-            row = con.execute(
-                f"""
-                WITH l AS (SELECT {cols}, count(*) AS n FROM l_side WHERE {not_null} GROUP BY ALL),
-                     r AS (SELECT {cols}, count(*) AS n FROM r_side WHERE {not_null} GROUP BY ALL),
-                     j AS (SELECT l.n * r.n AS pairs, concat_ws('|', {', '.join(f'l.{c}' for c in rule)}) AS v
-                           FROM l JOIN r USING ({cols}))
-                SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0), arg_max(v, pairs) FROM j
-                """  # nosec B608
-            ).fetchone()
-            assert row is not None
-            counts.append(BlockCount(blocking_sql(rule), int(row[0]), int(row[1]), _shown(rule, str(row[2] or ""))))
-        return counts
+def count_comparisons(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tuple[str, ...], ...] = BLOCKING_RULES,
+                      con: duckdb.DuckDBPyConnection | None = None) -> list[BlockCount]:
+    """Exact pair counts per equality rule (null keys never block together), in the caller's
+    connection if given (one registration of the two sides for the run's counts)."""
+    if con is None:
+        with _connection() as own:
+            return count_comparisons(left, right, rules, own)
+    con.register("l_side", left.to_arrow())
+    con.register("r_side", right.to_arrow())
+    try:
+        return [_count(con, rule) for rule in rules if all(c in left.columns and c in right.columns for c in rule)]
+    finally:
+        con.unregister("l_side")
+        con.unregister("r_side")
+
+
+def _count(con: duckdb.DuckDBPyConnection, rule: tuple[str, ...]) -> BlockCount:
+    cols = ", ".join(rule)
+    not_null = " AND ".join(f"{c} IS NOT NULL" for c in rule)
+    # bandit B608 is a false positive: the columns are the blocking rules' names from code; no value
+    # from the data is in the text
+    row = con.execute(
+        f"""
+        WITH l AS (SELECT {cols}, count(*) AS n FROM l_side WHERE {not_null} GROUP BY ALL),
+             r AS (SELECT {cols}, count(*) AS n FROM r_side WHERE {not_null} GROUP BY ALL),
+             j AS (SELECT l.n * r.n AS pairs, concat_ws('|', {', '.join(f'l.{c}' for c in rule)}) AS v
+                   FROM l JOIN r USING ({cols}))
+        SELECT coalesce(sum(pairs), 0), coalesce(max(pairs), 0), arg_max(v, pairs) FROM j
+        """  # nosec B608
+    ).fetchall()[0]
+    return BlockCount(blocking_sql(rule), int(row[0]), int(row[1]), _shown(rule, str(row[2] or "")))
 
 
 def check_budget(counts: list[BlockCount], budget: int) -> None:
@@ -200,28 +202,34 @@ class ProbabilisticResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _linker(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataFrame, settings: dict[str, Any]) -> Any:
-    from splink import DuckDBAPI, Linker
+def _frames(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataFrame) -> list[Any]:
+    from splink import DuckDBAPI
 
     db_api = DuckDBAPI(connection=con)
-    left_sdf = db_api.register(left.to_arrow(), table_name="tsunagu_spine")
-    right_sdf = db_api.register(right.to_arrow(), table_name="tsunagu_records")
-    return Linker([left_sdf, right_sdf], settings, log_level=logging.ERROR)
+    return [db_api.register(left.to_arrow(), table_name="tsunagu_spine"),
+            db_api.register(right.to_arrow(), table_name="tsunagu_records")]
 
 
-def _with_pairs(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tuple[str, ...], ...]) -> list[tuple[str, ...]]:
-    """The rules (in order) that block at least one pair of these records."""
-    counts = {c.rule: c.comparisons for c in count_comparisons(left, right, rules)}
-    return [rule for rule in rules if counts.get(blocking_sql(rule), 0) > 0]
+def _linker(frames: list[Any], settings: dict[str, Any], validate: bool = True) -> Any:
+    from splink import Linker
+
+    return Linker(frames, settings, log_level=logging.ERROR, validate_settings=validate)
 
 
-def training_plan(left: pl.DataFrame, right: pl.DataFrame) -> tuple[tuple[str, ...] | None, list[tuple[str, ...]], list[str]]:
+TRAINING_RULES: tuple[tuple[str, ...], ...] = (*PRIOR_RULES, *EM_BLOCKS, *EM_FALLBACKS)
+# The prior's rule, the EM blockings, and notes on what was skipped.
+Plan = tuple[tuple[str, ...] | None, list[tuple[str, ...]], list[str]]
+
+
+def training_plan(left: pl.DataFrame, right: pl.DataFrame, counts: list[BlockCount] | None = None) -> Plan:
     """The prior's rule, the EM blockings, and a note for each planned blocking without pairs.
 
     Built from the fields the records actually have: exports without kana readings or without birth
-    dates train on what they hold instead of failing in Splink."""
+    dates train on what they hold instead of failing in Splink. ``counts`` of the training rules
+    (count_comparisons) if the caller has them."""
     notes: list[str] = []
-    usable = _with_pairs(left, right, (*PRIOR_RULES, *EM_BLOCKS, *EM_FALLBACKS))
+    counted = {c.rule: c.comparisons for c in (counts if counts is not None else count_comparisons(left, right, TRAINING_RULES))}
+    usable = [rule for rule in TRAINING_RULES if counted.get(blocking_sql(rule), 0) > 0]
     prior = next((r for r in PRIOR_RULES if r in usable), None)
     blocks = [r for r in EM_BLOCKS if r in usable]
     for rule in EM_BLOCKS:
@@ -236,19 +244,15 @@ def training_plan(left: pl.DataFrame, right: pl.DataFrame) -> tuple[tuple[str, .
     return prior, blocks, notes
 
 
-def u_pairs(left: int, right: int) -> int:
-    """Random pairs for estimating u: U_PAIRS, fewer for small files (U_SHARE, U_PAIRS_MIN)."""
-    return max(U_PAIRS_MIN, min(U_PAIRS, left * right // U_SHARE))
-
-
-def _train(linker: Any, seed: int, left: pl.DataFrame, right: pl.DataFrame) -> list[str]:
+def _train(linker: Any, plan: Plan) -> list[str]:
+    """The prior and m (u is in the settings already, uprob.with_u; EM keeps it fixed)."""
     from splink import block_on
     from splink.internals.exceptions import EMTrainingException
 
-    prior, blocks, notes = training_plan(left, right)
+    prior, blocks, notes = plan
+    notes = list(notes)
     if prior is not None:
         linker.training.estimate_probability_two_random_records_match([block_on(*prior)], recall=0.7)
-    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs(left.height, right.height), seed=seed)
     for rule in blocks:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
@@ -270,22 +274,40 @@ def link_probabilistic(
 ) -> ProbabilisticResult:
     """Score spine × records pairs; train the model unless a trained one is given (incremental runs)."""
     left, right = _side(spine, LEFT_DATASET), _side(records, RIGHT_DATASET)
-    counts = count_comparisons(left, right)
-    check_budget(counts, budget)
-    if right.height == 0 or left.height == 0:
-        return ProbabilisticResult(_empty_pairs(), trained_model or settings, counts)
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    model = copy.deepcopy(trained_model) if trained_model is not None else settings
+    training = trained_model is None
     # Closed as soon as the pairs are out: Splink's tables (millions of pairs) would otherwise
     # stay in memory until the process ends, the linker's reference cycles keeping them alive.
     with _connection() as con:
-        linker = _linker(con, left, right, model)
-        notes = _train(linker, seed, left, right) if trained_model is None else []
+        # The blocking rules' counts first (a refused blocking fails before any training), and the
+        # training rules' in the same pass.
+        rules = tuple(dict.fromkeys((*BLOCKING_RULES, *(TRAINING_RULES if training else ()))))
+        counted = count_comparisons(left, right, rules, con)
+        blocking = {blocking_sql(rule) for rule in BLOCKING_RULES}
+        counts = [c for c in counted if c.rule in blocking]
+        check_budget(counts, budget)
+        if right.height == 0 or left.height == 0:
+            return ProbabilisticResult(_empty_pairs(), trained_model or settings, counts)
+        logging.getLogger("splink").setLevel(logging.ERROR)
+        frames = _frames(con, left, right)
+        notes: list[str] = []
+        if trained_model is not None:
+            linker = _linker(frames, copy.deepcopy(trained_model))
+        else:
+            linker, notes = _trained(con, frames, left, right, settings, training_plan(left, right, counted), seed)
         predictions = linker.inference.predict(threshold_match_probability=min(threshold, NEW_SURNAME_FLOOR))
         pairs = pl.from_arrow(predictions.as_pyarrow_table())
         assert isinstance(pairs, pl.DataFrame)
         pairs = pairs.filter((pl.col("match_probability") >= threshold) | new_surname(pairs))
         return ProbabilisticResult(_orient(pairs), linker.misc.save_model_to_json(), counts, notes)
+
+
+def _trained(con: duckdb.DuckDBPyConnection, frames: list[Any], left: pl.DataFrame, right: pl.DataFrame,
+             settings: dict[str, Any], plan: Plan, seed: int) -> tuple[Any, list[str]]:
+    """A linker with u from the records (uprob), the prior and m trained, then m floored (model.floored)."""
+    linker = _linker(frames, with_u(settings, left, right, con, seed))
+    notes = _train(linker, plan)
+    # The same comparisons and columns as the linker just validated: only m and u differ.
+    return _linker(frames, floored(linker.misc.save_model_to_json()), validate=False), notes
 
 
 def _orient(pairs: pl.DataFrame) -> pl.DataFrame:

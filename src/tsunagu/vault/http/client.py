@@ -13,15 +13,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 from urllib.parse import quote
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from tsunagu.vault.errors import NodeAuthenticationError, NodeTransportError, NodeUnavailableError
 from tsunagu.vault.http import signing, wire
 from tsunagu.vault.node import NodeAnswer, NodeRefusedError, NodeRequest, RequestKind, frame_digest
+
+if TYPE_CHECKING:
+    # httpx (with what it imports) is imported when a remote node is first opened: a home whose
+    # nodes are all local (one process, SQLite) never needs it.
+    import httpx
 
 Outcome = Literal["released", "partial", "refused", "unavailable", "error"]
 MAX_BACKOFF_S = 30.0
@@ -101,6 +105,8 @@ class HttpNode:
         self.backoff = backoff
         self.on_exchange = on_exchange
         self._sleep = sleep
+        import httpx
+
         limits = httpx.Timeout(connect=self.timeouts.connect_s, read=self.timeouts.read_s,
                                write=self.timeouts.read_s, pool=self.timeouts.connect_s)
         # trust_env=False: node traffic goes straight to the configured address, never via an
@@ -138,6 +144,8 @@ class HttpNode:
     # -- one exchange -----------------------------------------------------------------------------
     def _exchange(self, call: _Call, path: str, as_of: date | None, source: str | None = None,
                   local_id: str | None = None, *, local_ids: Sequence[tuple[str, str]] | None = None) -> NodeAnswer:
+        import httpx  # imported by __init__ already: a look-up in sys.modules
+
         body = wire.request_body(self.department, call.kind, call.request, as_of, source, local_id, local_ids)
         reason = ""
         for attempt in range(self.retries + 1):
