@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-
 from sqlalchemy import Engine, event, func, select
 
 with warnings.catch_warnings():
@@ -109,6 +108,7 @@ def measure(client: TestClient, kind: str, n: int, shared: _Shared, counter: Sta
     wall: list[float] = []
     sql: list[int] = []
     statuses: Counter[int] = Counter()
+    slowest: list[tuple[float, str]] = []
     audited = audit_count()
     for _ in range(n):
         url, params, key = _request(kind, rng, shared)
@@ -117,6 +117,7 @@ def measure(client: TestClient, kind: str, n: int, shared: _Shared, counter: Sta
         cpu.append(time.process_time() - c0)
         wall.append(time.perf_counter() - w0)
         sql.append(counter.count - before_sql)
+        slowest = sorted([*slowest, (cpu[-1], f"{url} {params}")], reverse=True)[:3]
         statuses[response.status_code] += 1
         if response.status_code == 200:
             if key is not None:
@@ -129,6 +130,7 @@ def measure(client: TestClient, kind: str, n: int, shared: _Shared, counter: Sta
         "cpu_ms_max": round(max(cpu) * 1000, 1), "wall_ms_median": round(statistics.median(wall) * 1000, 1),
         "sql_per_request": round(statistics.fmean(sql), 1),
         "audit_entries_per_request": round((audit_count() - audited) / n, 1),
+        "slowest": [f"{c * 1000:.0f} ms {what}" for c, what in slowest],
     }
 
 
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         shared.learn("", warm.text)
         rng = random.Random(args.seed)
         for _ in range(10):
-            url, params, key = _request("child_page", rng, shared)
+            url, params, _key = _request("child_page", rng, shared)
             shared.learn_child(client.get(url, params=params).text)
         for i, kind in enumerate(KINDS):
             if threads is not None and kind == args.profile:
@@ -182,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         r = results[kind]
         print(f"{kind:15} {r['cpu_ms_mean']:>12} {r['cpu_ms_median']:>8} {r['cpu_ms_max']:>8} {r['wall_ms_median']:>9} "
               f"{r['sql_per_request']:>8} {r['audit_entries_per_request']:>10}  {r['statuses']}")
+    for kind in KINDS:
+        print(f"slowest {kind}: {'; '.join(results[kind]['slowest'])}")
     print(f"sign-in: {results['sign_in_cpu_ms']} ms CPU")
     if args.out:
         args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
