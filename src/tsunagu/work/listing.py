@@ -150,9 +150,10 @@ def settle() -> None:
     loaded that is some 280,000, and each pass took about 0.1 s of CPU in whichever request set
     it off: at 100,000 children most of the slowest list, child and search requests. What is held
     now lives until the process ends or a new run replaces it (freed then by reference counting:
-    the listing holds no cycles); later objects are collected as before.
+    the listing holds no cycles); later objects are collected as before. The young generations are
+    collected first (cheap), so the request's own garbage is not kept with them.
     """
-    gc.collect()
+    gc.collect(1)
     gc.freeze()
 
 
