@@ -111,6 +111,16 @@ def suspended_persons(session: Session) -> set[str]:
 
 
 def is_suspended(session: Session, person_id: str) -> bool:
+    memo = snapshot_memo(session)
+    if memo is None:
+        return _is_suspended(session, person_id)
+    key = ("is_suspended", person_id)
+    if key not in memo:
+        memo[key] = _is_suspended(session, person_id)
+    return bool(memo[key])
+
+
+def _is_suspended(session: Session, person_id: str) -> bool:
     found = session.scalars(
         select(UseSuspension.id).where(UseSuspension.person_id == person_id, UseSuspension.active.is_(True)).limit(1)
     ).first()
