@@ -41,6 +41,7 @@ from tsunagu.bench.webload import CHILD_PURPOSES, LoadConfig, _list_request, _se
 from tsunagu.config import load_settings
 from tsunagu.privacy.models import AuditEntry
 from tsunagu.web.app import create_app
+from tsunagu.work.listing import settle_after_loads
 
 KINDS = ("candidate_list", "child_page", "search")
 _CSRF = "name=\"csrf_token\" value=\""
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     home = args.home.resolve()
     user_id, password = prepare_account(home)
     settings = load_settings(home)
+    settle_after_loads()  # as the server (tsunagu.web.serving) does
     app = create_app(settings)
     counter = StatementCounter()
     threads = ThreadProfile() if args.profile else None

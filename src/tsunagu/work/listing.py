@@ -151,18 +151,24 @@ def settle() -> None:
     it off: at 100,000 children most of the slowest list, child and search requests. What is held
     now lives until the process ends or a new run replaces it (freed then by reference counting:
     the listing holds no cycles); later objects are collected as before. The young generations are
-    collected first (cheap), so the request's own garbage is not kept with them.
+    collected first (cheap), so the request's own garbage is not kept with them. Only for a process
+    that serves the app (``settle_after_loads``): what a test run holds is short-lived.
     """
     gc.collect(1)
     gc.freeze()
 
 
 class ListingCache:
-    """The current listing of each hub this process serves (normally one)."""
+    """The current listing of each hub this process serves (normally one).
+
+    ``settle_after_load``: freeze the process's objects after each load (``settle``), which a server
+    wants and a test run must not have (its later garbage cycles, frozen, would never be freed).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[str, int, RunListing]] = {}
+        self.settle_after_load = False
 
     def get(self, session: Session, run_id: str) -> RunListing:
         hub = session.get_bind().engine.url.render_as_string(hide_password=True)
@@ -176,7 +182,8 @@ class ListingCache:
             # Stored under the count of the same snapshot it was loaded in, so a deletion committed
             # meanwhile makes the next request load again rather than be missed.
             self._entries[hub] = (run_id, count, listing)
-            settle()
+            if self.settle_after_load:
+                settle()
             return listing
 
     def clear(self) -> None:
@@ -185,6 +192,11 @@ class ListingCache:
 
 
 _cache = ListingCache()
+
+
+def settle_after_loads() -> None:
+    """For a serving process: its listings (and what it holds by then) stay out of full GC passes."""
+    _cache.settle_after_load = True
 
 
 def run_listing(session: Session, run_id: str) -> RunListing:
