@@ -8,10 +8,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import delete
 
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
-from tsunagu.work.candidates import CandidateFilter, CandidatePage, dashboard, list_candidates
+from tsunagu.work import listing
+from tsunagu.work.candidates import CandidateFilter, CandidatePage, dashboard, latest_run, list_candidates
 from tsunagu.work.listing import Listed, Selections
 from tsunagu.work.suspensions import suspend
 from tsunagu.work.unit import unit_of_work
@@ -94,3 +96,20 @@ def test_selections_drop_the_least_recently_asked_once_they_hold_too_many_rows()
     assert built == ["a", "b", "c", "b"]
     kept.get("big", build("big", 9))  # larger than the bound alone: kept (the newest always is), the rest go
     assert len(kept) == 1 and len(kept.get("big", build("big", 9))) == 9 and built[-1] == "big"
+
+
+def test_only_a_serving_process_freezes_what_it_holds_after_a_load(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    frozen: list[bool] = []
+    monkeypatch.setattr(listing.gc, "freeze", lambda: frozen.append(True))  # the test process is not frozen
+    cache = listing.ListingCache()
+    with unit_of_work(home.factory) as session:
+        run = latest_run(session)
+        assert run is not None
+        cache.get(session, run.run_id)
+        assert frozen == []  # a test run (or a command) keeps collecting as usual
+        cache.settle_after_load = True
+        cache.get(session, run.run_id)
+        assert frozen == []  # the copy was current: nothing loaded
+        cache.clear()
+        cache.get(session, run.run_id)
+    assert frozen == [True]
