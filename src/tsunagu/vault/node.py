@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -104,17 +105,24 @@ def frame_digest(frame: pl.DataFrame) -> str:
     return hashlib.sha256(_csv_text(frame).encode("utf-8")).hexdigest()
 
 
+# A text field is quoted when it holds one of these (or is empty).
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+
 def _csv_field(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if isinstance(value, str):  # most fields: tested first, and searched once rather than per character
+        text = value
+    elif isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, date):
+    elif isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float):
+    elif isinstance(value, float):
         return repr(value)
-    text = str(value)
-    if text == "" or any(c in text for c in ',"\r\n'):
+    else:
+        text = str(value)
+    if text == "" or _NEEDS_QUOTES.search(text):
         return '"' + text.replace('"', '""') + '"'  # an empty text is not a missing value
     return text
 
