@@ -282,8 +282,8 @@ def test_queued_entries_join_the_chain_together_with_one_checkpoint(engine: Engi
             assert append(reading, _event(i), key=key, checkpoint_every=10) is None
         assert reading.scalar(select(func.count()).select_from(AuditEntry)) == 3  # queued, not written
     with session_factory(engine).begin() as session:
-        rows = queue.write(session)
-    assert [r.seq for r in rows] == list(range(4, 26)) and queue.entries == []
+        seqs = queue.write(session)
+    assert seqs == list(range(4, 26)) and queue.entries == []
     report = _report(engine, key)
     assert report.ok and (report.entries_checked, report.head_seq) == (25, 25)
     with session_factory(engine)() as session:

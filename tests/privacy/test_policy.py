@@ -290,6 +290,8 @@ def test_reasons_name_the_rule_and_the_dimension() -> None:
 def test_unknown_names_are_errors_not_silent_denials(kwargs: dict[str, object], error: type[Exception]) -> None:
     args: dict[str, object] = {"action": "child.view", "purpose": A, "relationship": AC, "sensitivity": 1}
     args.update(kwargs)
+    # The valid request first, so the policy has its decision at hand: True == 1 must not find it.
+    assert decide(Subject("u", "centre_caseworker", "o"), "child.view", A, relationship=AC, sensitivity=1).allowed
     with pytest.raises(error, match=r"未登録|機微度"):
         decide(Subject("u", "centre_caseworker", "o"), str(args.pop("action")), str(args.pop("purpose")),
                **args)  # type: ignore[arg-type]

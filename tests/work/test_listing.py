@@ -4,13 +4,17 @@ follows what changes underneath it (suspensions, erasures, a new run)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import delete
 
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
-from tsunagu.work.candidates import CandidateFilter, CandidatePage, dashboard, list_candidates
+from tsunagu.work import listing
+from tsunagu.work.candidates import CandidateFilter, CandidatePage, dashboard, latest_run, list_candidates
+from tsunagu.work.listing import Listed, Selections
 from tsunagu.work.suspensions import suspend
 from tsunagu.work.unit import unit_of_work
 from work.builders import Home
@@ -71,3 +75,41 @@ def test_the_list_follows_suspensions_erasures_and_a_new_run(home: Home) -> None
     page = _list(home)
     assert page.run is not None and page.run.run_id == "run-2026-11"
     assert [(r.person_id, r.tier) for r in page.rows] == [("P0002", "見守り")]
+
+
+def test_selections_drop_the_least_recently_asked_once_they_hold_too_many_rows() -> None:
+    def rows(n: int) -> tuple[Listed, ...]:
+        return tuple(Listed(i, f"P{i:04d}", "見守り", (), None, None, False, "same", False, 0) for i in range(n))
+
+    built: list[str] = []
+
+    def build(key: str, n: int) -> Callable[[], tuple[Listed, ...]]:
+        return lambda: (built.append(key), rows(n))[1]
+
+    kept = Selections(rows_kept=5)
+    kept.get("a", build("a", 2))
+    kept.get("b", build("b", 2))
+    kept.get("a", build("a", 2))  # asked again: a look-up, and now the most recent
+    kept.get("c", build("c", 2))  # 6 rows held: "b", the least recently asked, goes
+    assert built == ["a", "b", "c"] and len(kept) == 2
+    kept.get("b", build("b", 2))
+    assert built == ["a", "b", "c", "b"]
+    kept.get("big", build("big", 9))  # larger than the bound alone: kept (the newest always is), the rest go
+    assert len(kept) == 1 and len(kept.get("big", build("big", 9))) == 9 and built[-1] == "big"
+
+
+def test_only_a_serving_process_freezes_what_it_holds_after_a_load(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    frozen: list[bool] = []
+    monkeypatch.setattr(listing.gc, "freeze", lambda: frozen.append(True))  # the test process is not frozen
+    cache = listing.ListingCache()
+    with unit_of_work(home.factory) as session:
+        run = latest_run(session)
+        assert run is not None
+        cache.get(session, run.run_id)
+        assert frozen == []  # a test run (or a command) keeps collecting as usual
+        cache.settle_after_load = True
+        cache.get(session, run.run_id)
+        assert frozen == []  # the copy was current: nothing loaded
+        cache.clear()
+        cache.get(session, run.run_id)
+    assert frozen == [True]

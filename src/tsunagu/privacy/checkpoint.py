@@ -24,6 +24,7 @@ from tsunagu.privacy.chain import (
     ChainProblem,
     canonical_json,
     chain_head,
+    entry_rows,
     first_seq,
     format_at,
     lock_chain,
@@ -103,10 +104,7 @@ def unsigned_segment_problem(session: Session) -> ChainProblem | None:
         lowest = first_seq(session)
         if lowest is not None and lowest > 1:
             return ChainProblem("deleted", 1, f"seq 1〜{lowest - 1} のアクセス記録がありません（チェックポイントなし）")
-    rows = session.scalars(
-        select(AuditEntry).where(AuditEntry.seq >= start_seq).order_by(AuditEntry.seq).execution_options(yield_per=500)
-    )
-    return walk(rows, start_seq=start_seq, start_prev=start_prev).problem
+    return walk(entry_rows(session, start_seq - 1), start_seq=start_seq, start_prev=start_prev).problem
 
 
 def anchored_segment_problem(session: Session, last: anchors.Anchor) -> ChainProblem | None:
@@ -124,10 +122,7 @@ def anchored_segment_problem(session: Session, last: anchors.Anchor) -> ChainPro
         elif entry.entry_hash != last.head_hash:
             return ChainProblem("anchor", last.upto_seq,
                                 f"{where} のハッシュがデータベースの記録と一致しません（seq {last.upto_seq} までが書き換えられています）")
-    rows = session.scalars(
-        select(AuditEntry).where(AuditEntry.seq > last.upto_seq).order_by(AuditEntry.seq).execution_options(yield_per=500)
-    )
-    return walk(rows, start_seq=last.upto_seq + 1, start_prev=last.head_hash).problem
+    return walk(entry_rows(session, last.upto_seq), start_seq=last.upto_seq + 1, start_prev=last.head_hash).problem
 
 
 def checkpoint(session: Session, key: Ed25519PrivateKey, *, now: datetime | None = None) -> AuditCheckpoint:

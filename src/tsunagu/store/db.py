@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
@@ -46,10 +47,30 @@ def read_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that only read: on SQLite a plain (deferred) transaction, so readers run side by side
     and never hold the write lock. A write through one raises ReadOnlySessionError instead of
     failing later, and only under load, with a busy snapshot."""
-    factory = sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False)
+    factory = sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False,
+                           info={_READ_ONLY: True})
     event.listen(factory, "before_flush", _refuse_flush)
     event.listen(factory, "do_orm_execute", _refuse_write_statement)
+    event.listen(factory, "after_transaction_end", _forget_snapshot)
     return factory
+
+
+_READ_ONLY = "tsunagu.read_only"
+_MEMO = "tsunagu.snapshot_memo"
+
+
+def _forget_snapshot(session: Session, _transaction: object) -> None:
+    session.info.pop(_MEMO, None)
+
+
+def snapshot_memo(session: Session) -> dict[Hashable, Any] | None:
+    """Answers already read in ``session``'s current transaction, when it is a reading session (None
+    otherwise): it cannot write and reads one snapshot, so an answer stays true until the transaction
+    ends (then the memo is dropped). A child's page asked the same child's latest result nine times."""
+    if not session.info.get(_READ_ONLY):
+        return None
+    memo: dict[Hashable, Any] = session.info.setdefault(_MEMO, {})
+    return memo
 
 
 # The newest migration (tests/store/test_migrations.py checks it is alembic's head). A store

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,17 +112,24 @@ def frame_digest(frame: pl.DataFrame) -> str:
     return hashlib.sha256(_csv_text(frame).encode("utf-8")).hexdigest()
 
 
+# A text field is quoted when it holds one of these (or is empty).
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+
 def _csv_field(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if isinstance(value, str):  # most fields: tested first, and searched once rather than per character
+        text = value
+    elif isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, date):
+    elif isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float):
+    elif isinstance(value, float):
         return repr(value)
-    text = str(value)
-    if text == "" or any(c in text for c in ',"\r\n'):
+    else:
+        text = str(value)
+    if text == "" or _NEEDS_QUOTES.search(text):
         return '"' + text.replace('"', '""') + '"'  # an empty text is not a missing value
     return text
 
@@ -436,14 +444,21 @@ def _record_query(sources: tuple[str, ...]) -> Select[Any]:
     )
 
 
+# Each column's kind, looked up by name: comparing polars types (``dtype == pl.Date()``) cost more than
+# building a small answer's column (a child page builds some 90).
+_UTF8 = pl.Utf8()
+_DATES = frozenset(name for name, dtype in _TYPES.items() if dtype == pl.Date())
+_BOOLEANS = frozenset(name for name, dtype in _TYPES.items() if dtype == pl.Boolean())
+_LENIENT = frozenset(name for name, dtype in _TYPES.items() if dtype == pl.Float64())  # ints among the floats
+
+
 def _column(name: str, data: tuple[object, ...]) -> pl.Series:
-    dtype = _TYPES.get(name, pl.Utf8())
-    if dtype == pl.Date():
+    if name in _DATES:
         # SQLite hands dates back as ISO text (as SQLAlchemy's Date wrote them), PostgreSQL as dates.
         # Each distinct text is parsed once, in Python: polars' str.to_date has a fixed cost per call
         # that was a tenth of a child page's time (a dozen small answers, each with date columns).
         parsed = {v: date.fromisoformat(v) for v in set(data) if isinstance(v, str)}
         return pl.Series(name, [parsed.get(v, v) for v in data] if parsed else data, dtype=pl.Date)  # type: ignore[call-overload]
-    if dtype == pl.Boolean():
+    if name in _BOOLEANS:
         return pl.Series(name, data, strict=False).cast(pl.Boolean)
-    return pl.Series(name, data, dtype=dtype, strict=dtype != pl.Float64())
+    return pl.Series(name, data, dtype=_TYPES.get(name, _UTF8), strict=name not in _LENIENT)

@@ -22,6 +22,7 @@ from tsunagu.errors import UnavailableError
 from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
 from tsunagu.web.app import create_app
 from tsunagu.web.security import load_or_create_secret
+from tsunagu.work.listing import settle_after_loads
 
 # How the serving process tells its workers what to serve (uvicorn starts each worker afresh and
 # builds the app from an import string, so the settings travel in the environment).
@@ -56,6 +57,7 @@ def check_port(host: str, port: int) -> None:
 
 def app_from_environment() -> FastAPI:
     """The app of one worker process (uvicorn's factory): the home in ``TSUNAGU_HOME``."""
+    settle_after_loads()
     return create_app(load_settings(), secure_cookies=os.environ.get(SECURE_COOKIES_ENV) == "1")
 
 
@@ -67,6 +69,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int = 1, secure_co
     if workers < 1:
         raise ValueError("workers must be at least 1")
     if workers == 1:
+        settle_after_loads()
         uvicorn.run(create_app(settings, secure_cookies=secure_cookies), host=host, port=port, **uvicorn_options)
         return
     # Keys are created here, once, before the workers start: two workers creating the notes' first

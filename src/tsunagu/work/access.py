@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tsunagu.catalog import default_catalog
 from tsunagu.privacy import AuditEvent, Decision, Subject, append, authorise, default_policy
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
+from tsunagu.store.db import snapshot_memo
 from tsunagu.work.errors import Refused, Suspended
 from tsunagu.work.models import CaseAssignment, UseSuspension
 
@@ -43,6 +44,16 @@ def is_centre_wide(role: str) -> bool:
 
 
 def is_assigned(session: Session, user_id: str, person_id: str) -> bool:
+    memo = snapshot_memo(session)
+    if memo is None:
+        return _is_assigned(session, user_id, person_id)
+    key = ("is_assigned", user_id, person_id)
+    if key not in memo:
+        memo[key] = _is_assigned(session, user_id, person_id)
+    return bool(memo[key])
+
+
+def _is_assigned(session: Session, user_id: str, person_id: str) -> bool:
     found = session.scalars(
         select(CaseAssignment.id).where(
             CaseAssignment.user_id == user_id, CaseAssignment.person_id == person_id, CaseAssignment.ended_at.is_(None)
@@ -59,6 +70,17 @@ def assigned_persons(session: Session, user_id: str) -> set[str]:
 
 def latest_result(session: Session, person_id: str) -> ScreeningResult | None:
     """The child's result in the newest run that has one (its school code is the hub's enrolment)."""
+    memo = snapshot_memo(session)
+    if memo is None:
+        return _latest_result(session, person_id)
+    key = ("latest_result", person_id)
+    if key not in memo:
+        memo[key] = _latest_result(session, person_id)
+    found: ScreeningResult | None = memo[key]
+    return found
+
+
+def _latest_result(session: Session, person_id: str) -> ScreeningResult | None:
     return session.scalars(
         select(ScreeningResult)
         .join(ScreeningRun, ScreeningRun.run_id == ScreeningResult.run_id)
@@ -89,6 +111,16 @@ def suspended_persons(session: Session) -> set[str]:
 
 
 def is_suspended(session: Session, person_id: str) -> bool:
+    memo = snapshot_memo(session)
+    if memo is None:
+        return _is_suspended(session, person_id)
+    key = ("is_suspended", person_id)
+    if key not in memo:
+        memo[key] = _is_suspended(session, person_id)
+    return bool(memo[key])
+
+
+def _is_suspended(session: Session, person_id: str) -> bool:
     found = session.scalars(
         select(UseSuspension.id).where(UseSuspension.person_id == person_id, UseSuspension.active.is_(True)).limit(1)
     ).first()
