@@ -57,7 +57,7 @@ def koko_shusseki(ctx: Context) -> Table:
     sel = np.flatnonzero(hs.public())
     students = hs.student[sel]
     starts = month_starts(ctx)
-    n_p, n_m = len(sel), len(starts)
+    n_m = len(starts)
     days_in = np.array([SCHOOL_DAYS[int(m)] for m in ymd(starts)[1]], dtype=np.int64)
     entry_month = np.searchsorted(starts, hs.entry_day[sel], side="right") - 1
     left_day = hs.left_day[sel]
