@@ -99,7 +99,8 @@ def test_scoring_waits_only_for_the_departments_whose_records_it_uses(home: Path
         whole = gather(nodes, manifests, "test-whole")
     finally:
         close_nodes(nodes)
-    assert scored == {"resident_registry", "schools", "child_guidance", "family_centre", "board_of_education"}
+    assert scored == {"resident_registry", "schools", "child_guidance", "family_centre", "board_of_education",
+                      "prefecture_board_of_education"}
     assert after.records.height > 0 and after.records["aza_number"].null_count() == 0
     assert before.spine.equals(whole.spine)
     joined = before.with_records_of(after)

@@ -38,7 +38,7 @@ def test_benefit_items_are_the_benefit_receipts() -> None:
 
 
 def test_baseline_size_and_tiers() -> None:
-    assert len(BASELINE.scored_items) == 30
+    assert len(BASELINE.scored_items) == 35  # 30, and 2026-12: four high-school items and one pre-school item
     assert [c.id for c in BASELINE.hard_rules] == [
         "hr_yotaikyo_protected", "hr_cgc_investigating", "hr_abuse_recent", "hr_temp_protection",
     ]  # fmt: skip

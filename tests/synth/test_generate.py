@@ -117,6 +117,22 @@ HEADERS: dict[str, list[str]] = {
         "一時保護",
         "対応状況",
     ],
+    "koko_zaiseki": [
+        "生徒番号",
+        "学校名",
+        "氏名",
+        "ふりがな",
+        "生年月日",
+        "性別",
+        "住所",
+        "保護者氏名",
+        "学年",
+        "入学日",
+        "在籍状況",
+        "退学日",
+        "就学支援金",
+    ],
+    "koko_shusseki": ["生徒番号", "年月", "欠席日数"],
 }
 KEYS = {
     "jifu_teate": "児童宛名番号",
@@ -127,9 +143,14 @@ KEYS = {
     "kokoro_tenki": "児童生徒番号",
     "kodomo_center": "相談番号",
     "jisou": "ケース番号",
+    "koko_zaiseki": "生徒番号",
+    "koko_shusseki": "生徒番号",
 }
 CP932_SOURCES = {
-    s for s in SOURCES if not s.startswith("school_") and s not in ("kokoro_tenki", "jisou", "jidou_teate", "hoiku")
+    s
+    for s in SOURCES
+    if not s.startswith("school_")
+    and s not in ("kokoro_tenki", "jisou", "jidou_teate", "hoiku", "koko_zaiseki", "koko_shusseki")
 }
 
 

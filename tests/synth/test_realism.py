@@ -36,8 +36,9 @@ DATES = {
     "kokoro_tenki": ["日付"],
     "kodomo_center": ["生年月日", "受付日"],
     "jisou": ["生年月日", "受理日"],
+    "koko_zaiseki": ["生年月日", "入学日", "退学日"],
 }
-SEX = {"juki_jumin": ["性別"], "gakureibo": ["性別"], "school_meibo": ["性別"], "jisou": ["性別"]}
+SEX = {"juki_jumin": ["性別"], "gakureibo": ["性別"], "school_meibo": ["性別"], "jisou": ["性別"], "koko_zaiseki": ["性別"]}
 NUMBERS = {
     "zeimu_kazei": ["年度", "合計所得金額"],
     "boshi_hoken": ["妊娠届出週数", "EPDS得点"],
@@ -47,6 +48,7 @@ NUMBERS = {
     "school_meibo": ["学年"],
     "school_kiroku": ["欠席日数", "遅刻回数", "早退回数", "保健室来室回数", "給食費滞納月数"],
     "school_chosa": ["年度", "学力調査偏差値", "非認知能力調査得点", "未処置歯数"],
+    "koko_shusseki": ["欠席日数"],
 }
 # Text columns with a shape in the catalogue (a 組 is 2組, never ??).
 SHAPED = {"school_meibo": {"組": str(default_catalog().item("school_class").checks.pattern)}}  # type: ignore[union-attr]
@@ -81,6 +83,7 @@ CODES: dict[str, dict[str, set[str]]] = {
         "一時保護": {"有", "無"},
         "対応状況": {"受理", "調査中", "援助中", "終結"},
     },
+    "koko_zaiseki": {"在籍状況": {"在籍", "中途退学"}},
 }
 CP932 = {"juki_jumin", "juki_idou", "zeimu_kazei", "seiho_jukyu", "jifu_teate", "shogai", "kaigo", "boshi_hoken"}
 CP932 |= {"yobou_sesshu", "gakureibo", "shugaku_enjo", "kodomo_center"}
@@ -182,7 +185,8 @@ def test_prevalences_match_the_profile(children: pl.DataFrame) -> None:
     assert within(float((elem["school_refusal"] > 0).mean()), nd.school_refusal_elementary, elem.height)  # type: ignore[operator]
     assert within(float((jhs["school_refusal"] > 0).mean()), nd.school_refusal_junior_high, jhs.height)  # type: ignore[operator]
     assert within(float((jhs["young_carer"] > 0).mean()), nd.young_carer_rate, jhs.height, 0.01)  # type: ignore[operator]
-    assert (children.filter(pl.col("grade") == 0)["school_refusal"] == 0).all()
+    # outside the municipal schools, school refusal is drawn only for high-school students (15–17)
+    assert (children.filter((pl.col("grade") == 0) & (pl.col("age") < 15))["school_refusal"] == 0).all()
     twin_share = 2 * PROFILE.households.twin_rate / (1 + PROFILE.households.twin_rate)
     assert within(float(children["twin"].mean()), twin_share, n // 2)  # type: ignore[arg-type]
     assert within(float(children["foreign_national"].mean()), PROFILE.households.foreign_national_rate, n // 2, 0.005)  # type: ignore[arg-type]
@@ -202,19 +206,50 @@ def test_needs_are_correlated_the_way_the_literature_says(children: pl.DataFrame
     assert set(tiers["true_tier"].to_list()) == {"重点支援", "予防的支援", "見守り", "対象外"}
 
 
-def test_observables_follow_latent_needs(
-    out: Path, exports: dict[str, tuple[list[str], list[list[str]]]], records: pl.DataFrame, children: pl.DataFrame
-) -> None:
+def _absence(
+    exports: dict[str, tuple[list[str], list[list[str]]]], records: pl.DataFrame, children: pl.DataFrame, source: str
+) -> pl.DataFrame:
+    """Absence days per child over the export period, with the child's truth."""
     absence: dict[str, int] = {}
     for name, (header, rows) in exports.items():
-        if source_of(name) != "school_kiroku":
+        if source_of(name) != source:
             continue
         col = header.index("欠席日数")
         pids = records.filter(pl.col("file") == name)["person_id"].to_list()
         for pid, row in zip(pids, rows, strict=True):
             if row[col].isdigit():
                 absence[pid] = absence.get(pid, 0) + int(row[col])
-    frame = children.join(pl.DataFrame({"person_id": list(absence), "days": list(absence.values())}), on="person_id")
+    return children.join(pl.DataFrame({"person_id": list(absence), "days": list(absence.values())}), on="person_id")
+
+
+def test_high_school_records_follow_the_junior_high_mechanism(
+    exports: dict[str, tuple[list[str], list[list[str]]]], records: pl.DataFrame, children: pl.DataFrame
+) -> None:
+    roster = set(records.filter(pl.col("source") == "koko_zaiseki")["person_id"].to_list())
+    ages = children.filter(pl.col("person_id").is_in(list(roster)))["age"]
+    assert roster and int(ages.min()) >= 15 and int(ages.max()) <= 18  # type: ignore[operator, arg-type]
+    teens = children.filter(pl.col("age").is_between(16, 17))
+    listed = teens.filter(pl.col("person_id").is_in(list(roster))).height
+    assert 0.85 <= listed / teens.height < 0.99  # most are enrolled; some not, or at schools elsewhere
+    rate = PROFILE.high_school.school_refusal_rate
+    students = children.filter(pl.col("person_id").is_in(list(roster)))
+    assert within(float((students["school_refusal"] > 0).mean()), rate, students.height, 0.01)  # type: ignore[operator]
+
+    def ratio(frame: pl.DataFrame) -> float:
+        refusal = frame.filter(pl.col("school_refusal") > 0)["days"].mean()
+        return float(refusal) / max(float(frame.filter(pl.col("school_refusal") == 0)["days"].mean()), 1e-9)  # type: ignore[arg-type]
+
+    # the same monthly mechanism: absence separates refusal no more sharply at high school than at junior high
+    high = _absence(exports, records, children, "koko_shusseki")
+    junior = _absence(exports, records, children, "school_kiroku").filter(pl.col("school_code").str.starts_with("C"))
+    assert high.filter(pl.col("school_refusal") > 0).height > 0
+    assert ratio(high) <= 1.5 * ratio(junior)
+
+
+def test_observables_follow_latent_needs(
+    out: Path, exports: dict[str, tuple[list[str], list[list[str]]]], records: pl.DataFrame, children: pl.DataFrame
+) -> None:
+    frame = _absence(exports, records, children, "school_kiroku")
     refusal = frame.filter(pl.col("school_refusal") > 0)["days"]
     others = frame.filter(pl.col("school_refusal") == 0)["days"]
     assert float(refusal.median()) >= 30  # type: ignore[arg-type]

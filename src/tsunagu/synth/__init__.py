@@ -17,7 +17,8 @@ import numpy as np
 
 from tsunagu.synth.cgc_history import write_history
 from tsunagu.synth.context import Context, rng_for
-from tsunagu.synth.exports import childwelfare, education, health, registry, school, welfare
+from tsunagu.synth.exports import childwelfare, education, health, highschool, registry, school, welfare
+from tsunagu.synth.highschool import build_high_schools
 from tsunagu.synth.needs import build_needs
 from tsunagu.synth.population import build_population
 from tsunagu.synth.profile import SOURCES, Profile, builtin_profiles, load_profile
@@ -71,6 +72,8 @@ BUILDERS: dict[str, Builder] = {
     "kokoro_tenki": school.kokoro_tenki,
     "kodomo_center": childwelfare.kodomo_center,
     "jisou": childwelfare.jisou,
+    "koko_zaiseki": highschool.koko_zaiseki,
+    "koko_shusseki": highschool.koko_shusseki,
 }
 
 
@@ -98,7 +101,8 @@ def generate(children: int, seed: int, profile: str | Path | Profile, out: Path)
     public_pupil = np.zeros(pop.n, dtype=bool)
     public_pupil[network.pupil[network.public[network.school]]] = True
     needs = build_needs(pop, public_pupil, rng_for(seed, "needs"))
-    ctx = Context(profile=prof, seed=seed, pop=pop, schools=network, needs=needs)
+    high_schools = build_high_schools(pop, needs, rng_for(seed, "high_school"))
+    ctx = Context(profile=prof, seed=seed, pop=pop, schools=network, needs=needs, high_schools=high_schools)
 
     written: list[Written] = []
     with (truth_dir / "records.csv").open("wb") as records:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tsunagu.synth.highschool import HighSchools
 from tsunagu.synth.needs import Needs
 from tsunagu.synth.population import Population
 from tsunagu.synth.profile import Profile
@@ -44,6 +45,7 @@ class Context:
     pop: Population
     schools: SchoolNetwork
     needs: Needs
+    high_schools: HighSchools
     ledger: Ledger = field(default_factory=Ledger)
     # True values some exports draw (before noise), kept for the truth files (truth/programmes.csv).
     facts: dict[str, Any] = field(default_factory=dict)

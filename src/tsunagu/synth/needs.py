@@ -80,10 +80,28 @@ class Needs:
 ABUSE_KINDS = ("身体的虐待", "性的虐待", "ネグレクト", "心理的虐待")
 
 
-def _severity(rng: np.random.Generator, flag: BoolArr, family: FloatArr, severe_share: float) -> Arr:
+def severity(rng: np.random.Generator, flag: BoolArr, family: FloatArr, severe_share: float) -> Arr:
     logit = np.log(severe_share / (1 - severe_share)) + 0.6 * family
     severe = rng.random(len(flag)) < _sigmoid(logit)
     return np.where(flag, np.where(severe, 2, 1), 0).astype(np.int8)
+
+
+def support_tier(
+    abuse: Arr, neglect: Arr, refusal: Arr, carer: Arr, pnd: Arr, developmental: Arr, poverty: Arr, child: BoolArr
+) -> Arr:
+    """The true support tier (index into TIERS) from the severities of the latent needs."""
+    maltreated = (abuse > 0) | (neglect > 0)
+    score = (
+        2 * maltreated + (abuse == 2) + (neglect == 2) + refusal + carer + pnd + (developmental > 0) + poverty
+    ).astype(np.int64)
+    any_severe = (refusal == 2) | (carer == 2) | (pnd == 2)
+    tier = np.select(
+        [(abuse == 2) | (neglect == 2) | (score >= 5), maltreated | (score >= 3) | any_severe, score >= 1],
+        [0, 1, 2],
+        3,
+    ).astype(np.int8)
+    tier[~child] = 3
+    return tier
 
 
 def build_needs(pop: Population, public_pupil: BoolArr, rng: np.random.Generator) -> Needs:
@@ -136,7 +154,7 @@ def build_needs(pop: Population, public_pupil: BoolArr, rng: np.random.Generator
     male = (pop.p_sex == 0).astype(np.float64)
     dev_flag = calibrated(rng, fx.boy_on_developmental * male + 0.2 * pov, nd.developmental_rate, pupil)
     dev_flag &= child & (age >= 3)
-    developmental = _severity(rng, dev_flag, np.zeros(n), nd.severe_share)
+    developmental = severity(rng, dev_flag, np.zeros(n), nd.severe_share)
     hp = prof.health
     cert_child = dev_flag & (
         rng.random(n) < min(1.0, 0.8 * hp.child_certificate_rate / max(nd.developmental_rate, 1e-9))
@@ -196,27 +214,18 @@ def build_needs(pop: Population, public_pupil: BoolArr, rng: np.random.Generator
     )
     pnd = calibrated(rng, pnd_lin, nd.postnatal_depression_rate, infant & counted) & infant
 
-    neglect = _severity(rng, neglect_f, fam, nd.severe_share)
-    abuse = _severity(rng, abuse_f, fam, nd.severe_share)
-    refusal_s = _severity(rng, refusal, fam, nd.severe_share)
-    carer_s = _severity(rng, carer, fam, nd.severe_share)
-    pnd_s = _severity(rng, pnd, fam, nd.severe_share)
+    neglect = severity(rng, neglect_f, fam, nd.severe_share)
+    abuse = severity(rng, abuse_f, fam, nd.severe_share)
+    refusal_s = severity(rng, refusal, fam, nd.severe_share)
+    carer_s = severity(rng, carer, fam, nd.severe_share)
+    pnd_s = severity(rng, pnd, fam, nd.severe_share)
     # 心理的虐待 (including witnessing DV) is the largest category of consultations, then physical
     abuse_kind = np.where(
         abuse > 0, rng.choice([0, 1, 3], size=n, p=[0.36, 0.03, 0.61]), np.where(neglect > 0, 2, -1)
     ).astype(np.int8)
 
     maltreated = (abuse > 0) | (neglect > 0)
-    score = (
-        2 * maltreated + (abuse == 2) + (neglect == 2) + refusal_s + carer_s + pnd_s + (developmental > 0) + poverty
-    ).astype(np.int64)
-    any_severe = (refusal_s == 2) | (carer_s == 2) | (pnd_s == 2)
-    tier = np.select(
-        [(abuse == 2) | (neglect == 2) | (score >= 5), maltreated | (score >= 3) | any_severe, score >= 1],
-        [0, 1, 2],
-        3,
-    ).astype(np.int8)
-    tier[~child] = 3
+    tier = support_tier(abuse, neglect, refusal_s, carer_s, pnd_s, developmental, poverty, child)
 
     # who already knows the child
     p_centre = np.full(n, sup.centre_no_need)

@@ -40,6 +40,8 @@ SourceName = Literal[
     "kokoro_tenki",
     "kodomo_center",
     "jisou",
+    "koko_zaiseki",
+    "koko_shusseki",
 ]
 # The sources the generator writes, in the order it writes them (the packaged manifests' sources).
 SOURCES: tuple[str, ...] = get_args(SourceName)
@@ -253,6 +255,23 @@ class Noise(_Strict):
         return str(self.date_styles.get(source, "iso"))  # type: ignore[call-overload]
 
 
+class HighSchool(_Strict):
+    """The prefecture's high schools. Defaults are national figures, so every profile has them."""
+
+    # 学校基本調査（令和5年度）: 高等学校等進学率 98.7 %
+    enrolment_rate: Rate = 0.987
+    # 学校基本調査: about a third of high-school students attend a private school
+    private_share: Rate = 0.34
+    # 高専 (national), other prefectures' schools and 広域通信制 schools: enrolled, but not in this
+    # prefecture's records (学校基本調査: 通信制 about 8 % of students, many at 広域 schools elsewhere)
+    elsewhere_share: Rate = 0.05
+    # 問題行動・不登校調査（令和5年度）: 高等学校 不登校 2.4 %, 中途退学率 1.5 % a year
+    school_refusal_rate: Rate = 0.024
+    leaving_rate_per_year: Rate = 0.015
+    # 高等学校等就学支援金: the income limit (910万円) leaves about 8 in 10 students eligible (文部科学省)
+    support_fund_share: Rate = 0.80
+
+
 class Profile(_Strict):
     name: str
     description: str
@@ -267,6 +286,7 @@ class Profile(_Strict):
     health: Health
     schools: Schools
     noise: Noise
+    high_school: HighSchool = HighSchool()
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def _per_school(
     return tables
 
 
-def _month_starts(ctx: Context) -> IntArr:
+def month_starts(ctx: Context) -> IntArr:
     months = ctx.profile.period_months
     return np.array([month_start(ctx.pop.export_day, months - 1 - k) for k in range(months)], dtype=np.int64)
 
@@ -98,12 +98,25 @@ def _missing_ints(ctx: Context, src: str, values: IntArr, rng: np.random.Generat
     )
 
 
+def absence_rates(rng: np.random.Generator, refusal: IntArr, n_months: int) -> tuple[IntArr, Arr, Arr]:
+    """Per pupil: the month school refusal begins, the daily absence chance after it, and otherwise.
+
+    Shared by the municipal schools and the prefecture's high schools, so that a high school's
+    attendance carries no stronger a signal of school refusal than a junior high's.
+    """
+    n = len(refusal)
+    onset = rng.integers(0, max(n_months // 2, 1), n)
+    p_ref = np.where(refusal == 2, rng.beta(8, 2, n), rng.beta(4, 5, n))
+    p_norm = rng.beta(1.2, 60, n)
+    return onset, p_ref, p_norm
+
+
 def school_kiroku(ctx: Context) -> list[Table]:
     src, sn, nd = "school_kiroku", ctx.schools, ctx.needs
     rng = ctx.rng(f"export/{src}")
     sel = _public(ctx)
     pupils = sn.pupil[sel]
-    starts = _month_starts(ctx)
+    starts = month_starts(ctx)
     n_p, n_m = len(sel), len(starts)
     month_no = ymd(starts)[1]
     days_in = np.array([SCHOOL_DAYS[int(m)] for m in month_no], dtype=np.int64)
@@ -117,9 +130,7 @@ def school_kiroku(ctx: Context) -> list[Table]:
     bullied = nd.bullied[pupils].astype(float)
     dev = (nd.developmental[pupils] > 0).astype(float)
     aid = nd.school_aid[pupils] > 0
-    onset = rng.integers(0, max(n_m // 2, 1), n_p)
-    p_ref = np.where(refusal == 2, rng.beta(8, 2, n_p), rng.beta(4, 5, n_p))
-    p_norm = rng.beta(1.2, 60, n_p)
+    onset, p_ref, p_norm = absence_rates(rng, refusal, n_m)
     lam_late = 0.2 + 1.2 * neglect + 0.4 * poverty + 0.8 * carer + 0.3 * (refusal > 0)
     lam_early = 0.1 + 0.4 * np.maximum(abuse, bullied) + 0.3 * dev
     lam_room = 0.2 + 1.2 * abuse + 0.9 * bullied + 0.6 * (refusal > 0) + 0.5 * carer
