@@ -22,7 +22,7 @@ from tsunagu.ingest.basis import require_basis
 from tsunagu.link.models import HouseholdMember, Person, PersonLink
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA, PEOPLE_SCHEMA
 from tsunagu.store.bulk import read_frame
-from tsunagu.store.frames import hash_csv
+from tsunagu.store.frames import hash_csv, hash_csv_sorted
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 
 REGISTRY = "resident_registry"
@@ -46,7 +46,7 @@ class ScreeningInputs:
         # Written and hashed a slice at a time: the observations' CSV text as one string was the
         # run's largest object (store.frames).
         hash_csv(h, self.people.sort("person_id"))
-        hash_csv(h, self.observations.sort(["person_id", "item_id", "observed_on"]))
+        hash_csv_sorted(h, self.observations, ["person_id", "item_id", "observed_on"])
         return h.hexdigest()
 
 
