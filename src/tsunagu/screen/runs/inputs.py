@@ -30,6 +30,8 @@ SPINE_SOURCE = "juki_jumin"
 CHILD_AGE_LIMIT = 18
 # 文部科学省 学校コード: the first letter is the kind of school (B 小学校, C 中学校, D 義務教育学校).
 JUNIOR_HIGH_PREFIX = "C"
+# Rows of a department's answer mapped to persons at a time (each slice's rows keep their order).
+ANSWER_SLICE_ROWS = 500_000
 
 
 @dataclass
@@ -173,8 +175,12 @@ class _Observations:
     certificates: list[pl.DataFrame] = field(default_factory=list)  # every holder's (adults' too)
 
     def add(self, answer: pl.DataFrame, manifests: ManifestSet, links: pl.DataFrame) -> None:
-        if answer.height == 0:
-            return
+        # A slice at a time: the schools' answer (every pupil's absences, lateness, arrears …) is
+        # millions of rows, and its copy mapped to persons beside it was the run's peak.
+        for start in range(0, answer.height, ANSWER_SLICE_ROWS):
+            self._add(answer.slice(start, ANSWER_SLICE_ROWS), manifests, links)
+
+    def _add(self, answer: pl.DataFrame, manifests: ManifestSet, links: pl.DataFrame) -> None:
         mapped = _map_to_people(answer, manifests, links)
         household = pl.col("source").is_in(list(self.household_sources))
         if self.household_sources:
@@ -198,8 +204,9 @@ class _Observations:
         held = [*self.certificates, *(part.filter(pl.col("item_id") == "disability_certificate") for part in spread)]
         certificates = pl.concat(held) if held else pl.DataFrame(schema=OBSERVATION_SCHEMA)
         derived = [_certified(certificates, households), _single_parent(households, self.as_of)]
-        parts, self.own, self.per_household, self.certificates = [*self.own, *spread, *derived], [], [], []
-        return pl.concat([part.join(self.children, on="person_id", how="semi") for part in parts])
+        own, self.own, self.per_household, self.certificates = self.own, [], [], []
+        cut = [part.join(self.children, on="person_id", how="semi") for part in (*spread, *derived)]
+        return pl.concat([*own, *cut])  # the own rows were cut as they came
 
 
 def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
