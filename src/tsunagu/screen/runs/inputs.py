@@ -249,10 +249,10 @@ def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, 
         gathered.add(answer.data.with_columns(pl.lit(department).alias("department")), manifests, links)
         del answer
     observations = gathered.whole(households)
-    snapshots = {
-        source: sorted({d.isoformat() for d in group["snapshot_date"].to_list()})
-        for (source,), group in observations.group_by("source_id")
-    } if observations.height else {}
+    # Each source's export dates, from the two columns only: iterating over group_by's groups
+    # built a frame of every column per source, a second copy of all the observations.
+    dates = observations.select("source_id", "snapshot_date").group_by("source_id").agg(pl.col("snapshot_date").unique())
+    snapshots = {source: sorted(d.isoformat() for d in days) for source, days in sorted(dates.iter_rows())}
     return ScreeningInputs(_with_school(people, observations), observations, snapshots, sorted(set(missing)), refused)
 
 
