@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 
 from tsunagu.screen import OBSERVATION_SCHEMA
-from tsunagu.screen.runs.inputs import _derived
+from tsunagu.screen.runs.inputs import _certified
 
 AS_OF = date(2026, 10, 31)
 HOUSEHOLDS = pl.DataFrame(
@@ -29,12 +29,12 @@ def _flagged(derived: pl.DataFrame) -> set[str]:
 
 
 def test_a_siblings_certificate_is_a_household_disability_for_the_other_children_only() -> None:
-    assert _flagged(_derived(_certificates("younger"), HOUSEHOLDS, AS_OF)) == {"elder"}
+    assert _flagged(_certified(_certificates("younger"), HOUSEHOLDS)) == {"elder"}
 
 
 def test_a_guardians_certificate_reaches_every_child_of_the_household() -> None:
-    assert _flagged(_derived(_certificates("mother", "grandfather"), HOUSEHOLDS, AS_OF)) == {"elder", "younger", "only"}
+    assert _flagged(_certified(_certificates("mother", "grandfather"), HOUSEHOLDS)) == {"elder", "younger", "only"}
 
 
 def test_a_childs_own_certificate_is_not_a_household_signal_for_that_child() -> None:
-    assert _flagged(_derived(_certificates("lone"), HOUSEHOLDS, AS_OF)) == set()
+    assert _flagged(_certified(_certificates("lone"), HOUSEHOLDS)) == set()

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from support.hubs import hub_of
+from tsunagu.screen.runs import inputs as screening_inputs
 from tsunagu.screen.runs import run as screening
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.screen.runs.run import ScreeningReport, run_screening
@@ -47,6 +48,8 @@ def test_screening_in_parts_gives_the_whole_run_s_results(linked_town: Path, tmp
     part_size = 97
     assert whole.children > 3 * part_size, "the small town must need several parts"
     monkeypatch.setattr(screening, "PARTITION_PEOPLE", part_size)
+    # and every department's answer mapped to persons 101 rows at a time (the same inputs: data_digest)
+    monkeypatch.setattr(screening_inputs, "ANSWER_SLICE_ROWS", 101)
     parts, parts_results, parts_counts = _screen(parts_home)
     assert parts_results == whole_results
     assert parts_counts == whole_counts

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, create_engine, insert, select
 
 from tsunagu.store import bulk
-from tsunagu.store.frames import csv_sha256
+from tsunagu.store.frames import csv_sha256, hash_csv_sorted
 
 FRAME = pl.DataFrame({
     "text": ["", "a,b", 'q"t', "line\nx", "山田 太郎", None, "x"] * 3,
@@ -24,6 +24,21 @@ FRAME = pl.DataFrame({
 def test_the_sliced_digest_is_the_digest_of_the_whole_text(slice_rows: int) -> None:
     whole = hashlib.sha256(FRAME.write_csv().encode("utf-8")).hexdigest()
     assert csv_sha256(FRAME, slice_rows) == whole
+
+
+@pytest.mark.parametrize("slice_rows", [1, 4, 21, 1000])
+def test_the_digest_in_sorted_order_is_the_digest_of_the_sorted_frame(slice_rows: int) -> None:
+    by = ["flag", "day", "num"]
+    wanted = hashlib.sha256(FRAME.sort(by).write_csv().encode("utf-8")).hexdigest()
+    got = hashlib.sha256()
+    hash_csv_sorted(got, FRAME, by, slice_rows)
+    assert got.hexdigest() == wanted
+    unsorted = hashlib.sha256()
+    hash_csv_sorted(unsorted, FRAME, ["text"], slice_rows)
+    assert unsorted.hexdigest() != wanted
+    empty = hashlib.sha256()
+    hash_csv_sorted(empty, FRAME.clear(), by, slice_rows)
+    assert empty.hexdigest() == hashlib.sha256(FRAME.clear().write_csv().encode("utf-8")).hexdigest()
 
 
 def test_the_sliced_digest_of_no_rows_is_the_header_s() -> None:

@@ -12,6 +12,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.link.index import INSERT_BATCH_ROWS
 from tsunagu.link.models import HouseholdMember, Person
 from tsunagu.link.records import GUARDIAN_RELATIONSHIPS, LinkInputs
 from tsunagu.store.bulk import bulk_insert, bulk_update, column_rows, driver_value, indexes_rebuilt, read_frame
@@ -62,16 +63,22 @@ def write_households(session: Session, membership: pl.DataFrame, now: datetime) 
     same = ["household_id", "person_id", "role"]
     stamp = driver_value(conn, now)
     closed = [(stamp, member_id) for member_id in current.join(membership, on=same, how="anti")["id"].to_list()]
-    opened = column_rows(membership.join(current, on=same, how="anti"),
-                         ("household_id", "person_id", "role", "relationship"), (stamp, None))
+    opened = membership.join(current, on=same, how="anti")
     bulk_update(conn, m, ("valid_to",), "id", closed)  # type: ignore[arg-type]
-    with indexes_rebuilt(conn, m, len(opened)):  # type: ignore[arg-type]
-        bulk_insert(conn, m,  # type: ignore[arg-type]
-                    ("household_id", "person_id", "role", "relationship", "valid_from", "valid_to"), opened, converted=True)
+    with indexes_rebuilt(conn, m, opened.height):  # type: ignore[arg-type]
+        # A slice at a time, in order (the same rows and ids): a first run's whole membership as
+        # Python tuples grew with the city (link.index.write_links does the same).
+        for start in range(0, opened.height, INSERT_BATCH_ROWS):
+            bulk_insert(conn, m,  # type: ignore[arg-type]
+                        ("household_id", "person_id", "role", "relationship", "valid_from", "valid_to"),
+                        column_rows(opened.slice(start, INSERT_BATCH_ROWS),
+                                    ("household_id", "person_id", "role", "relationship"), (stamp, None)),
+                        converted=True)
+    changes = len(closed) + opened.height
     p = Person.__table__
     stored = read_frame(conn, select(p.c.person_id, p.c.household_id), {"person_id": pl.Utf8(), "household_id": pl.Utf8()})
     moved = (membership.select("person_id", "household_id").unique("person_id", keep="last")
              .join(stored, on=["person_id", "household_id"], how="anti", nulls_equal=True))
     bulk_update(conn, p, ("household_id",), "person_id", column_rows(moved, ("household_id", "person_id")))  # type: ignore[arg-type]
     session.expire_all()
-    return len(closed) + len(opened)
+    return changes

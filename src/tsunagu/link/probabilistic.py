@@ -29,7 +29,7 @@ LEFT_DATASET = "0_spine"
 RIGHT_DATASET = "1_records"
 DEFAULT_COMPARISON_BUDGET = 60_000_000
 # DuckDB's memory for one run's blocking counts and Splink: what does not fit spills to disk.
-DUCKDB_MEMORY_MB = 3_072
+DUCKDB_MEMORY_MB = 2_048
 
 # Training. u: from value frequencies and independent random pairs (link/uprob.py). m: expectation
 # maximisation on two blockings, each fixing the comparisons it blocks on. EM iterates over the pairs'
@@ -150,6 +150,13 @@ def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
         shutil.rmtree(spill, ignore_errors=True)
 
 
+def _arrow(frame: pl.DataFrame) -> Any:
+    """The frame as Arrow for DuckDB without copying its text: polars keeps text as string views,
+    which DuckDB reads as VARCHAR; Arrow's older string layout (polars' default export) was a copy
+    of every name, address and key of both sides, per connection."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
 def count_comparisons(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tuple[str, ...], ...] = BLOCKING_RULES,
                       con: duckdb.DuckDBPyConnection | None = None) -> list[BlockCount]:
     """Exact pair counts per equality rule (null keys never block together), in the caller's
@@ -157,8 +164,8 @@ def count_comparisons(left: pl.DataFrame, right: pl.DataFrame, rules: tuple[tupl
     if con is None:
         with _connection() as own:
             return count_comparisons(left, right, rules, own)
-    con.register("l_side", left.to_arrow())
-    con.register("r_side", right.to_arrow())
+    con.register("l_side", _arrow(left))
+    con.register("r_side", _arrow(right))
     try:
         return [_count(con, rule) for rule in rules if all(c in left.columns and c in right.columns for c in rule)]
     finally:
@@ -206,8 +213,8 @@ def _frames(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataFr
     from splink import DuckDBAPI
 
     db_api = DuckDBAPI(connection=con)
-    return [db_api.register(left.to_arrow(), table_name="tsunagu_spine"),
-            db_api.register(right.to_arrow(), table_name="tsunagu_records")]
+    return [db_api.register(_arrow(left), table_name="tsunagu_spine"),
+            db_api.register(_arrow(right), table_name="tsunagu_records")]
 
 
 def _linker(frames: list[Any], settings: dict[str, Any], validate: bool = True) -> Any:

@@ -22,7 +22,7 @@ from tsunagu.ingest.basis import require_basis
 from tsunagu.link.models import HouseholdMember, Person, PersonLink
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA, PEOPLE_SCHEMA
 from tsunagu.store.bulk import read_frame
-from tsunagu.store.frames import hash_csv
+from tsunagu.store.frames import hash_csv, hash_csv_sorted
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 
 REGISTRY = "resident_registry"
@@ -30,6 +30,8 @@ SPINE_SOURCE = "juki_jumin"
 CHILD_AGE_LIMIT = 18
 # 文部科学省 学校コード: the first letter is the kind of school (B 小学校, C 中学校, D 義務教育学校).
 JUNIOR_HIGH_PREFIX = "C"
+# Rows of a department's answer mapped to persons at a time (each slice's rows keep their order).
+ANSWER_SLICE_ROWS = 500_000
 
 
 @dataclass
@@ -46,7 +48,7 @@ class ScreeningInputs:
         # Written and hashed a slice at a time: the observations' CSV text as one string was the
         # run's largest object (store.frames).
         hash_csv(h, self.people.sort("person_id"))
-        hash_csv(h, self.observations.sort(["person_id", "item_id", "observed_on"]))
+        hash_csv_sorted(h, self.observations, ["person_id", "item_id", "observed_on"])
         return h.hexdigest()
 
 
@@ -100,35 +102,32 @@ def _map_to_people(answer: pl.DataFrame, manifests: ManifestSet, links: pl.DataF
     identity_of = {m.source: (m.identity_of or m.source) for m in manifests.manifests.values()}
     keyed = answer.with_columns(
         pl.col("source").replace_strict(identity_of, default=pl.col("source")).alias("identity_source"))
-    return keyed.join(links.rename({"source": "identity_source"}), on=["identity_source", "local_id"], how="inner")
+    # In the answer's order whichever side polars builds on: input order breaks ties (screen.evaluate).
+    return keyed.join(links.rename({"source": "identity_source"}), on=["identity_source", "local_id"], how="inner",
+                      maintain_order="left")
 
 
-def _expand_households(frame: pl.DataFrame, household_sources: set[str], households: pl.DataFrame) -> pl.DataFrame:
-    """A household's values reach each child in it (tax status, a member's care need)."""
-    if not household_sources or frame.height == 0:
-        return frame
-    per_household = frame.filter(pl.col("source").is_in(list(household_sources)))
-    rest = frame.filter(~pl.col("source").is_in(list(household_sources)))
+def _spread(per_household: pl.DataFrame, households: pl.DataFrame) -> pl.DataFrame:
+    """A household's values reach each member (tax status, a member's care need)."""
     members = households.select("person_id", "household_id")
-    spread = (
+    return (
         per_household.join(members, on="person_id", how="inner")
         .drop("person_id")
         .join(members.rename({"person_id": "member"}), on="household_id", how="inner")
         .rename({"member": "person_id"})
         .drop("household_id")
+        .select(per_household.columns)
     )
-    return pl.concat([rest, spread.select(rest.columns)])
 
 
-def _derived(observations: pl.DataFrame, households: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Household facts the rules read: a member with a disability certificate, a single guardian."""
+def _certified(certificates: pl.DataFrame, households: pl.DataFrame) -> pl.DataFrame:
+    """A household member's disability certificate, as a fact of each other child in the household."""
     members = households.select("person_id", "household_id", "role")
     # Any other member counts, a brother or sister too: in the national survey most young carers
     # in junior high care for a sibling (きょうだい 61.8%, 厚生労働省・文部科学省 2021). The
     # certificate holder's own flag is not a household signal, so the holder is left out.
-    certified = (
-        observations.filter(pl.col("item_id") == "disability_certificate")
-        .join(members, on="person_id", how="inner")
+    return (
+        certificates.join(members, on="person_id", how="inner")
         .select(pl.col("person_id").alias("holder"), "household_id", "observed_on", "department", "source_id",
                 "snapshot_date", "stale")
         .join(members.filter(pl.col("role") == "child").select("person_id", "household_id"), on="household_id")
@@ -136,7 +135,13 @@ def _derived(observations: pl.DataFrame, households: pl.DataFrame, as_of: date) 
         .drop("holder")
         .with_columns(pl.lit("household_disability_certificate").alias("item_id"), pl.lit(True).alias("value_bool"),
                       pl.lit(None, dtype=pl.Float64).alias("value_num"), pl.lit(None, dtype=pl.Utf8).alias("value_text"))
+        .select(list(OBSERVATION_SCHEMA))
     )
+
+
+def _single_parent(households: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """A child whose household has one guardian."""
+    members = households.select("person_id", "household_id", "role")
     guardians = members.filter(pl.col("role") == "guardian").group_by("household_id").len("guardians")
     single = (
         members.filter(pl.col("role") == "child").join(guardians, on="household_id", how="inner")
@@ -146,8 +151,62 @@ def _derived(observations: pl.DataFrame, households: pl.DataFrame, as_of: date) 
                 pl.lit(REGISTRY).alias("department"), pl.lit("tsunagu:household").alias("source_id"),
                 pl.lit(as_of).alias("snapshot_date"), pl.lit(False).alias("stale"))
     )
-    columns = list(OBSERVATION_SCHEMA)
-    return pl.concat([certified.select(columns), single.select(columns)])
+    return single.select(list(OBSERVATION_SCHEMA))
+
+
+@dataclass
+class _Observations:
+    """The children's observations, gathered one department's answer at a time.
+
+    Each answer is mapped to persons and cut to the children as soon as it arrives, and then let
+    go: the departments' whole answers (every resident's: millions of rows in a large city) and
+    their copies mapped to persons were, side by side, the largest objects of a run. Household
+    sources' rows (a few per household) are kept until every answer is in and spread over the
+    members then. The order is the one a single pass over all answers gives — every answer's own
+    rows, the household rows spread, the derived household facts —, as input order is the last
+    tie-break between two values of one day (screen.evaluate)."""
+
+    children: pl.DataFrame  # person_id
+    household_sources: set[str]
+    stale_days: dict[str, int]
+    as_of: date
+    own: list[pl.DataFrame] = field(default_factory=list)
+    per_household: list[pl.DataFrame] = field(default_factory=list)
+    certificates: list[pl.DataFrame] = field(default_factory=list)  # every holder's (adults' too)
+
+    def add(self, answer: pl.DataFrame, manifests: ManifestSet, links: pl.DataFrame) -> None:
+        # A slice at a time: the schools' answer (every pupil's absences, lateness, arrears …) is
+        # millions of rows, and its copy mapped to persons beside it was the run's peak.
+        for start in range(0, answer.height, ANSWER_SLICE_ROWS):
+            self._add(answer.slice(start, ANSWER_SLICE_ROWS), manifests, links)
+
+    def _add(self, answer: pl.DataFrame, manifests: ManifestSet, links: pl.DataFrame) -> None:
+        mapped = _map_to_people(answer, manifests, links)
+        household = pl.col("source").is_in(list(self.household_sources))
+        if self.household_sources:
+            self.per_household.append(mapped.filter(household))
+            mapped = mapped.filter(~household)
+        own = self._shaped(mapped)
+        held = own.filter(pl.col("item_id") == "disability_certificate")
+        if held.height:
+            self.certificates.append(held)
+        self.own.append(own.join(self.children, on="person_id", how="semi"))
+
+    def _shaped(self, mapped: pl.DataFrame) -> pl.DataFrame:
+        age_days = (pl.lit(self.as_of) - pl.col("snapshot_date")).dt.total_days()
+        return mapped.with_columns(
+            pl.col("source").alias("source_id"),
+            (age_days > pl.col("source").replace_strict(self.stale_days, default=45, return_dtype=pl.Int64)).alias("stale"),
+        ).select(list(OBSERVATION_SCHEMA))
+
+    def whole(self, households: pl.DataFrame) -> pl.DataFrame:
+        spread = [self._shaped(_spread(pl.concat(self.per_household), households))] if self.per_household else []
+        held = [*self.certificates, *(part.filter(pl.col("item_id") == "disability_certificate") for part in spread)]
+        certificates = pl.concat(held) if held else pl.DataFrame(schema=OBSERVATION_SCHEMA)
+        derived = [_certified(certificates, households), _single_parent(households, self.as_of)]
+        own, self.own, self.per_household, self.certificates = self.own, [], [], []
+        cut = [part.join(self.children, on="person_id", how="semi") for part in (*spread, *derived)]
+        return pl.concat([*own, *cut])  # the own rows were cut as they came
 
 
 def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
@@ -162,7 +221,9 @@ def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, 
     if registry not in nodes:
         raise RuntimeError("住民記録のノードがありません: 子どもの一覧を作れません / no resident-registry node")
     people = _people(nodes[registry], links, households, as_of, run_id, purpose, spine_source)
-    frames: list[pl.DataFrame] = []
+    gathered = _Observations(people.select("person_id"),
+                             {m.source for m in manifests.manifests.values() if m.subject == "household"},
+                             {m.source: m.stale_after_days for m in manifests.manifests.values()}, as_of)
     by_department: dict[str, list[str]] = {}
     wanted = (item_ids | {"school_code", "grade"}) - {"household_disability_certificate", "single_parent_household"}
     for item in sorted(wanted):
@@ -185,31 +246,14 @@ def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, 
             missing.extend(m.source for m in manifests.of_department(department))
             continue
         refused.update({f"{department}:{k}": v for k, v in answer.refused.items()})
-        frames.append(answer.data.with_columns(pl.lit(department).alias("department")))
-    raw = pl.concat(frames) if frames else pl.DataFrame(schema={"source": pl.Utf8, "local_id": pl.Utf8})
-    observations = _observations(raw, manifests, links, households, as_of)
-    observations = pl.concat([observations, _derived(observations, households, as_of)])
-    observations = observations.join(people.select("person_id"), on="person_id", how="semi")
-    snapshots = {
-        source: sorted({d.isoformat() for d in group["snapshot_date"].to_list()})
-        for (source,), group in observations.group_by("source_id")
-    } if observations.height else {}
+        gathered.add(answer.data.with_columns(pl.lit(department).alias("department")), manifests, links)
+        del answer
+    observations = gathered.whole(households)
+    # Each source's export dates, from the two columns only: iterating over group_by's groups
+    # built a frame of every column per source, a second copy of all the observations.
+    dates = observations.select("source_id", "snapshot_date").group_by("source_id").agg(pl.col("snapshot_date").unique())
+    snapshots = {source: sorted(d.isoformat() for d in days) for source, days in sorted(dates.iter_rows())}
     return ScreeningInputs(_with_school(people, observations), observations, snapshots, sorted(set(missing)), refused)
-
-
-def _observations(raw: pl.DataFrame, manifests: ManifestSet, links: pl.DataFrame, households: pl.DataFrame,
-                  as_of: date) -> pl.DataFrame:
-    if raw.height == 0:
-        return pl.DataFrame(schema=OBSERVATION_SCHEMA)
-    stale_days = {m.source: m.stale_after_days for m in manifests.manifests.values()}
-    mapped = _map_to_people(raw, manifests, links)
-    household_sources = {m.source for m in manifests.manifests.values() if m.subject == "household"}
-    mapped = _expand_households(mapped, household_sources, households)
-    age_days = (pl.lit(as_of) - pl.col("snapshot_date")).dt.total_days()
-    return mapped.with_columns(
-        pl.col("source").alias("source_id"),
-        (age_days > pl.col("source").replace_strict(stale_days, default=45, return_dtype=pl.Int64)).alias("stale"),
-    ).select(list(OBSERVATION_SCHEMA))
 
 
 def _with_school(people: pl.DataFrame, observations: pl.DataFrame) -> pl.DataFrame:

@@ -36,7 +36,8 @@ _RANK = {tier: len(TIERS) - i for i, tier in enumerate(TIERS)}  # 重点支援 h
 NOT_LISTED = TIERS[-1]
 # Children evaluated (and their results written) at a time: the wide frame of every indicator's
 # value and evidence, and the result rows, are per part; only the inputs are whole-municipality.
-PARTITION_PEOPLE = 50_000
+# A part of 50,000 took about 0.7 GB at its peak (100,000 children, stage_memory.py).
+PARTITION_PEOPLE = 25_000
 
 
 @dataclass
