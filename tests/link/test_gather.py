@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from support.hubs import copy_home
 from support.municipality import SmallTown
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
@@ -21,7 +21,7 @@ from tsunagu.vault.topology import close_nodes, open_nodes
 
 @pytest.fixture()
 def home(small_town: SmallTown, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(small_town.home, tmp_path / "home"))
+    return Path(copy_home(small_town.home, tmp_path / "home"))
 
 
 def test_an_identifiers_request_gets_only_the_fields_it_names(home: Path) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.link.evaluate import evaluate_linkage
 from tsunagu.link.models import ClericalPair, LinkDecision, LinkRun, PersonLink
@@ -17,7 +16,7 @@ from tsunagu.link.run import LinkReport, run_linkage
 
 
 def _copy(town: SmallTown, target: Path) -> Path:
-    shutil.copytree(town.home, target)
+    copy_home(town.home, target)
     return target
 
 
@@ -102,7 +101,7 @@ def test_incremental_run_links_only_new_records_with_the_saved_model(linked: tup
 
 def _copy_linked(home: Path, tmp_path: Path) -> Path:
     target = tmp_path / "home"
-    shutil.copytree(home, target)
+    copy_home(home, target)
     return target
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -16,7 +15,7 @@ import uvicorn
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.cli import app
 from tsunagu.config import Settings, load_settings
@@ -123,7 +122,7 @@ def test_a_stopped_node_leaves_a_completed_run_naming_the_missing_source(small_t
 
 
 def _copy(source: Path, target: Path) -> Path:
-    shutil.copytree(source, target)
+    copy_home(source, target)
     return target
 
 
