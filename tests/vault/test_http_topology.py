@@ -24,10 +24,10 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from support.hubs import new_home
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands import node as node_cmd
-from tsunagu.config import Settings, load_settings
-from tsunagu.home import init_home
+from tsunagu.config import Settings
 from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
 from tsunagu.municipality import Municipality
@@ -60,8 +60,7 @@ def _cli() -> typer.Typer:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     home = tmp_path / "home"
-    init_home(home, Municipality("272205", "箕面市"))
-    settings = load_settings(home)
+    settings = new_home(home, Municipality("272205", "箕面市"))
     inbox = write_csv(tmp_path / "in" / "juki_jumin_20261031.csv", JUKI_HEADER,
                       [juki_row("1000000001"), juki_row("1000000002", name="佐藤　花子", sex="女")])
     ingestor = Ingestor(manifests_for_home(home), settings.vault_dir, settings.hub_url)
