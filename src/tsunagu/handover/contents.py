@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from tsunagu.catalog import default_catalog
 from tsunagu.handover.legal import SECTION_LABELS, PackageKind, package_kinds
 from tsunagu.link.models import PersonLink
-from tsunagu.privacy import NoteCipher, Policy, default_policy
+from tsunagu.privacy import NoteCipher, Policy
+from tsunagu.privacy.policy import policy_of
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan, SupportResource
 from tsunagu.work.notes import unseal
@@ -113,7 +114,7 @@ def _text(cipher: NoteCipher, blob: bytes | None, free_text: bool) -> str | None
 def _assessments(session: Session, person_id: str, cipher: NoteCipher, free_text: bool) -> list[dict[str, Any]]:
     rows = session.scalars(select(Review).where(Review.person_id == person_id, Review.kind == "review")
                            .order_by(Review.created_at))
-    policy = default_policy()
+    policy = policy_of(session)
     return [{
         "date": r.created_at.date().isoformat(), "decision": DECISIONS.get(r.decision or "", r.decision or ""),
         "observations": [f"{ASPECTS.get(o['aspect'], o['aspect'])}: {LEVELS.get(o['level'], o['level'])}"

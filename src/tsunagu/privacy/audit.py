@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from tsunagu.privacy.chain import chain_head, entry_hash, lock_chain, utc
 from tsunagu.privacy.checkpoint import checkpoint, last_checkpoint, unsigned_segment_problem
 from tsunagu.privacy.models import OUTCOMES, AuditEntry, PrivacyNotification
-from tsunagu.privacy.policy import Decision, Subject, default_policy
+from tsunagu.privacy.policy import Decision, Subject, policy_of
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 
@@ -250,7 +250,7 @@ class AccessRecord:
 
 def access_history(session: Session, person_id: str) -> list[AccessRecord]:
     """Every recorded access to ``person_id``'s data, oldest first (the data tracker)."""
-    policy = default_policy()
+    policy = policy_of(session)
     records = []
     for row in query_log(session, person_id=person_id):
         role = policy.roles.get(row.role)

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from tsunagu.catalog import default_catalog
 from tsunagu.privacy import Subject, default_policy
+from tsunagu.privacy.policy import Policy, policy_of
 from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
-from tsunagu.work.access import Scope, allows, list_scope, record_listed, suspended_persons
+from tsunagu.work.access import Scope, list_scope, record_listed, suspended_persons
 from tsunagu.work.cases.status import STATUS_SENSITIVITY, STATUSES, UNCHECKED, names, statuses
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.listing import LISTED_TIERS as LISTED_TIERS
@@ -292,7 +293,7 @@ def list_candidates(
         ("scope", filters.sort, scope_key), lambda: tuple(r for r in ordered if covered(r)))
     chosen = in_scope if matches is None else listing.selection(
         ("filter", filters.sort, scope_key, _filter_key(filters)), lambda: tuple(r for r in in_scope if matches(r)))
-    cases_visible = allows(subject, "case.read", purpose, relationship=scope.broadest, sensitivity=STATUS_SENSITIVITY)
+    cases_visible = policy_of(session).allows(subject, "case.read", purpose, relationship=scope.broadest, sensitivity=STATUS_SENSITIVITY)
     cases = statuses(session) if cases_visible else {}
     if cases_visible and (filters.status is not None or filters.owner is not None):
         chosen = tuple(r for r in chosen if _case_matches(cases.get(r.person_id), filters, subject.user_id))
@@ -346,7 +347,7 @@ def dashboard(session: Session, subject: Subject, purpose: str = "screening", *,
     as a refused list (nothing of a child was asked for).
     """
     run = latest_run(session)
-    if not _may_list(subject, purpose):
+    if not _may_list(policy_of(session), subject, purpose):
         return Dashboard(run, False)
     try:
         scope, _decision = list_scope(session, subject, ACTION, purpose, key=key)
@@ -373,6 +374,6 @@ def dashboard(session: Session, subject: Subject, purpose: str = "screening", *,
     return board
 
 
-def _may_list(subject: Subject, purpose: str) -> bool:
-    return any(allows(subject, ACTION, purpose, relationship=r, sensitivity=2)
+def _may_list(policy: Policy, subject: Subject, purpose: str) -> bool:
+    return any(policy.allows(subject, ACTION, purpose, relationship=r, sensitivity=2)
                for r in ("assigned_case", "same_school", "municipality"))

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import AuditEvent, Decision, Subject, append, authorise, default_policy
+from tsunagu.privacy.policy import policy_of
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.models import SupportResource
 from tsunagu.yamlstrict import load_model
@@ -108,7 +109,7 @@ def check_manage(session: Session, subject: Subject, purpose: str, *, key: Ed255
 def _manage(session: Session, subject: Subject, purpose: str, key: Ed25519PrivateKey | None) -> None:
     if purpose not in PURPOSES:
         raise Invalid("社会資源の編集の目的は 支援調整 か システム運用 です。")
-    if ACTION in default_policy().actions:
+    if ACTION in policy_of(session).actions:
         decision = authorise(session, subject, ACTION, purpose, key=key)
     else:
         decision = _fallback(subject, purpose)

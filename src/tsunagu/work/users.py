@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.errors import ExitCode, TsunaguError
 from tsunagu.privacy import AuditEvent, Subject, append, default_policy
+from tsunagu.privacy.policy import policy_of
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.models import LoginAttempt, User
 
@@ -111,7 +112,7 @@ def needs_approval(role: str) -> bool:
 def _manage(session: Session, subject: Subject, key: Ed25519PrivateKey | None, *, action: str = "users.manage",
             account: str | None = None, role: str | None = None, note: str = "") -> None:
     """Decide and record; the entry names the account and the role acted on (``account:``, ``role:``)."""
-    decision = default_policy().decide(subject, action, "administration")
+    decision = policy_of(session).decide(subject, action, "administration")
     targets = tuple(t for t in (f"account:{account}" if account else "", f"role:{role}" if role else "") if t)
     reason = f"{decision.reason}{note}" if decision.allowed else decision.reason
     event = AuditEvent.from_decision(subject, decision, action, "administration", items=targets)
@@ -139,7 +140,7 @@ def create_user(
     _manage(session, subject, key, account=user_id, role=role, note="（利用者の作成）")
     if not USER_ID.match(user_id):
         raise Invalid("利用者IDは英数字と . _ - で2〜64文字にしてください。", field="user_id")
-    if role not in default_policy().roles:
+    if role not in policy_of(session).roles:
         raise Invalid("役割を一覧から選んでください。", field="role")
     if not display_name.strip():
         raise Invalid("氏名を入力してください。", field="display_name")

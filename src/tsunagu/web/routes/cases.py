@@ -16,7 +16,7 @@ from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
-from tsunagu.work.access import allows, relationship
+from tsunagu.work.access import relationship
 from tsunagu.work.cases import ledger as ledger_svc
 from tsunagu.work.cases import records, status, worklists
 from tsunagu.work.cases.names import NAME_ITEM, identities
@@ -68,7 +68,7 @@ def _page(request: Request, state: AppState, subject: Subject, person_id: str, p
                                 items=(NAME_ITEM,))
         child = identities(session, subject, purpose, [person_id], state.nodes()).get(person_id)
         rel = relationship(session, subject, person_id)
-        may_records = allows(subject, "case.read", purpose, relationship=rel, sensitivity=3)
+        may_records = state.hub.policy.allows(subject, "case.read", purpose, relationship=rel, sensitivity=3)
         contacts, meetings = records.read_records(session, subject, purpose, person_id, cipher=state.cipher,
                                                   key=state.key) if may_records else ([], [])
         entry = ledger_svc.read_entry(session, subject, purpose, person_id, key=state.key) if may_records else None
@@ -77,8 +77,8 @@ def _page(request: Request, state: AppState, subject: Subject, person_id: str, p
         request, state, "case.html", view=view, case=case, child=child, contacts=contacts,
         meetings=meetings, entry=entry, handlers=handlers, people=handlers, statuses=status.STATUSES,
         contact_kinds=records.CONTACT_KINDS, categories=ledger_svc.CATEGORIES, may_records=may_records,
-        may_write=allows(subject, "case.write", purpose, relationship=rel, sensitivity=3),
-        may_print=allows(subject, "case.print", purpose, relationship=rel, sensitivity=3),
+        may_write=state.hub.policy.allows(subject, "case.write", purpose, relationship=rel, sensitivity=3),
+        may_print=state.hub.policy.allows(subject, "case.print", purpose, relationship=rel, sensitivity=3),
         purpose=purpose, saved_message=SAVED.get(saved, ""), form=form, attendees=records.ATTENDEES,
         attendee_rows=range(1, ATTENDEE_ROWS + 1), today=datetime.now(UTC).date().isoformat(),
         limit=ledger_svc.latest_review_date(datetime.now(UTC).date()).isoformat(),

@@ -14,7 +14,6 @@ from tsunagu.web.deps import PURPOSE_CHOICES, CsrfForm, CurrentSubject, RowId, S
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
 from tsunagu.work import plans as work_plans
-from tsunagu.work.access import allows
 from tsunagu.work.child import summary
 from tsunagu.work.errors import Invalid
 from tsunagu.work.resources import list_resources
@@ -59,8 +58,8 @@ def _support_page(request: Request, state: AppState, subject: Subject, person_id
     return render(
         request, state, "support.html", view=view, resources=resources, people=people, saved=saved, form=form,
         names=names, latest_review=max(reviews, key=lambda r: r.created_at).id if reviews else None,
-        may_plan=allows(subject, "plan.write", purpose, relationship=rel, sensitivity=3) or view.break_glass,
-        may_refer=allows(subject, "referral.write", SUPPORT, relationship=rel, sensitivity=3),
+        may_plan=state.hub.policy.allows(subject, "plan.write", purpose, relationship=rel, sensitivity=3) or view.break_glass,
+        may_refer=state.hub.policy.allows(subject, "referral.write", SUPPORT, relationship=rel, sensitivity=3),
         statuses=work_plans.REFERRAL_STATUSES, outcomes=work_plans.OUTCOMES,
     )
 

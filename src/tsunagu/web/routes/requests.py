@@ -16,7 +16,6 @@ from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
-from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid
 from tsunagu.work.rights import corrections, requests
 from tsunagu.work.rights.deadlines import KINDS, default_periods
@@ -188,7 +187,7 @@ def _corrections_page(request: Request, state: AppState, subject: Subject, inclu
         notices = corrections.list_notices(session, subject, include_resolved=include_resolved,
                                            manifests=state.manifests(), key=state.key)
     return render(request, state, "corrections.html", notices=notices, include_resolved=include_resolved, form=form,
-                  may_answer=allows(subject, "sources.load", "administration"), message=message)
+                  may_answer=state.hub.policy.allows(subject, "sources.load", "administration"), message=message)
 
 
 @router.post("/privacy/corrections/{notice_no}", dependencies=[CsrfForm])

@@ -12,7 +12,6 @@ from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
-from tsunagu.work.access import allows
 from tsunagu.work.child import summary
 from tsunagu.work.reviews import (
     ASPECTS,
@@ -46,8 +45,8 @@ def _review_page(request: Request, state: AppState, subject: Subject, person_id:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
     return render(request, state, "review_form.html", view=view, aspects=ASPECTS, levels=LEVELS, decisions=DECISIONS,
                   suggested=TIER_DECISION.get(view.tier or "", ""), form=form,
-                  may_review=allows(subject, "review.write", purpose, relationship=view.relationship, sensitivity=3),
-                  may_observe=allows(subject, "observation.write", purpose, relationship=view.relationship,
+                  may_review=state.hub.policy.allows(subject, "review.write", purpose, relationship=view.relationship, sensitivity=3),
+                  may_observe=state.hub.policy.allows(subject, "observation.write", purpose, relationship=view.relationship,
                                      sensitivity=2))
 
 

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from tsunagu.catalog import default_catalog
 from tsunagu.privacy import NoteCipher, Subject, default_policy
-from tsunagu.work.access import allows, guard, relationship
+from tsunagu.privacy.policy import policy_of
+from tsunagu.work.access import guard, relationship
 from tsunagu.work.cases.models import Case, CaseEvent
 from tsunagu.work.errors import Invalid
 from tsunagu.work.models import CaseAssignment, SupportPlan, User
@@ -80,7 +81,7 @@ def can_own_cases(role: str) -> bool:
 
 def case_handlers(session: Session) -> list[tuple[str, str]]:
     """(user id, name and role) of active accounts that may be given a case."""
-    policy = default_policy()
+    policy = policy_of(session)
     rows = session.execute(select(User.user_id, User.display_name, User.role).where(User.disabled.is_(False))
                            .order_by(User.display_name)).all()
     return [(uid, f"{name}（{policy.role(role).label}）") for uid, name, role in rows if can_own_cases(role)]
@@ -163,7 +164,7 @@ def assign_owner(
     if user is None or user.disabled:
         raise Invalid("担当者を選んでください（有効な利用者ではありません）。", field="owner")
     if not can_own_cases(user.role):
-        raise Invalid(f"{user.display_name}さんの役割（{default_policy().role(user.role).label}）はケースを担当できません。", field="owner")
+        raise Invalid(f"{user.display_name}さんの役割（{policy_of(session).role(user.role).label}）はケースを担当できません。", field="owner")
     case = _ensure(session, person_id)
     if case.owner == owner and (not team.strip() or team.strip() == case.team):
         raise Invalid(f"すでに{user.display_name}さんの担当です。", field="owner")
@@ -199,7 +200,7 @@ def read_case(
     ``items``: what else the page shows with it (the child's name from the registry), recorded together.
     """
     guard(session, subject, "case.read", purpose, person_id, items=items, sensitivity=STATUS_SENSITIVITY, key=key)
-    notes = allows(subject, "case.read", purpose, relationship=relationship(session, subject, person_id),
+    notes = policy_of(session).allows(subject, "case.read", purpose, relationship=relationship(session, subject, person_id),
                    sensitivity=3)
     return case_view(session, person_id, cipher, notes=notes)
 

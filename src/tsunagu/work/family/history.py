@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.privacy import AccessRecord, Subject, access_history, authorise, default_policy
+from tsunagu.privacy.policy import policy_of
 from tsunagu.privacy.records import RECORD_PREFIX, existence_sensitivity
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.work.errors import Refused
@@ -118,7 +119,7 @@ def child_history(
     runs = session.execute(select(ScreeningRun.as_of, ScreeningRun.started_at)
                            .join(ScreeningResult, ScreeningResult.run_id == ScreeningRun.run_id)
                            .where(ScreeningResult.person_id == person_id)).all()
-    screening = default_policy().purpose_label("screening")
+    screening = policy_of(session).purpose_label("screening")
     view.lines.extend(Line(started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC), "つなぐ（システム）", "自動の確認（一次スクリーニング）", screening,
                            f"{as_of:%Y年%m月%d日}時点の記録で、支援が必要かもしれない子どもを探しました")
                       for as_of, started_at in runs)

@@ -21,9 +21,9 @@ from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import AuditEvent, Decision, PrivacyNotification, Subject, append, authorise
-from tsunagu.privacy.policy import JST
+from tsunagu.privacy.policy import JST, Policy, policy_of
 from tsunagu.privacy.records import item_label
-from tsunagu.work.access import allows, organisation_schools
+from tsunagu.work.access import organisation_schools
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.rights.models import CorrectionNotice, DataRequest, DataRequestEvent, DisputedItem
 
@@ -195,8 +195,8 @@ def _departments(subject: Subject) -> set[str]:
     return organisation_schools(subject.organisation)
 
 
-def _sees_all(subject: Subject) -> bool:
-    return allows(subject, REQUESTS_ACTION, REQUESTS_PURPOSE, relationship="municipality")
+def _sees_all(policy: Policy, subject: Subject) -> bool:
+    return policy.allows(subject, REQUESTS_ACTION, REQUESTS_PURPOSE, relationship="municipality")
 
 
 def list_notices(session: Session, subject: Subject, *, include_resolved: bool = False,
@@ -206,7 +206,7 @@ def list_notices(session: Session, subject: Subject, *, include_resolved: bool =
     Each notice shown names a child and the disputed value, so, as for every list, one audit
     entry per child shown is added after the list decision.
     """
-    every = _sees_all(subject)
+    every = _sees_all(policy_of(session), subject)
     action, purpose = (REQUESTS_ACTION, REQUESTS_PURPOSE) if every else (STEWARD_ACTION, STEWARD_PURPOSE)
     decision = authorise(session, subject, action, purpose, relationship="municipality" if every else "none", key=key)
     if not decision.allowed:

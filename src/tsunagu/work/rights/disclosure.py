@@ -28,13 +28,13 @@ from sqlalchemy.orm import Session
 from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import HouseholdMember, LinkDecision, PersonLink
-from tsunagu.privacy import NoteCipher, Subject, access_history, authorise, default_policy
-from tsunagu.privacy.policy import JST
+from tsunagu.privacy import NoteCipher, Subject, access_history, authorise
+from tsunagu.privacy.policy import JST, policy_of
 from tsunagu.privacy.records import item_label, organisation_label
 from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
-from tsunagu.work.access import allows, relationship
+from tsunagu.work.access import relationship
 from tsunagu.work.candidates import TREND_LABELS, domains_for, reasons_for
 from tsunagu.work.cases.disclosure import disclosed_case
 from tsunagu.work.child import IDENTITY_LABELS, IDENTITY_SHOWN, METHOD_LABELS, SEX_LABELS
@@ -94,7 +94,7 @@ class _Pack:
         self.session, self.subject, self.person_id = session, subject, person_id
         self.manifests, self.key = manifests, key
         self.rel = relationship(session, subject, person_id)
-        self.policy = default_policy()
+        self.policy = policy_of(session)
         self.disputes = disputes_of(session, person_id)
         self.disputed = active_dispute_keys(self.disputes)
         self.identities: list[dict[str, Any]] = []
@@ -229,7 +229,7 @@ def _household(pack: _Pack) -> list[dict[str, Any]]:
 
 
 def _work(pack: _Pack, cipher: NoteCipher) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
-    notes = allows(pack.subject, ACTION, PURPOSE, relationship=pack.rel, sensitivity=3)
+    notes = pack.policy.allows(pack.subject, ACTION, PURPOSE, relationship=pack.rel, sensitivity=3)
     roles = pack.policy.roles
 
     def note(text: str | None, present: bool) -> str:
