@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import Catalog, catalog_of
 from tsunagu.handover.legal import SECTION_LABELS, PackageKind, package_kinds
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import NoteCipher, Policy
@@ -70,13 +70,12 @@ def _child(links: list[PersonLink], nodes: Mapping[str, Node], requester: tuple[
     return {f: ("" if row.get(f) is None else str(row[f])) for f in IDENTITY_FIELDS}
 
 
-def _values(links: list[PersonLink], nodes: Mapping[str, Node], department: str, items: tuple[str, ...],
-            requester: tuple[str, str], unavailable: dict[str, str]) -> list[dict[str, Any]]:
+def _values(catalog: Catalog, links: list[PersonLink], nodes: Mapping[str, Node], department: str,
+            items: tuple[str, ...], requester: tuple[str, str], unavailable: dict[str, str]) -> list[dict[str, Any]]:
     """The child's values of ``items`` held by ``department``, oldest first."""
     node = nodes.get(department)
     if node is None or not items:
         return []
-    catalog = default_catalog()
     found: list[dict[str, Any]] = []
     for link in links:
         if link.department != department:
@@ -161,7 +160,7 @@ def build(session: Session, person_id: str, kind_id: str, *, nodes: Mapping[str,
     for section in kind.sections:
         if section == "summary":
             sections[section] = {
-                "items": _values(links, nodes, "family_centre", kind.summary_items, requester, unavailable),
+                "items": _values(catalog_of(session), links, nodes, "family_centre", kind.summary_items, requester, unavailable),
                 "active_plans": sum(1 for p in plans if p.status == "active"),
             }
         elif section == "assessments":
@@ -176,7 +175,7 @@ def build(session: Session, person_id: str, kind_id: str, *, nodes: Mapping[str,
         elif section == "follow_ups":
             sections[section] = _follow_ups(session, plans, cipher)
         else:
-            sections[section] = _values(links, nodes, "maternal_child_health", HEALTH_ITEMS[section], requester,
+            sections[section] = _values(catalog_of(session), links, nodes, "maternal_child_health", HEALTH_ITEMS[section], requester,
                                         unavailable)
     return {
         "format": FORMAT, "kind": kind_id, "kind_label": kind.label, "from": dict(sender), "to": dict(recipient),

@@ -11,7 +11,7 @@ from pydantic import AfterValidator
 
 from tsunagu.catalog import Catalog
 from tsunagu.errors import TsunaguError
-from tsunagu.privacy import Policy, Subject, default_policy
+from tsunagu.privacy import Policy, Subject
 from tsunagu.web.forms import NO_FORM, remember_form
 from tsunagu.web.security import WebSession, same_token
 from tsunagu.web.state import AppState
@@ -121,9 +121,9 @@ CsrfForm = Depends(check_csrf_form)
 CsrfHeader = Depends(check_csrf_header)
 
 
-def check_purpose(purpose: str) -> str:
+def check_purpose(state: AppState, purpose: str) -> str:
     """A purpose the policy knows (an unknown one would be a PolicyError: a bug, not a refusal)."""
-    if purpose not in default_policy().purposes:
+    if purpose not in state.hub.policy.purposes:
         raise Invalid("利用目的を選んでください。")
     return purpose
 

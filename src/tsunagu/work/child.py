@@ -349,9 +349,10 @@ def _screening(session: Session, view: ChildView, subject: Subject, purpose: str
     if result is not None:
         view.tier, view.run_id, view.no_mark = result.tier, result.run_id, result.no_mark
         view.trend_label = TREND_LABELS.get(result.trend, result.trend)
-        reasons, hidden = reasons_for(subject, "child.view", purpose, rel, result.reasons, visible=see)
+        reasons, hidden = reasons_for(policy_of(session), subject, "child.view", purpose, rel, result.reasons,
+                                      visible=see)
         view.reasons, view.hidden_reasons = reasons, hidden
-        domains = domains_for(subject, "child.view", purpose, rel, result.domains, visible=see)
+        domains = domains_for(policy_of(session), subject, "child.view", purpose, rel, result.domains, visible=see)
         view.domain_labels = [DOMAINS.get(d, d) for d in domains]
     history = session.execute(
         select(ScreeningRun.as_of, ScreeningResult.tier, ScreeningResult.domain_scores)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.privacy import Subject, default_policy
+from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
@@ -44,7 +44,7 @@ def _admin_page(request: Request, state: AppState, subject: Subject, saved: str,
         sources = source_status(session, subject, state.nodes(), state.manifests(), key=state.key) \
             if may_sources else None
         rules = rules_in_force(session, subject, state.settings, key=state.key) if may_sources else None
-    roles = {name: role.label for name, role in default_policy().roles.items()}
+    roles = {name: role.label for name, role in state.hub.policy.roles.items()}
     return render(request, state, "admin.html", users=users, sources=sources, rules=rules, roles=roles, saved=saved,
                   generated=None, may_approve=may_approve, may_manage=may_users, current_user_id=subject.user_id,
                   form=form)

@@ -37,7 +37,7 @@ def child_page(request: Request, state: State, subject: CurrentSubject, person_i
                   for p in PURPOSE_CHOICES}
         return render(request, state, "child_purpose.html", person_id=person_id, usable=usable,
                       purposes=PURPOSE_CHOICES)
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         view = open_child(session, subject, purpose, person_id, nodes=state.nodes(), manifests=state.manifests(),
                           cipher=state.cipher, key=state.key)
@@ -59,7 +59,7 @@ def household_page(request: Request, state: State, subject: CurrentSubject, pers
     """世帯: the child's household for the purpose the child's page was opened for."""
     if not purpose:
         return RedirectResponse(f"/children/{quote(person_id)}", status_code=303)
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         view, sheet = household_view(session, subject, purpose, person_id, nodes=state.nodes(),
                                      manifests=state.manifests(), cipher=state.cipher, key=state.key)
@@ -81,7 +81,7 @@ def break_glass_open(
     state: State, subject: CurrentSubject, person_id: str, purpose: Annotated[str, Form()],
     justification: Annotated[str, Form()], minutes: Annotated[int, Form()] = 30,
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         open_break_glass(session, subject, purpose, person_id, justification, minutes, key=state.key)
     return RedirectResponse(f"/children/{quote(person_id)}?purpose={quote(purpose)}", status_code=303)

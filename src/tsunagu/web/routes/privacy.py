@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tsunagu.privacy import Subject
 from tsunagu.privacy.audit import EVENT_LABELS, OUTCOME_LABELS
-from tsunagu.privacy.policy import JST, default_policy
+from tsunagu.privacy.policy import JST
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
@@ -46,7 +46,7 @@ def _page(request: Request, state: AppState, subject: Subject, *, person: str = 
         suspensions = list_suspensions(session, subject, key=state.key) \
             if state.hub.policy.allows(subject, "requests.handle", "disclosure_handling", relationship="municipality") else None
         people = {uid: name for uid, name in session.execute(select(User.user_id, User.display_name))}
-    policy = default_policy()
+    policy = state.hub.policy
     action_labels = {**{k: a.label for k, a in policy.actions.items()}, **EVENT_LABELS}
     query = {"person": person, "actor": actor, "action": action, "since": since, "until": until}
     return render(request, state, "privacy.html", log=log, entries=log.entries, suspensions=suspensions,

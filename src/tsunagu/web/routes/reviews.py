@@ -40,7 +40,7 @@ def review_form(request: Request, state: State, subject: CurrentSubject, person_
 
 def _review_page(request: Request, state: AppState, subject: Subject, person_id: str, purpose: str,
                  form: FormState) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
     return render(request, state, "review_form.html", view=view, aspects=ASPECTS, levels=LEVELS, decisions=DECISIONS,
@@ -65,7 +65,7 @@ def review_submit(
     rationale: Annotated[str, Form()] = "", override_reason: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = "assessment", run_id: Annotated[str, Form()] = "",
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         record_review(session, subject, purpose, person_id, decision=decision, rationale=rationale,
                       observations=observations, override_reason=override_reason, run_id=run_id or None,
@@ -81,7 +81,7 @@ def observation_submit(
     state: State, subject: CurrentSubject, person_id: str, observations: Observations,
     note: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = "assessment",
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         record_observation(session, subject, purpose, person_id, observations=observations, note=note,
                            cipher=state.cipher, key=state.key)
