@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
-from support.hubs import copy_home, new_home
+from support.hubs import copy_home, new_home, nodes_of
 from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.config import load_settings
 from tsunagu.handover import directory
@@ -21,7 +21,7 @@ from tsunagu.link.models import Person, PersonLink
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import Subject
 from tsunagu.vault.node import Node
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.vault.topology import close_nodes
 from tsunagu.work import plans
 from tsunagu.work import users as accounts
 from tsunagu.work.assignments import assign
@@ -118,8 +118,8 @@ def trust(side: Side, other: Identity, endpoint: str | None) -> None:
 @pytest.fixture
 def pair(template_home: Path, tmp_path: Path) -> Iterator[tuple[Side, Side]]:
     a_home, b_home = _sender(template_home, tmp_path), _receiver(tmp_path)
-    a = Side(a_home, load_identity(a_home.settings), open_nodes(a_home.settings))
-    b = Side(b_home, load_identity(b_home.settings), open_nodes(b_home.settings))
+    a = Side(a_home, load_identity(a_home.settings), nodes_of(a_home.settings))
+    b = Side(b_home, load_identity(b_home.settings), nodes_of(b_home.settings))
     yield a, b
     a.close()
     b.close()

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, select
 
+from support.hubs import nodes_of
 from support.municipality import SmallTown
 from support.postgres import fresh_database
 from tsunagu.catalog.manifest import manifests_for_home, packaged_manifests
@@ -32,7 +33,7 @@ from tsunagu.link.run import run_linkage
 from tsunagu.link.stages import declared_fields
 from tsunagu.municipality import Municipality
 from tsunagu.store.db import create_hub_engine, migrate, session_factory
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.vault.topology import close_nodes
 
 NO_DECISIONS = pl.DataFrame(schema={"left_key": pl.Utf8, "right_key": pl.Utf8, "decision": pl.Utf8})
 
@@ -41,7 +42,7 @@ NO_DECISIONS = pl.DataFrame(schema={"left_key": pl.Utf8, "right_key": pl.Utf8, "
 def scored(small_town: SmallTown, trained_model: dict[str, Any]) -> tuple[LinkInputs, Assignment]:
     """The small town's identifiers, the links the trained model gives them and a review queue."""
     settings = load_settings(small_town.home)
-    nodes = open_nodes(settings)
+    nodes = nodes_of(settings, scope="session")
     try:
         inputs = gather(nodes, manifests_for_home(small_town.home), "test-outcome")
     finally:

@@ -20,6 +20,7 @@ from tsunagu.config import CONFIG_FILE, Settings, load_settings
 from tsunagu.home import init_home
 from tsunagu.hub import Hub
 from tsunagu.municipality import Municipality
+from tsunagu.vault.node import Node
 
 BACKENDS = ("sqlite", "postgres")
 # The back-end of the homes the shared fixtures build (the switch above).
@@ -128,3 +129,13 @@ def set_database_url(home: Path, url: str) -> None:
     body = yaml.safe_load(path.read_text(encoding="utf-8"))
     body["database_url"] = url
     path.write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def nodes_of(settings: Settings, *, scope: str = "test") -> dict[str, Node]:
+    """Every department's node of a home, opened as the commands open them: through its ``Hub`` (on
+    PostgreSQL the nodes need the hub's engine to find the vaults' schemas). The hub is closed at the
+    end of ``scope``; closing the nodes before that (``close_nodes``) is fine."""
+    if scope not in _SCOPES:
+        raise RuntimeError(f"no scope {scope!r} is open (a session or module fixture must pass scope='session')")
+    hub = _SCOPES[scope].enter_context(Hub(settings))
+    return hub.nodes()
