@@ -12,7 +12,7 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from support.hubs import nodes_of
+from support.hubs import ON_POSTGRES, nodes_of
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands import serve as serve_cmd
 from tsunagu.privacy import AuditEntry, Subject, access_history
@@ -190,6 +190,7 @@ def test_x_forwarded_for_is_honoured_only_from_a_trusted_proxy(peer: str | None,
         parse_proxies("10.0.0.1, proxy.local")
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="the permissions of SQLite files: a home on PostgreSQL keeps no data file")
 def test_personal_data_files_are_the_owners_alone_and_serve_refuses_loose_ones(home: Home) -> None:
     root = home.settings.home
     vaults = sorted((root / "vaults").glob("*.sqlite3"))
