@@ -15,9 +15,8 @@ from tsunagu.link.review import decide, open_pairs
 from tsunagu.link.run import LinkReport, run_linkage
 
 
-def _copy(town: SmallTown, target: Path) -> Path:
-    copy_home(town.home, target)
-    return target
+def _copy(town: SmallTown, target: Path, *, scope: str = "test") -> Path:
+    return copy_home(town.home, target, scope=scope)
 
 
 def _link(home: Path, incremental: bool = False) -> LinkReport:
@@ -33,7 +32,7 @@ def _links(home: Path) -> dict[tuple[str, str], str]:
 
 @pytest.fixture(scope="module")
 def linked(small_town: SmallTown, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LinkReport]:
-    home = _copy(small_town, tmp_path_factory.mktemp("linked") / "home")
+    home = _copy(small_town, tmp_path_factory.mktemp("linked") / "home", scope="session")
     return home, _link(home)
 
 
