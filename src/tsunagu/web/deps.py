@@ -12,6 +12,7 @@ from pydantic import AfterValidator
 from tsunagu.catalog import Catalog
 from tsunagu.errors import TsunaguError
 from tsunagu.privacy import Policy, Subject
+from tsunagu.store.dialects import MAX_ROW_ID
 from tsunagu.web.forms import NO_FORM, remember_form
 from tsunagu.web.security import WebSession, same_token
 from tsunagu.web.state import AppState
@@ -20,14 +21,13 @@ from tsunagu.work.users import Account, get_account
 from tsunagu.work.voice.alerts import open_alerts
 
 PURPOSE_CHOICES = ("screening", "assessment", "support_coordination", "disclosure_handling")
-# The largest id the databases hold (a signed 64-bit integer).
-MAX_ROW_ID = 2**63 - 1
 
 
 def _row_id(value: int) -> int:
-    """An id outside 1..2^63-1 names no row: it becomes 0, which no row has, so the request goes on
+    """An id outside 1..MAX_ROW_ID names no row: it becomes 0, which no row has, so the request goes on
     to its authorisation (recorded, a refusal included) and then finds nothing — where the raw number
-    made SQLite's driver overflow before any check (a 500, and no refusal on record)."""
+    made the driver overflow before any check (a 500, and no refusal on record): SQLite's above 2^63-1,
+    PostgreSQL's above its INTEGER's 2^31-1 (``store.dialects.MAX_ROW_ID``)."""
     return value if 1 <= value <= MAX_ROW_ID else 0
 
 
