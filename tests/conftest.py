@@ -7,13 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from support.hubs import BACKENDS, empty_hub, hub_of
+from support.hubs import BACKENDS, copy_home, database_scope, empty_hub, hub_of
 from support.municipality import SmallTown, build_small_town
 from support.postgres import fresh_database
 from tsunagu.hub import Hub
 
 # A small built home copied fresh per test (`home`, `template_home`): the service and web tests' fixtures.
 pytest_plugins = ["work.homes"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_databases() -> Iterator[None]:
+    """Databases of session-wide homes (under TSUNAGU_TEST_DATABASE_URL), dropped at the end."""
+    with database_scope("session"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_databases() -> Iterator[None]:
+    """Databases of one test's homes (under TSUNAGU_TEST_DATABASE_URL), dropped after it."""
+    with database_scope("test"):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -61,12 +75,9 @@ def small_town(tmp_path_factory: pytest.TempPathFactory, monkeypatch_session: py
 @pytest.fixture(scope="session")
 def linked_town(small_town: SmallTown, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the small town's home after one full linkage run."""
-    import shutil
-
     from tsunagu.link.run import run_linkage
 
-    home = tmp_path_factory.mktemp("linked-town") / "home"
-    shutil.copytree(small_town.home, home)
+    home = copy_home(small_town.home, tmp_path_factory.mktemp("linked-town") / "home", scope="session")
     with hub_of(home) as hub, hub.sessions.begin() as session:
         run_linkage(session, hub.nodes(), hub.manifests)
     return home

@@ -3,7 +3,6 @@ policy and leaves an audit entry when it is refused (the web app's routes have t
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from tsunagu.cli import app
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy.models import AuditEntry
@@ -128,7 +127,7 @@ def test_every_command_is_classified() -> None:
 def home(linked_town: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A linked town with one request on record, so every request command reaches its check."""
     folder = tmp_path_factory.mktemp("meta") / "home"
-    shutil.copytree(linked_town, folder)
+    copy_home(linked_town, folder, scope="session")
     person, aza = _person(folder), _aza(folder)
     for extra in (["--kind", "disclosure"],
                   ["--kind", "correction", "--source", "juki_jumin", "--local-id", aza, "--field", "full_name",

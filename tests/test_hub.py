@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select, text
+from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select, text
+
+from support.hubs import ON_POSTGRES, copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.config import load_settings
 from tsunagu.hub import Hub, hub_with_nodes
+from tsunagu.link.models import Person
 from tsunagu.privacy.models import AuditEntry
 from tsunagu.store.db import ReadOnlySessionError
-from tsunagu.store.dialects import dialect_of
+from tsunagu.store.dialects import dialect_for_url, dialect_of
 from tsunagu.vault.node import LocalNode
+from work.builders import Home
 
 
 def test_a_hub_on_each_back_end_reads_and_writes_through_its_own_factories(any_hub: Hub) -> None:
@@ -52,3 +57,14 @@ def test_the_old_pair_of_sessions_and_nodes_is_a_hub_underneath(small_town: Smal
         with sessions() as session:
             assert session.execute(text("SELECT 1")).scalar_one() == 1
         assert nodes
+
+
+def test_the_shared_homes_are_on_the_suite_s_back_end_each_with_its_own_store(home: Home, tmp_path: Path) -> None:
+    # TSUNAGU_TEST_DATABASE_URL moves every shared home to PostgreSQL; a copy never shares its original's store.
+    expected = "postgresql" if ON_POSTGRES else "sqlite"
+    assert dialect_for_url(home.settings.hub_url).name == expected
+    copy = copy_home(home.settings.home, tmp_path / "copy")
+    assert load_settings(copy).hub_url != home.settings.hub_url
+    with hub_of(copy) as hub, hub.sessions() as session:
+        assert dialect_of(session).name == expected
+        assert session.scalar(select(func.count()).select_from(Person)) == 4  # the copy holds the home's data

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.privacy import Subject, default_policy, load_or_create_signing_key
+from tsunagu.privacy import Subject, load_or_create_signing_key
+from tsunagu.privacy.policy import policy_of
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.work.access import is_centre_wide
 from tsunagu.work.assignments import assign
@@ -101,7 +102,7 @@ def assign_casework(session: Session, admin: Subject, pupils: list[str], key: Ed
     for user_id, role, _label, organisation in ROLES:
         user = session.get(User, user_id)
         # the 要対協 professionals (a statutory duty of confidentiality) who see assigned children only
-        if user is None or is_centre_wide(role) or not default_policy().role(role).confidentiality_duty:
+        if user is None or is_centre_wide(policy_of(session), role) or not policy_of(session).role(role).confidentiality_duty:
             continue
         pool = pupils[TEACHER_PUPILS:] if organisation == "school" else urgent
         held = set(session.scalars(select(CaseAssignment.person_id).where(

@@ -46,8 +46,12 @@ def _record_municipality(settings: Settings, municipality: Municipality) -> None
             )
 
 
-def init_home(home: Path, municipality: Municipality) -> InitResult:
-    """Create a home, or confirm an existing one for the same municipality (no change)."""
+def init_home(home: Path, municipality: Municipality, *, database_url: str | None = None) -> InitResult:
+    """Create a home, or confirm an existing one for the same municipality (no change).
+
+    ``database_url`` puts the hub store (and on PostgreSQL the vaults) there and is written to the
+    home's file; ``TSUNAGU_DATABASE_URL`` still wins over it, as over anything in the file.
+    """
     config = home / CONFIG_FILE
     if config.is_file():
         existing = read_home_file(config)
@@ -65,10 +69,14 @@ def init_home(home: Path, municipality: Municipality) -> InitResult:
     private_folder(home)
     private_folder(home / "vaults")
     settings = load_settings(home)
+    if database_url is not None and settings.database_url is None:
+        settings.database_url = database_url
     migrate(settings.hub_url)
     _record_municipality(settings, municipality)
     # Written last: a home counts as initialised only once its hub store is ready.
     body = {"municipality_name": municipality.name, "municipality_code": municipality.code}
+    if database_url is not None:
+        body["database_url"] = database_url
     config.write_text(
         "# tsunagu 自治体ホーム設定 — keys: municipality_name, municipality_code, database_url, rules_dir, note_key\n"
         + yaml.safe_dump(body, allow_unicode=True, sort_keys=False),

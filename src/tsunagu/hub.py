@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.catalog import SESSION_CATALOG, Catalog, default_catalog
 from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
 from tsunagu.privacy import NoteCipher, Policy, default_policy, load_note_cipher, load_or_create_signing_key
 from tsunagu.privacy.keyfiles import load_or_create_search_secret
+from tsunagu.privacy.policy import SESSION_POLICY
 from tsunagu.store.db import migrate, read_session_factory, session_factory
 from tsunagu.store.dialects import Dialect, create_hub_engine, dialect_for_url
 from tsunagu.vault.http.hub_audit import HubExchangeLog
@@ -57,8 +58,11 @@ class Hub:
         if migrate_store:
             migrate(settings.hub_url)
         self.engine: Engine = create_hub_engine(settings.hub_url)
-        self.sessions: sessionmaker[Session] = session_factory(self.engine)
-        self.read_sessions: sessionmaker[Session] = read_session_factory(self.engine)
+        # Every session carries this municipality's vocabulary and policy (``catalog_of``/``policy_of``):
+        # the services below the hub take sessions, so that is how they reach them.
+        vocabulary: dict[str, object] = {SESSION_CATALOG: self.catalog, SESSION_POLICY: self.policy}
+        self.sessions: sessionmaker[Session] = session_factory(self.engine, vocabulary)
+        self.read_sessions: sessionmaker[Session] = read_session_factory(self.engine, vocabulary)
         self._on_exchange = on_exchange
         self._nodes: dict[str, Node] | None = None
         self._lock = threading.Lock()

@@ -10,12 +10,15 @@ import pytest
 from tsunagu.catalog import default_catalog, load_catalog, packaged_paths
 from tsunagu.catalog.manifest import CODE_IDENTIFIERS, IDENTIFIER_FIELDS, packaged_manifests
 from tsunagu.ingest.convert import PLAIN_IDENTIFIERS
+from tsunagu.link.records import KEYED_FIELDS
 from tsunagu.privacy import default_policy
 from tsunagu.synth import BUILDERS
 from tsunagu.synth.profile import SOURCES
 from tsunagu.vault import node, schema
 from tsunagu.web.deps import PURPOSE_CHOICES
 from tsunagu.web.routes.candidates import LIST_PURPOSES
+from tsunagu.web.routes.cases import CASE_PURPOSES
+from tsunagu.web.routes.search import SEARCH_PURPOSES
 from tsunagu.work import resources
 from tsunagu.yamlstrict import ConfigError
 
@@ -24,7 +27,7 @@ def test_purposes_are_the_catalogues_everywhere() -> None:
     purposes = default_catalog().purposes
     assert list(default_policy().purposes) == list(purposes)
     assert default_policy().purpose_label("screening") == purposes["screening"].label
-    for subset in (PURPOSE_CHOICES, LIST_PURPOSES, resources.PURPOSES):
+    for subset in (PURPOSE_CHOICES, LIST_PURPOSES, SEARCH_PURPOSES, CASE_PURPOSES, resources.PURPOSES):
         assert set(subset) <= set(purposes), subset
     for rule in default_policy().spec.rules:
         assert set(rule.purposes) <= set(purposes), rule.id
@@ -39,6 +42,8 @@ def test_identifier_lists_are_derived_once() -> None:
     # A code identifier is stored under its own name: the vault has a column for each.
     assert set(CODE_IDENTIFIERS) <= set(schema.IDENTITY_FIELDS)
     assert "local_id" not in schema.IDENTITY_FIELDS and "raw" not in schema.IDENTITY_FIELDS
+    # The linkage's keyed identifiers are identifier kinds the vault stores.
+    assert set(KEYED_FIELDS) <= set(IDENTIFIER_FIELDS) & set(schema.IDENTITY_FIELDS)
 
 
 def test_the_generators_sources_are_the_packaged_manifests_sources() -> None:

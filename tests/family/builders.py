@@ -8,12 +8,13 @@ them (続柄 母: no guardian of the children); 鈴木 (300003) is 一郎's (P00
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from support.exports import JUKI_HEADER, write_csv
+from support.hubs import copy_home
 from tsunagu.catalog.manifest import packaged_manifests
+from tsunagu.config import load_settings
 from tsunagu.ingest.load import Ingestor
 from tsunagu.link.models import HouseholdMember, Person, PersonLink
 from tsunagu.privacy import Subject
@@ -44,7 +45,7 @@ def register_row(aza: str, household: str, name: str, kana: str, birth: str, sex
 
 
 def ingest_register(home: Path, rows: list[tuple[str, ...]], day: str) -> None:
-    ingestor = Ingestor(packaged_manifests(), home / "vaults", f"sqlite:///{home / 'hub.sqlite3'}")
+    ingestor = Ingestor(packaged_manifests(), home / "vaults", load_settings(home).hub_url)
     try:
         ingestor.ingest_file(write_csv(home / "in" / f"juki_jumin_{day}.csv", JUKI_HEADER,
                                        [register_row(*r) for r in rows]))
@@ -52,10 +53,10 @@ def ingest_register(home: Path, rows: list[tuple[str, ...]], day: str) -> None:
         ingestor.close()
 
 
-def build_family_home(template: Path, target: Path) -> Path:
-    shutil.copytree(template, target)
+def build_family_home(template: Path, target: Path, *, scope: str = "session") -> Path:
+    copy_home(template, target, scope=scope)
     ingest_register(target, REGISTER, "20261101")
-    ingestor = Ingestor(packaged_manifests(), target / "vaults", f"sqlite:///{target / 'hub.sqlite3'}")
+    ingestor = Ingestor(packaged_manifests(), target / "vaults", load_settings(target).hub_url)
     try:
         ingestor.ingest_file(write_csv(target / "in" / "boshi_hoken_20261101.csv", BOSHI_HEADER, [
             f"1000000005,{SATO},10,,,,訪問済,4,令和7年7月20日",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from family.builders import build_family_home
+from support.hubs import copy_home
 from tsunagu.config import load_settings
 from tsunagu.hub import Hub
 from work.builders import Home, open_home
@@ -21,9 +21,7 @@ def family_template(template_home: Path, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture
 def family_home(family_template: Path, tmp_path: Path) -> Iterator[Home]:
-    target = tmp_path / "home"
-    shutil.copytree(family_template, target)
-    opened = open_home(target)
+    opened = open_home(copy_home(family_template, tmp_path / "home"))
     yield opened
     opened.close()
 

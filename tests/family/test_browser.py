@@ -10,7 +10,6 @@ widths into test-artifacts/screenshots/family/ and checked with axe (no serious 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from family.builders import SATO
 from family.web import PASSWORD, issue
+from support.hubs import copy_home
 from support.serving import chromium as chromium_browser
 from support.serving import served
 from tsunagu.privacy import Subject, authorise
@@ -42,7 +42,7 @@ class Portal:
 @pytest.fixture(scope="module")
 def portal(family_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     target = tmp_path_factory.mktemp("family-browser") / "home"
-    shutil.copytree(family_template, target)
+    copy_home(family_template, target, scope="session")
     home = open_home(target)
     cw = Subject("cw1", "centre_caseworker", "family_centre")
     with home.factory.begin() as session:  # what the family will see (and what it will not)

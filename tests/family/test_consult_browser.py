@@ -9,7 +9,6 @@ test-artifacts/screenshots/family/ and checked with axe (no serious or critical)
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from family.builders import SATO
 from family.test_browser import SHOTS
 from family.web import PASSWORD, issue
+from support.hubs import copy_home
 from support.serving import chromium as chromium_browser
 from support.serving import served
 from tsunagu.privacy import Subject
@@ -36,7 +36,7 @@ WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
 @pytest.fixture(scope="module")
 def served_home(family_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     target = tmp_path_factory.mktemp("family-consult-browser") / "home"
-    shutil.copytree(family_template, target)
+    copy_home(family_template, target, scope="session")
     home = open_home(target)
     issued = issue(home, SATO)
     with home.factory.begin() as session:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -12,16 +11,17 @@ from pathlib import Path
 import pytest
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from support.hubs import copy_home, new_home, nodes_of
 from tsunagu.catalog.manifest import packaged_manifests
+from tsunagu.config import load_settings
 from tsunagu.handover import directory
 from tsunagu.handover.keys import Identity, load_identity
-from tsunagu.home import init_home
 from tsunagu.ingest.load import Ingestor
 from tsunagu.link.models import Person, PersonLink
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import Subject
 from tsunagu.vault.node import Node
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.vault.topology import close_nodes
 from tsunagu.work import plans
 from tsunagu.work import users as accounts
 from tsunagu.work.assignments import assign
@@ -50,9 +50,8 @@ class Side:
 
 def _sender(template: Path, root: Path) -> Home:
     """つなぐ市: 佐藤花子 (P0002, an open case, health records) and 髙橋太郎 (P0001, 重点支援) move out."""
-    target = root / "a" / "home"
-    shutil.copytree(template, target)
-    ingestor = Ingestor(packaged_manifests(), target / "vaults", f"sqlite:///{target / 'hub.sqlite3'}")
+    target = copy_home(template, root / "a" / "home")
+    ingestor = Ingestor(packaged_manifests(), target / "vaults", load_settings(target).hub_url)
     try:
         ingestor.ingest_file(write_csv(target / "in" / "juki_idou_20261202.csv", IDOU_HEADER, [
             "1000000002,転出,令和8年12月1日,つなぐ市中央町1丁目2番3号,みらい市本町4丁目5番6号,",
@@ -81,8 +80,8 @@ def _sender(template: Path, root: Path) -> Home:
 def _receiver(root: Path) -> Home:
     """みらい市: 佐藤花子 has registered her move-in (Q0001); one other child."""
     target = root / "b" / "home"
-    init_home(target, Municipality(B_CODE, "みらい市"))
-    ingestor = Ingestor(packaged_manifests(), target / "vaults", f"sqlite:///{target / 'hub.sqlite3'}")
+    settings = new_home(target, Municipality(B_CODE, "みらい市"))
+    ingestor = Ingestor(packaged_manifests(), target / "vaults", settings.hub_url)
     try:
         ingestor.ingest_file(write_csv(target / "in" / "juki_jumin_20261202.csv", JUKI_HEADER, [
             juki_row("2000000001", name="佐藤　花子", kana="ｻﾄｳ ﾊﾅｺ", sex="女"),
@@ -119,8 +118,8 @@ def trust(side: Side, other: Identity, endpoint: str | None) -> None:
 @pytest.fixture
 def pair(template_home: Path, tmp_path: Path) -> Iterator[tuple[Side, Side]]:
     a_home, b_home = _sender(template_home, tmp_path), _receiver(tmp_path)
-    a = Side(a_home, load_identity(a_home.settings), open_nodes(a_home.settings))
-    b = Side(b_home, load_identity(b_home.settings), open_nodes(b_home.settings))
+    a = Side(a_home, load_identity(a_home.settings), nodes_of(a_home.settings))
+    b = Side(b_home, load_identity(b_home.settings), nodes_of(b_home.settings))
     yield a, b
     a.close()
     b.close()

@@ -9,13 +9,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nacl.public import PrivateKey
 
+from support.hubs import nodes_of
 from tsunagu.handover import directory, envelope, inbox
 from tsunagu.handover.keys import Identity, load_identity
 from tsunagu.handover.legal import SECTION_LABELS, package_kinds
 from tsunagu.handover.models import HandoverPackage, HandoverTask
 from tsunagu.handover.pdf import render_pdf
 from tsunagu.privacy import Subject
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.vault.topology import close_nodes
 from work.builders import Home
 
 PACKAGE_ID = "a" * 32  # received from みらい市, linked to P0002
@@ -64,7 +65,7 @@ def seed_handover(home: Home) -> None:
     content = content_for(PEER, own)
     data = envelope.seal_package(header, content, render_pdf(content), sign_key=PEER.sign_key,
                                  recipient_box=own.box_key.public_key)
-    nodes = open_nodes(home.settings)
+    nodes = nodes_of(home.settings, scope="session")  # also seeds the browser tests' module-wide home
     try:
         with home.factory.begin() as session:
             directory.register(session, ADMIN, directory.own_card(PEER, None), own_code=own.code)

@@ -10,13 +10,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nacl.public import PrivateKey
 
 from handover.packages import ADMIN, PEER, content_for
+from support.hubs import nodes_of
 from tsunagu.handover import directory, envelope, transport
 from tsunagu.handover.api import create_api
 from tsunagu.handover.keys import Identity, load_identity
 from tsunagu.handover.models import HandoverPackage
 from tsunagu.handover.pdf import render_pdf
 from tsunagu.vault.http import signing
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.vault.topology import close_nodes
 from work.builders import Home
 
 with warnings.catch_warnings():
@@ -79,7 +80,7 @@ def test_a_package_relayed_by_another_registered_municipality_is_refused(home: H
               transport.H_NONCE: nonce, transport.H_DIGEST: digest,
               transport.H_SIGNATURE: signing.sign(relay.sign_key, transport.request_message(
                   "packages", own.code, relay.code, stamp, nonce, digest))}
-    nodes = open_nodes(home.settings)
+    nodes = nodes_of(home.settings)
     try:
         with TestClient(create_api(lambda: own, home.factory, lambda: nodes)) as client:
             answer = client.post("/v1/packages", content=body, headers=signed)

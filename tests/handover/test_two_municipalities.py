@@ -14,13 +14,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from handover.conftest import B_CODE, C_CODE, CW, CW_B, TODAY, Side, trust
+from support.hubs import new_home
 from support.serving import served
 from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.config import load_settings
 from tsunagu.handover import detect, inbox, outbox, service
 from tsunagu.handover.keys import load_identity
 from tsunagu.handover.models import HandoverEvent, HandoverPackage, HandoverTask
-from tsunagu.home import init_home
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry
 from tsunagu.vault.http import signing
@@ -176,7 +176,7 @@ def test_a_moving_child_is_handed_over_and_attacks_are_refused_on_both_sides(
 
         # Wrongly addressed: a package for かなた市 whose address in the directory points at みらい市.
         c_home = a.home.settings.home.parent.parent / "c" / "home"
-        init_home(c_home, Municipality(C_CODE, "かなた市"))
+        new_home(c_home, Municipality(C_CODE, "かなた市"))
         trust(a, load_identity(load_settings(c_home)), f"{b_url}/municipal")
         with a.home.factory.begin() as session:
             task = session.get(HandoverTask, _tasks(a)["P0001"].id)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from support.hubs import copy_home
 from support.municipality import SmallTown
 
 
@@ -9,7 +10,6 @@ from support.municipality import SmallTown
 def trained_model(small_town: SmallTown, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The linkage model trained on the small town (hard cases are scored with it)."""
     import json
-    import shutil
 
     from sqlalchemy import select
 
@@ -18,7 +18,7 @@ def trained_model(small_town: SmallTown, tmp_path_factory: pytest.TempPathFactor
     from tsunagu.link.run import run_linkage
 
     home = tmp_path_factory.mktemp("model") / "home"
-    shutil.copytree(small_town.home, home)
+    copy_home(small_town.home, home, scope="session")
     with hub_of(home) as hub:
         with hub.sessions.begin() as session:
             run_linkage(session, hub.nodes(), hub.manifests)

@@ -3,7 +3,6 @@ before it writes, leaving the hub as it was."""
 
 from __future__ import annotations
 
-import shutil
 from functools import partial
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.link import run as link_run
 from tsunagu.link.models import LinkRun, Person, PersonLink
@@ -61,7 +60,7 @@ def test_a_rule_over_the_budget_is_refused_naming_its_largest_block() -> None:
 def test_a_run_over_the_budget_stops_and_leaves_the_hub_as_it_was(small_town: SmallTown, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
-    shutil.copytree(small_town.home, home)
+    copy_home(small_town.home, home)
     monkeypatch.setattr(link_run, "link_probabilistic", partial(link_probabilistic, budget=1_000))
     with hub_of(home) as hub:
         with (pytest.raises(BlockingTooLargeError, match=r"比較数 [\d,]+ が上限 1,000 を超えます"),

@@ -3,13 +3,12 @@ link index written in slices — and the same persons and review pairs as the ru
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.link import index, probabilistic
 from tsunagu.link.models import ClericalPair, PersonLink
@@ -48,7 +47,7 @@ def test_the_connection_holds_duckdb_to_its_limit_and_removes_its_spill_folder(m
 def test_a_run_in_little_memory_links_as_the_run_before(small_town: SmallTown, linked_town: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
-    shutil.copytree(small_town.home, home)
+    copy_home(small_town.home, home)
     monkeypatch.setattr(probabilistic, "DUCKDB_MEMORY_MB", 256)
     monkeypatch.setattr(index, "INSERT_BATCH_ROWS", 997)  # persons and link rows written in many slices
     with hub_of(home) as hub, hub.sessions.begin() as session:

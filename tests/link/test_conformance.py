@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from support.hubs import hub_of
+from support.hubs import hub_of, new_home
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
-from tsunagu.home import init_home
 from tsunagu.ingest.load import Ingestor
 from tsunagu.link.models import ClericalPair, PersonLink
 from tsunagu.link.run import LinkReport, run_linkage
@@ -227,7 +226,7 @@ def linked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     variant: Variant = request.param
     root = tmp_path_factory.mktemp("conformance")
     home = root / "home"
-    init_home(home, Municipality("272205", "つなぐ市"))
+    new_home(home, Municipality("272205", "つなぐ市"), scope="session")
     manifests = home / "manifests"
     manifests.mkdir()
     (manifests / "jumin.yaml").write_text(_register_manifest(variant.kana, variant.relationship), encoding="utf-8")

@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from support.hubs import copy_home, nodes_of
 from support.municipality import SmallTown
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
 from tsunagu.link.records import COMPARISON_FIELDS, KEYED_FIELDS, gather, needed_for_scoring
 from tsunagu.vault import schema
 from tsunagu.vault.node import IDENTITY_FIELDS, LocalNode, NodeRefusedError, NodeRequest, _frame
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.vault.topology import close_nodes
 
 
 @pytest.fixture()
 def home(small_town: SmallTown, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(small_town.home, tmp_path / "home"))
+    return Path(copy_home(small_town.home, tmp_path / "home"))
 
 
 def test_an_identifiers_request_gets_only_the_fields_it_names(home: Path) -> None:
-    nodes = open_nodes(load_settings(home))
+    nodes = nodes_of(load_settings(home))
     try:
         node = nodes["resident_registry"]
         everything = node.identifiers(NodeRequest("tester", "system", "screening")).data
@@ -44,7 +44,7 @@ def test_an_identifiers_request_gets_only_the_fields_it_names(home: Path) -> Non
 
 
 def test_a_link_run_asks_departments_keyed_by_aza_for_the_aza_only(home: Path) -> None:
-    nodes = open_nodes(load_settings(home))
+    nodes = nodes_of(load_settings(home))
     try:
         inputs = gather(nodes, manifests_for_home(home), "test-run")
         asked: dict[str, list[str]] = {}
@@ -69,7 +69,7 @@ def test_a_link_run_asks_departments_keyed_by_aza_for_the_aza_only(home: Path) -
 
 def test_an_identifiers_answer_holds_the_rows_as_the_driver_reads_them(home: Path) -> None:
     """On SQLite the columns come back as JSON arrays: the same values, types and order as row by row."""
-    nodes = open_nodes(load_settings(home))
+    nodes = nodes_of(load_settings(home))
     try:
         node = nodes["resident_registry"]
         assert isinstance(node, LocalNode)
@@ -91,7 +91,7 @@ def test_scoring_waits_only_for_the_departments_whose_records_it_uses(home: Path
     scoring; the rest join by 宛名番号 alone: none of their records could be scored, and the spine
     built without them is the same."""
     manifests = manifests_for_home(home)
-    nodes = open_nodes(load_settings(home))
+    nodes = nodes_of(load_settings(home))
     try:
         scored = {d for d in nodes if needed_for_scoring(d, manifests)}
         before = gather({d: n for d, n in nodes.items() if d in scored}, manifests, "test-before")

@@ -3,7 +3,6 @@ what it leaves in the hub must be what one pass over the whole outcome leaves.""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, select
 
+from support.hubs import copy_home, nodes_of
 from support.municipality import SmallTown
 from support.postgres import fresh_database
 from tsunagu.catalog.manifest import manifests_for_home, packaged_manifests
@@ -32,7 +32,7 @@ from tsunagu.link.run import run_linkage
 from tsunagu.link.stages import declared_fields
 from tsunagu.municipality import Municipality
 from tsunagu.store.db import create_hub_engine, migrate, session_factory
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.vault.topology import close_nodes
 
 NO_DECISIONS = pl.DataFrame(schema={"left_key": pl.Utf8, "right_key": pl.Utf8, "decision": pl.Utf8})
 
@@ -41,7 +41,7 @@ NO_DECISIONS = pl.DataFrame(schema={"left_key": pl.Utf8, "right_key": pl.Utf8, "
 def scored(small_town: SmallTown, trained_model: dict[str, Any]) -> tuple[LinkInputs, Assignment]:
     """The small town's identifiers, the links the trained model gives them and a review queue."""
     settings = load_settings(small_town.home)
-    nodes = open_nodes(settings)
+    nodes = nodes_of(settings, scope="session")
     try:
         inputs = gather(nodes, manifests_for_home(small_town.home), "test-outcome")
     finally:
@@ -63,9 +63,8 @@ def two_hubs(request: pytest.FixtureRequest, small_town: SmallTown, tmp_path: Pa
             if request.param == "postgres":
                 url = stack.enter_context(fresh_database(f"tsunagu_{name}"))
                 migrate(url)
-            else:
-                shutil.copytree(small_town.home, tmp_path / name)
-                url = load_settings(tmp_path / name).hub_url
+            else:  # the suite's back-end for homes (a copy of the town's own store, never the town's)
+                url = load_settings(copy_home(small_town.home, tmp_path / name)).hub_url
             engine = create_hub_engine(url)
             stack.callback(engine.dispose)
             engines.append(engine)
@@ -162,8 +161,7 @@ def test_a_run_on_postgres_links_as_on_the_embedded_store(small_town: SmallTown,
 
 def test_a_run_with_no_node_answering_links_nothing_without_failing(small_town: SmallTown, tmp_path: Path) -> None:
     """Every node down (or none set up yet): the run ends with nothing linked, not with an error."""
-    home = tmp_path / "home"
-    shutil.copytree(small_town.home, home)
+    home = copy_home(small_town.home, tmp_path / "home")
     engine = create_hub_engine(load_settings(home).hub_url)
     try:
         with session_factory(engine).begin() as session:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.link.evaluate import evaluate_linkage
 from tsunagu.link.models import ClericalPair, LinkDecision, LinkRun, PersonLink
@@ -16,9 +15,8 @@ from tsunagu.link.review import decide, open_pairs
 from tsunagu.link.run import LinkReport, run_linkage
 
 
-def _copy(town: SmallTown, target: Path) -> Path:
-    shutil.copytree(town.home, target)
-    return target
+def _copy(town: SmallTown, target: Path, *, scope: str = "test") -> Path:
+    return copy_home(town.home, target, scope=scope)
 
 
 def _link(home: Path, incremental: bool = False) -> LinkReport:
@@ -34,7 +32,7 @@ def _links(home: Path) -> dict[tuple[str, str], str]:
 
 @pytest.fixture(scope="module")
 def linked(small_town: SmallTown, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LinkReport]:
-    home = _copy(small_town, tmp_path_factory.mktemp("linked") / "home")
+    home = _copy(small_town, tmp_path_factory.mktemp("linked") / "home", scope="session")
     return home, _link(home)
 
 
@@ -102,7 +100,7 @@ def test_incremental_run_links_only_new_records_with_the_saved_model(linked: tup
 
 def _copy_linked(home: Path, tmp_path: Path) -> Path:
     target = tmp_path / "home"
-    shutil.copytree(home, target)
+    copy_home(home, target)
     return target
 
 

@@ -4,14 +4,13 @@ and the synthetic municipality's school master names every school its exports us
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import func, select
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.catalog.schools import read_school_master
 from tsunagu.ingest.normalize import name_key, reading_key, split_name
@@ -24,7 +23,7 @@ from tsunagu.vault.node import NodeRequest
 
 def test_a_linkage_run_writes_hashed_keys_that_find_a_registered_child(small_town: SmallTown, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    shutil.copytree(small_town.home, home)
+    copy_home(small_town.home, home)
     with hub_of(home, migrate_store=True) as hub:
         secret = hub.search_secret
         with hub.sessions.begin() as session:
@@ -72,7 +71,7 @@ def test_the_synthetic_school_master_names_every_school_the_exports_use(small_to
 
 def test_a_linkage_run_keys_each_pupil_by_school_and_class(small_town: SmallTown, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    shutil.copytree(small_town.home, home)
+    copy_home(small_town.home, home)
     with hub_of(home, migrate_store=True) as hub:
         secret = hub.search_secret
         with hub.sessions.begin() as session:

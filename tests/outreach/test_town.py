@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from support.postgres import fresh_database
 from tsunagu.catalog.manifest import packaged_manifests
@@ -55,7 +54,7 @@ class Town:
 @pytest.fixture(scope="module")
 def town(linked_town: Path, small_town: SmallTown, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
     home = tmp_path_factory.mktemp("outreach") / "home"
-    shutil.copytree(linked_town, home)
+    copy_home(linked_town, home, scope="session")
     with hub_of(home, migrate_store=True) as hub:
         programmes = load_programmes(hub.rules_path, hub.settings.municipality_code)
         with hub.sessions.begin() as session:

@@ -12,9 +12,8 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
-from support.hubs import hub_of
+from support.hubs import hub_of, new_home
 from tsunagu.catalog.manifest import packaged_manifests
-from tsunagu.home import init_home
 from tsunagu.ingest.load import Ingestor
 from tsunagu.link.assign import Thresholds
 from tsunagu.municipality import Municipality
@@ -40,8 +39,8 @@ def prefecture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     homes = []
     for m in listing["municipalities"]:
         home = root / "homes" / str(m["code"])
-        init_home(home, Municipality(str(m["code"]), str(m["name"])))
-        ingestor = Ingestor(packaged_manifests(), home / "vaults", f"sqlite:///{home / 'hub.sqlite3'}")
+        settings = new_home(home, Municipality(str(m["code"]), str(m["name"])), scope="session")
+        ingestor = Ingestor(packaged_manifests(), home / "vaults", settings.hub_url)
         try:
             for source in ("juki_jumin", "juki_idou"):
                 for path in sorted((root / "synth" / str(m["folder"]) / "exports").glob(f"{source}_*.csv")):

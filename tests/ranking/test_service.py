@@ -4,7 +4,6 @@ random sample, tiers untouched by the model, shadow mode until the steward appro
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from sqlalchemy import select
 pytest.importorskip("lightgbm", reason="the optional extra 'learn' (scripts/test installs it)")
 pytest.importorskip("fairlearn", reason="the optional extra 'learn' (scripts/test installs it)")
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.privacy import Subject, authorise
 from tsunagu.privacy.models import AuditEntry
@@ -34,7 +33,7 @@ SAMPLE = 0.4
 def trained(linked_town: Path, small_town: SmallTown, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """A home with one screening run, its list and a random sample reviewed, and a trained version."""
     home = tmp_path_factory.mktemp("ranking") / "home"
-    shutil.copytree(linked_town, home)
+    copy_home(linked_town, home, scope="session")
     with hub_of(home) as hub, hub.sessions.begin() as session:
         rule_set = hub.rule_set()
         report = run_screening(session, hub.nodes(), hub.manifests, hub.catalog, rule_set, date(2026, 10, 31))

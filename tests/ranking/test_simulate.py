@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from typer.testing import CliRunner
 pytest.importorskip("lightgbm", reason="the optional extra 'learn' (scripts/test installs it)")
 pytest.importorskip("fairlearn", reason="the optional extra 'learn' (scripts/test installs it)")
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.cli import app
 from tsunagu.privacy.models import AuditEntry
@@ -27,7 +26,7 @@ KEYS = {"listed_share", "ceiling_recall", "rules_recall", "model_recall", "model
 def test_simulate_records_decisions_as_a_town_would_and_reports_the_figures(
         linked_town: Path, small_town: SmallTown, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    shutil.copytree(linked_town, home)
+    copy_home(linked_town, home)
     result = CliRunner().invoke(app, ["screen", "simulate", "--truth", str(small_town.truth), "--home", str(home),
                                       "--rounds", "1", "--sample-share", "0.05", "--json"])
     assert result.exit_code == 0, result.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
 from tsunagu.hub import Hub
@@ -72,7 +71,7 @@ def pick_child(session: Session) -> str:
 @pytest.fixture(scope="session")
 def rights_town(linked_town: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     home = tmp_path_factory.mktemp("rights-town") / "home"
-    shutil.copytree(linked_town, home)
+    copy_home(linked_town, home, scope="session")
     with hub_of(home, migrate_store=True) as hub:
         screen(hub.settings, hub.nodes(), hub.sessions)
         with hub.sessions() as session:
@@ -84,6 +83,6 @@ def rights_town(linked_town: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def town(rights_town: tuple[Path, str], tmp_path: Path) -> Iterator[Town]:
     source, child = rights_town
     home = tmp_path / "home"
-    shutil.copytree(source, home)
+    copy_home(source, home)
     with hub_of(home) as hub:
         yield Town(hub.settings, hub.sessions, hub.note_cipher, hub.nodes(), hub.manifests, child)

@@ -7,8 +7,10 @@ import io
 
 import pytest
 
+from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import LegalUse, ManifestSet, packaged_manifests
 from tsunagu.ingest.basis import NoLegalBasisError, basis_problems, require_basis, sources_without_basis
+from tsunagu.privacy import default_policy
 from tsunagu.work.rights.registers import (
     BASIS_HEADER,
     FILE_HEADER,
@@ -22,7 +24,7 @@ from tsunagu.work.rights.retention import RECORD_TYPES, packaged_periods
 
 def test_the_file_register_lists_every_source_and_every_hub_record_type() -> None:
     manifests = packaged_manifests()
-    entries = file_register(manifests, packaged_periods())
+    entries = file_register(default_policy(), manifests, packaged_periods())
     assert {e.key for e in entries if e.kind == "source"} == set(manifests.manifests)
     assert {e.key for e in entries if e.kind == "hub"} == set(RECORD_TYPES)
     by_key = {e.key: e for e in entries}
@@ -38,7 +40,7 @@ def test_the_file_register_lists_every_source_and_every_hub_record_type() -> Non
 
 def test_the_legal_basis_register_quotes_each_written_reason_and_escapes_formulas() -> None:
     manifests = packaged_manifests()
-    entries = legal_basis_register(manifests)
+    entries = legal_basis_register(default_catalog(), manifests)
     assert {e.source for e in entries} == set(manifests.manifests)
     assert all(e.reason == manifests.get(e.source).legal_use.reason.strip() for e in entries)
     assert all("第69条第2項" in e.clause for e in entries)

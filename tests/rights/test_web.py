@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette asks for httpx2 in its test client; httpx is what we have
     from fastapi.testclient import TestClient
 
+from support.hubs import copy_home
 from tsunagu.web.app import create_app
 from tsunagu.web.state import make_templates
 from tsunagu.work.rights.corrections import DisputeView
@@ -34,7 +34,7 @@ def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def browser(web_template: Path, tmp_path: Path) -> Iterator[Callable[[str], Browser]]:
     target = tmp_path / "home"
-    shutil.copytree(web_template, target)
+    copy_home(web_template, target)
     home: Home = open_home(target)
     app = create_app(home.settings)
     clients: list[TestClient] = []

@@ -3,14 +3,13 @@ batches — and the same results as the whole municipality at once."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from tsunagu.screen.runs import inputs as screening_inputs
 from tsunagu.screen.runs import run as screening
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
@@ -41,8 +40,8 @@ def _screen(home: Path) -> tuple[ScreeningReport, dict[str, tuple[object, ...]],
 def test_screening_in_parts_gives_the_whole_run_s_results(linked_town: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     whole_home, parts_home = tmp_path / "whole", tmp_path / "parts"
-    shutil.copytree(linked_town, whole_home)
-    shutil.copytree(linked_town, parts_home)
+    copy_home(linked_town, whole_home)
+    copy_home(linked_town, parts_home)
     monkeypatch.setattr(screening, "PARTITION_PEOPLE", 10**9)
     whole, whole_results, whole_counts = _screen(whole_home)
     part_size = 97

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.screen.runs.run import ScreeningReport, run_screening
@@ -36,7 +35,7 @@ def _results(home: Path, run_id: str) -> dict[str, ScreeningResult]:
 @pytest.fixture
 def home(linked_town: Path, tmp_path: Path) -> Path:
     target = tmp_path / "home"
-    shutil.copytree(linked_town, target)
+    copy_home(linked_town, target)
     return target
 
 

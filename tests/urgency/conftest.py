@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -10,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from support.hubs import settings_for
+from support.hubs import copy_home, copy_hub, hub_settings
+from tsunagu.config import Settings, load_settings
 from tsunagu.hub import Hub
 from tsunagu.synth.cgc_history import write_history
 from tsunagu.work import users as accounts
@@ -28,31 +28,27 @@ def history_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_db(history_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("trained")
-    path = folder / "hub.sqlite3"
-    with Hub.open(settings_for(folder, f"sqlite:///{path}")) as hub, hub.sessions.begin() as session:
+def trained_db(history_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A bare hub store with the history loaded and one model version trained."""
+    settings = hub_settings(tmp_path_factory.mktemp("trained"), scope="session")
+    with Hub.open(settings) as hub, hub.sessions.begin() as session:
         load_history(session, history_csv)
         result = train_version(session, "test", bootstrap=8)
     assert result.in_force, result.failures
-    return path
+    return settings
 
 
 @pytest.fixture
-def trained(trained_db: Path, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    target = tmp_path / "hub.sqlite3"
-    shutil.copy(trained_db, target)
-    with Hub(settings_for(tmp_path, f"sqlite:///{target}")) as hub:
+def trained(trained_db: Settings, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    with Hub(copy_hub(trained_db, tmp_path)) as hub:
         yield hub.sessions
 
 
 @pytest.fixture(scope="session")
-def urgency_template(template_home: Path, trained_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def urgency_template(template_home: Path, trained_db: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small work home (children P0001–P0004, accounts) with the trained past cases and version."""
-    target = tmp_path_factory.mktemp("urgency-home") / "home"
-    shutil.copytree(template_home, target)
-    with (Hub(settings_for(trained_db.parent, f"sqlite:///{trained_db}")) as source,
-          Hub(settings_for(target, f"sqlite:///{target / 'hub.sqlite3'}")) as dest,
+    target = copy_home(template_home, tmp_path_factory.mktemp("urgency-home") / "home", scope="session")
+    with (Hub(trained_db) as source, Hub(load_settings(target)) as dest,
           source.engine.connect() as src, dest.engine.begin() as dst):
         for table in (PastCase.__table__, UrgencyModel.__table__):
             rows = [dict(r._mapping) for r in src.execute(table.select())]
@@ -69,8 +65,6 @@ def urgency_template(template_home: Path, trained_db: Path, tmp_path_factory: py
 
 @pytest.fixture
 def uhome(urgency_template: Path, tmp_path: Path) -> Iterator[Home]:
-    target = tmp_path / "home"
-    shutil.copytree(urgency_template, target)
-    opened = open_home(target)
+    opened = open_home(copy_home(urgency_template, tmp_path / "home"))
     yield opened
     opened.close()

@@ -4,7 +4,6 @@ Screenshots go to test-artifacts/screenshots/ (urgency-*.png) for a person to lo
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from support.hubs import copy_home
 from support.serving import chromium as chromium_browser
 from support.serving import served
 from tsunagu.web.app import create_app
@@ -28,7 +28,7 @@ AXE_RUN = """async () => {
 @pytest.fixture(scope="module")
 def server(urgency_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     target = tmp_path_factory.mktemp("urgency-browser") / "home"
-    shutil.copytree(urgency_template, target)
+    copy_home(urgency_template, target, scope="session")
     home = open_home(target)
     home.close()
     with served(create_app(home.settings)) as url:

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from support.hubs import new_home
 from tsunagu.cli import app
 from tsunagu.errors import ExitCode
-from tsunagu.home import init_home
 from tsunagu.municipality import Municipality
 from tsunagu.privacy import AuditEntry
 from work.builders import Home
@@ -21,7 +21,7 @@ runner = CliRunner()
 
 def test_history_train_validate_card(history_csv: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    init_home(home, Municipality("272205", "つなぐ市"))
+    new_home(home, Municipality("272205", "つなぐ市"))
     where = str(home)
     loaded = runner.invoke(app, ["urgency", "history", str(history_csv), "--home", where, "--json"])
     assert loaded.exit_code == 0, loaded.output

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy import text as sql
 
+from support.hubs import ON_POSTGRES
 from tsunagu.privacy import AuditEntry, Subject
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.urgency import intake as svc
@@ -59,9 +61,21 @@ def test_a_decision_below_the_floor_needs_a_reason_which_is_kept_sealed(uhome: H
     with uhome.factory.begin() as session:  # agreeing with the floor needs no reason
         same = svc.decide(session, CGC, view.id, level="緊急", protect=True, reason="", cipher=uhome.cipher)
     assert same.latest is not None and not same.latest.differs
-    raw = uhome.settings.hub_url.removeprefix("sqlite:///")
-    with open(raw, "rb") as fh:
-        assert reason.encode() not in fh.read()
+    assert not _stored_in_clear(uhome, reason.encode())
+
+
+def _stored_in_clear(home: Home, text: bytes) -> bool:
+    """Whether ``text`` is anywhere in the hub store: its SQLite file's bytes, or any value of any table."""
+    if not ON_POSTGRES:
+        with open(home.settings.hub_url.removeprefix("sqlite:///"), "rb") as fh:
+            return text in fh.read()
+    with home.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(sql(f'SELECT * FROM "{table}"')):
+                if any(text in (v.encode() if isinstance(v, str) else bytes(v)) for v in row
+                       if isinstance(v, str | bytes | memoryview)):
+                    return True
+    return False
 
 
 def test_overdue_intakes_escalate_once_with_a_fixed_clock(uhome: Home) -> None:

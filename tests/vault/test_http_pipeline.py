@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -16,7 +15,7 @@ import uvicorn
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of, nodes_of
 from support.municipality import SmallTown
 from tsunagu.cli import app
 from tsunagu.config import Settings, load_settings
@@ -25,7 +24,7 @@ from tsunagu.link.run import run_linkage
 from tsunagu.screen.runs.models import ScreeningResult
 from tsunagu.screen.runs.run import ScreeningReport, run_screening
 from tsunagu.vault.http import HttpNode
-from tsunagu.vault.topology import close_nodes, node_app_for_home, open_nodes
+from tsunagu.vault.topology import close_nodes, node_app_for_home
 
 REMOTE = ("resident_registry", "schools", "family_centre")
 AS_OF = date(2026, 10, 31)
@@ -96,7 +95,7 @@ def test_three_http_nodes_give_the_same_linkage_and_screening(small_town_home_co
     settings = load_settings(remote_home)
     with _serving(settings, REMOTE[0], ports[REMOTE[0]]), _serving(settings, REMOTE[1], ports[REMOTE[1]]), \
             _serving(settings, REMOTE[2], ports[REMOTE[2]]):
-        opened = open_nodes(settings)
+        opened = nodes_of(settings)
         assert all(isinstance(opened[d], HttpNode) for d in REMOTE)
         close_nodes(opened)
         remote_clusters, remote_tiers, report = _run(remote_home)
@@ -123,7 +122,7 @@ def test_a_stopped_node_leaves_a_completed_run_naming_the_missing_source(small_t
 
 
 def _copy(source: Path, target: Path) -> Path:
-    shutil.copytree(source, target)
+    copy_home(source, target)
     return target
 
 

@@ -24,10 +24,10 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from support.hubs import new_home, nodes_of
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.commands import node as node_cmd
-from tsunagu.config import Settings, load_settings
-from tsunagu.home import init_home
+from tsunagu.config import Settings
 from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
 from tsunagu.municipality import Municipality
@@ -37,7 +37,7 @@ from tsunagu.vault.http import ExchangeRecord, HttpNode, signing
 from tsunagu.vault.http.hub_audit import exchange_event
 from tsunagu.vault.node import LocalNode, NodeRefusedError, NodeRequest
 from tsunagu.vault.store import Vault, VaultLocation
-from tsunagu.vault.topology import close_nodes, load_topology, open_nodes
+from tsunagu.vault.topology import close_nodes, load_topology
 from tsunagu.work.unit import unit_of_work
 from tsunagu.yamlstrict import ConfigError
 
@@ -60,8 +60,7 @@ def _cli() -> typer.Typer:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     home = tmp_path / "home"
-    init_home(home, Municipality("272205", "箕面市"))
-    settings = load_settings(home)
+    settings = new_home(home, Municipality("272205", "箕面市"))
     inbox = write_csv(tmp_path / "in" / "juki_jumin_20261031.csv", JUKI_HEADER,
                       [juki_row("1000000001"), juki_row("1000000002", name="佐藤　花子", sex="女")])
     ingestor = Ingestor(manifests_for_home(home), settings.vault_dir, settings.hub_url)
@@ -79,7 +78,7 @@ def _write_topology(settings: Settings, text: str) -> Path:
 
 
 def test_without_a_topology_every_department_with_a_vault_gets_an_in_process_node(settings: Settings) -> None:
-    nodes = open_nodes(settings)
+    nodes = nodes_of(settings)
     try:
         assert list(nodes) == ["resident_registry"]
         assert isinstance(nodes["resident_registry"], LocalNode)
@@ -108,7 +107,7 @@ def test_separate_pattern_opens_no_vault_on_the_hub(settings: Settings) -> None:
     node_key = signing.public_key_b64(signing.load_or_create_private_key(settings.home / "n.pem")[0].public_key())
     _write_topology(settings, f"pattern: separate\nnodes:\n  board_of_education:\n    transport: http\n"
                               f"    url: http://127.0.0.1:9\n    public_key: {node_key}\n")
-    nodes = open_nodes(settings)
+    nodes = nodes_of(settings)
     try:
         assert list(nodes) == ["board_of_education"]
         assert isinstance(nodes["board_of_education"], HttpNode)
@@ -219,7 +218,7 @@ def test_node_serve_over_tls_answers_like_the_in_process_node(settings: Settings
             hub.close()
         # Whoever opens the nodes without a hook, every exchange reaches the hub's audit: inside a unit
         # of work in its transaction, elsewhere when the nodes are closed. A refusal is recorded too.
-        plain = open_nodes(settings)
+        plain = nodes_of(settings)
         try:
             with pytest.raises(NodeRefusedError):
                 plain["resident_registry"].items(NodeRequest("staff:sato", "teacher", "statistics",

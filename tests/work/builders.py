@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from support.hubs import new_home
 from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.config import Settings, load_settings
-from tsunagu.home import init_home
 from tsunagu.hub import Hub
 from tsunagu.ingest.load import Ingestor
 from tsunagu.link.models import Person, PersonLink
@@ -94,7 +94,7 @@ class Home:
 
 
 def _vaults(home: Path) -> None:
-    ingestor = Ingestor(packaged_manifests(), home / "vaults", f"sqlite:///{home / 'hub.sqlite3'}")
+    ingestor = Ingestor(packaged_manifests(), home / "vaults", load_settings(home).hub_url)
     try:
         rows = [juki_row(aza, name=name, kana=kana, sex=sex) for aza, name, kana, sex, *_ in CHILDREN.values()]
         ingestor.ingest_file(write_csv(home / "in" / "juki_jumin_20261031.csv", JUKI_HEADER, rows))
@@ -149,10 +149,10 @@ def _hub(session: Session) -> str:
     return "run-2026-10"
 
 
-def build_home(root: Path, *, with_users: bool = True) -> Home:
+def build_home(root: Path, *, with_users: bool = True, scope: str = "session") -> Home:
     """A migrated home with vaults, links, runs, accounts (password PASSWORD) and resources."""
     home = root / "home"
-    init_home(home, Municipality("272205", "つなぐ市"))
+    new_home(home, Municipality("272205", "つなぐ市"), scope=scope)
     _vaults(home)
     settings = load_settings(home)
     hub = Hub(settings)

@@ -3,12 +3,12 @@ session, and a copy of it for each test (a copy is much cheaper than a build).""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from support.hubs import copy_home
 from work.builders import Home, build_home, open_home
 
 
@@ -21,8 +21,6 @@ def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def home(template_home: Path, tmp_path: Path) -> Iterator[Home]:
-    target = tmp_path / "home"
-    shutil.copytree(template_home, target)
-    opened = open_home(target)
+    opened = open_home(copy_home(template_home, tmp_path / "home"))
     yield opened
     opened.close()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from support.hubs import nodes_of
 from tsunagu.privacy import AuditEntry, Subject
 from tsunagu.work import plans, reviews
 from tsunagu.work import users as accounts
@@ -304,7 +305,7 @@ def test_candidate_list_shows_status_and_owner_and_filters_by_them(home: Home) -
 
 
 def test_case_summary_and_agenda_print_are_recorded_and_render(home: Home) -> None:
-    from tsunagu.vault.topology import close_nodes, open_nodes
+    from tsunagu.vault.topology import close_nodes
 
     cw = home.subject("cw1")
     with unit(home) as session:
@@ -313,7 +314,7 @@ def test_case_summary_and_agenda_print_are_recorded_and_render(home: Home) -> No
                                counterpart="母", summary="電話で様子を聞いた", cipher=home.cipher)
         ledger.register(session, cw, SUPPORT, "P0002", category="要支援児童", lead_agency="センター",
                         registered_on=TODAY, next_review_on=TODAY + timedelta(days=7), cipher=home.cipher)
-    nodes = open_nodes(home.settings)
+    nodes = nodes_of(home.settings)
     try:
         with unit(home) as session:
             data = case_summary(session, cw, SUPPORT, "P0002", nodes=nodes, cipher=home.cipher)
@@ -362,7 +363,7 @@ def test_a_deletion_of_work_records_takes_the_case_records_but_not_during_a_regi
 
 def test_the_disclosure_pack_lists_the_case_and_withholds_its_free_text(home: Home) -> None:
     from tsunagu.catalog.manifest import packaged_manifests
-    from tsunagu.vault.topology import close_nodes, open_nodes
+    from tsunagu.vault.topology import close_nodes
     from tsunagu.work.rights import requests
     from tsunagu.work.rights.disclosure import NOTE_WITHHELD, build_pack
     from tsunagu.work.rights.pdf import render_pdf
@@ -377,7 +378,7 @@ def test_the_disclosure_pack_lists_the_case_and_withholds_its_free_text(home: Ho
                         registered_on=TODAY, next_review_on=None, cipher=home.cipher)
         request = requests.create_request(session, officer, "P0002", "disclosure", requester_kind="person",
                                           received_on=TODAY)
-    nodes = open_nodes(home.settings)
+    nodes = nodes_of(home.settings)
     try:
         with unit(home) as session:
             data = build_pack(session, officer, request.id, nodes=nodes, manifests=packaged_manifests(),

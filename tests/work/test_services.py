@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from support.hubs import nodes_of
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import AuditEntry, rotate
-from tsunagu.vault.topology import close_nodes, open_nodes
+from tsunagu.vault.topology import close_nodes
 from tsunagu.work import plans, reviews
 from tsunagu.work import users as accounts
 from tsunagu.work.access import relationship
@@ -218,7 +219,7 @@ def test_a_suspended_child_disappears_except_for_the_privacy_officer(home: Home)
 
 
 def test_child_page_asks_the_nodes_for_allowed_items_only(home: Home) -> None:
-    nodes = open_nodes(home.settings)
+    nodes = nodes_of(home.settings)
     manifests = manifests_for_home(home.settings.home)
     try:
         with unit(home) as session:
@@ -246,7 +247,7 @@ def test_child_page_asks_the_nodes_for_allowed_items_only(home: Home) -> None:
 def test_child_page_shows_a_record_once_when_two_sources_share_its_local_id(home: Home) -> None:
     # The register's moves (住民異動) use the same 宛名番号 as the register itself; the node answers
     # a record by local id across the department's sources, so one question per local id.
-    nodes = open_nodes(home.settings)
+    nodes = nodes_of(home.settings)
     manifests = manifests_for_home(home.settings.home)
     try:
         with unit(home) as session:
@@ -327,7 +328,7 @@ def test_resources_import_and_admin_views(home: Home, tmp_path: Path) -> None:
     assert (added, updated) == (1, 1) and len(listed) == 3 and len(public) == 2
     with pytest.raises(Refused), unit(home) as session:
         import_resources(session, home.subject("teacher1"), "support_coordination", file)
-    nodes = open_nodes(home.settings)
+    nodes = nodes_of(home.settings)
     try:
         with unit(home) as session:
             sources = source_status(session, home.subject("steward1"), nodes, manifests_for_home(home.settings.home),

@@ -13,11 +13,14 @@ from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tsunagu.yamlstrict import ConfigError, line_of, read_yaml, validation_error
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MAX_RETENTION_YEARS = 100
 
@@ -240,3 +243,15 @@ def packaged_paths() -> tuple[Path, Path]:
 def default_catalog() -> Catalog:
     """The catalogue shipped with the package."""
     return load_catalog(*packaged_paths())
+
+
+# The key under which a ``Hub`` puts its catalogue in the ``info`` of every session it makes.
+SESSION_CATALOG = "tsunagu.catalog"
+
+
+def catalog_of(session: Session) -> Catalog:
+    """The catalogue of the municipality whose hub made ``session``: services get their vocabulary
+    with the session they are handed, never from a global. A session made without a hub (a
+    migration, a test's own factory) reads the packaged catalogue, which is also what a hub holds."""
+    found = session.info.get(SESSION_CATALOG)
+    return found if isinstance(found, Catalog) else default_catalog()

@@ -45,7 +45,7 @@ from tsunagu.privacy import (
 from tsunagu.privacy.anchor import ANCHOR_PATH
 from tsunagu.privacy.audit import EVENT_LABELS, OUTCOME_LABELS
 from tsunagu.privacy.models import AuditEntry, PrivacyNotification
-from tsunagu.privacy.policy import JST, default_policy
+from tsunagu.privacy.policy import JST, policy_of
 
 audit_app = typer.Typer(help="アクセス記録（監査ログ）の検証と閲覧", no_args_is_help=True)
 
@@ -156,12 +156,12 @@ def log_command(
         rows = query_log(session, person_id=person, actor=actor, since=moment, limit=limit + 1) if decision.allowed else []
         # The entry just written records this very read; it is not part of what was asked for.
         payload = [entry_json(r) for r in rows if r.request_id != request_id][-limit:]
+        policy = policy_of(session)
     if not decision.allowed:
         refuse(decision.reason)
     if json_out:
         emit_json(payload)
         return
-    policy = default_policy()
     table = Table(title=f"アクセス記録（{len(payload)}件、理由の全文は --json）")
     for header in ("seq", "日時", "利用者", "役割", "所属", "目的", "操作", "本人", "結果", "ルール"):
         table.add_column(header)

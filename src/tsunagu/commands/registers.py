@@ -39,7 +39,7 @@ def files_command(home: HomeOption = None, json_out: JsonOption = False, out: Pa
     """個人情報ファイル簿（部署のデータソースごと・ハブの記録ごと）。"""
     settings = settings_for(home)
     with reported_errors(), Hub(settings) as hub:
-        entries = file_register(hub.manifests, hub_periods(settings.home))
+        entries = file_register(hub.policy, hub.manifests, hub_periods(settings.home))
         entries += handover_registers.file_entries()
     if out is not None:
         with out.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -61,7 +61,7 @@ def legal_basis_command(home: HomeOption = None, json_out: JsonOption = False, o
     """データソースごとの目的外利用の根拠条項と、記録された相当の理由。"""
     settings = settings_for(home)
     with reported_errors(), Hub(settings) as hub:
-        entries = legal_basis_register(hub.manifests)
+        entries = legal_basis_register(hub.catalog, hub.manifests)
         entries += handover_registers.basis_entries()  # the two hand-over acts and their grounds
     if out is not None:
         with out.open("w", encoding="utf-8-sig", newline="") as handle:

@@ -17,11 +17,12 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import Catalog, catalog_of
 from tsunagu.handover import casework
 from tsunagu.handover.legal import SECTION_LABELS, PackageKind, package_kinds
 from tsunagu.link.models import PersonLink
-from tsunagu.privacy import NoteCipher, Policy, default_policy
+from tsunagu.privacy import NoteCipher, Policy
+from tsunagu.privacy.policy import policy_of
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan, SupportResource
 from tsunagu.work.notes import unseal
@@ -71,13 +72,12 @@ def _child(links: list[PersonLink], nodes: Mapping[str, Node], requester: tuple[
     return {f: ("" if row.get(f) is None else str(row[f])) for f in IDENTITY_FIELDS}
 
 
-def _values(links: list[PersonLink], nodes: Mapping[str, Node], department: str, items: tuple[str, ...],
-            requester: tuple[str, str], unavailable: dict[str, str]) -> list[dict[str, Any]]:
+def _values(catalog: Catalog, links: list[PersonLink], nodes: Mapping[str, Node], department: str,
+            items: tuple[str, ...], requester: tuple[str, str], unavailable: dict[str, str]) -> list[dict[str, Any]]:
     """The child's values of ``items`` held by ``department``, oldest first."""
     node = nodes.get(department)
     if node is None or not items:
         return []
-    catalog = default_catalog()
     found: list[dict[str, Any]] = []
     for link in links:
         if link.department != department:
@@ -115,7 +115,7 @@ def _text(cipher: NoteCipher, blob: bytes | None, free_text: bool) -> str | None
 def _assessments(session: Session, person_id: str, cipher: NoteCipher, free_text: bool) -> list[dict[str, Any]]:
     rows = session.scalars(select(Review).where(Review.person_id == person_id, Review.kind == "review")
                            .order_by(Review.created_at))
-    policy = default_policy()
+    policy = policy_of(session)
     return [{
         "date": r.created_at.date().isoformat(), "decision": DECISIONS.get(r.decision or "", r.decision or ""),
         "observations": [f"{ASPECTS.get(o['aspect'], o['aspect'])}: {LEVELS.get(o['level'], o['level'])}"
@@ -162,7 +162,7 @@ def build(session: Session, person_id: str, kind_id: str, *, nodes: Mapping[str,
     for section in kind.sections:
         if section == "summary":
             sections[section] = {
-                "items": _values(links, nodes, "family_centre", kind.summary_items, requester, unavailable),
+                "items": _values(catalog_of(session), links, nodes, "family_centre", kind.summary_items, requester, unavailable),
                 "active_plans": sum(1 for p in plans if p.status == "active"),
             }
         elif section == "assessments":
@@ -179,7 +179,7 @@ def build(session: Session, person_id: str, kind_id: str, *, nodes: Mapping[str,
         elif section in casework.CASE_SECTIONS:
             sections[section] = casework.section(section, session, person_id, cipher, kind.free_text)
         else:
-            sections[section] = _values(links, nodes, "maternal_child_health", HEALTH_ITEMS[section], requester,
+            sections[section] = _values(catalog_of(session), links, nodes, "maternal_child_health", HEALTH_ITEMS[section], requester,
                                         unavailable)
     return {
         "format": FORMAT, "kind": kind_id, "kind_label": kind.label, "from": dict(sender), "to": dict(recipient),

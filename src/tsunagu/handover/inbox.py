@@ -28,8 +28,9 @@ from tsunagu.ingest.normalize.names import name_key
 from tsunagu.ingest.normalize.readings import reading_key
 from tsunagu.link.models import Person, PersonLink
 from tsunagu.privacy import Subject
+from tsunagu.privacy.policy import policy_of
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
-from tsunagu.work.access import allows, guard
+from tsunagu.work.access import guard
 from tsunagu.work.errors import Invalid, NotFound
 from tsunagu.work.models import User
 
@@ -202,7 +203,7 @@ def carried_for_page(session: Session, subject: Subject, purpose: str, person_id
                      key: Ed25519PrivateKey | None = None) -> list[CarriedHealthRecord]:
     """The previous municipality's records for the child's page: read (and recorded) only when the
     reader may read the maternal-and-child-health items they are, for this purpose."""
-    if not allows(subject, "child.items.read", purpose, relationship=relationship, sensitivity=2,
+    if not policy_of(session).allows(subject, "child.items.read", purpose, relationship=relationship, sensitivity=2,
                   holder="maternal_child_health"):
         return []
     rows = carried_health(session, person_id)

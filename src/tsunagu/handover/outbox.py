@@ -24,7 +24,8 @@ from tsunagu.handover.keys import Identity, parse_box_key, parse_sign_key
 from tsunagu.handover.legal import KINDS, package_kinds, receipt_due
 from tsunagu.handover.models import HandoverPackage, HandoverTask
 from tsunagu.handover.records import record, via_label
-from tsunagu.privacy import NoteCipher, Subject, default_policy
+from tsunagu.privacy import NoteCipher, Subject
+from tsunagu.privacy.policy import policy_of
 from tsunagu.vault.node import Node
 from tsunagu.work.access import guard
 from tsunagu.work.errors import Invalid, NotFound
@@ -44,7 +45,7 @@ def task(session: Session, task_id: int) -> HandoverTask:
 
 def _prepared_by(session: Session, subject: Subject) -> dict[str, str]:
     user = session.get(User, subject.user_id)
-    role = default_policy().roles.get(subject.role)
+    role = policy_of(session).roles.get(subject.role)
     return {"user_id": subject.user_id, "name": user.display_name if user is not None else subject.user_id,
             "role": role.label if role is not None else subject.role, "organisation": subject.organisation}
 

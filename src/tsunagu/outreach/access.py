@@ -11,7 +11,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import catalog_of
 from tsunagu.privacy import AuditEvent, Decision, Subject, append, authorise
 from tsunagu.work.errors import Refused
 
@@ -22,7 +22,7 @@ DENY_OTHER_DEPARTMENT = "deny.outreach.other_department"
 def decide_department(session: Session, subject: Subject, action: str, department: str, *,
                       person_id: str | None = None, key: Ed25519PrivateKey | None = None) -> Decision:
     """Allowed only for the department's own officers and as the policy allows; raises Refused otherwise."""
-    if subject.organisation != department or department not in default_catalog().departments:
+    if subject.organisation != department or department not in catalog_of(session).departments:
         decision = Decision(False, f"拒否: 所属（{subject.organisation}）が制度を実施する部署（{department}）ではありません。",
                             DENY_OTHER_DEPARTMENT)
         append(session, AuditEvent.from_decision(subject, decision, action, PURPOSE, person_id=person_id), key=key)

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import Catalog, default_catalog
+from tsunagu.catalog import Catalog, catalog_of
 from tsunagu.outreach.access import decide_department
 from tsunagu.outreach.errors import UnknownProgrammeError
 from tsunagu.outreach.evaluate import (
@@ -193,7 +193,7 @@ def gap_list(session: Session, subject: Subject, programmes: ProgrammeSet, nodes
              department: str | None = None, programme: str | None = None, page: int = 1, per_page: int = PER_PAGE,
              catalog: Catalog | None = None, key: Ed25519PrivateKey | None = None) -> GapList:
     """``department``: the running department asked for (default: the officer's own; another is refused)."""
-    catalog = catalog or default_catalog()
+    catalog = catalog or catalog_of(session)
     department = department or subject.organisation
     decision = decide_department(session, subject, LIST_ACTION, department, key=key)
     chosen = department_programmes(programmes, department, programme)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.privacy.audit import DEFAULT_CHECKPOINT_EVERY, AuditEvent, append
 from tsunagu.privacy.breakglass import decide_with_grants
-from tsunagu.privacy.policy import Decision, Policy, Subject, default_policy
+from tsunagu.privacy.policy import Decision, Policy, Subject, policy_of
 
 
 def authorise(
@@ -36,7 +36,7 @@ def authorise(
     policy: Policy | None = None,
 ) -> Decision:
     """Decide and record. Unknown names raise PolicyError (and record nothing: it is a bug)."""
-    policy = policy or default_policy()
+    policy = policy or policy_of(session)
     if person_id is not None:
         decision = decide_with_grants(
             session, subject, action, purpose, person_id=person_id, relationship=relationship,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from tsunagu.privacy.chain import chain_head, lock_chain, utc, values_hash
 from tsunagu.privacy.checkpoint import ChainBrokenError, checkpoint, last_checkpoint
 from tsunagu.privacy.models import OUTCOMES, AuditEntry, PrivacyNotification
-from tsunagu.privacy.policy import Decision, Subject, default_policy
+from tsunagu.privacy.policy import Decision, Subject, policy_of
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 
@@ -261,7 +261,7 @@ class AccessRecord:
 
 def access_history(session: Session, person_id: str) -> list[AccessRecord]:
     """Every recorded access to ``person_id``'s data, oldest first (the data tracker)."""
-    policy = default_policy()
+    policy = policy_of(session)
     records = []
     for row in query_log(session, person_id=person_id):
         role = policy.roles.get(row.role)

@@ -20,7 +20,7 @@ from tsunagu.errors import RefusedError
 from tsunagu.privacy.audit import AuditEvent, append
 from tsunagu.privacy.chain import utc
 from tsunagu.privacy.models import BreakGlassGrant, PrivacyNotification
-from tsunagu.privacy.policy import DENY_RELATIONSHIP, JST, Decision, Policy, Subject, default_policy
+from tsunagu.privacy.policy import DENY_RELATIONSHIP, JST, Decision, Policy, Subject, policy_of
 
 MIN_JUSTIFICATION_CHARS = 20
 MAX_MINUTES = 120
@@ -76,7 +76,7 @@ def break_glass(
     The grant covers every break-glass read action (child.view, child.items.read) for this
     purpose. Nothing is committed here: the caller commits with its own transaction.
     """
-    policy = policy or default_policy()
+    policy = policy or policy_of(session)
     moment = utc(now or datetime.now(UTC))
     role = policy.role(subject.role)
     spec = policy.action(action)
@@ -156,7 +156,7 @@ def decide_with_grants(
     policy: Policy | None = None,
 ) -> Decision:
     """``decide``, plus any active break-glass grant of this subject for this person and purpose."""
-    policy = policy or default_policy()
+    policy = policy or policy_of(session)
     moment = utc(now or datetime.now(UTC))
     decision = policy.decide(subject, action, purpose, relationship=relationship, sensitivity=sensitivity,
                              holder=holder, now=moment)

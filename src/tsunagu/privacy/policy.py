@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tsunagu.catalog import Catalog, default_catalog
@@ -27,6 +28,9 @@ from tsunagu.privacy.roles import (
     load_policy_file,
     packaged_policy_path,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 JST = ZoneInfo("Asia/Tokyo")
 SENSITIVITY_LABELS = {1: "1（通常）", 2: "2（要配慮）", 3: "3（最も機微）"}
@@ -158,6 +162,12 @@ class Policy:
         only where a rule is limited to some holders, e.g. teachers and school-held items).
         """
         return self._evaluate(subject, action, purpose, relationship, sensitivity, holder, now, False)
+
+    def allows(self, subject: Subject, action: str, purpose: str, *, relationship: str = "none",
+               sensitivity: int = 1, holder: str | None = None) -> bool:
+        """A pure check (nothing recorded) to decide what a page offers, never what it shows."""
+        return self.decide(subject, action, purpose, relationship=relationship, sensitivity=sensitivity,
+                           holder=holder).allowed
 
     def overridable(
         self,
@@ -317,6 +327,17 @@ def load_policy(path: Path | None = None, catalog: Catalog | None = None, text: 
 @lru_cache(maxsize=1)
 def default_policy() -> Policy:
     return load_policy()
+
+
+# The key under which a ``Hub`` puts its access policy in the ``info`` of every session it makes.
+SESSION_POLICY = "tsunagu.policy"
+
+
+def policy_of(session: Session) -> Policy:
+    """The access policy of the municipality whose hub made ``session`` (see ``catalog.catalog_of``);
+    a session made without a hub reads the packaged policy, which is also what a hub holds."""
+    found = session.info.get(SESSION_POLICY)
+    return found if isinstance(found, Policy) else default_policy()
 
 
 def decide(

@@ -20,9 +20,12 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions whose transactions may write (on SQLite: ``BEGIN IMMEDIATE``, one at a time)."""
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, info: dict[str, object] | None = None) -> sessionmaker[Session]:
+    """Sessions whose transactions may write (on SQLite: ``BEGIN IMMEDIATE``, one at a time).
+
+    ``info`` is copied into every session's ``info``: a hub puts its catalogue and policy there.
+    """
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 class ReadOnlySessionError(IntegrityError, RuntimeError):
@@ -43,12 +46,12 @@ def _refuse_write_statement(state: ORMExecuteState) -> None:
         raise ReadOnlySessionError("読み取り専用のセッションでは書き込めません / a read-only hub session was asked to write")
 
 
-def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+def read_session_factory(engine: Engine, info: dict[str, object] | None = None) -> sessionmaker[Session]:
     """Sessions that only read: on SQLite a plain (deferred) transaction, so readers run side by side
     and never hold the write lock. A write through one raises ReadOnlySessionError instead of
     failing later, and only under load, with a busy snapshot."""
     factory = sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False,
-                           info={_READ_ONLY: True})
+                           info={**(info or {}), _READ_ONLY: True})
     event.listen(factory, "before_flush", _refuse_flush)
     event.listen(factory, "do_orm_execute", _refuse_write_statement)
     event.listen(factory, "after_transaction_end", _forget_snapshot)

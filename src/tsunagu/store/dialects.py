@@ -22,6 +22,9 @@ from tsunagu.store.files import prepare_sqlite
 
 # Execution option of the engine behind ``store.db.read_session_factory``.
 READ_ONLY_OPTION = "tsunagu_read_only"
+# The largest value an ``Integer`` column (every row id) holds on every back-end: PostgreSQL's
+# INTEGER is 32-bit, SQLite's 64-bit. A larger number in a request names no row on either.
+MAX_ROW_ID = 2**31 - 1
 
 
 class BackendMissingError(UnavailableError, RuntimeError):

@@ -22,6 +22,7 @@ from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
 from tsunagu.errors import ConfigurationError
+from tsunagu.store.db import session_factory
 from tsunagu.vault.http import signing
 from tsunagu.vault.http.client import ExchangeRecord, HttpNode, Timeouts
 from tsunagu.vault.http.hub_audit import HubExchangeLog
@@ -119,12 +120,9 @@ def load_topology(home: Path) -> Topology | None:
 
 
 # -- the hub side ----------------------------------------------------------------------------------
-def _departments_with_vaults(settings: Settings, departments: list[str], hub: Engine | None) -> list[str]:
+def _departments_with_vaults(settings: Settings, departments: list[str], hub: Engine) -> list[str]:
     if not settings.uses_postgres:
         return [d for d in departments if (settings.vault_dir / f"{d}.sqlite3").exists()]
-    if hub is None:
-        raise NodeSetupError("PostgreSQL のハブでは tsunagu.hub.Hub.nodes() で開いてください / "
-                             "on PostgreSQL, open the nodes through tsunagu.hub.Hub.nodes() (it has the hub's engine)")
     schemas = set(inspect(hub).get_schema_names())
     return [d for d in departments if VaultLocation.for_home(d, settings.vault_dir, settings.hub_url).schema_name in schemas]
 
@@ -150,18 +148,19 @@ def _http(settings: Settings, topology: Topology, department: str, entry: NodeEn
     )
 
 
-def open_nodes(settings: Settings, *, hub: Engine | None = None, manifests: ManifestSet | None = None,
+def open_nodes(settings: Settings, *, hub: Engine, manifests: ManifestSet | None = None,
                on_exchange: Callable[[ExchangeRecord], None] | None = None) -> dict[str, Node]:
     """One node per department, in process or over HTTP as the topology says.
 
     Called by ``tsunagu.hub.Hub.nodes()`` (use that): ``hub`` is the hub store's engine (on
-    PostgreSQL its schemas say which vaults exist; an embedded home needs none), ``manifests`` the
+    PostgreSQL its schemas say which vaults exist; the exchange log writes through it), ``manifests`` the
     municipality's (read from the home when not given). Every HTTP node records each exchange in the
     hub's audit chain (``HubExchangeLog``), whoever opens the nodes: the Hub passes its own log (its
     sessions and key) as ``on_exchange``; any other hook is wrapped in one and called as well. Close
     the result with ``close_nodes``: it writes the exchanges made outside a unit of work.
     """
-    hook = on_exchange if isinstance(on_exchange, HubExchangeLog) else HubExchangeLog(settings, also=on_exchange)
+    hook = on_exchange if isinstance(on_exchange, HubExchangeLog) \
+        else HubExchangeLog(settings, also=on_exchange, sessions=session_factory(hub))
     manifests = manifests if manifests is not None else manifests_for_home(settings.home)
     departments = sorted({m.department for m in manifests.manifests.values()})
     topology = load_topology(settings.home)

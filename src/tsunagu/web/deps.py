@@ -9,26 +9,25 @@ from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import Catalog
 from tsunagu.errors import TsunaguError
-from tsunagu.privacy import Subject, default_policy
+from tsunagu.privacy import Policy, Subject
+from tsunagu.store.dialects import MAX_ROW_ID
 from tsunagu.web.forms import NO_FORM, remember_form
 from tsunagu.web.security import WebSession, same_token
 from tsunagu.web.state import AppState
-from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid
 from tsunagu.work.users import Account, get_account
 from tsunagu.work.voice.alerts import open_alerts
 
 PURPOSE_CHOICES = ("screening", "assessment", "support_coordination", "disclosure_handling")
-# The largest id the databases hold (a signed 64-bit integer).
-MAX_ROW_ID = 2**63 - 1
 
 
 def _row_id(value: int) -> int:
-    """An id outside 1..2^63-1 names no row: it becomes 0, which no row has, so the request goes on
+    """An id outside 1..MAX_ROW_ID names no row: it becomes 0, which no row has, so the request goes on
     to its authorisation (recorded, a refusal included) and then finds nothing — where the raw number
-    made SQLite's driver overflow before any check (a 500, and no refusal on record)."""
+    made the driver overflow before any check (a 500, and no refusal on record): SQLite's above 2^63-1,
+    PostgreSQL's above its INTEGER's 2^31-1 (``store.dialects.MAX_ROW_ID``)."""
     return value if 1 <= value <= MAX_ROW_ID else 0
 
 
@@ -122,65 +121,65 @@ CsrfForm = Depends(check_csrf_form)
 CsrfHeader = Depends(check_csrf_header)
 
 
-def check_purpose(purpose: str) -> str:
+def check_purpose(state: AppState, purpose: str) -> str:
     """A purpose the policy knows (an unknown one would be a PolicyError: a bug, not a refusal)."""
-    if purpose not in default_policy().purposes:
+    if purpose not in state.hub.policy.purposes:
         raise Invalid("利用目的を選んでください。")
     return purpose
 
 
-def navigation(subject: Subject) -> list[tuple[str, str]]:
+def navigation(policy: Policy, catalog: Catalog, subject: Subject) -> list[tuple[str, str]]:
     """Menu entries the role can use (pure policy checks: offering a page is not reading data)."""
     entries = [("/dashboard", "ダッシュボード")]
     rels = ("assigned_case", "same_school", "municipality")
-    if any(allows(subject, "candidates.list", p, relationship=r, sensitivity=2) for p in ("screening", "assessment")
+    if any(policy.allows(subject, "candidates.list", p, relationship=r, sensitivity=2) for p in ("screening", "assessment")
            for r in rels):
         entries.append(("/candidates", "候補一覧"))
-    if any(allows(subject, "case.list", "support_coordination", relationship=r, sensitivity=2) for r in rels):
+    if any(policy.allows(subject, "case.list", "support_coordination", relationship=r, sensitivity=2) for r in rels):
         entries.append(("/cases/mine", "ケース"))
-    if allows(subject, "case.list", "support_coordination", relationship="municipality", sensitivity=3):
+    if policy.allows(subject, "case.list", "support_coordination", relationship="municipality", sensitivity=3):
         entries.append(("/ledger", "進行管理台帳"))
     entries.append(("/resources", "社会資源"))
-    if allows(subject, "intake.list", "assessment", relationship="own_agency", sensitivity=3):
+    if policy.allows(subject, "intake.list", "assessment", relationship="own_agency", sensitivity=3):
         entries.append(("/intakes", "受理・安全確認"))
-    if allows(subject, "shared.list", "support_coordination", relationship="own_agency", sensitivity=3):
+    if policy.allows(subject, "shared.list", "support_coordination", relationship="own_agency", sensitivity=3):
         entries.append(("/shared", "共有ケース"))
-    if subject.organisation in default_catalog().departments and allows(
+    if subject.organisation in catalog.departments and policy.allows(
             subject, "outreach.list", "outreach", relationship="municipality", sensitivity=2, holder=subject.organisation):
         entries.append(("/outreach", "未利用の対象世帯"))
-    if allows(subject, "voice.inbox", "consultation", relationship="own_agency", sensitivity=3):
+    if policy.allows(subject, "voice.inbox", "consultation", relationship="own_agency", sensitivity=3):
         entries.append(("/voice", "子どもからの相談"))
-    if allows(subject, "kokoro.classes", "wellbeing"):
+    if policy.allows(subject, "kokoro.classes", "wellbeing"):
         entries.append(("/kokoro", "心の天気"))
-    if allows(subject, "link.review", "screening", relationship="municipality"):
+    if policy.allows(subject, "link.review", "screening", relationship="municipality"):
         entries.append(("/link-review", "名寄せ確認"))
-    if allows(subject, "handover.send", "handover", relationship="municipality", sensitivity=3):
+    if policy.allows(subject, "handover.send", "handover", relationship="municipality", sensitivity=3):
         entries.append(("/handover", "転居時の引継ぎ"))
-    elif allows(subject, "handover.manage", "administration"):
+    elif policy.allows(subject, "handover.manage", "administration"):
         entries.append(("/handover/municipalities", "引継ぎ先の自治体"))
-    if any(allows(subject, a, "administration") for a in ("users.manage", "sources.load", "rules.manage")):
+    if any(policy.allows(subject, a, "administration") for a in ("users.manage", "sources.load", "rules.manage")):
         entries.append(("/admin", "管理"))
-    if allows(subject, "audit.read", "administration") or allows(subject, "audit.read", "disclosure_handling"):
+    if policy.allows(subject, "audit.read", "administration") or policy.allows(subject, "audit.read", "disclosure_handling"):
         entries.append(("/privacy", "個人情報保護"))
-    elif allows(subject, "sources.load", "administration"):
+    elif policy.allows(subject, "sources.load", "administration"):
         entries.append(("/privacy/corrections", "訂正の連絡"))  # the holding department's side of a correction
-    if allows(subject, "statistics.read", "statistics"):
+    if policy.allows(subject, "statistics.read", "statistics"):
         entries.append(("/statistics", "統計"))
-    if allows(subject, "ranking.manage", "administration"):
+    if policy.allows(subject, "ranking.manage", "administration"):
         entries.append(("/ranking", "学習による並べ替え"))
     return entries
 
 
-def may_search(subject: Subject) -> bool:
+def may_search(policy: Policy, subject: Subject) -> bool:
     """Whether the header offers the search box (a pure policy check, as the menu)."""
-    return any(allows(subject, "children.search", p, relationship=r, sensitivity=2)
+    return any(policy.allows(subject, "children.search", p, relationship=r, sensitivity=2)
                for p in ("screening", "assessment") for r in ("assigned_case", "same_school", "municipality"))
 
 
 def render(request: Request, state: AppState, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     account: Account | None = getattr(request.state, "account", None)
     session = web_session(request)
-    policy = default_policy()
+    policy = state.hub.policy
     voice_alerts = None
     if account is not None:  # the banner on every staff page: counts only, no child's data
         with state.read_factory() as db:
@@ -189,10 +188,10 @@ def render(request: Request, state: AppState, template: str, status_code: int = 
         voice_alerts=voice_alerts,
         account=account,
         csrf_token=session.csrf if session is not None else "",
-        nav=navigation(account.subject) if account is not None else [],
+        nav=navigation(policy, state.hub.catalog, account.subject) if account is not None else [],
         current_path=request.url.path,
         purpose_labels={p: policy.purpose_label(p) for p in PURPOSE_CHOICES},
-        header_search=account is not None and may_search(account.subject),
+        header_search=account is not None and may_search(policy, account.subject),
     )
     base.setdefault("form", NO_FORM)  # the refused form's values and messages, when there is one
     return state.templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)

@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
-from tsunagu.privacy import AuditEvent, Decision, Subject, append, authorise, default_policy
+from tsunagu.catalog import Catalog, catalog_of
+from tsunagu.privacy import AuditEvent, Decision, Policy, Subject, append, authorise
+from tsunagu.privacy.policy import policy_of
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.store.db import snapshot_memo
 from tsunagu.work.errors import Refused, Suspended
@@ -35,11 +36,11 @@ def organisation_schools(organisation: str) -> set[str]:
     return {part.strip() for part in organisation.split(",") if part.strip()}
 
 
-def is_centre_wide(role: str) -> bool:
+def is_centre_wide(policy: Policy, role: str) -> bool:
     """A role the policy lets act on the whole municipality (some rule grants ``municipality``)."""
     return any(
         role in rule.roles and rule.relationships is not None and "municipality" in rule.relationships
-        for rule in default_policy().spec.rules
+        for rule in policy.spec.rules
     )
 
 
@@ -101,7 +102,7 @@ def relationship(session: Session, subject: Subject, person_id: str) -> str:
     result = latest_result(session, person_id)
     if result is not None and result.school_code and result.school_code in organisation_schools(subject.organisation):
         return "same_school"
-    if is_centre_wide(subject.role):
+    if is_centre_wide(policy_of(session), subject.role):
         return "municipality"
     return "none"
 
@@ -127,8 +128,7 @@ def _is_suspended(session: Session, person_id: str) -> bool:
     return found is not None
 
 
-def item_sensitivity(items: Sequence[str]) -> int:
-    catalog = default_catalog()
+def item_sensitivity(catalog: Catalog, items: Sequence[str]) -> int:
     return max((catalog.items[i].sensitivity for i in items if i in catalog.items), default=1)
 
 
@@ -153,7 +153,7 @@ def guard(
             items=tuple(items),
         ), key=key)
         raise Suspended(reason)
-    level = sensitivity if sensitivity is not None else item_sensitivity(items)
+    level = sensitivity if sensitivity is not None else item_sensitivity(catalog_of(session), items)
     decision = authorise(
         session, subject, action, purpose, person_id=person_id, items=items,
         relationship=relationship(session, subject, person_id), sensitivity=level, holder=holder, key=key,
@@ -161,14 +161,6 @@ def guard(
     if not decision.allowed:
         raise Refused(decision.reason, decision)
     return decision
-
-
-def allows(subject: Subject, action: str, purpose: str, *, relationship: str = "none", sensitivity: int = 1,
-           holder: str | None = None) -> bool:
-    """A pure check (nothing recorded) to decide what a page offers, never what it shows."""
-    return default_policy().decide(
-        subject, action, purpose, relationship=relationship, sensitivity=sensitivity, holder=holder
-    ).allowed
 
 
 @dataclass(frozen=True)
@@ -215,9 +207,11 @@ def list_scope(
     candidates = ["assigned_case"]
     if schools:
         candidates.append("same_school")
-    if is_centre_wide(subject.role):
+    policy = policy_of(session)
+    if is_centre_wide(policy, subject.role):
         candidates.append("municipality")
-    usable = frozenset(r for r in candidates if allows(subject, action, purpose, relationship=r, sensitivity=sensitivity))
+    usable = frozenset(r for r in candidates
+                       if policy.allows(subject, action, purpose, relationship=r, sensitivity=sensitivity))
     scope = Scope(usable, schools, frozenset(assigned_persons(session, subject.user_id)) if usable else frozenset())
     decision = authorise(session, subject, action, purpose, relationship=scope.broadest, sensitivity=sensitivity,
                          key=key)
@@ -246,7 +240,7 @@ def authorise_any(
     The first action the policy allows is decided and recorded; if none is allowed the first is
     recorded as refused and Refused is raised. One entry either way.
     """
-    chosen = next((a for a in actions if allows(subject, a, purpose)), actions[0])
+    chosen = next((a for a in actions if policy_of(session).allows(subject, a, purpose)), actions[0])
     decision = authorise(session, subject, chosen, purpose, key=key)
     if not decision.allowed:
         raise Refused(decision.reason, decision)

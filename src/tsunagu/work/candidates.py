@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
-from tsunagu.privacy import Subject, default_policy
+from tsunagu.privacy import Subject
+from tsunagu.privacy.policy import Policy, policy_of
 from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
-from tsunagu.work.access import Scope, allows, list_scope, record_listed, suspended_persons
+from tsunagu.work.access import Scope, list_scope, record_listed, suspended_persons
 from tsunagu.work.cases.status import STATUS_SENSITIVITY, STATUSES, UNCHECKED, names, statuses
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.listing import LISTED_TIERS as LISTED_TIERS
@@ -155,9 +155,8 @@ def latest_run(session: Session) -> RunInfo | None:
                    run.rule_set_hash)
 
 
-def _policy_visible(subject: Subject, action: str, purpose: str, relationship: str) -> Callable[..., bool]:
-    policy = default_policy()
-
+def _policy_visible(policy: Policy, subject: Subject, action: str, purpose: str,
+                    relationship: str) -> Callable[..., bool]:
     def visible(level: int, holder: str | None = None) -> bool:
         return policy.decide(subject, action, purpose, relationship=relationship, sensitivity=level,
                              holder=holder).allowed
@@ -172,8 +171,9 @@ class _Visibility:
     reason and domain of every row shown (or, for the dashboard, of every listed child).
     """
 
-    def __init__(self, subject: Subject, action: str, purpose: str) -> None:
-        self._ask = (subject, action, purpose)
+    def __init__(self, policy: Policy, subject: Subject, action: str, purpose: str) -> None:
+        self.policy = policy
+        self._ask = (policy, subject, action, purpose)
         self._by_relationship: dict[str, Callable[..., bool]] = {}
 
     def __call__(self, relationship: str) -> Callable[..., bool]:
@@ -191,11 +191,11 @@ class _Visibility:
         return found
 
 
-def reasons_for(subject: Subject, action: str, purpose: str, relationship: str, raw: str, *,
+def reasons_for(policy: Policy, subject: Subject, action: str, purpose: str, relationship: str, raw: str, *,
                 visible: Callable[..., bool] | None = None) -> tuple[list[Reason], int]:
     """The reasons the user may see (by the sensitivity of each reason's item), and how many are hidden."""
-    catalog = default_catalog()
-    check = visible or _policy_visible(subject, action, purpose, relationship)
+    catalog = policy.catalog
+    check = visible or _policy_visible(policy, subject, action, purpose, relationship)
     shown: list[Reason] = []
     hidden = 0
     for r in json.loads(raw or "[]"):
@@ -212,17 +212,18 @@ def reasons_for(subject: Subject, action: str, purpose: str, relationship: str, 
     return shown, hidden
 
 
-def domains_for(subject: Subject, action: str, purpose: str, relationship: str, raw: str, *,
+def domains_for(policy: Policy, subject: Subject, action: str, purpose: str, relationship: str, raw: str, *,
                 visible: Callable[..., bool] | None = None) -> tuple[str, ...]:
-    check = visible or _policy_visible(subject, action, purpose, relationship)
+    check = visible or _policy_visible(policy, subject, action, purpose, relationship)
     return tuple(d for d in json.loads(raw or "[]") if check(DOMAIN_SENSITIVITY.get(d, 2)))
 
 
 def _row(subject: Subject, purpose: str, scope: Scope, result: ScreeningResult, visibility: _Visibility) -> CandidateRow:
     rel = scope.relationship_to(result.person_id, result.school_code)
     visible = visibility(rel)
-    reasons, hidden = reasons_for(subject, ACTION, purpose, rel, result.reasons, visible=visible)
-    domains = domains_for(subject, ACTION, purpose, rel, result.domains, visible=visible)
+    policy = visibility.policy
+    reasons, hidden = reasons_for(policy, subject, ACTION, purpose, rel, result.reasons, visible=visible)
+    domains = domains_for(policy, subject, ACTION, purpose, rel, result.domains, visible=visible)
     return CandidateRow(
         result.person_id, result.tier, domains, tuple(DOMAINS.get(d, d) for d in domains), tuple(reasons), hidden,
         result.no_mark, result.first_flag, result.trend, TREND_LABELS.get(result.trend, result.trend),
@@ -292,7 +293,7 @@ def list_candidates(
         ("scope", filters.sort, scope_key), lambda: tuple(r for r in ordered if covered(r)))
     chosen = in_scope if matches is None else listing.selection(
         ("filter", filters.sort, scope_key, _filter_key(filters)), lambda: tuple(r for r in in_scope if matches(r)))
-    cases_visible = allows(subject, "case.read", purpose, relationship=scope.broadest, sensitivity=STATUS_SENSITIVITY)
+    cases_visible = policy_of(session).allows(subject, "case.read", purpose, relationship=scope.broadest, sensitivity=STATUS_SENSITIVITY)
     cases = statuses(session) if cases_visible else {}
     if cases_visible and (filters.status is not None or filters.owner is not None):
         chosen = tuple(r for r in chosen if _case_matches(cases.get(r.person_id), filters, subject.user_id))
@@ -300,7 +301,7 @@ def list_candidates(
     pages = max(1, math.ceil(total / filters.per_page)) if paginate else 1
     page = min(filters.page, pages)
     shown = chosen[(page - 1) * filters.per_page: page * filters.per_page] if paginate else chosen
-    visibility = _Visibility(subject, ACTION, purpose)
+    visibility = _Visibility(policy_of(session), subject, ACTION, purpose)
     rows = [_row(subject, purpose, scope, r, visibility) for r in _full(session, shown)]
     if cases_visible:
         who = names(session, [cases[r.person_id][1] for r in rows if r.person_id in cases])
@@ -346,7 +347,7 @@ def dashboard(session: Session, subject: Subject, purpose: str = "screening", *,
     as a refused list (nothing of a child was asked for).
     """
     run = latest_run(session)
-    if not _may_list(subject, purpose):
+    if not _may_list(policy_of(session), subject, purpose):
         return Dashboard(run, False)
     try:
         scope, _decision = list_scope(session, subject, ACTION, purpose, key=key)
@@ -360,7 +361,7 @@ def dashboard(session: Session, subject: Subject, purpose: str = "screening", *,
     rows = listing.rows if covered is None else [r for r in listing.rows if covered(r)]
     board.listed = len(rows)
     board.by_tier = {t: n for t, n in Counter(r.tier for r in rows).items()}
-    visibility = _Visibility(subject, ACTION, purpose)
+    visibility = _Visibility(policy_of(session), subject, ACTION, purpose)
     domains: Counter[str] = Counter()
     for r in rows:
         visible = visibility(scope.relationship_to(r.person_id, r.school_code))
@@ -373,6 +374,6 @@ def dashboard(session: Session, subject: Subject, purpose: str = "screening", *,
     return board
 
 
-def _may_list(subject: Subject, purpose: str) -> bool:
-    return any(allows(subject, ACTION, purpose, relationship=r, sensitivity=2)
+def _may_list(policy: Policy, subject: Subject, purpose: str) -> bool:
+    return any(policy.allows(subject, ACTION, purpose, relationship=r, sensitivity=2)
                for r in ("assigned_case", "same_school", "municipality"))

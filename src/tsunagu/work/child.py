@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import Catalog, catalog_of
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import Person, PersonLink
 from tsunagu.link.searchkeys import CLASS_ITEM, class_key
@@ -34,8 +34,8 @@ from tsunagu.privacy import (
     authorise,
     break_glass,
     decide_with_grants,
-    default_policy,
 )
+from tsunagu.privacy.policy import Policy, policy_of
 from tsunagu.privacy.records import existence_sensitivity, record_item
 from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
@@ -133,9 +133,9 @@ def person_exists(session: Session, person_id: str) -> bool:
         is not None
 
 
-def visibility(subject: Subject, action: str, purpose: str, rel: str, break_glass: bool) -> Callable[..., bool]:
+def visibility(policy: Policy, subject: Subject, action: str, purpose: str, rel: str,
+               break_glass: bool) -> Callable[..., bool]:
     """Whether a sensitivity level (from a holder) is visible: by policy, or by an active break-glass."""
-    policy = default_policy()
 
     def visible(level: int, holder: str | None = None) -> bool:
         if policy.decide(subject, action, purpose, relationship=rel, sensitivity=level, holder=holder).allowed:
@@ -176,7 +176,8 @@ def _pre_decision(session: Session, subject: Subject, purpose: str, person_id: s
                               sensitivity=1)
 
 
-def _shown_links(links: list[PersonLink], manifests: ManifestSet, read: Callable[..., bool]) -> list[PersonLink]:
+def _shown_links(links: list[PersonLink], manifests: ManifestSet, catalog: Catalog,
+                 read: Callable[..., bool]) -> list[PersonLink]:
     """The links this user may see, one by one: a link (and the identity rows behind it) tells that the
     department holds a record, as sensitive as the source (``existence_sensitivity``), held by that
     department — so it is decided as reading that department's items at that sensitivity."""
@@ -185,8 +186,8 @@ def _shown_links(links: list[PersonLink], manifests: ManifestSet, read: Callable
         try:
             held = manifests.get(link.source).item_ids
         except (KeyError, ConfigError):
-            held = frozenset(i.id for i in default_catalog().items_of(link.department))
-        if link.department in default_catalog().departments and read(existence_sensitivity(held), link.department):
+            held = frozenset(i.id for i in catalog.items_of(link.department))
+        if link.department in catalog.departments and read(existence_sensitivity(held), link.department):
             shown.append(link)
     return shown
 
@@ -207,16 +208,17 @@ def open_child(
     links = list(session.scalars(select(PersonLink).where(PersonLink.person_id == person_id)
                                  .order_by(PersonLink.department, PersonLink.source)))
     pre = _pre_decision(session, subject, purpose, person_id, rel)
-    shown = _shown_links(links, manifests, visibility(subject, "child.items.read", purpose, rel, pre.break_glass)) \
+    policy = policy_of(session)
+    catalog = catalog_of(session)
+    shown = _shown_links(links, manifests, catalog,
+                         visibility(policy, subject, "child.items.read", purpose, rel, pre.break_glass)) \
         if pre.allowed else []
     shown_items = list(dict.fromkeys(record_item(link.department, link.source) for link in shown))
     decision = guard(session, subject, "child.view", purpose, person_id, items=shown_items, sensitivity=1, key=key)
-    policy = default_policy()
-    catalog = default_catalog()
     view = ChildView(person_id, purpose, policy.purpose_label(purpose), rel, policy.relationship_label(rel),
                      decision.reason, decision.break_glass)
-    see = visibility(subject, "child.view", purpose, rel, decision.break_glass)
-    read = visibility(subject, "child.items.read", purpose, rel, decision.break_glass)
+    see = visibility(policy, subject, "child.view", purpose, rel, decision.break_glass)
+    read = visibility(policy, subject, "child.items.read", purpose, rel, decision.break_glass)
     view.disputes = disputes_of(session, person_id, active_only=True)
     view.links = [LinkView(
         link.source, _source_label(manifests, link.source), link.department,
@@ -258,7 +260,7 @@ def open_child(
             except Exception as exc:  # a node that is down must not take the page with it
                 view.unavailable[label] = f"部署のノードから応答がありません（{type(exc).__name__}）。"
                 continue
-            view.timeline.extend(_timeline(answer.data, manifests, label, day))
+            view.timeline.extend(_timeline(answer.data, manifests, catalog, label, day))
     view.timeline = _school_grades(view.timeline)
     view.timeline.sort(key=lambda e: (e.observed_on or date.min, e.item_label), reverse=True)
     _screening(session, view, subject, purpose, rel, see)
@@ -334,8 +336,8 @@ def _identity(view: ChildView, node: Node, request: NodeRequest, links: list[Per
             view.identity.append(IdentityRow(_source_label(manifests, str(row["source"])), values))
 
 
-def _timeline(frame: pl.DataFrame, manifests: ManifestSet, label: str, day: date) -> list[TimelineEntry]:
-    catalog = default_catalog()
+def _timeline(frame: pl.DataFrame, manifests: ManifestSet, catalog: Catalog, label: str,
+              day: date) -> list[TimelineEntry]:
     entries = []
     for row in frame.iter_rows(named=True):
         item = catalog.items.get(str(row["item_id"]))
@@ -356,9 +358,10 @@ def _screening(session: Session, view: ChildView, subject: Subject, purpose: str
     if result is not None:
         view.tier, view.run_id, view.no_mark = result.tier, result.run_id, result.no_mark
         view.trend_label = TREND_LABELS.get(result.trend, result.trend)
-        reasons, hidden = reasons_for(subject, "child.view", purpose, rel, result.reasons, visible=see)
+        reasons, hidden = reasons_for(policy_of(session), subject, "child.view", purpose, rel, result.reasons,
+                                      visible=see)
         view.reasons, view.hidden_reasons = reasons, hidden
-        domains = domains_for(subject, "child.view", purpose, rel, result.domains, visible=see)
+        domains = domains_for(policy_of(session), subject, "child.view", purpose, rel, result.domains, visible=see)
         view.domain_labels = [DOMAINS.get(d, d) for d in domains]
     history = session.execute(
         select(ScreeningRun.as_of, ScreeningResult.tier, ScreeningResult.domain_scores)
@@ -378,11 +381,11 @@ def summary(
     if not person_exists(session, person_id):
         raise NotFound(f"個人ID {person_id} の子どもはいません。")
     decision = guard(session, subject, "child.view", purpose, person_id, sensitivity=1, key=key)
-    policy = default_policy()
+    policy = policy_of(session)
     rel = relationship(session, subject, person_id)
     view = ChildView(person_id, purpose, policy.purpose_label(purpose), rel, policy.relationship_label(rel),
                      decision.reason, decision.break_glass)
-    see = visibility(subject, "child.view", purpose, rel, decision.break_glass)
+    see = visibility(policy, subject, "child.view", purpose, rel, decision.break_glass)
     _screening(session, view, subject, purpose, rel, see)
     view.notes_visible = see(3)
     view.reviews = reviews_of(session, person_id, cipher, notes=view.notes_visible)

@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import HouseholdMember, Person
 from tsunagu.privacy import Subject, authorise
+from tsunagu.privacy.policy import policy_of
 from tsunagu.privacy.records import existence_sensitivity, record_item
 from tsunagu.vault.node import Node
-from tsunagu.work.access import SUSPENSION_ROLES, allows, is_suspended, latest_result, relationship
+from tsunagu.work.access import SUSPENSION_ROLES, is_suspended, latest_result, relationship
 from tsunagu.work.candidates import Reason
 from tsunagu.work.identities import register_identities
 from tsunagu.work.plans import PlanView
@@ -166,7 +167,7 @@ def _sibling(session: Session, subject: Subject, purpose: str, member: Member,
     if subject.role not in SUSPENSION_ROLES and is_suspended(session, member.person_id):
         return member  # the family asked that the sibling's data not be used
     sib_rel = relationship(session, subject, member.person_id)
-    if not allows(subject, "child.view", purpose, relationship=sib_rel, sensitivity=1):
+    if not policy_of(session).allows(subject, "child.view", purpose, relationship=sib_rel, sensitivity=1):
         return member
     decision = authorise(session, subject, "child.view", purpose, person_id=member.person_id, relationship=sib_rel,
                          sensitivity=1, key=key)

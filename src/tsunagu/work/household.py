@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.privacy import NoteCipher, Subject, authorise
+from tsunagu.privacy.policy import policy_of
 from tsunagu.privacy.records import existence_sensitivity, record_item
 from tsunagu.vault.node import Node
 from tsunagu.work.child import ChildView, summary, visibility
@@ -27,7 +28,7 @@ def household_view(
     manifests: ManifestSet, cipher: NoteCipher, key: Ed25519PrivateKey | None = None, today: date | None = None,
 ) -> tuple[ChildView, FaceSheet]:
     view = summary(session, subject, purpose, person_id, cipher=cipher, key=key)
-    read = visibility(subject, "child.items.read", purpose, view.relationship, view.break_glass)
+    read = visibility(policy_of(session), subject, "child.items.read", purpose, view.relationship, view.break_glass)
     register = manifests.register()
     identity: dict[str, str] = {}
     level = existence_sensitivity(register.item_ids) if register is not None else 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
+from tsunagu.catalog import Catalog, catalog_of
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link import review as queue
 from tsunagu.privacy import Subject, authorise
@@ -44,16 +45,14 @@ class PairView:
     evidence_against: tuple[str, ...] = ()
 
 
-def _source_label(key: str, manifests: ManifestSet) -> str:
+def _source_label(catalog: Catalog, key: str, manifests: ManifestSet) -> str:
     """The department and source a record came from, as people name them (no source id)."""
-    from tsunagu.catalog import default_catalog
-
     source = key.partition(":")[0]
     try:
         manifest = manifests.get(source)
     except (KeyError, LookupError):
         return "記録"
-    departments = default_catalog().departments
+    departments = catalog.departments
     department = departments[manifest.department].name if manifest.department in departments else ""
     return f"{department}（{manifest.label}）" if department else manifest.label
 
@@ -95,6 +94,7 @@ def pending_pairs(
     key: Ed25519PrivateKey | None = None,
 ) -> list[PairView]:
     _authorise(session, subject, key)
+    catalog = catalog_of(session)
     pairs = []
     for pair in queue.open_pairs(session, limit):
         try:
@@ -102,7 +102,8 @@ def pending_pairs(
         except Exception:  # a department's node being down hides its pair, not the whole queue
             continue
         pairs.append(PairView(pair.id, pair.left_key, pair.right_key, pair.match_probability, _rows(rows),
-                              _source_label(pair.left_key, manifests), _source_label(pair.right_key, manifests),
+                              _source_label(catalog, pair.left_key, manifests),
+                              _source_label(catalog, pair.right_key, manifests),
                               _against(rows)))
     return pairs
 

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import NoteCipher, Subject
-from tsunagu.work.access import RELATIONSHIPS, allows, guard, suspended_persons
+from tsunagu.privacy.policy import Policy, policy_of
+from tsunagu.work.access import RELATIONSHIPS, guard, suspended_persons
 from tsunagu.work.cases import status as case_status
 from tsunagu.work.errors import Invalid, NotFound
 from tsunagu.work.models import FollowUp, Referral, Review, SupportPlan, SupportResource, User
@@ -183,7 +184,7 @@ def add_follow_up(
     guard(session, subject, "plan.write", purpose, plan.person_id, sensitivity=3, key=key)
     _active(plan)
     owner_row = session.get(User, owner)
-    if owner_row is None or owner_row.disabled or not does_casework(owner_row):
+    if owner_row is None or owner_row.disabled or not does_casework(policy_of(session), owner_row):
         raise Invalid("担当者は、支援方針を扱える職員から選んでください。", field="owner")
     if referral_id is not None:
         referral = session.get(Referral, referral_id)
@@ -237,18 +238,19 @@ def close_plan(
     return _view(session, plan, cipher, True)
 
 
-def does_casework(user: User) -> bool:
+def does_casework(policy: Policy, user: User) -> bool:
     """An account whose role may write a plan under some relationship: one who can own a follow-up
     (not the administrator, the privacy officer or a data steward)."""
     subject = Subject(user.user_id, user.role, user.organisation or "")
-    return any(allows(subject, "plan.write", purpose, relationship=rel, sensitivity=3)
+    return any(policy.allows(subject, "plan.write", purpose, relationship=rel, sensitivity=3)
                for purpose in ("support_coordination", "assessment") for rel in RELATIONSHIPS if rel != "none")
 
 
 def caseworkers(session: Session) -> list[tuple[str, str]]:
     """(user id, display name) of the active accounts that can own a follow-up, by name."""
     rows = session.scalars(select(User).where(User.disabled.is_(False)).order_by(User.display_name, User.user_id))
-    return [(u.user_id, u.display_name) for u in rows if does_casework(u)]
+    policy = policy_of(session)
+    return [(u.user_id, u.display_name) for u in rows if does_casework(policy, u)]
 
 
 def display_names(session: Session, user_ids: set[str]) -> dict[str, str]:

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.privacy import AuditEvent, Decision, Subject, append, authorise, default_policy
+from tsunagu.privacy import AuditEvent, Decision, Subject, append, authorise
+from tsunagu.privacy.policy import Policy, policy_of
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.models import SupportResource
 from tsunagu.yamlstrict import load_model
@@ -76,10 +77,9 @@ def _view(row: SupportResource) -> ResourceView:
                         row.active, _utc(row.updated_at), row.updated_by)
 
 
-def _fallback(subject: Subject, purpose: str) -> Decision:
+def _fallback(policy: Policy, subject: Subject, purpose: str) -> Decision:
     """Until the policy has ``resources.manage``: roles that connect children to support, and
     administrators (the directory is configuration as much as casework)."""
-    policy = default_policy()
     if purpose == "administration":
         decision = policy.decide(subject, "rules.manage", "administration")
         if decision.allowed:
@@ -92,12 +92,11 @@ def _fallback(subject: Subject, purpose: str) -> Decision:
                     "deny.role_action")
 
 
-def may_manage(subject: Subject, purpose: str = "support_coordination") -> bool:
+def may_manage(policy: Policy, subject: Subject, purpose: str = "support_coordination") -> bool:
     """A pure check, for deciding whether a page offers the edit form."""
-    policy = default_policy()
     if ACTION in policy.actions:
         return policy.decide(subject, ACTION, purpose).allowed
-    return _fallback(subject, purpose).allowed
+    return _fallback(policy, subject, purpose).allowed
 
 
 def check_manage(session: Session, subject: Subject, purpose: str, *, key: Ed25519PrivateKey | None = None) -> None:
@@ -108,10 +107,11 @@ def check_manage(session: Session, subject: Subject, purpose: str, *, key: Ed255
 def _manage(session: Session, subject: Subject, purpose: str, key: Ed25519PrivateKey | None) -> None:
     if purpose not in PURPOSES:
         raise Invalid("社会資源の編集の目的は 支援調整 か システム運用 です。")
-    if ACTION in default_policy().actions:
+    policy = policy_of(session)
+    if ACTION in policy.actions:
         decision = authorise(session, subject, ACTION, purpose, key=key)
     else:
-        decision = _fallback(subject, purpose)
+        decision = _fallback(policy, subject, purpose)
         append(session, AuditEvent.from_decision(subject, decision, ACTION, purpose), key=key)
     if not decision.allowed:
         raise Refused(decision.reason, decision)

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import catalog_of
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.config import Settings
 from tsunagu.privacy import Subject
@@ -63,7 +63,7 @@ def source_status(
     today: date | None = None, key: Ed25519PrivateKey | None = None,
 ) -> list[SourceStatus]:
     authorise_any(session, subject, ("sources.load", "rules.manage"), "administration", key=key)
-    catalog = default_catalog()
+    catalog = catalog_of(session)
     run = latest_run(session)
     day = today or datetime.now(UTC).date()
     loads: dict[str, dict[str, Any]] = {}

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tsunagu.errors import ExitCode, TsunaguError
-from tsunagu.privacy import AuditEvent, Subject, append, default_policy
+from tsunagu.privacy import AuditEvent, Subject, append
+from tsunagu.privacy.policy import Policy, policy_of
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.models import LoginAttempt, User
 
@@ -83,35 +84,36 @@ class Account:
     session_epoch: int
     created_by: str | None = None
     approved_by: str | None = None
+    needs_approval: bool = True  # the role reads children's records (``needs_approval``)
 
     @property
     def pending(self) -> bool:
         """Waiting for the second person's approval: cannot sign in yet."""
-        return needs_approval(self.role) and self.approved_by is None
+        return self.needs_approval and self.approved_by is None
 
     @property
     def subject(self) -> Subject:
         return Subject(self.user_id, self.role, self.organisation)
 
 
-def _account(row: User) -> Account:
-    role = default_policy().roles.get(row.role)
+def _account(policy: Policy, row: User) -> Account:
+    role = policy.roles.get(row.role)
     return Account(row.user_id, row.display_name, row.role, role.label if role else row.role, row.organisation,
                    row.disabled, row.created_at, row.last_login_at, row.session_epoch, row.created_by,
-                   row.approved_by)
+                   row.approved_by, needs_approval(policy, row.role))
 
 
-def needs_approval(role: str) -> bool:
+def needs_approval(policy: Policy, role: str) -> bool:
     """A role that reads children's records (the policy's ``child_detail``): giving it is a grant of
     access to children, which one administrator alone must not be able to make (and then use)."""
-    spec = default_policy().roles.get(role)
+    spec = policy.roles.get(role)
     return spec is None or spec.child_detail
 
 
 def _manage(session: Session, subject: Subject, key: Ed25519PrivateKey | None, *, action: str = "users.manage",
             account: str | None = None, role: str | None = None, note: str = "") -> None:
     """Decide and record; the entry names the account and the role acted on (``account:``, ``role:``)."""
-    decision = default_policy().decide(subject, action, "administration")
+    decision = policy_of(session).decide(subject, action, "administration")
     targets = tuple(t for t in (f"account:{account}" if account else "", f"role:{role}" if role else "") if t)
     reason = f"{decision.reason}{note}" if decision.allowed else decision.reason
     event = AuditEvent.from_decision(subject, decision, action, "administration", items=targets)
@@ -139,7 +141,7 @@ def create_user(
     _manage(session, subject, key, account=user_id, role=role, note="（利用者の作成）")
     if not USER_ID.match(user_id):
         raise Invalid("利用者IDは英数字と . _ - で2〜64文字にしてください。", field="user_id")
-    if role not in default_policy().roles:
+    if role not in policy_of(session).roles:
         raise Invalid("役割を一覧から選んでください。", field="role")
     if not display_name.strip():
         raise Invalid("氏名を入力してください。", field="display_name")
@@ -148,12 +150,12 @@ def create_user(
         raise Invalid(f"利用者ID {user_id} は既に使われています。", field="user_id")
     row = User(user_id=user_id, display_name=display_name.strip(), role=role, organisation=organisation.strip(),
                password_hash=_hasher.hash(password), disabled=False, created_at=datetime.now(UTC), session_epoch=0,
-               created_by=subject.user_id, approved_by=None if needs_approval(role) else subject.user_id)
+               created_by=subject.user_id, approved_by=None if needs_approval(policy_of(session), role) else subject.user_id)
     session.add(row)
     session.flush()
     if approver is not None and row.approved_by is None:
         return approve_user(session, approver, user_id, key=key)
-    return _account(row)
+    return _account(policy_of(session), row)
 
 
 def approve_user(session: Session, approver: Subject, user_id: str, *,
@@ -171,7 +173,7 @@ def approve_user(session: Session, approver: Subject, user_id: str, *,
     row.approved_by = approver.user_id
     row.approved_at = datetime.now(UTC)
     session.flush()
-    return _account(row)
+    return _account(policy_of(session), row)
 
 
 def set_password(session: Session, user_id: str, password: str) -> None:
@@ -186,7 +188,7 @@ def set_password(session: Session, user_id: str, password: str) -> None:
 
 def list_users(session: Session, subject: Subject, *, key: Ed25519PrivateKey | None = None) -> list[Account]:
     _manage(session, subject, key)
-    return [_account(u) for u in session.scalars(select(User).order_by(User.user_id))]
+    return [_account(policy_of(session), u) for u in session.scalars(select(User).order_by(User.user_id))]
 
 
 def pending_users(session: Session, subject: Subject, *, key: Ed25519PrivateKey | None = None) -> list[Account]:
@@ -195,7 +197,7 @@ def pending_users(session: Session, subject: Subject, *, key: Ed25519PrivateKey 
     _manage(session, subject, key, action="users.approve")
     rows = session.scalars(select(User).where(User.approved_by.is_(None), User.disabled.is_(False))
                            .order_by(User.user_id))
-    return [a for a in map(_account, rows) if a.pending]
+    return [a for a in (_account(policy_of(session), row) for row in rows) if a.pending]
 
 
 def disable_user(session: Session, subject: Subject, user_id: str, *, key: Ed25519PrivateKey | None = None) -> Account:
@@ -206,12 +208,12 @@ def disable_user(session: Session, subject: Subject, user_id: str, *, key: Ed255
     row.disabled = True
     row.session_epoch += 1  # signed-in sessions end now, not at their idle expiry
     session.flush()
-    return _account(row)
+    return _account(policy_of(session), row)
 
 
 def get_account(session: Session, user_id: str) -> Account | None:
     row = session.get(User, user_id)
-    return _account(row) if row is not None else None
+    return _account(policy_of(session), row) if row is not None else None
 
 
 def end_sessions(session: Session, user_id: str) -> None:
@@ -315,7 +317,7 @@ def record_sign_in(session: Session, check: PasswordCheck, ip: str, now: datetim
     # A password changed since the check is not the password that was checked.
     # A pending account (no second person's approval yet) cannot sign in either; same message.
     ok = check.ok and row is not None and not row.disabled and row.password_hash == check.checked_hash \
-        and not _account(row).pending
+        and not _account(policy_of(session), row).pending
     session.add(LoginAttempt(at=moment, user_id=check.user_id[:64], ip=ip[:64], success=ok))
     if not ok or row is None:
         session.flush()
@@ -324,7 +326,7 @@ def record_sign_in(session: Session, check: PasswordCheck, ip: str, now: datetim
     if check.new_hash is not None:
         row.password_hash = check.new_hash
     session.flush()
-    return _account(row)
+    return _account(policy_of(session), row)
 
 
 def authenticate(session: Session, user_id: str, password: str, ip: str, now: datetime | None = None) -> Account:

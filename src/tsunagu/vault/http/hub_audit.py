@@ -21,8 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from tsunagu.config import Settings
 from tsunagu.privacy.audit import AuditEvent, append, unit_session
 from tsunagu.privacy.checkpoint import load_or_create_signing_key
-from tsunagu.store.db import session_factory
-from tsunagu.store.dialects import create_hub_engine
 from tsunagu.vault.http.client import ExchangeRecord
 
 EXCHANGE_ACTION = "node.exchange"
@@ -46,13 +44,13 @@ def exchange_event(record: ExchangeRecord) -> AuditEvent:
 class HubExchangeLog:
     """An ``on_exchange`` hook that records every exchange in the hub's audit chain.
 
-    ``sessions`` and ``key`` are the hub's (``Hub.nodes()`` passes its own); without them — nodes
-    opened by ``open_nodes`` alone — the log reads the key from the home and opens the hub store
-    only to write what it kept, when the nodes close.
+    ``sessions`` are the hub's and ``key`` gives its signing key (``Hub.nodes()`` passes its own);
+    without ``key`` the log reads the key from the home. It opens no store of its own: the exchanges
+    made outside a unit of work are written through ``sessions`` when the nodes close.
     """
 
     def __init__(self, settings: Settings, also: Callable[[ExchangeRecord], None] | None = None, *,
-                 sessions: sessionmaker[Session] | None = None,
+                 sessions: sessionmaker[Session],
                  key: Callable[[], Ed25519PrivateKey] | None = None) -> None:
         self.settings = settings
         self.also = also
@@ -88,14 +86,7 @@ class HubExchangeLog:
             events, self.pending = self.pending, []
         if not events:
             return 0
-        if self._sessions is not None:
-            self._write(self._sessions, events)
-            return len(events)
-        engine = create_hub_engine(self.settings.hub_url)
-        try:
-            self._write(session_factory(engine), events)
-        finally:
-            engine.dispose()
+        self._write(self._sessions, events)
         return len(events)
 
     def _write(self, sessions: sessionmaker[Session], events: list[AuditEvent]) -> None:

@@ -19,6 +19,6 @@ def api_candidates(
     state: State, subject: CurrentSubject, filters: Filters,
     purpose: Annotated[str, Query(description="利用目的（screening / assessment）")] = "screening",
 ) -> CandidatePage:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         return list_candidates(session, subject, purpose, filters, key=state.key)

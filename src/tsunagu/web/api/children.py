@@ -18,7 +18,7 @@ def api_child(
     state: State, subject: CurrentSubject, person_id: str,
     purpose: Annotated[str, Query(description="利用目的（アクセス記録に残ります）")],
 ) -> ChildView:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         return open_child(session, subject, purpose, person_id, nodes=state.nodes(), manifests=state.manifests(),
                           cipher=state.cipher, key=state.key)

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api", tags=["社会資源"], responses=API_ERRORS)
 
 @router.get("/resources", response_model=list[ResourceView], summary="社会資源の一覧")
 def api_resources(state: State, subject: CurrentSubject) -> list[ResourceView]:
-    may_edit = directory.may_manage(subject, edit_purpose(subject))  # editors also see retired entries
+    may_edit = directory.may_manage(state.hub.policy, subject, edit_purpose(state, subject))  # editors also see retired entries
     with state.read_factory() as session:
         return directory.list_resources(session, include_inactive=may_edit)
 
@@ -24,4 +24,4 @@ def api_resources(state: State, subject: CurrentSubject) -> list[ResourceView]:
              summary="社会資源を登録する")
 def api_resource_add(state: State, subject: CurrentSubject, body: ResourceEntry) -> ResourceView:
     with state.unit() as session:
-        return directory.add_resource(session, subject, edit_purpose(subject), body, key=state.key)
+        return directory.add_resource(session, subject, edit_purpose(state, subject), body, key=state.key)

@@ -34,7 +34,7 @@ class ReviewIn(BaseModel):
 @router.post("/reviews", response_model=ReviewView, status_code=201, dependencies=[CsrfHeader],
              summary="二次アセスメントを記録する")
 def api_review(state: State, subject: CurrentSubject, body: ReviewIn) -> ReviewView:
-    check_purpose(body.purpose)
+    check_purpose(state, body.purpose)
     with state.unit() as session:
         return record_review(
             session, subject, body.purpose, body.person_id, decision=body.decision, rationale=body.rationale,

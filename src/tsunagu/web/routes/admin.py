@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.privacy import Subject, default_policy
+from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
 from tsunagu.work import users as accounts
-from tsunagu.work.access import allows
 from tsunagu.work.assignments import assign
 from tsunagu.work.sources import rules_in_force, source_status
 
@@ -31,9 +30,9 @@ def _admin_again(request: Request, form: FormState) -> Response:
 
 
 def _admin_page(request: Request, state: AppState, subject: Subject, saved: str, form: FormState) -> Response:
-    may_users = allows(subject, "users.manage", ADMIN)
-    may_approve = allows(subject, "users.approve", ADMIN)
-    may_sources = allows(subject, "sources.load", ADMIN) or allows(subject, "rules.manage", ADMIN)
+    may_users = state.hub.policy.allows(subject, "users.manage", ADMIN)
+    may_approve = state.hub.policy.allows(subject, "users.approve", ADMIN)
+    may_sources = state.hub.policy.allows(subject, "sources.load", ADMIN) or state.hub.policy.allows(subject, "rules.manage", ADMIN)
     with state.unit() as session:
         # Each section is decided and recorded on its own; a role with none of them is refused
         # (and recorded) through the accounts section. The privacy officer sees the accounts waiting
@@ -45,7 +44,7 @@ def _admin_page(request: Request, state: AppState, subject: Subject, saved: str,
         sources = source_status(session, subject, state.nodes(), state.manifests(), key=state.key) \
             if may_sources else None
         rules = rules_in_force(session, subject, state.settings, key=state.key) if may_sources else None
-    roles = {name: role.label for name, role in default_policy().roles.items()}
+    roles = {name: role.label for name, role in state.hub.policy.roles.items()}
     return render(request, state, "admin.html", users=users, sources=sources, rules=rules, roles=roles, saved=saved,
                   generated=None, may_approve=may_approve, may_manage=may_users, current_user_id=subject.user_id,
                   form=form)

@@ -44,7 +44,7 @@ Filters = Annotated[CandidateFilter, Depends(candidate_filter)]
 @router.get("/candidates")
 def candidates_page(request: Request, state: State, subject: CurrentSubject, filters: Filters,
                     purpose: str = "screening") -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         page = list_candidates(session, subject, purpose, filters, key=state.key)
     query = request.url.query
@@ -56,7 +56,7 @@ def candidates_page(request: Request, state: State, subject: CurrentSubject, fil
 
 @router.get("/candidates.csv")
 def candidates_csv(state: State, subject: CurrentSubject, filters: Filters, purpose: str = "screening") -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         page = list_candidates(session, subject, purpose, filters, paginate=False, key=state.key)
     handle = io.StringIO()

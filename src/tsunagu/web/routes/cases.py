@@ -16,7 +16,7 @@ from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
-from tsunagu.work.access import allows, relationship
+from tsunagu.work.access import relationship
 from tsunagu.work.cases import ledger as ledger_svc
 from tsunagu.work.cases import records, status, worklists
 from tsunagu.work.cases.names import NAME_ITEM, identities
@@ -68,7 +68,7 @@ def _page(request: Request, state: AppState, subject: Subject, person_id: str, p
                                 items=(NAME_ITEM,))
         child = identities(session, subject, purpose, [person_id], state.nodes()).get(person_id)
         rel = relationship(session, subject, person_id)
-        may_records = allows(subject, "case.read", purpose, relationship=rel, sensitivity=3)
+        may_records = state.hub.policy.allows(subject, "case.read", purpose, relationship=rel, sensitivity=3)
         contacts, meetings = records.read_records(session, subject, purpose, person_id, cipher=state.cipher,
                                                   key=state.key) if may_records else ([], [])
         entry = ledger_svc.read_entry(session, subject, purpose, person_id, key=state.key) if may_records else None
@@ -77,16 +77,16 @@ def _page(request: Request, state: AppState, subject: Subject, person_id: str, p
         request, state, "case.html", view=view, case=case, child=child, contacts=contacts,
         meetings=meetings, entry=entry, handlers=handlers, people=handlers, statuses=status.STATUSES,
         contact_kinds=records.CONTACT_KINDS, categories=ledger_svc.CATEGORIES, may_records=may_records,
-        may_write=allows(subject, "case.write", purpose, relationship=rel, sensitivity=3),
-        may_print=allows(subject, "case.print", purpose, relationship=rel, sensitivity=3),
+        may_write=state.hub.policy.allows(subject, "case.write", purpose, relationship=rel, sensitivity=3),
+        may_print=state.hub.policy.allows(subject, "case.print", purpose, relationship=rel, sensitivity=3),
         purpose=purpose, saved_message=SAVED.get(saved, ""), form=form, attendees=records.ATTENDEES,
         attendee_rows=range(1, ATTENDEE_ROWS + 1), today=datetime.now(UTC).date().isoformat(),
         limit=ledger_svc.latest_review_date(datetime.now(UTC).date()).isoformat(),
     )
 
 
-def _purpose(purpose: str) -> str:
-    check_purpose(purpose)
+def _purpose(state: AppState, purpose: str) -> str:
+    check_purpose(state, purpose)
     if purpose not in CASE_PURPOSES:
         raise Invalid("ケースの記録は「アセスメント」か「支援の調整」の目的で開いてください。")
     return purpose
@@ -95,7 +95,7 @@ def _purpose(purpose: str) -> str:
 @router.get("/children/{person_id}/case")
 def case_page(request: Request, state: State, subject: CurrentSubject, person_id: str, purpose: str = SUPPORT,
               saved: str = "") -> Response:
-    return _page(request, state, subject, person_id, _purpose(purpose), saved=saved)
+    return _page(request, state, subject, person_id, _purpose(state, purpose), saved=saved)
 
 
 @refills("/children/{person_id}/case/status", "/children/{person_id}/case/owner", "/children/{person_id}/contacts",
@@ -110,7 +110,7 @@ def _case_again(request: Request, form: FormState) -> Response:
 def case_status(state: State, subject: CurrentSubject, person_id: str,
                 status_to: Annotated[str, Form(alias="status")], reason: Annotated[str, Form()] = "",
                 purpose: Annotated[str, Form()] = SUPPORT) -> Response:
-    purpose = _purpose(purpose)
+    purpose = _purpose(state, purpose)
     with state.unit() as session:
         status.change_status(session, subject, purpose, person_id, status=status_to, reason=reason,
                              cipher=state.cipher, key=state.key)
@@ -121,7 +121,7 @@ def case_status(state: State, subject: CurrentSubject, person_id: str,
 def case_owner(state: State, subject: CurrentSubject, person_id: str,
                owner: Annotated[str, Form()] = "", team: Annotated[str, Form()] = "",
                reason: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = SUPPORT) -> Response:
-    purpose = _purpose(purpose)
+    purpose = _purpose(state, purpose)
     with state.unit() as session:
         status.assign_owner(session, subject, purpose, person_id, owner=owner, team=team, reason=reason,
                             cipher=state.cipher, key=state.key)
@@ -134,7 +134,7 @@ def contact_add(state: State, subject: CurrentSubject, person_id: str,
                 staff: Annotated[str, Form()] = "", counterpart: Annotated[str, Form()] = "",
                 summary_text: Annotated[str, Form(alias="summary")] = "",
                 purpose: Annotated[str, Form()] = SUPPORT) -> Response:
-    purpose = _purpose(purpose)
+    purpose = _purpose(state, purpose)
     on = _required(contact_on, "連絡日", "contact_on")
     with state.unit() as session:
         records.record_contact(session, subject, purpose, person_id, contact_on=on, kind=kind,
@@ -153,7 +153,7 @@ async def meeting_add(request: Request, state: State, subject: CurrentSubject, p
 
 
 def _meeting_add(state: AppState, subject: Subject, person_id: str, values: dict[str, str]) -> Response:
-    purpose = _purpose(values.get("purpose", SUPPORT))
+    purpose = _purpose(state, values.get("purpose", SUPPORT))
     lines = [(values.get(f"agency_{i}", ""), values.get(f"people_{i}", ""), values.get(f"role_{i}", ""))
              for i in range(1, ATTENDEE_ROWS + 1)]
     attendees = records.parse_attendees(lines)
@@ -180,7 +180,7 @@ def ledger_record(request: Request, state: State, subject: CurrentSubject, perso
                   purpose: Annotated[str, Form()] = SUPPORT) -> Response:
     """The 要対協 進行管理台帳: registering the child (``/ledger``) or recording a review, closing
     included (``/ledger/review``); each refusal comes back beside its field."""
-    purpose = _purpose(purpose)
+    purpose = _purpose(state, purpose)
     saved = "review" if request.url.path.endswith("/review") else "ledger"
     field, label = LEDGER_DAYS[saved]
     day = _required(reviewed_on if saved == "review" else registered_on, label, field)
@@ -204,7 +204,7 @@ def _font() -> None:
 
 @router.get("/children/{person_id}/case-summary.pdf")
 def case_summary_pdf(state: State, subject: CurrentSubject, person_id: str, purpose: str = SUPPORT) -> Response:
-    purpose = _purpose(purpose)
+    purpose = _purpose(state, purpose)
     _font()
     with state.reading() as session:
         data = case_summary(session, subject, purpose, person_id, nodes=state.nodes(), cipher=state.cipher,
@@ -214,7 +214,7 @@ def case_summary_pdf(state: State, subject: CurrentSubject, person_id: str, purp
 
 
 def _worklist(request: Request, state: State, subject: CurrentSubject, kind: str, purpose: str, page: int) -> Response:
-    purpose = _purpose(purpose)
+    purpose = _purpose(state, purpose)
     with state.reading() as session:
         found = worklists.worklist(session, subject, kind, purpose, key=state.key, nodes=state.nodes(), page=page)
     return render(request, state, "worklist.html", work=found, rows=found.rows, kind=kind, kinds=worklists.KINDS,
@@ -249,7 +249,7 @@ def _meeting_day(meeting_on: str) -> date:
 @router.get("/ledger")
 def ledger_page(request: Request, state: State, subject: CurrentSubject, meeting_on: str = "",
                 closed: bool = False, purpose: str = SUPPORT) -> Response:
-    purpose = _purpose(purpose)
+    purpose = _purpose(state, purpose)
     day = _meeting_day(meeting_on)
     with state.reading() as session:
         rows = ledger_svc.ledger(session, subject, purpose, include_closed=closed, key=state.key, nodes=state.nodes())
@@ -260,7 +260,7 @@ def ledger_page(request: Request, state: State, subject: CurrentSubject, meeting
 
 @router.get("/ledger/agenda.pdf")
 def ledger_agenda(state: State, subject: CurrentSubject, meeting_on: str = "", purpose: str = SUPPORT) -> Response:
-    purpose = _purpose(purpose)
+    purpose = _purpose(state, purpose)
     day = _meeting_day(meeting_on)
     _font()
     with state.reading() as session:

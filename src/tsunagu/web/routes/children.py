@@ -13,7 +13,7 @@ from tsunagu.web.charts import attendance_chart, stats_svg, trend_svg
 from tsunagu.web.deps import PURPOSE_CHOICES, CsrfForm, CurrentSubject, State, check_purpose, render
 from tsunagu.web.forms import FormState, refills
 from tsunagu.web.state import AppState
-from tsunagu.work.access import RELATIONSHIPS, allows
+from tsunagu.work.access import RELATIONSHIPS
 from tsunagu.work.cases.panel import case_panel as read_case_panel
 from tsunagu.work.child import open_break_glass, open_child, person_exists
 from tsunagu.work.errors import NotFound
@@ -33,20 +33,20 @@ def child_page(request: Request, state: State, subject: CurrentSubject, person_i
         with state.read_factory() as session:
             if not person_exists(session, person_id):
                 raise NotFound(f"個人ID {person_id} の子どもはいません。")
-        usable = {p: any(allows(subject, "child.view", p, relationship=r) for r in RELATIONSHIPS)
+        usable = {p: any(state.hub.policy.allows(subject, "child.view", p, relationship=r) for r in RELATIONSHIPS)
                   for p in PURPOSE_CHOICES}
         return render(request, state, "child_purpose.html", person_id=person_id, usable=usable,
                       purposes=PURPOSE_CHOICES)
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         view = open_child(session, subject, purpose, person_id, nodes=state.nodes(), manifests=state.manifests(),
                           cipher=state.cipher, key=state.key)
         carried = carried_for_page(session, subject, purpose, person_id, view.relationship, key=state.key)
         case_panel = read_case_panel(session, subject, purpose, person_id, view.relationship, cipher=state.cipher,
                                      key=state.key)
-    may_review = allows(subject, "review.write", "assessment", relationship=view.relationship, sensitivity=3)
-    may_observe = allows(subject, "observation.write", "assessment", relationship=view.relationship, sensitivity=2)
-    may_history = allows(subject, "audit.read", "disclosure_handling")
+    may_review = state.hub.policy.allows(subject, "review.write", "assessment", relationship=view.relationship, sensitivity=3)
+    may_observe = state.hub.policy.allows(subject, "observation.write", "assessment", relationship=view.relationship, sensitivity=2)
+    may_history = state.hub.policy.allows(subject, "audit.read", "disclosure_handling")
     return render(request, state, "child.html", view=view, face=view.face, chart=trend_svg(view.trend),
                   attendance=stats_svg(attendance_chart(view.timeline)), may_review=may_review,
                   may_observe=may_observe, may_history=may_history, carried=carried,
@@ -59,7 +59,7 @@ def household_page(request: Request, state: State, subject: CurrentSubject, pers
     """世帯: the child's household for the purpose the child's page was opened for."""
     if not purpose:
         return RedirectResponse(f"/children/{quote(person_id)}", status_code=303)
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         view, sheet = household_view(session, subject, purpose, person_id, nodes=state.nodes(),
                                      manifests=state.manifests(), cipher=state.cipher, key=state.key)
@@ -81,7 +81,7 @@ def break_glass_open(
     state: State, subject: CurrentSubject, person_id: str, purpose: Annotated[str, Form()],
     justification: Annotated[str, Form()], minutes: Annotated[int, Form()] = 30,
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         open_break_glass(session, subject, purpose, person_id, justification, minutes, key=state.key)
     return RedirectResponse(f"/children/{quote(person_id)}?purpose={quote(purpose)}", status_code=303)

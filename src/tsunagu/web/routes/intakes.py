@@ -19,7 +19,6 @@ from tsunagu.link.models import PersonLink
 from tsunagu.privacy import Subject, authorise
 from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
-from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid, Refused
 from tsunagu.work.models import User
 from tsunagu.work.rights.pdf import FontMissingError, register_font
@@ -113,7 +112,7 @@ def due_page(request: Request, state: State, subject: CurrentSubject, all: str =
         svc.escalate_overdue(session, now)  # a recorded act, also run by `tsunagu urgency escalate`
         rows = svc.due_list(session, subject, now, cipher=state.cipher, include_checked=bool(all), key=state.key)
     return render(request, state, "intakes.html", rows=rows, include_checked=bool(all), message=SAVED.get(saved, ""),
-                  may_record=allows(subject, "intake.write", "assessment", relationship="own_agency", sensitivity=3))
+                  may_record=state.hub.policy.allows(subject, "intake.write", "assessment", relationship="own_agency", sensitivity=3))
 
 
 @router.get("/intakes/new")
@@ -219,7 +218,7 @@ def intake_pdf(state: State, subject: CurrentSubject, intake_id: RowId) -> Respo
 
 @router.get("/urgency/model")
 def model_card_page(request: Request, state: State, subject: CurrentSubject) -> Response:
-    purpose = "assessment" if allows(subject, "urgency.card", "assessment") else "administration"
+    purpose = "assessment" if state.hub.policy.allows(subject, "urgency.card", "assessment") else "administration"
     with state.unit() as session:
         decision = authorise(session, subject, "urgency.card", purpose, key=state.key)
         if not decision.allowed:

@@ -17,7 +17,6 @@ from tsunagu.web import voice_pdf as pdf
 from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
-from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid
 from tsunagu.work.voice import kokoro
 from tsunagu.work.voice.codes import code_key
@@ -50,10 +49,10 @@ def classes(request: Request, state: State, subject: CurrentSubject) -> Response
 def _classes(request: Request, state: AppState, subject: Subject, form: FormState) -> Response:
     with state.reading() as session:
         found = kokoro.visible_classes(session, subject, key=state.key)
-    may_issue = subject.role in ("teacher", "school_manager") and allows(
+    may_issue = subject.role in ("teacher", "school_manager") and state.hub.policy.allows(
         subject, "kokoro.codes", kokoro.PURPOSE, relationship="assigned_case" if subject.role == "teacher"
         else "same_school", sensitivity=2)
-    may_export = allows(subject, "kokoro.export", kokoro.PURPOSE, relationship="same_school", sensitivity=2)
+    may_export = state.hub.policy.allows(subject, "kokoro.export", kokoro.PURPOSE, relationship="same_school", sensitivity=2)
     return render(request, state, "kokoro_classes.html", classes=found, may_issue=may_issue, may_export=may_export,
                   is_teacher=subject.role == "teacher", today=_today(), since=_today() - timedelta(days=27), form=form)
 
@@ -88,7 +87,7 @@ def _board(request: Request, state: AppState, subject: Subject, class_id: int, s
     with state.unit() as session:  # opening it acknowledges this user's streak alerts about the class
         view = kokoro.board(session, subject, class_id, today=_today(), cipher=state.cipher,
                             streak_entries=_streak_entries(state), key=state.key)
-    may_opt_out = allows(subject, "kokoro.optout", kokoro.PURPOSE,
+    may_opt_out = state.hub.policy.allows(subject, "kokoro.optout", kokoro.PURPOSE,
                          relationship=kokoro.relationship_to_class(subject, view.klass), sensitivity=2)
     return render(request, state, "kokoro_board.html", view=view, labels=WEATHER_LABELS, may_opt_out=may_opt_out,
                   message=SAVED.get(saved, ""), form=form)

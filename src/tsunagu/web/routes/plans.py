@@ -14,7 +14,6 @@ from tsunagu.web.deps import PURPOSE_CHOICES, CsrfForm, CurrentSubject, RowId, S
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
 from tsunagu.work import plans as work_plans
-from tsunagu.work.access import allows
 from tsunagu.work.child import summary
 from tsunagu.work.errors import Invalid
 from tsunagu.work.resources import list_resources
@@ -47,7 +46,7 @@ def support_page(request: Request, state: State, subject: CurrentSubject, person
 
 def _support_page(request: Request, state: AppState, subject: Subject, person_id: str, purpose: str, saved: str,
                   form: FormState) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
         resources = list_resources(session)
@@ -59,8 +58,8 @@ def _support_page(request: Request, state: AppState, subject: Subject, person_id
     return render(
         request, state, "support.html", view=view, resources=resources, people=people, saved=saved, form=form,
         names=names, latest_review=max(reviews, key=lambda r: r.created_at).id if reviews else None,
-        may_plan=allows(subject, "plan.write", purpose, relationship=rel, sensitivity=3) or view.break_glass,
-        may_refer=allows(subject, "referral.write", SUPPORT, relationship=rel, sensitivity=3),
+        may_plan=state.hub.policy.allows(subject, "plan.write", purpose, relationship=rel, sensitivity=3) or view.break_glass,
+        may_refer=state.hub.policy.allows(subject, "referral.write", SUPPORT, relationship=rel, sensitivity=3),
         statuses=work_plans.REFERRAL_STATUSES, outcomes=work_plans.OUTCOMES,
     )
 
@@ -90,7 +89,7 @@ def plan_create(
     responsible_body: Annotated[str, Form()] = "", next_review_on: Annotated[str, Form()] = "",
     review_id: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         work_plans.create_plan(
             session, subject, purpose, person_id, goals=goals, responsible_body=responsible_body,
@@ -105,7 +104,7 @@ def referral_create(
     state: State, subject: CurrentSubject, plan_id: RowId, resource_id: Annotated[RowId, Form()],
     note: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         person_id = work_plans.plan_person(session, plan_id)
         work_plans.add_referral(session, subject, purpose, plan_id, resource_id=resource_id, note=note,
@@ -119,7 +118,7 @@ def referral_update(
     outcome: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         person_id = work_plans.referral_person(session, referral_id)
         work_plans.update_referral(session, subject, purpose, referral_id, status=status, outcome=outcome or None,
@@ -134,7 +133,7 @@ def follow_up_create(
     note: Annotated[str, Form()] = "", referral_id: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     due = _date(due_on, "期日", "due_on", required=True)
     assert due is not None
     with state.unit() as session:
@@ -150,7 +149,7 @@ def follow_up_done(
     state: State, subject: CurrentSubject, follow_up_id: RowId, note: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         person_id = work_plans.follow_up_person(session, follow_up_id)
         work_plans.complete_follow_up(session, subject, purpose, follow_up_id, note=note, cipher=state.cipher,
@@ -163,7 +162,7 @@ def plan_close(
     state: State, subject: CurrentSubject, plan_id: RowId, note: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = SUPPORT,
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         person_id = work_plans.plan_person(session, plan_id)
         work_plans.close_plan(session, subject, purpose, plan_id, note=note, cipher=state.cipher, key=state.key)

@@ -12,11 +12,10 @@ from sqlalchemy import select
 
 from tsunagu.privacy import Subject
 from tsunagu.privacy.audit import EVENT_LABELS, OUTCOME_LABELS
-from tsunagu.privacy.policy import JST, default_policy
+from tsunagu.privacy.policy import JST
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
-from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid
 from tsunagu.work.models import User
 from tsunagu.work.oversight import history, search_page, verify_log
@@ -45,9 +44,9 @@ def _page(request: Request, state: AppState, subject: Subject, *, person: str = 
                           since=_day(since, "since"), until=_day(until, "until", next_day=True), page=page,
                           per_page=min(max(limit, 10), 200), key=state.key)
         suspensions = list_suspensions(session, subject, key=state.key) \
-            if allows(subject, "requests.handle", "disclosure_handling", relationship="municipality") else None
+            if state.hub.policy.allows(subject, "requests.handle", "disclosure_handling", relationship="municipality") else None
         people = {uid: name for uid, name in session.execute(select(User.user_id, User.display_name))}
-    policy = default_policy()
+    policy = state.hub.policy
     action_labels = {**{k: a.label for k, a in policy.actions.items()}, **EVENT_LABELS}
     query = {"person": person, "actor": actor, "action": action, "since": since, "until": until}
     return render(request, state, "privacy.html", log=log, entries=log.entries, suspensions=suspensions,

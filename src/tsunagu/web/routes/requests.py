@@ -11,12 +11,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tsunagu.catalog import default_catalog
 from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, RowId, State, _row_id, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
-from tsunagu.work.access import allows
 from tsunagu.work.errors import Invalid
 from tsunagu.work.rights import corrections, requests
 from tsunagu.work.rights.deadlines import KINDS, default_periods
@@ -60,14 +58,14 @@ def _requests_page(request: Request, state: AppState, subject: Subject, open_onl
         views = requests.list_requests(session, subject, open_only=open_only, key=state.key)
     return render(request, state, "requests.html", views=views, open_only=open_only, message=message, form=form,
                   kinds={k: default_periods().of(k).label for k in KINDS}, requester_kinds=requests.REQUESTER_KINDS,
-                  today=requests.jst_today(), sources=_sources(state), fields=_fields())
+                  today=requests.jst_today(), sources=_sources(state), fields=_fields(state))
 
 
 def _sources(state: AppState) -> list[tuple[str, str]]:
     """(source id, 部署名（記録の名前）) for the correction form: staff choose, they do not type ids.
     Sources that hold only the most sensitive items (a 児童相談所 case file) are not offered: even
     their names are not for the privacy officer's screen."""
-    catalog = default_catalog()
+    catalog = state.hub.catalog
     departments = catalog.departments
     out = []
     for source, manifest in sorted(state.manifests().manifests.items()):
@@ -79,9 +77,9 @@ def _sources(state: AppState) -> list[tuple[str, str]]:
     return out
 
 
-def _fields() -> dict[str, list[tuple[str, str]]]:
+def _fields(state: AppState) -> dict[str, list[tuple[str, str]]]:
     """The items a correction can name: identity fields, then each department's data items."""
-    catalog = default_catalog()
+    catalog = state.hub.catalog
     grouped: dict[str, list[tuple[str, str]]] = {"本人確認の項目": sorted(
         ((k, v) for k, v in corrections.IDENTITY_LABELS.items() if k != "local_id"), key=lambda kv: kv[1])}
     for department_id, department in catalog.departments.items():
@@ -188,7 +186,7 @@ def _corrections_page(request: Request, state: AppState, subject: Subject, inclu
         notices = corrections.list_notices(session, subject, include_resolved=include_resolved,
                                            manifests=state.manifests(), key=state.key)
     return render(request, state, "corrections.html", notices=notices, include_resolved=include_resolved, form=form,
-                  may_answer=allows(subject, "sources.load", "administration"), message=message)
+                  may_answer=state.hub.policy.allows(subject, "sources.load", "administration"), message=message)
 
 
 @router.post("/privacy/corrections/{notice_no}", dependencies=[CsrfForm])

@@ -17,16 +17,16 @@ from tsunagu.work.resources import ResourceEntry
 router = APIRouter(include_in_schema=False)
 
 
-def edit_purpose(subject: CurrentSubject) -> str:
+def edit_purpose(state: AppState, subject: CurrentSubject) -> str:
     """Casework roles edit for support coordination; administrators for administration."""
-    return "support_coordination" if directory.may_manage(subject) else "administration"
+    return "support_coordination" if directory.may_manage(state.hub.policy, subject) else "administration"
 
 
 @router.get("/resources")
 def resources_page(request: Request, state: State, subject: CurrentSubject, category: str = "",
                    saved: str = "") -> Response:
-    purpose = edit_purpose(subject)
-    may_edit = directory.may_manage(subject, purpose)  # a policy check: decides whether to offer the form
+    purpose = edit_purpose(state, subject)
+    may_edit = directory.may_manage(state.hub.policy, subject, purpose)  # a policy check: decides whether to offer the form
     with state.read_factory() as session:
         rows = directory.list_resources(session, include_inactive=may_edit, category=category or None)
     return render(request, state, "resources.html", resources=rows, may_edit=may_edit, categories=directory.CATEGORIES,
@@ -54,7 +54,7 @@ def _add_again(request: Request, form: FormState) -> Response:
     subject = request.state.account.subject
     with state.read_factory() as session:
         rows = directory.list_resources(session, include_inactive=True)
-    return render(request, state, "resources.html", resources=rows, may_edit=directory.may_manage(subject, edit_purpose(subject)),
+    return render(request, state, "resources.html", resources=rows, may_edit=directory.may_manage(state.hub.policy, subject, edit_purpose(state, subject)),
                   categories=directory.CATEGORIES, category="", saved="", draft=_draft(form), form=form,
                   error=next(iter(form.errors.values()), ""))
 
@@ -76,7 +76,7 @@ def resource_add(
 ) -> Response:
     entry = _entry(name, category, eligibility, contact, area, public, active)
     with state.unit() as session:
-        directory.add_resource(session, subject, edit_purpose(subject), entry, key=state.key)
+        directory.add_resource(session, subject, edit_purpose(state, subject), entry, key=state.key)
     return RedirectResponse("/resources?saved=1", status_code=303)
 
 
@@ -84,7 +84,7 @@ def resource_add(
 
 @router.get("/resources/{resource_id}/edit")
 def resource_edit_page(request: Request, state: State, subject: CurrentSubject, resource_id: RowId) -> Response:
-    purpose = edit_purpose(subject)
+    purpose = edit_purpose(state, subject)
     with state.unit() as session:
         # Decided and recorded like the save: opening the edit form is the start of an edit.
         directory.check_manage(session, subject, purpose, key=state.key)
@@ -101,5 +101,5 @@ def resource_update(
 ) -> Response:
     entry = _entry(name, category, eligibility, contact, area, public, active)
     with state.unit() as session:
-        directory.update_resource(session, subject, edit_purpose(subject), resource_id, entry, key=state.key)
+        directory.update_resource(session, subject, edit_purpose(state, subject), resource_id, entry, key=state.key)
     return RedirectResponse("/resources?saved=1", status_code=303)

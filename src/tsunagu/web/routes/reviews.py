@@ -12,7 +12,6 @@ from tsunagu.privacy import Subject
 from tsunagu.web.deps import CsrfForm, CurrentSubject, State, check_purpose, render
 from tsunagu.web.forms import NO_FORM, FormState, refills
 from tsunagu.web.state import AppState
-from tsunagu.work.access import allows
 from tsunagu.work.child import summary
 from tsunagu.work.reviews import (
     ASPECTS,
@@ -41,13 +40,13 @@ def review_form(request: Request, state: State, subject: CurrentSubject, person_
 
 def _review_page(request: Request, state: AppState, subject: Subject, person_id: str, purpose: str,
                  form: FormState) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.reading() as session:
         view = summary(session, subject, purpose, person_id, cipher=state.cipher, key=state.key)
     return render(request, state, "review_form.html", view=view, aspects=ASPECTS, levels=LEVELS, decisions=DECISIONS,
                   suggested=TIER_DECISION.get(view.tier or "", ""), form=form,
-                  may_review=allows(subject, "review.write", purpose, relationship=view.relationship, sensitivity=3),
-                  may_observe=allows(subject, "observation.write", purpose, relationship=view.relationship,
+                  may_review=state.hub.policy.allows(subject, "review.write", purpose, relationship=view.relationship, sensitivity=3),
+                  may_observe=state.hub.policy.allows(subject, "observation.write", purpose, relationship=view.relationship,
                                      sensitivity=2))
 
 
@@ -66,7 +65,7 @@ def review_submit(
     rationale: Annotated[str, Form()] = "", override_reason: Annotated[str, Form()] = "",
     purpose: Annotated[str, Form()] = "assessment", run_id: Annotated[str, Form()] = "",
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         record_review(session, subject, purpose, person_id, decision=decision, rationale=rationale,
                       observations=observations, override_reason=override_reason, run_id=run_id or None,
@@ -82,7 +81,7 @@ def observation_submit(
     state: State, subject: CurrentSubject, person_id: str, observations: Observations,
     note: Annotated[str, Form()] = "", purpose: Annotated[str, Form()] = "assessment",
 ) -> Response:
-    check_purpose(purpose)
+    check_purpose(state, purpose)
     with state.unit() as session:
         record_observation(session, subject, purpose, person_id, observations=observations, note=note,
                            cipher=state.cipher, key=state.key)

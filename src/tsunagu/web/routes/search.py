@@ -46,15 +46,15 @@ def grade_number(text: str | None) -> int | None:
     return int(str(text))
 
 
-def check_may_search(subject: CurrentSubject) -> None:
+def check_may_search(state: State, subject: CurrentSubject) -> None:
     """A role the policy gives no search is refused before anything is read (the empty form included)."""
-    if not may_search(subject):
+    if not may_search(state.hub.policy, subject):
         raise Refused("拒否（権限なし）: あなたの役割ではこどもの検索はできません。")
 
 
 def run_search(state: State, subject: CurrentSubject, q: str, purpose: str, school: str | None,
                grade: str | None) -> SearchResult:
-    check_may_search(subject)
+    check_may_search(state, subject)
     if purpose not in SEARCH_PURPOSES:
         raise Invalid("利用目的を選んでください。")
     with state.reading() as session:
@@ -67,7 +67,7 @@ def run_search(state: State, subject: CurrentSubject, q: str, purpose: str, scho
 def search_page(request: Request, state: State, subject: CurrentSubject,
                 q: Annotated[str, Query(max_length=200)] = "", purpose: str = "screening",
                 school: Annotated[str, Query(max_length=20)] = "", grade: str = "") -> Response:
-    check_may_search(subject)
+    check_may_search(state, subject)
     form = {"q": q, "purpose": purpose, "school": school, "grade": grade}
     asked = bool(q.strip() or school)
     result: SearchResult | None = None

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tsunagu.privacy import NoteCipher, Subject
-from tsunagu.work.access import allows, guard
+from tsunagu.privacy.policy import policy_of
+from tsunagu.work.access import guard
 from tsunagu.work.cases.ledger import LEDGER_SENSITIVITY, entry_of
 from tsunagu.work.cases.models import CaseContact, CaseMeeting
 from tsunagu.work.cases.status import STATUS_SENSITIVITY, CaseView, read_case
@@ -39,11 +40,11 @@ def case_panel(
     session: Session, subject: Subject, purpose: str, person_id: str, relationship: str, *, cipher: NoteCipher,
     key: Ed25519PrivateKey | None = None,
 ) -> CasePanel | None:
-    if not allows(subject, "case.read", purpose, relationship=relationship, sensitivity=STATUS_SENSITIVITY):
+    if not policy_of(session).allows(subject, "case.read", purpose, relationship=relationship, sensitivity=STATUS_SENSITIVITY):
         return None
     case = read_case(session, subject, purpose, person_id, cipher=cipher, key=key)
     category, due, contacts, meetings = None, None, 0, 0
-    if allows(subject, "case.read", purpose, relationship=relationship, sensitivity=LEDGER_SENSITIVITY):
+    if policy_of(session).allows(subject, "case.read", purpose, relationship=relationship, sensitivity=LEDGER_SENSITIVITY):
         guard(session, subject, "case.read", purpose, person_id, sensitivity=LEDGER_SENSITIVITY, key=key)
         entry = entry_of(session, person_id)
         if entry is not None and entry.closed_on is None:
@@ -52,6 +53,6 @@ def case_panel(
                                       .where(CaseContact.person_id == person_id)) or 0)
         meetings = int(session.scalar(select(func.count()).select_from(CaseMeeting)
                                       .where(CaseMeeting.person_id == person_id)) or 0)
-    may_write = allows(subject, "case.write", "support_coordination", relationship=relationship,
+    may_write = policy_of(session).allows(subject, "case.write", "support_coordination", relationship=relationship,
                        sensitivity=STATUS_SENSITIVITY)
     return CasePanel(case, may_write, category, due, contacts, meetings)

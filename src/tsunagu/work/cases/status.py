@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
-from tsunagu.privacy import NoteCipher, Subject, default_policy
-from tsunagu.work.access import allows, guard, relationship
+from tsunagu.privacy import NoteCipher, Subject
+from tsunagu.privacy.policy import Policy, policy_of
+from tsunagu.work.access import guard, relationship
 from tsunagu.work.cases.models import Case, CaseEvent
 from tsunagu.work.errors import Invalid
 from tsunagu.work.models import CaseAssignment, SupportPlan, User
@@ -73,24 +73,24 @@ def names(session: Session, user_ids: Iterable[str | None] | None = None) -> dic
     return {uid: name for uid, name in session.execute(stmt).all()}
 
 
-def can_own_cases(role: str) -> bool:
+def can_own_cases(policy: Policy, role: str) -> bool:
     """A role some rule lets write cases (not the administrator, privacy officer or data steward)."""
-    return any(role in rule.roles and "case.write" in rule.actions for rule in default_policy().spec.rules)
+    return any(role in rule.roles and "case.write" in rule.actions for rule in policy.spec.rules)
 
 
 def case_handlers(session: Session) -> list[tuple[str, str]]:
     """(user id, name and role) of active accounts that may be given a case."""
-    policy = default_policy()
+    policy = policy_of(session)
     rows = session.execute(select(User.user_id, User.display_name, User.role).where(User.disabled.is_(False))
                            .order_by(User.display_name)).all()
-    return [(uid, f"{name}（{policy.role(role).label}）") for uid, name, role in rows if can_own_cases(role)]
+    return [(uid, f"{name}（{policy.role(role).label}）") for uid, name, role in rows if can_own_cases(policy, role)]
 
 
-def team_of(user: User) -> str:
-    departments = default_catalog().departments
+def team_of(policy: Policy, user: User) -> str:
+    departments = policy.catalog.departments
     if user.organisation in departments:
         return departments[user.organisation].name
-    return default_policy().role(user.role).label
+    return policy.role(user.role).label
 
 
 def get_case(session: Session, person_id: str) -> Case | None:
@@ -162,8 +162,9 @@ def assign_owner(
     user = session.get(User, owner)
     if user is None or user.disabled:
         raise Invalid("担当者を選んでください（有効な利用者ではありません）。", field="owner")
-    if not can_own_cases(user.role):
-        raise Invalid(f"{user.display_name}さんの役割（{default_policy().role(user.role).label}）はケースを担当できません。", field="owner")
+    policy = policy_of(session)
+    if not can_own_cases(policy, user.role):
+        raise Invalid(f"{user.display_name}さんの役割（{policy.role(user.role).label}）はケースを担当できません。", field="owner")
     case = _ensure(session, person_id)
     if case.owner == owner and (not team.strip() or team.strip() == case.team):
         raise Invalid(f"すでに{user.display_name}さんの担当です。", field="owner")
@@ -185,7 +186,7 @@ def assign_owner(
             session.flush()
             case.assignment_id = row.id
     _event(session, case, subject.user_id, "assign", to_owner=owner, reason=reason, cipher=cipher)
-    case.owner, case.team, case.updated_at = owner, team.strip() or team_of(user), now
+    case.owner, case.team, case.updated_at = owner, team.strip() or team_of(policy, user), now
     session.flush()
     return case_view(session, person_id, cipher, notes=True)
 
@@ -199,7 +200,7 @@ def read_case(
     ``items``: what else the page shows with it (the child's name from the registry), recorded together.
     """
     guard(session, subject, "case.read", purpose, person_id, items=items, sensitivity=STATUS_SENSITIVITY, key=key)
-    notes = allows(subject, "case.read", purpose, relationship=relationship(session, subject, person_id),
+    notes = policy_of(session).allows(subject, "case.read", purpose, relationship=relationship(session, subject, person_id),
                    sensitivity=3)
     return case_view(session, person_id, cipher, notes=notes)
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import catalog_of, default_catalog
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import Subject, authorise
@@ -178,7 +178,7 @@ def health_records(
     nodes: Mapping[str, Node], manifests: ManifestSet, today: date, key: Ed25519PrivateKey | None = None,
 ) -> HealthView:
     """The child's check-ups and vaccinations; Refused (recorded) when the child is not the guardian's."""
-    catalog = default_catalog()
+    catalog = catalog_of(session)
     released = sorted({i for m in manifests.of_department(HOLDER) for i in m.released_items(PURPOSE)})
     decision = authorise(session, subject, "child.items.read", PURPOSE, person_id=child.person_id, items=released,
                          relationship=relationship,

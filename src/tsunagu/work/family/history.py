@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import Catalog
 from tsunagu.catalog.manifest import ManifestSet
-from tsunagu.privacy import AccessRecord, Subject, access_history, authorise, default_policy
+from tsunagu.privacy import AccessRecord, Subject, access_history, authorise
+from tsunagu.privacy.policy import Policy, policy_of
 from tsunagu.privacy.records import RECORD_PREFIX, existence_sensitivity
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.work.errors import Refused
@@ -62,8 +63,8 @@ class HistoryView:
         return WITHHELD_TEXT
 
 
-def _body(record: AccessRecord) -> str:
-    departments = default_catalog().departments
+def _body(policy: Policy, record: AccessRecord) -> str:
+    departments = policy.catalog.departments
     if record.organisation in departments:
         return departments[record.organisation].name
     if record.role in SCHOOL_ROLES:
@@ -71,8 +72,7 @@ def _body(record: AccessRecord) -> str:
     return "市役所"
 
 
-def _sensitivity(items: Iterable[str], manifests: ManifestSet) -> int:
-    catalog = default_catalog()
+def _sensitivity(catalog: Catalog, items: Iterable[str], manifests: ManifestSet) -> int:
     levels = [1]
     for item in items:
         if item in catalog.items:
@@ -84,11 +84,11 @@ def _sensitivity(items: Iterable[str], manifests: ManifestSet) -> int:
     return max(levels)
 
 
-def _withheld(record: AccessRecord, subject: Subject, manifests: ManifestSet) -> bool:
+def _withheld(policy: Policy, record: AccessRecord, subject: Subject, manifests: ManifestSet) -> bool:
     if record.role == "child_guidance_caseworker" or record.action.startswith(CASEWORK_PREFIXES):
         return True
-    level = _sensitivity(record.items, manifests)
-    return not default_policy().decide(subject, ACTION, PURPOSE, relationship="own_child", sensitivity=level).allowed
+    level = _sensitivity(policy.catalog, record.items, manifests)
+    return not policy.decide(subject, ACTION, PURPOSE, relationship="own_child", sensitivity=level).allowed
 
 
 def child_history(
@@ -101,6 +101,7 @@ def child_history(
     if not decision.allowed:
         raise Refused(decision.reason, decision)
     view = HistoryView()
+    policy = policy_of(session)
     for record in access_history(session, person_id):
         if record.role == GUARDIAN_ROLE:
             view.by_guardians += record.outcome == "allowed"
@@ -108,17 +109,17 @@ def child_history(
         if record.outcome != "allowed":
             view.refused += 1
             continue
-        if _withheld(record, subject, manifests):
+        if _withheld(policy, record, subject, manifests):
             view.withheld += 1
             continue
-        view.lines.append(Line(record.at, _body(record), record.role_label, record.purpose_label,
+        view.lines.append(Line(record.at, _body(policy, record), record.role_label, record.purpose_label,
                                record.action_label))
     # A screening run reads every child's items in one request, recorded once without a person
     # (as the disclosure pack's history says): each run the child was part of is a read all the same.
     runs = session.execute(select(ScreeningRun.as_of, ScreeningRun.started_at)
                            .join(ScreeningResult, ScreeningResult.run_id == ScreeningRun.run_id)
                            .where(ScreeningResult.person_id == person_id)).all()
-    screening = default_policy().purpose_label("screening")
+    screening = policy.purpose_label("screening")
     view.lines.extend(Line(started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC), "つなぐ（システム）", "自動の確認（一次スクリーニング）", screening,
                            f"{as_of:%Y年%m月%d日}時点の記録で、支援が必要かもしれない子どもを探しました")
                       for as_of, started_at in runs)

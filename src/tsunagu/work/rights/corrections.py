@@ -17,13 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import Catalog, catalog_of
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import PersonLink
 from tsunagu.privacy import AuditEvent, Decision, PrivacyNotification, Subject, append, authorise
-from tsunagu.privacy.policy import JST
+from tsunagu.privacy.policy import JST, Policy, policy_of
 from tsunagu.privacy.records import item_label
-from tsunagu.work.access import allows, organisation_schools
+from tsunagu.work.access import organisation_schools
 from tsunagu.work.errors import Invalid, NotFound, Refused
 from tsunagu.work.rights.models import CorrectionNotice, DataRequest, DataRequestEvent, DisputedItem
 
@@ -92,8 +92,8 @@ class DisputeView:
     request_id: int
 
 
-def field_label(field: str) -> str:
-    item = default_catalog().items.get(field)
+def field_label(catalog: Catalog, field: str) -> str:
+    item = catalog.items.get(field)
     return item.label if item is not None else IDENTITY_LABELS.get(field, field)
 
 
@@ -157,13 +157,12 @@ def open_notices(session: Session, request: DataRequest, claims: Sequence[Correc
     return notices
 
 
-def notice_view(row: CorrectionNotice, manifests: ManifestSet | None = None) -> NoticeView:
-    catalog = default_catalog()
+def notice_view(catalog: Catalog, row: CorrectionNotice, manifests: ManifestSet | None = None) -> NoticeView:
     department = catalog.departments.get(row.department)
     return NoticeView(
         row.id, row.request_id, row.person_id, row.department, department.name if department else row.department,
         row.source, _source_label(manifests, row.source), row.local_id, row.field, row.field_kind,
-        field_label(row.field), row.claimed_value, row.status, NOTICE_STATUSES.get(row.status, row.status),
+        field_label(catalog, row.field), row.claimed_value, row.status, NOTICE_STATUSES.get(row.status, row.status),
         row.created_at, row.resolved_at, row.resolution_note, row.corrected_export_on,
     )
 
@@ -171,7 +170,7 @@ def notice_view(row: CorrectionNotice, manifests: ManifestSet | None = None) -> 
 def notices_of_request(session: Session, request_id: int, manifests: ManifestSet | None = None) -> list[NoticeView]:
     rows = session.scalars(select(CorrectionNotice).where(CorrectionNotice.request_id == request_id)
                            .order_by(CorrectionNotice.id))
-    return [notice_view(r, manifests) for r in rows]
+    return [notice_view(catalog_of(session), r, manifests) for r in rows]
 
 
 def disputes_of(session: Session, person_id: str, *, active_only: bool = False) -> list[DisputeView]:
@@ -181,7 +180,7 @@ def disputes_of(session: Session, person_id: str, *, active_only: bool = False) 
             .where(DisputedItem.person_id == person_id).order_by(DisputedItem.id))
     if active_only:
         stmt = stmt.where(DisputedItem.status == "disputed")
-    return [DisputeView(d.source, d.local_id, d.field, field_label(d.field), d.status,
+    return [DisputeView(d.source, d.local_id, d.field, field_label(catalog_of(session), d.field), d.status,
                         DISPUTE_STATUSES.get(d.status, d.status), d.since, d.notice_id, request_id)
             for d, request_id in session.execute(stmt).all()]
 
@@ -195,8 +194,8 @@ def _departments(subject: Subject) -> set[str]:
     return organisation_schools(subject.organisation)
 
 
-def _sees_all(subject: Subject) -> bool:
-    return allows(subject, REQUESTS_ACTION, REQUESTS_PURPOSE, relationship="municipality")
+def _sees_all(policy: Policy, subject: Subject) -> bool:
+    return policy.allows(subject, REQUESTS_ACTION, REQUESTS_PURPOSE, relationship="municipality")
 
 
 def list_notices(session: Session, subject: Subject, *, include_resolved: bool = False,
@@ -206,7 +205,7 @@ def list_notices(session: Session, subject: Subject, *, include_resolved: bool =
     Each notice shown names a child and the disputed value, so, as for every list, one audit
     entry per child shown is added after the list decision.
     """
-    every = _sees_all(subject)
+    every = _sees_all(policy_of(session), subject)
     action, purpose = (REQUESTS_ACTION, REQUESTS_PURPOSE) if every else (STEWARD_ACTION, STEWARD_PURPOSE)
     decision = authorise(session, subject, action, purpose, relationship="municipality" if every else "none", key=key)
     if not decision.allowed:
@@ -221,12 +220,12 @@ def list_notices(session: Session, subject: Subject, *, include_resolved: bool =
     for person_id in dict.fromkeys(r.person_id for r in rows):
         append(session, AuditEvent.from_decision(subject, decision, action, purpose, person_id=person_id, at=at),
                key=key)
-    return [notice_view(r, manifests) for r in rows]
+    return [notice_view(catalog_of(session), r, manifests) for r in rows]
 
 
 def _refuse_other_department(session: Session, subject: Subject, notice: CorrectionNotice,
                              key: Ed25519PrivateKey | None) -> None:
-    reason = (f"拒否（他部署の訂正連絡）: この訂正の連絡は {notice_view(notice).department_label} 宛てです。"
+    reason = (f"拒否（他部署の訂正連絡）: この訂正の連絡は {notice_view(catalog_of(session), notice).department_label} 宛てです。"
               "保有部署のデータ担当だけが対応できます。")
     append(session, AuditEvent(
         actor=subject.user_id, role=subject.role, organisation=subject.organisation, purpose=STEWARD_PURPOSE,
@@ -270,7 +269,7 @@ def resolve_notice(
         dispute.status, dispute.resolved_at = outcome, now
     request = session.get(DataRequest, notice.request_id)
     assert request is not None  # a foreign key
-    view = notice_view(notice)
+    view = notice_view(catalog_of(session), notice)
     text = (f"訂正の連絡 #{notice.id}（{view.department_label}・{view.field_label}）: {view.status_label}"
             + (f"（出力日 {corrected_export_on.isoformat()}）" if corrected_export_on else f"（理由: {note.strip()}）"))
     session.add(DataRequestEvent(request_id=request.id, at=now, actor=subject.user_id, role=subject.role,

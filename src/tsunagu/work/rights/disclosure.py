@@ -25,16 +25,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import Catalog, catalog_of
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import HouseholdMember, LinkDecision, PersonLink
-from tsunagu.privacy import NoteCipher, Subject, access_history, authorise, default_policy
-from tsunagu.privacy.policy import JST
+from tsunagu.privacy import NoteCipher, Subject, access_history, authorise
+from tsunagu.privacy.policy import JST, policy_of
 from tsunagu.privacy.records import item_label, organisation_label
 from tsunagu.screen.model import DOMAINS
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
-from tsunagu.work.access import allows, relationship
+from tsunagu.work.access import relationship
 from tsunagu.work.candidates import TREND_LABELS, domains_for, reasons_for
 from tsunagu.work.cases.disclosure import disclosed_case
 from tsunagu.work.child import IDENTITY_LABELS, IDENTITY_SHOWN, METHOD_LABELS, SEX_LABELS
@@ -67,8 +67,8 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _department_label(department: str) -> str:
-    found = default_catalog().departments.get(department)
+def _department_label(catalog: Catalog, department: str) -> str:
+    found = catalog.departments.get(department)
     return found.name if found is not None else department
 
 
@@ -94,7 +94,8 @@ class _Pack:
         self.session, self.subject, self.person_id = session, subject, person_id
         self.manifests, self.key = manifests, key
         self.rel = relationship(session, subject, person_id)
-        self.policy = default_policy()
+        self.policy = policy_of(session)
+        self.catalog = catalog_of(session)
         self.disputes = disputes_of(session, person_id)
         self.disputed = active_dispute_keys(self.disputes)
         self.identities: list[dict[str, Any]] = []
@@ -111,8 +112,8 @@ class _Pack:
                                          .order_by(PersonLink.department, PersonLink.source, PersonLink.local_id)))
 
     def department(self, department: str, links: list[PersonLink], node: Node | None) -> None:
-        catalog = default_catalog()
-        label = _department_label(department)
+        catalog = self.catalog
+        label = _department_label(catalog, department)
         manifests = self.manifests.of_department(department)
         released = set().union(*(m.released_items(PURPOSE) for m in manifests)) if manifests else set()
         held = set().union(*(m.item_ids for m in manifests)) if manifests else set()
@@ -169,7 +170,7 @@ class _Pack:
                                     "fields": fields})
 
     def _record(self, node: Node, request: NodeRequest, link: PersonLink, label: str) -> None:
-        catalog = default_catalog()
+        catalog = self.catalog
         answer = node.record(request, link.source, link.local_id)
         for row in answer.data.iter_rows(named=True):
             item = catalog.items.get(str(row["item_id"]))
@@ -185,7 +186,7 @@ class _Pack:
 
 
 def _links(pack: _Pack, links: list[PersonLink]) -> list[dict[str, Any]]:
-    return [{"department": link.department, "department_label": _department_label(link.department),
+    return [{"department": link.department, "department_label": _department_label(pack.catalog, link.department),
              "source": link.source, "source_label": _source_label(pack.manifests, link.source),
              "local_id": link.local_id, "method": link.method,
              "method_label": METHOD_LABELS.get(link.method, link.method),
@@ -200,14 +201,14 @@ def _screening(pack: _Pack) -> list[dict[str, Any]]:
     ).all()
     out = []
     for result, as_of, started_at in rows:
-        reasons, hidden = reasons_for(pack.subject, ACTION, PURPOSE, pack.rel, result.reasons)
-        domains = domains_for(pack.subject, ACTION, PURPOSE, pack.rel, result.domains)
+        reasons, hidden = reasons_for(pack.policy, pack.subject, ACTION, PURPOSE, pack.rel, result.reasons)
+        domains = domains_for(pack.policy, pack.subject, ACTION, PURPOSE, pack.rel, result.domains)
         out.append({
             "run_id": result.run_id, "as_of": _day(as_of), "run_at": _iso(started_at), "tier": result.tier,
             "domains": [DOMAINS.get(d, d) for d in domains], "no_mark": result.no_mark,
             "trend": TREND_LABELS.get(result.trend, result.trend),
             "reasons": [{"label": r.label, "item_label": r.item_label, "value": _BOOL_TEXT.get(r.value or "", r.value),
-                         "department_label": _department_label(r.department) if r.department else "",
+                         "department_label": _department_label(pack.catalog, r.department) if r.department else "",
                          "observed_on": r.observed_on, "stale": r.stale} for r in reasons],
             "withheld_reasons": hidden,
         })
@@ -229,7 +230,7 @@ def _household(pack: _Pack) -> list[dict[str, Any]]:
 
 
 def _work(pack: _Pack, cipher: NoteCipher) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
-    notes = allows(pack.subject, ACTION, PURPOSE, relationship=pack.rel, sensitivity=3)
+    notes = pack.policy.allows(pack.subject, ACTION, PURPOSE, relationship=pack.rel, sensitivity=3)
     roles = pack.policy.roles
 
     def note(text: str | None, present: bool) -> str:

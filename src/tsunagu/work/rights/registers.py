@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import Catalog
 from tsunagu.catalog.manifest import Manifest, ManifestSet
 from tsunagu.csvout import write_rows
-from tsunagu.privacy import default_policy
+from tsunagu.privacy import Policy
 from tsunagu.work.rights.corrections import IDENTITY_LABELS
 from tsunagu.work.rights.retention import HubPeriods
 
@@ -59,14 +59,13 @@ class BasisEntry:
     item_bases: tuple[str, ...]
 
 
-def _purposes(manifest: Manifest) -> str:
-    policy = default_policy()
+def _purposes(policy: Policy, manifest: Manifest) -> str:
     purposes = [p for p in manifest.release if p != "identifiers"]
     return "、".join(policy.purpose_label(p) for p in purposes) or "なし"
 
 
-def _source_entry(manifest: Manifest) -> FileEntry:
-    catalog = default_catalog()
+def _source_entry(policy: Policy, manifest: Manifest) -> FileEntry:
+    catalog = policy.catalog
     items = [catalog.items[i] for i in sorted(manifest.item_ids) if i in catalog.items]
     department = catalog.departments[manifest.department].name
     bases = sorted({str(i.legal_basis) for i in items})
@@ -74,7 +73,7 @@ def _source_entry(manifest: Manifest) -> FileEntry:
     sensitive = tuple(i.label for i in items if i.sensitivity >= SENSITIVE_LEVEL)
     identity = [IDENTITY_LABELS.get(f, f) for f in manifest.identifiers]
     subject = "世帯単位（世帯の状況が世帯の子どもに及ぶ）" if manifest.subject == "household" else "本人単位"
-    identifiers_for = [default_policy().purpose_label(p) for p in manifest.release.get("identifiers", ())]
+    identifiers_for = [policy.purpose_label(p) for p in manifest.release.get("identifiers", ())]
     return FileEntry(
         name=manifest.label, kind="source", key=manifest.source, holder=department,
         purpose=(f"{department}の所掌事務（{'、'.join(bases) or '各法令'}）。あわせて、支援が必要な子どもの早期把握と"
@@ -85,7 +84,7 @@ def _source_entry(manifest: Manifest) -> FileEntry:
                     f"（ファイル {manifest.files}）" + ("。本人の同意に基づく" if manifest.consent == "required" else "")),
         legal_basis="、".join(bases), sensitive=bool(sensitive), sensitive_items=sensitive,
         retention=f"出力日から{manifest.retention_years}年" + (f"（{'、'.join(shorter)}）" if shorter else ""),
-        provision=(f"つなぐ（市の内部）へ部署のノードを通じて提供: {_purposes(manifest)}"
+        provision=(f"つなぐ（市の内部）へ部署のノードを通じて提供: {_purposes(policy, manifest)}"
                    + (f"。本人確認情報: {'、'.join(identifiers_for)}" if identifiers_for else "")),
     )
 
@@ -104,14 +103,13 @@ def _hub_entries(periods: HubPeriods) -> list[FileEntry]:
     return entries
 
 
-def file_register(manifests: ManifestSet, periods: HubPeriods) -> list[FileEntry]:
-    """Every source (a file per department export) and every hub record type."""
-    sources = [_source_entry(m) for m in sorted(manifests.manifests.values(), key=lambda m: (m.department, m.source))]
+def file_register(policy: Policy, manifests: ManifestSet, periods: HubPeriods) -> list[FileEntry]:
+    """Every source (a file per department export) and every hub record type, in ``policy``'s words."""
+    sources = [_source_entry(policy, m) for m in sorted(manifests.manifests.values(), key=lambda m: (m.department, m.source))]
     return [*sources, *_hub_entries(periods)]
 
 
-def legal_basis_register(manifests: ManifestSet) -> list[BasisEntry]:
-    catalog = default_catalog()
+def legal_basis_register(catalog: Catalog, manifests: ManifestSet) -> list[BasisEntry]:
     entries = []
     for m in sorted(manifests.manifests.values(), key=lambda m: (m.department, m.source)):
         items = [catalog.items[i] for i in sorted(m.item_ids) if i in catalog.items]

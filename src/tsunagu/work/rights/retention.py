@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tsunagu.catalog import default_catalog
+from tsunagu.catalog import Catalog, catalog_of
 from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
 from tsunagu.link.models import HouseholdMember, LinkDecision, PersonLink
@@ -108,8 +108,7 @@ def hub_periods(home: Path) -> HubPeriods:
     return load_model(own, HubPeriods) if own.is_file() else packaged_periods()
 
 
-def source_periods(manifests: ManifestSet) -> list[SourcePeriod]:
-    catalog = default_catalog()
+def source_periods(catalog: Catalog, manifests: ManifestSet) -> list[SourcePeriod]:
     return [SourcePeriod(m.source, m.retention_years,
                          {i: catalog.items[i].retention_years for i in sorted(m.item_ids) if i in catalog.items})
             for m in sorted(manifests.manifests.values(), key=lambda m: m.source)]
@@ -263,8 +262,8 @@ def _authorise(session: Session, subject: Subject, today: date, dry_run: bool, k
                                    rule="rights.retention_start"), key=key)
 
 
-def _vaults(nodes: Mapping[str, Node], manifests: ManifestSet, report: RetentionReport) -> None:
-    periods = {p.source: p for p in source_periods(manifests)}
+def _vaults(catalog: Catalog, nodes: Mapping[str, Node], manifests: ManifestSet, report: RetentionReport) -> None:
+    periods = {p.source: p for p in source_periods(catalog, manifests)}
     for department, node in sorted(nodes.items()):
         if not isinstance(node, LocalNode):
             report.remote.append(department)  # its own host runs the vault part
@@ -304,6 +303,7 @@ def run_retention(
     manifests = manifests_for_home(settings.home)
     factory = sessions
     session = factory()
+    catalog = catalog_of(session)
     try:
         # Decided and recorded before any vault is touched; a refusal is committed, then raised.
         _authorise(session, subject, report.today, dry_run, key)
@@ -314,7 +314,7 @@ def run_retention(
     finally:
         session.close()
     if vaults:
-        _vaults(nodes, manifests, report)
+        _vaults(catalog, nodes, manifests, report)
     with factory.begin() as session:
         if hub:
             plan = plan_hub(session, periods, report.today)
