@@ -8,12 +8,14 @@ one shared placeholder value can turn a half-minute linkage into hours.
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import logging
 import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -313,17 +315,15 @@ def link_probabilistic(
 ) -> ProbabilisticResult:
     """Score spine × records pairs; train the model unless a trained one is given (incremental runs)."""
     left, right = _side(spine, LEFT_DATASET), _side(records, RIGHT_DATASET)
-    training = trained_model is None
     # Closed as soon as the pairs are out: Splink's tables (millions of pairs) would otherwise
     # stay in memory until the process ends, the linker's reference cycles keeping them alive.
-    with _connection() as con:
-        # The blocking rules' counts first (a refused blocking fails before any training), and the
-        # training rules' in the same pass.
-        rules = tuple(dict.fromkeys((*BLOCKING_RULES, *(TRAINING_RULES if training else ()))))
-        counted = count_comparisons(left, right, rules, con)
-        blocking = {blocking_sql(rule) for rule in BLOCKING_RULES}
-        counts = [c for c in counted if c.rule in blocking]
-        check_budget(counts, budget)
+    with _connection() as con, ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsunagu-counts") as pool:
+        # The counts and u are DuckDB's work, with the GIL released: in a thread of their own
+        # while this one imports Splink (a quarter second of Python on every run).
+        prepared = pool.submit(_prepare, con, left, right, settings if trained_model is None else None, budget, seed)
+        importlib.import_module("splink")
+
+        counted, counts, start = prepared.result()
         if right.height == 0 or left.height == 0:
             return ProbabilisticResult(_empty_pairs(), trained_model or settings, counts)
         logging.getLogger("splink").setLevel(logging.ERROR)
@@ -332,7 +332,8 @@ def link_probabilistic(
         if trained_model is not None:
             linker = _linker(frames, copy.deepcopy(trained_model))
         else:
-            linker, notes = _trained(con, frames, left, right, settings, training_plan(left, right, counted), counted, seed)
+            assert start is not None
+            linker, notes = _trained(frames, left, right, start, training_plan(left, right, counted), counted)
         predictions = linker.inference.predict(threshold_match_probability=min(threshold, NEW_SURNAME_FLOOR))
         pairs = pl.from_arrow(predictions.as_pyarrow_table())
         assert isinstance(pairs, pl.DataFrame)
@@ -340,14 +341,32 @@ def link_probabilistic(
         return ProbabilisticResult(_orient(pairs), linker.misc.save_model_to_json(), counts, notes)
 
 
-def _trained(con: duckdb.DuckDBPyConnection, frames: list[Any], left: pl.DataFrame, right: pl.DataFrame,
-             settings: dict[str, Any], plan: Plan, counts: list[BlockCount], seed: int) -> tuple[Any, list[str]]:
-    """A linker with u from the records (uprob) and the prior from the counts, m trained, then m
+def _prepare(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataFrame, settings: dict[str, Any] | None,
+             budget: int, seed: int) -> tuple[list[BlockCount], list[BlockCount], dict[str, Any] | None]:
+    """In a cursor of the run's connection: every rule's counts, the blocking rules' among them
+    (checked against the budget: a refused blocking fails before any training), and, to train
+    (``settings`` given), the settings with u (uprob.with_u)."""
+    cursor = con.cursor()
+    try:
+        # The blocking rules' counts and the training rules' in one pass.
+        rules = tuple(dict.fromkeys((*BLOCKING_RULES, *(TRAINING_RULES if settings is not None else ()))))
+        counted = count_comparisons(left, right, rules, cursor)
+        blocking = {blocking_sql(rule) for rule in BLOCKING_RULES}
+        counts = [c for c in counted if c.rule in blocking]
+        check_budget(counts, budget)
+        start = with_u(settings, left, right, cursor, seed) if settings is not None else None
+        return counted, counts, start
+    finally:
+        cursor.close()
+
+
+def _trained(frames: list[Any], left: pl.DataFrame, right: pl.DataFrame, start: dict[str, Any], plan: Plan,
+             counts: list[BlockCount]) -> tuple[Any, list[str]]:
+    """A linker from settings with u (uprob) and the prior from the counts, m trained, then m
     floored (model.floored)."""
-    start = with_u(settings, left, right, con, seed)
     prior = prior_probability(plan, counts, left.height, right.height)
     if prior is not None:
-        start["probability_two_random_records_match"] = prior
+        start = {**start, "probability_two_random_records_match": prior}
     linker = _linker(frames, start)
     notes = _train(linker, plan)
     if plan[0] is not None and prior is None:
