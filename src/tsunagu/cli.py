@@ -8,6 +8,8 @@ every verb and typer's own "no such command" message stays as it is.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import sys
 from collections.abc import Iterable
@@ -88,8 +90,20 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(name)
 
 
+def _frozen_at_exit() -> None:
+    """The objects still alive when the process ends, moved out of the cycle collector's sight.
+
+    At exit Python collects cycles again over every object the imported libraries hold
+    (SQLAlchemy's, Splink's, pydantic's): 0.2 to 0.5 s of every command, after its work is done,
+    for memory the operating system takes back anyway. Registered first, this runs after every
+    other exit handler (files flushed, threads joined, logging shut down); objects freed by
+    reference count are still freed, and standard output is still flushed."""
+    gc.freeze()
+
+
 def main() -> None:
     from tsunagu.commands.common import run_app
 
+    atexit.register(_frozen_at_exit)
     verb = _verb(sys.argv[1:])
     run_app(build_app(None if verb is None else [verb]))

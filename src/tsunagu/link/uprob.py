@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 U_RANDOM_PAIRS = 200_000
-U_PART = 50_000  # pairs compared at a time
+U_PART = 50_000  # pairs drawn at a time (the order of the draws, kept from earlier versions)
 EQUALITY = re.compile(r"^(\w+)_l = \1_r$")
 NULL_PART = re.compile(r"^\((\w+)_l IS NULL OR \1_r IS NULL\)$")
 
@@ -64,38 +64,54 @@ def _gamma(levels: list[dict[str, Any]]) -> str:
 def _sample_counts(comparisons: list[dict[str, Any]], left: pl.DataFrame, right: pl.DataFrame,
                    con: duckdb.DuckDBPyConnection, seed: int, pairs: int) -> list[dict[int, int]]:
     """Per comparison, how many of the random pairs fall into each level (by position)."""
-    rng = np.random.default_rng(seed)
     # Only the columns the conditions read: gathering every column of 200,000 random rows was most
     # of the estimate's time.
     conditions = " ".join(level["sql_condition"] for c in comparisons for level in c["comparison_levels"])
     used = [c for c in left.columns if c in right.columns and (f"{c}_l" in conditions or f"{c}_r" in conditions)]
-    left, right = left.select(used), right.select(used)
     names = [f"g{i}" for i in range(len(comparisons))]
     columns = ", ".join(f"{_gamma(c['comparison_levels'])} AS {name}" for name, c in zip(names, comparisons, strict=True))
+    # The pairs are row numbers only; DuckDB joins each to its two records as it compares them. One
+    # query over all the pairs, in DuckDB's threads: drawn in polars, 50,000 at a time, the pairs'
+    # names and addresses were copied twice (polars, then Arrow) and each part ran on one core.
     # One pass over the pairs for every comparison: a grouping set per comparison, in whose rows
     # only that comparison's level is not null.
     # bandit B608 is a false positive: the conditions are the model's own SQL, no value from the data
-    query = (f"WITH g AS (SELECT {columns} FROM tsunagu_u_pairs) "  # nosec B608
+    query = ("WITH p AS (SELECT * FROM tsunagu_u_index JOIN tsunagu_u_left USING (i_l) "  # nosec B608
+             "JOIN tsunagu_u_right USING (i_r)), "
+             f"g AS (SELECT {columns} FROM p) "
              f"SELECT {', '.join(names)}, count(*) FROM g GROUP BY GROUPING SETS ({', '.join(f'({n})' for n in names)})")
+    tables = {
+        "tsunagu_u_index": _random_pairs(left.height, right.height, seed, pairs),
+        "tsunagu_u_left": left.select(used).rename(lambda c: f"{c}_l").with_row_index("i_l"),
+        "tsunagu_u_right": right.select(used).rename(lambda c: f"{c}_r").with_row_index("i_r"),
+    }
+    for name, frame in tables.items():
+        con.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+    try:
+        rows = con.execute(query).fetchall()
+    finally:
+        for name in tables:
+            con.unregister(name)
     counts: list[dict[int, int]] = [{} for _ in comparisons]
-    # In parts: at 100,000 children the pairs' names, addresses and guardians' lists would otherwise
-    # be copied whole (polars, then Arrow for DuckDB) beside what the run already holds.
+    for row in rows:
+        for index, level in enumerate(row[:-1]):
+            if level is not None:
+                counts[index][int(level)] = counts[index].get(int(level), 0) + int(row[-1])
+    return counts
+
+
+def _random_pairs(left_rows: int, right_rows: int, seed: int, pairs: int) -> pl.DataFrame:
+    """i_l, i_r: each pair's two records, each drawn anew (with replacement) for each pair. Drawn in
+    parts of U_PART, left then right, so that a seed gives the pairs it gave before."""
+    rng = np.random.default_rng(seed)
+    lefts: list[Any] = []
+    rights: list[Any] = []
     for start in range(0, pairs, U_PART):
         size = min(U_PART, pairs - start)
-        sample = pl.concat([
-            left[rng.integers(0, left.height, size)].rename(lambda c: f"{c}_l"),
-            right[rng.integers(0, right.height, size)].rename(lambda c: f"{c}_r"),
-        ], how="horizontal")
-        con.register("tsunagu_u_pairs", sample.to_arrow())
-        try:
-            rows = con.execute(query).fetchall()
-        finally:
-            con.unregister("tsunagu_u_pairs")
-        for row in rows:
-            for index, level in enumerate(row[:-1]):
-                if level is not None:
-                    counts[index][int(level)] = counts[index].get(int(level), 0) + int(row[-1])
-    return counts
+        lefts.append(rng.integers(0, left_rows, size))
+        rights.append(rng.integers(0, right_rows, size))
+    return pl.DataFrame({"i_l": np.concatenate(lefts), "i_r": np.concatenate(rights)},
+                        schema={"i_l": pl.UInt32, "i_r": pl.UInt32})
 
 
 def _set_u(levels: list[dict[str, Any]], sampled: dict[int, int], left: pl.DataFrame, right: pl.DataFrame) -> None:
