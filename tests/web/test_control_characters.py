@@ -8,6 +8,8 @@ import json
 import re
 from collections.abc import Callable
 
+import httpx
+
 import pytest
 
 from tsunagu.web.boundary import offending, refill_values
@@ -16,9 +18,9 @@ from web.conftest import Browser
 CODE = "control_character"
 
 
-def _api_refusal(response: object) -> str:
-    assert getattr(response, "status_code") == 422
-    error = getattr(response, "json")()["error"]
+def _api_refusal(response: httpx.Response) -> str:
+    assert response.status_code == 422
+    error = response.json()["error"]
     assert error["code"] == CODE
     message: str = error["message"]
     assert "制御文字" in message and message.isascii() is False  # the Japanese message only
@@ -31,7 +33,7 @@ def test_a_json_value_with_a_control_character_is_refused_not_stored(browser: Ca
     b = browser("cw1")
     headers = {"X-CSRF-Token": b.csrf, "Content-Type": "application/json"}
 
-    def post(body: dict[str, str]) -> object:  # escaped as \u0000 / \ud800, as a client would send them
+    def post(body: dict[str, str]) -> httpx.Response:  # escaped as \u0000 / \ud800, as a client would send them
         return b.client.post("/api/reviews", content=json.dumps(body), headers=headers)
 
     assert "個人ID" in _api_refusal(post({"person_id": f"P000{bad}1", "decision": "support", "rationale": "x"}))
