@@ -9,7 +9,6 @@ import re
 from collections.abc import Callable
 
 import httpx
-
 import pytest
 
 from tsunagu.web.boundary import offending, refill_values
@@ -34,7 +33,8 @@ def test_a_json_value_with_a_control_character_is_refused_not_stored(browser: Ca
     headers = {"X-CSRF-Token": b.csrf, "Content-Type": "application/json"}
 
     def post(body: dict[str, str]) -> httpx.Response:  # escaped as \u0000 / \ud800, as a client would send them
-        return b.client.post("/api/reviews", content=json.dumps(body), headers=headers)
+        response: httpx.Response = b.client.post("/api/reviews", content=json.dumps(body), headers=headers)
+        return response
 
     assert "個人ID" in _api_refusal(post({"person_id": f"P000{bad}1", "decision": "support", "rationale": "x"}))
     _api_refusal(post({"person_id": "P0001", "decision": "support", "rationale": "x", f"extra{bad}": "x"}))
