@@ -89,5 +89,10 @@ def test_the_family_portal_refuses_them_too(browser: Callable[..., Browser]) -> 
     assert page.status_code == 422 and "制御文字" in page.text
 
 
+def test_a_childs_page_is_held_to_it_too(browser: Callable[..., Browser]) -> None:
+    child = browser().client.post("/kodomo/signin", data={"code": "AB\x00CD", "csrf_token": "x"})
+    assert child.status_code == 422 and "はじめに もどる" in child.text  # the child's own plain error page
+
+
 def test_refilled_values_lose_only_the_refused_characters() -> None:
     assert refill_values({"a\x00": ("x\x00y\n\tz", "\x07")}) == {"a": ("xy\n\tz", "")}
