@@ -26,6 +26,7 @@ from tsunagu.web.api import children as api_children
 from tsunagu.web.api import resources as api_resources
 from tsunagu.web.api import reviews as api_reviews
 from tsunagu.web.api import search as api_search
+from tsunagu.web.boundary import BOUNDARY
 from tsunagu.web.family.app import create_family_app
 from tsunagu.web.family.session import PREFIX as FAMILY_PREFIX
 from tsunagu.web.kodomo import ChildSigner
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     app = FastAPI(
         title="tsunagu 職員用API", version="0.1.0", lifespan=lifespan,
         docs_url=None, redoc_url=None,  # served by routes/apidocs.py: no outside scripts under the CSP
+        dependencies=[BOUNDARY],  # before every route's own: no control characters in any request string
         description="つなぐ — 職員用ウェブアプリのAPI。サインイン（セッションCookie）と権限は画面と共通です。"
                     "子どもの情報を読む操作はすべてアクセス記録に残ります。",
     )

@@ -13,8 +13,17 @@ from starlette.exceptions import HTTPException
 
 from tsunagu.errors import TsunaguError
 from tsunagu.privacy.policy import DENY_RELATIONSHIP
-from tsunagu.web.deps import FIELD_LABELS, AuthRequired, CsrfFailed, render, validation_message
-from tsunagu.web.forms import refill_page, state_for
+from tsunagu.web.boundary import ControlCharacterError, refill_values
+from tsunagu.web.deps import (
+    FIELD_LABELS,
+    AuthRequired,
+    CsrfFailed,
+    check_csrf_form,
+    current_user,
+    render,
+    validation_message,
+)
+from tsunagu.web.forms import CSRF_FIELD, refill_page, state_for
 from tsunagu.web.state import AppState
 from tsunagu.work.errors import NotFound, Refused, WorkError
 
@@ -65,6 +74,22 @@ def _refill(request: Request, message: str, field: str | None = None,
     return response
 
 
+async def _checked_before_refill(request: Request) -> bool:
+    """The boundary's rule (``web/boundary.py``) refuses before the route's own dependencies run: the
+    sign-in and the form's CSRF token are checked here as the route would have, before the page comes
+    back filled in — without the refused characters."""
+    if refill_page(request) is None:
+        return False
+    try:
+        current_user(request, request.app.state.tsunagu)
+        token = (await request.form()).get(CSRF_FIELD)
+        await check_csrf_form(request, token if isinstance(token, str) else "")
+    except TsunaguError:
+        return False
+    request.state.form_values = refill_values(request.state.form_values)
+    return True
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AuthRequired)
     async def _auth(request: Request, _exc: AuthRequired) -> Response:
@@ -99,7 +124,8 @@ def install(app: FastAPI) -> None:
         message = exc.message_ja if exc.status < 500 else INTERNAL_MESSAGE
         if is_api(request):
             return error_json(exc.status, exc.code, message)
-        if exc.status < 500 and not isinstance(exc, AuthRequired | CsrfFailed):
+        if exc.status < 500 and not isinstance(exc, AuthRequired | CsrfFailed) and (
+                not isinstance(exc, ControlCharacterError) or await _checked_before_refill(request)):
             again = _refill(request, message, getattr(exc, "field", None))
             if again is not None:
                 return again

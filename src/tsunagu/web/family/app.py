@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from tsunagu.errors import TsunaguError
+from tsunagu.web.boundary import BOUNDARY
 from tsunagu.web.errors import HTTP_MESSAGES, INTERNAL_MESSAGE
 from tsunagu.web.family import consult, routes
 from tsunagu.web.family.deps import FamilyAuthRequired, FamilyCsrfFailed, FamilyState, page
@@ -32,7 +33,8 @@ REFUSED_MESSAGE = ("このページは表示できません。住民票で、あ
 
 def create_family_app(state: AppState) -> FastAPI:
     family = FamilyState(state, FamilySigner(load_or_create_secret(state.settings.home)))
-    app = FastAPI(title="つなぐ 家族向けページ", openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(title="つなぐ 家族向けページ", openapi_url=None, docs_url=None, redoc_url=None,
+                  dependencies=[BOUNDARY])  # the staff app's rule: no control characters in a request string
     app.state.family = family
     app.include_router(routes.router)
     app.include_router(consult.router)
