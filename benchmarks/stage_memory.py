@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+LIVE = os.environ.get("STAGE_MEMORY_LIVE") == "1"
 
 MARKS = {
     "link": [
@@ -89,6 +90,10 @@ class Recorder:
             entry = rss_mb()
             stack.append(name)
             self.sample()
+            if LIVE:
+                # A run that the kernel kills for memory prints no summary: each mark as it starts,
+                # with the RSS then, shows where the growth was.
+                print(f"{time.perf_counter() - self.started:8.1f} s {entry:8.0f} MB  enter {name}", file=sys.stderr, flush=True)
             try:
                 return function(*args, **kwargs)
             finally:
