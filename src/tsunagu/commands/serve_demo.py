@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tsunagu.catalog.schools import school_names
 from tsunagu.commands.common import console, emit_json, err_console
 from tsunagu.config import load_settings
 from tsunagu.demo import seed_demo_cases
@@ -31,7 +32,9 @@ def prepare_accounts(home: Path) -> list[DemoAccount]:
         return accounts
 
 
-def print_accounts(accounts: list[DemoAccount], json_out: bool, url: str = url_of(HOST, PORT)) -> None:
+def print_accounts(accounts: list[DemoAccount], json_out: bool, url: str = url_of(HOST, PORT),
+                   schools: dict[str, str] | None = None) -> None:
+    """The accounts, one a line; a school role's school by its name from the 学校マスタ (``schools``)."""
     if json_out:
         emit_json({"url": url, "accounts": accounts})
         return
@@ -39,17 +42,21 @@ def print_accounts(accounts: list[DemoAccount], json_out: bool, url: str = url_o
     width = max(len(a.user_id) for a in accounts)
     for account in accounts:
         # Plain lines, not a table: a password must never be cut to fit the terminal.
-        console.print(f"  {account.user_id:<{width}}  {account.password}  {account.label}（{organisation_label(account.organisation)}）",
+        console.print(f"  {account.user_id:<{width}}  {account.password}  {account.label}（{_organisation(account.organisation, schools or {})}）",
                       soft_wrap=True)
     console.print("まず centre（こども家庭センター職員）でサインインすると、市全域の候補一覧を見られます。", soft_wrap=True)
     console.print("stats（統計担当）では、個々の子どもを見ずに統計・予算・評価のページ（/statistics）を見られます。", soft_wrap=True)
+
+
+def _organisation(organisation: str, schools: dict[str, str]) -> str:
+    return schools.get(organisation) or organisation_label(organisation)
 
 
 def serve_demo(home: Path, *, quiet: bool = False, serve: bool = True, host: str = HOST,
                port: int = PORT) -> list[DemoAccount]:
     accounts = prepare_accounts(home)
     url = url_of(host, port)
-    print_accounts(accounts, quiet, url)
+    print_accounts(accounts, quiet, url, school_names(home))
     if serve:
         import uvicorn
 
