@@ -123,6 +123,7 @@ def render_pdf(content: Mapping[str, Any]) -> bytes:
     doc.p(f"この文書は、転居した子どもについて{sender['name']}が{recipient['name']}に行う{content['kind_label']}の"
           "要旨です。電子署名付き・暗号化されたパッケージの中に、同じ内容のデータとともに収められています。"
           "児童福祉法第25条の5等の秘密保持義務のもとで取り扱ってください。", "note")
+    doc.flow.append(Spacer(1, 2 * mm))  # the note sat on the table's top rule
     doc.table(["項目", "内容"], [
         ("氏名（よみ）", f"{child.get('full_name', '')}（{child.get('reading', '')}）"),
         ("生年月日・性別", f"{child.get('birth_date', '')}　{SEX.get(child.get('sex', ''), child.get('sex', ''))}"),
