@@ -29,7 +29,7 @@ from tsunagu.outreach.evaluate import (
     UNREADABLE_RECEIPT,
     evaluate_programmes,
 )
-from tsunagu.outreach.inputs import _composition_unreadable, _single_parent
+from tsunagu.outreach.inputs import _composition_unreadable, _single_parent, _whole_households, gather_outreach
 from tsunagu.outreach.lists import _unchecked, gap_list
 from tsunagu.outreach.models import OutreachResult
 from tsunagu.outreach.programmes import ProgrammeSet, load_programmes
@@ -177,3 +177,71 @@ def test_in_a_town_the_quarantined_row_keeps_the_child_off_the_gap_list(linked_t
 def _persons(session: Session, azas: list[str]) -> dict[str, str]:
     return dict(session.execute(select(PersonLink.local_id, PersonLink.person_id).where(
         PersonLink.source == "juki_jumin", PersonLink.local_id.in_(azas))).all())
+
+
+def test_a_parent_named_missing_for_one_child_is_missing_for_the_siblings() -> None:
+    members = pl.DataFrame({
+        "person_id": ["h1", "b1", "c1", "h2", "c2"], "household_id": ["H1", "H1", "H1", "H2", "H2"],
+        "role": ["guardian", "child", "child", "guardian", "child"],
+        "relationship": ["世帯主", "子", "子", "世帯主", "子"]})
+    # The baby's 母子健康手帳 names a mother the register lacks; the high-school-age sister is named
+    # by no department, and her household's one parent is the same (missing) one.
+    assert _whole_households({"b1"}, members) == {"b1", "c1"}
+    assert _whole_households(set(), members) == set()
+
+
+def test_a_parent_whose_only_register_row_did_not_load_leaves_single_parenthood_unknown() -> None:
+    members = pl.DataFrame({
+        "person_id": ["h1", "c1", "h2", "c2"], "household_id": ["H1", "H1", "H2", "H2"],
+        "role": ["guardian", "child", "guardian", "child"], "relationship": ["世帯主", "子", "世帯主", "子"]})
+    # s1's row (妻 in H1) did not load in this snapshot: the linkage closed her membership, the key
+    # still names her in the link index. The register now shows H1 with one parent.
+    unreadable = pl.DataFrame({"person_id": ["s1"], "item_id": ["relationship_to_head"]})
+    earlier = pl.DataFrame({"person_id": ["s1"], "household_id": ["H1"]})
+    assert _single_parent(members).filter(pl.col("person_id") == "c1")["single"].to_list() == [True]
+    assert _composition_unreadable(members, unreadable) == set()  # as before: the household was not found
+    assert _composition_unreadable(members, unreadable, earlier) == {"c1"}
+
+
+def _quarantine_spouse(home: Path) -> tuple[str, list[str]]:
+    """A 妻 of a household with children: her register row taken out of the load into the quarantine
+    (key kept), her membership closed as the next linkage would. Returns her person and the children."""
+    with sqlite3.connect(home / "hub.sqlite3") as hub:
+        found = hub.execute(
+            "select w.person_id, w.household_id from household_members w where w.relationship = '妻'"
+            " and w.valid_to is null and exists (select 1 from household_members c where c.household_id ="
+            " w.household_id and c.role = 'child' and c.valid_to is null) order by w.household_id limit 1").fetchone()
+        assert found is not None
+        spouse, household = found
+        children = [r[0] for r in hub.execute("select person_id from household_members where household_id = ? and"
+                                              " role = 'child' and valid_to is null", (household,))]
+        aza = hub.execute("select local_id from person_links where person_id = ? and source = 'juki_jumin'",
+                          (spouse,)).fetchone()[0]
+        hub.execute("update household_members set valid_to = '2026-11-01 00:00:00.000000' where person_id = ?",
+                    (spouse,))
+    with sqlite3.connect(home / "vaults" / "resident_registry.sqlite3") as vault:
+        record_id, load_id, row_number, raw = vault.execute(
+            "select record_id, load_id, row_number, raw from records where source = 'juki_jumin' and local_id = ?"
+            " and valid_to is null", (aza,)).fetchone()
+        vault.execute("delete from observations where record_id = ?", (record_id,))
+        vault.execute("delete from records where record_id = ?", (record_id,))
+        vault.execute("insert into quarantine (load_id, source, file_name, row_number, column_name, value, rule, raw,"
+                      " status, local_id) values (?, 'juki_jumin', 'juki_jumin.csv', ?, '性別', '?', 'test', ?, 'open', ?)",
+                      (load_id, row_number, raw, aza))
+    return spouse, children
+
+
+def test_in_a_town_a_quarantined_spouse_row_is_not_read_as_a_single_parent(linked_town: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(linked_town, home)
+    spouse, children = _quarantine_spouse(home)
+    with hub_of(home, migrate_store=True) as hub:
+        programmes = load_programmes(hub.rules_path, hub.settings.municipality_code)
+        with hub.sessions.begin() as session:
+            inputs = gather_outreach(session, hub.nodes(), hub.manifests, hub.catalog, programmes.item_ids, AS_OF,
+                                     "run-test")
+    single = inputs.observations.filter((pl.col("item_id") == "single_parent_household")
+                                        & pl.col("person_id").is_in(children))
+    assert single.height == 0  # neither "single parent" nor "two parents": not decided
+    unsure = inputs.unreadable.subjects.filter(pl.col("item_id") == "single_parent_household")["person_id"]
+    assert set(children) <= set(unsure.to_list()) and spouse not in children

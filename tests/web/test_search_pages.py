@@ -26,6 +26,14 @@ def test_search_page_finds_a_child_by_a_variant_kanji_and_links_to_it(home: Home
     assert "佐藤" not in page.text
 
 
+def test_ordinary_search_rows_name_the_school_grade_and_class(home: Home, browser: Make) -> None:
+    make_searchable(home)
+    page = browser("cw1").client.get("/search", params={"q": "鈴木", "purpose": "screening"}).text
+    assert f"<td>{SCHOOL_NAME} 4年2組</td>" in page
+    by_name = browser("cw1").client.get("/search", params={"q": "高橋 たろう", "purpose": "assessment"}).text
+    assert "<td>S001 5年2組</td>" in by_name and "<td>S001 小学5年</td>" not in by_name
+
+
 def test_a_word_that_cannot_be_read_is_shown_beside_the_box_with_what_was_typed(home: Home, browser: Make) -> None:
     make_searchable(home)
     page = browser("cw1").client.get("/search", params={"q": "2026年13月1日", "purpose": "screening"})
@@ -62,8 +70,10 @@ def test_a_class_search_on_the_page_and_the_api_agree_and_are_audited(home: Home
     page = ssw.get("/search", params={"q": "3年2組", "purpose": "screening"})
     assert page.status_code == 200
     assert "検索結果（S001 3年2組、1人）" in page.text and "佐藤　花子" in page.text and "髙橋" not in page.text
+    assert "<td>S001 3年2組</td>" in page.text  # the row names the class too, as the face sheet does
     body = ssw.get("/api/search", params={"q": "3年2組", "purpose": "screening"}).json()
     assert [r["person_id"] for r in body["results"]] == ["P0002"]
+    assert body["results"][0]["school_class"] == "2組"
     assert (body["school_code"], body["grade"], body["class_label"], body["term_kinds"]) == ("S001", 3, "2組", ["組"])
     with home.factory() as session:
         shown = session.scalars(select(AuditEntry.person_id).where(AuditEntry.action == "children.search",
@@ -108,10 +118,18 @@ def test_household_view_lists_members_with_relationships(home: Home, browser: Ma
     assert page.status_code == 200
     assert "佐藤　花子の世帯" in page.text
     assert "髙橋　洋子" in page.text and ">母<" in page.text and "髙橋　太郎" in page.text and "きょうだい" in page.text
+    # The child's own row names the class as the child page's face sheet does (the roster wrote ２).
+    own = page.text[page.text.index("<td>本人</td>"):]
+    assert "S001 3年2組" in own[:own.index("</tr>")]
     with home.factory() as session:
         members = session.scalars(select(AuditEntry.person_id).where(AuditEntry.action == "child.items.read",
                                                                      AuditEntry.actor == "cw1")).all()
     assert "P0009" in members  # each member shown is on record
+    with home.factory() as session:
+        class_read = session.scalars(select(AuditEntry).where(AuditEntry.action == "child.items.read",
+                                                              AuditEntry.actor == "cw1",
+                                                              AuditEntry.person_id == "P0002")).all()
+    assert any(e.items == '["school_class"]' for e in class_read)  # the class read is on record, by its item
 
 
 def test_child_page_charts_attendance_by_month_and_keeps_the_records_behind_a_disclosure(

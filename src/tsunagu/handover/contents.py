@@ -79,9 +79,9 @@ def _values(catalog: Catalog, links: list[PersonLink], nodes: Mapping[str, Node]
     if node is None or not items:
         return []
     found: list[dict[str, Any]] = []
-    for link in links:
-        if link.department != department:
-            continue
+    # The node answers a record by its local id across the department's sources (the 母子健康手帳 and
+    # the vaccinations share the 宛名番号): asked once per link, each checkup was carried twice.
+    for link in {link.local_id: link for link in links if link.department == department}.values():
         try:
             frame = node.record(_request(requester, items), link.source, link.local_id).data
         except NodeRefusedError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -20,6 +21,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from tsunagu.handover.detect import REASON_LABELS
+from tsunagu.privacy.policy import JST
+from tsunagu.privacy.records import organisation_label
 from tsunagu.work.rights.pdf import register_font
 
 NONE = "ありません。"
@@ -64,7 +67,10 @@ def _records(doc: _Doc, rows: Sequence[Mapping[str, Any]]) -> None:
 def _section(doc: _Doc, name: str, label: str, data: Any, number: int) -> None:
     doc.p(f"{number}. {label}", "h2")
     if name == "summary":
-        _records(doc, data["items"])
+        if data["items"]:
+            _records(doc, data["items"])
+        else:  # 「ありません。」 alone read as if the case had no summary at all
+            doc.p("こども家庭センターの記録（要対協への登録、相談の受付など）はありません。")
         doc.p(f"実施中の支援方針: {data['active_plans']}件")
     elif name == "assessments":
         doc.table(["日付", "判断", "観察", "根拠（記述）", "記録した役割"], [
@@ -81,10 +87,31 @@ def _section(doc: _Doc, name: str, label: str, data: Any, number: int) -> None:
         doc.table(["期日", "完了", "記録"], [(f["due_on"], "済" if f["done"] else "未", f["note"]) for f in data],
                   [1.5, 1, 7])
     elif name in ("case_history", "contacts", "meetings", "ledger"):
-        doc.table(["日付", "内容", "記録（記述）"], [
-            (r["date"], r["what"], r["detail"] if r["detail"] is not None else "") for r in data], [1.5, 4, 4.5])
+        if any(r["detail"] is not None for r in data):
+            doc.table(["日付", "内容", "記録（記述）"], [
+                (r["date"], r["what"], r["detail"] if r["detail"] is not None else "") for r in data], [1.5, 4, 4.5])
+        else:  # the ledger has no free text, nor 情報提供's history: no column left empty on every row
+            doc.table(["日付", "内容"], [(r["date"], r["what"]) for r in data], [1.5, 8.5])
+            if data and name == "case_history":
+                doc.p("（情報提供では、状況の変更の理由などの記述を含めません）", "note")
     else:
         _records(doc, data)
+
+
+def _prepared_at(stamp: str) -> str:
+    """The package's time (UTC in the data) as the receiving caseworker reads a time: 日本時間."""
+    try:
+        at = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return f"{at.astimezone(JST):%Y-%m-%d %H:%M}（日本時間）"
+
+
+def _japanese(reason: str) -> str:
+    """A node's refusal is written 「日本語 / English」 for the logs; the paper keeps the Japanese."""
+    return "; ".join(part.split(" / ")[0].strip() for part in str(reason).split("; "))
 
 
 def render_pdf(content: Mapping[str, Any]) -> bytes:
@@ -96,12 +123,13 @@ def render_pdf(content: Mapping[str, Any]) -> bytes:
     doc.p(f"この文書は、転居した子どもについて{sender['name']}が{recipient['name']}に行う{content['kind_label']}の"
           "要旨です。電子署名付き・暗号化されたパッケージの中に、同じ内容のデータとともに収められています。"
           "児童福祉法第25条の5等の秘密保持義務のもとで取り扱ってください。", "note")
+    doc.flow.append(Spacer(1, 2 * mm))  # the note sat on the table's top rule
     doc.table(["項目", "内容"], [
         ("氏名（よみ）", f"{child.get('full_name', '')}（{child.get('reading', '')}）"),
         ("生年月日・性別", f"{child.get('birth_date', '')}　{SEX.get(child.get('sex', ''), child.get('sex', ''))}"),
         ("転出前の住所", child.get("address", "")), ("転出日", content["move"]["moved_on"] or "不明"),
         ("引継ぎの理由", "、".join(REASON_LABELS.get(r, r) for r in content["move"]["reasons"]) or "担当者の判断"),
-        ("作成", f"{content['prepared_at'][:16].replace('T', ' ')}（UTC）"),
+        ("作成", _prepared_at(content["prepared_at"])),
         ("連絡先（担当者）", f"{content['prepared_by']['name']}（{content['prepared_by']['role']}・"
                           f"{sender['name']}）"),
     ], [1, 3])
@@ -112,7 +140,8 @@ def render_pdf(content: Mapping[str, Any]) -> bytes:
         _section(doc, name, label, content["sections"][name], number)
     if content["unavailable"]:
         doc.p("取得できなかった情報", "h2")
-        doc.table(["部署", "理由"], list(content["unavailable"].items()), [1, 3])
+        doc.table(["部署", "理由"], [(organisation_label(department), _japanese(reason))
+                                    for department, reason in content["unavailable"].items()], [1, 3])
     out = io.BytesIO()
 
     def footer(canvas: Canvas, template: SimpleDocTemplate) -> None:

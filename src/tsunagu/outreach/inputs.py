@@ -186,12 +186,43 @@ def _unavailable(inputs: ScreeningInputs, manifests: ManifestSet) -> list[str]:
     return sorted(departments)
 
 
-def _composition_unreadable(members: pl.DataFrame, unreadable: pl.DataFrame) -> set[str]:
-    """Children of a household with a member whose 続柄 did not load: who is a parent there is unknown."""
-    unsure = members.join(unreadable.filter(pl.col("item_id") == RELATIONSHIP).select("person_id"), on="person_id",
-                          how="semi").select("household_id").unique()
+def _composition_unreadable(members: pl.DataFrame, unreadable: pl.DataFrame,
+                            earlier: pl.DataFrame | None = None) -> set[str]:
+    """Children of a household with a member whose 続柄 did not load: who is a parent there is unknown.
+
+    The member is the person the row's key names in the link index, in the household the register
+    places them in now — or, when the row that did not load was their only row in the snapshot (so
+    the latest linkage closed their membership), the household they were last known in (``earlier``:
+    person_id, household_id)."""
+    unsure_people = unreadable.filter(pl.col("item_id") == RELATIONSHIP).select("person_id").unique()
+    known = members.select("person_id", "household_id")
+    if earlier is not None and earlier.height:
+        known = pl.concat([known, earlier.select("person_id", "household_id")
+                           .join(known, on="person_id", how="anti")])
+    unsure = known.join(unsure_people, on="person_id", how="semi").select("household_id").unique()
     children = members.filter(pl.col("role") == "child").join(unsure, on="household_id", how="semi")
     return set(children["person_id"].to_list())
+
+
+def _earlier_households(session: Session, members: pl.DataFrame, unreadable: pl.DataFrame) -> pl.DataFrame:
+    """(person_id, household_id): the last household of each person with an unreadable 続柄 who is
+    in no household now (their membership was closed when their register row stopped loading)."""
+    wanted = set(unreadable.filter(pl.col("item_id") == RELATIONSHIP)["person_id"].to_list())
+    wanted -= set(members["person_id"].to_list())
+    rows = session.execute(select(HouseholdMember.person_id, HouseholdMember.household_id)
+                           .where(HouseholdMember.person_id.in_(sorted(wanted)))
+                           .order_by(HouseholdMember.person_id, HouseholdMember.valid_to.desc())).all() if wanted else []
+    return pl.DataFrame(rows, schema={"person_id": pl.Utf8, "household_id": pl.Utf8}, orient="row").unique(
+        "person_id", keep="first", maintain_order=True)
+
+
+def _whole_households(children: set[str], members: pl.DataFrame) -> set[str]:
+    """Every child of the households of ``children``: a parent missing from the register household is
+    missing for the brothers and sisters too (the household's parents are read once, from 続柄), though
+    the department named the parent for one child only (the baby's 母子健康手帳, a younger child's 児童手当)."""
+    households = members.filter(pl.col("person_id").is_in(sorted(children))).select("household_id").unique()
+    siblings = members.filter(pl.col("role") == "child").join(households, on="household_id", how="semi")
+    return children | set(siblings["person_id"].to_list())
 
 
 def gather_outreach(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
@@ -204,10 +235,12 @@ def gather_outreach(session: Session, nodes: Mapping[str, Node], manifests: Mani
     unreadable = gather_unreadable(session, nodes, manifests, catalog, wanted | {RELATIONSHIP, *RESIDENCE_ITEMS},
                                    as_of, run_id, purpose=PURPOSE, members=members, people=inputs.people)
     # The screening's single-parent flag counts adult "guardians"; ours counts parents (see _single_parent).
-    unsure = _composition_unreadable(members, unreadable.subjects)
+    unsure = _composition_unreadable(members, unreadable.subjects,
+                                     _earlier_households(session, members, unreadable.subjects))
     unreadable.subjects = pl.concat([unreadable.subjects, pl.DataFrame(
         {"person_id": sorted(unsure), "item_id": ["single_parent_household"] * len(unsure)}, schema=SUBJECTS_SCHEMA)])
-    missing = _parent_missing(session, nodes, as_of, run_id) | _guardian_elsewhere(session, nodes, as_of, run_id) | unsure
+    named_elsewhere = _parent_missing(session, nodes, as_of, run_id) | _guardian_elsewhere(session, nodes, as_of, run_id)
+    missing = _whole_households(named_elsewhere, members) | unsure
     observations = pl.concat([inputs.observations.filter(pl.col("item_id") != "single_parent_household"),
                               _household_facts(session, inputs.people, as_of, missing)])
     return OutreachInputs(inputs.people, observations, _unavailable(inputs, manifests), inputs.snapshots, unreadable)

@@ -76,6 +76,14 @@ def _school(context: Context, code: str | None) -> str:
         return ""
     names: dict[str, str] = context.get("schools") or {}
     return names.get(str(code), str(code))
+@pass_context
+def _schooling(context: Context, code: str | None, grade: int | None, school_class: str = "") -> str:
+    """A child's school, grade and class as one text wherever a child is listed or described
+    (○○小学校 3年2組; 小学3年 when the class is not shown to this user, ``work.classes``)."""
+    year = class_label(grade, school_class) if grade and school_class else grade_label(grade) or school_class
+    return " ".join(part for part in (_school(context, code), year) if part)
+
+
 # A rule id in a decision's reason (recorded as it was decided, in the hash chain): left out where a
 # person reads the reason — 「拒否（deny.relationship）: …」 reads 「拒否: …」.
 _RULE_IN_REASON = re.compile(r"（(?:ルール )?[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+(?:: ([^）]*))?）")
@@ -97,6 +105,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["school"] = _school
     env.filters["grade"] = grade_label
     env.filters["class_of"] = class_label
+    env.filters["schooling"] = _schooling
     env.filters["plain_reason"] = plain_reason
     env.filters["grouped_reasons"] = grouped
     env.filters["source_label"] = lambda source: source_label(str(source)) or "記録"

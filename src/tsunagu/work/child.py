@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tsunagu.catalog import Catalog, catalog_of
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.link.models import Person, PersonLink
-from tsunagu.link.searchkeys import CLASS_ITEM, class_key
+from tsunagu.link.searchkeys import CLASS_ITEM
 from tsunagu.privacy import (
     AuditEvent,
     BreakGlassRefused,
@@ -42,6 +42,7 @@ from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 from tsunagu.work.access import guard, latest_result, relationship
 from tsunagu.work.candidates import TREND_LABELS, Reason, domains_for, reasons_for
+from tsunagu.work.classes import latest_class
 from tsunagu.work.errors import NotFound, Refused
 from tsunagu.work.facesheet import FaceSheet, build_face_sheet
 from tsunagu.work.plans import PlanView, plans_of
@@ -276,9 +277,7 @@ def open_child(
 def _latest_class(timeline: list[TimelineEntry]) -> str:
     """The class (組) of the latest roster the page read, when the purpose released it to this user:
     the face sheet reads it from what the page was already allowed to ask for, not a second request."""
-    classes = [e for e in timeline if e.item_id == CLASS_ITEM and e.value]
-    latest = max(classes, key=lambda e: (e.snapshot_date or date.min, e.observed_on or date.min), default=None)
-    return class_key(latest.value) if latest is not None else ""
+    return latest_class((e.value, e.snapshot_date, e.observed_on) for e in timeline if e.item_id == CLASS_ITEM)
 
 
 # The 学校コード's first letter is the kind of school (B 小学校, C 中学校): a grade of 1 read 「1年」

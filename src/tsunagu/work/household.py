@@ -13,12 +13,14 @@ from datetime import UTC, date, datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
+from tsunagu.catalog import catalog_of
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.privacy import NoteCipher, Subject, authorise
 from tsunagu.privacy.policy import policy_of
 from tsunagu.privacy.records import existence_sensitivity, record_item
 from tsunagu.vault.node import Node
 from tsunagu.work.child import ChildView, summary, visibility
+from tsunagu.work.classes import class_of_child
 from tsunagu.work.facesheet import FaceSheet, build_face_sheet
 from tsunagu.work.identities import register_identities
 
@@ -40,7 +42,10 @@ def household_view(
         born = row.get("birth_date")
         identity = {"氏名": str(row.get("full_name") or ""), "よみ": str(row.get("reading") or ""),
                     "生年月日": born.isoformat() if isinstance(born, date) else ""}
+    # The class as the child page's face sheet shows it (``work.classes``): asked of the schools for this one item.
+    school_class = class_of_child(session, subject, purpose, person_id, view.relationship, read=read,
+                                  catalog=catalog_of(session), nodes=nodes, manifests=manifests, key=key)
     sheet = build_face_sheet(session, subject, purpose, person_id, view.relationship, identity=identity,
                              reasons=view.reasons, plans=view.plans, nodes=nodes, manifests=manifests, read=read,
-                             today=today or datetime.now(UTC).date(), key=key)
+                             today=today or datetime.now(UTC).date(), key=key, school_class=school_class)
     return view, sheet

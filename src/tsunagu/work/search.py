@@ -30,15 +30,30 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tsunagu.catalog import catalog_of
 from tsunagu.catalog.manifest import ManifestSet
 from tsunagu.ingest.dates import parse_date
 from tsunagu.ingest.normalize import name_key, reading_key
-from tsunagu.link.searchkeys import AZA, BIRTH, CLASS, NAME, READING, SearchKey, class_key, class_term, term_token
+from tsunagu.link.searchkeys import (
+    AZA,
+    BIRTH,
+    CLASS,
+    CLASS_ITEM,
+    NAME,
+    READING,
+    SearchKey,
+    class_key,
+    class_term,
+    term_token,
+)
 from tsunagu.privacy import AuditEvent, Subject, append
+from tsunagu.privacy.policy import policy_of
 from tsunagu.screen.runs.models import ScreeningResult
 from tsunagu.vault.node import Node
 from tsunagu.work.access import Scope, list_scope, record_listed, suspended_persons
 from tsunagu.work.candidates import latest_run
+from tsunagu.work.child import visibility
+from tsunagu.work.classes import class_visible, read_classes
 from tsunagu.work.errors import Invalid
 from tsunagu.work.identities import register_identities
 
@@ -86,6 +101,7 @@ class Found:
     school_code: str | None
     grade: int | None
     tier: str
+    school_class: str = ""  # 2組, where the roster releases it for the purpose and the user may see it
 
 
 @dataclass
@@ -239,14 +255,22 @@ def search_children(
         reason=f"検索（検索語の種類: {'・'.join(kinds)}、該当 {result.total}人、表示 {len(shown)}人）",
     ), key=key)
     ids = [p for p, *_ in shown]
-    record_listed(session, subject, decision, ACTION, purpose, ids, key=key)
+    # The class of each child shown, by the face sheet's rule (``work.classes``) under the user's
+    # relationship to that child; the entry of a child whose class was asked for names the item
+    # (never the class itself, as the search's entry names 組 and not the class typed).
+    catalog, policy = catalog_of(session), policy_of(session)
+    with_class = [p for p, school_code, *_ in shown if class_visible(catalog, visibility(
+        policy, subject, "child.items.read", purpose, scope.relationship_to(p, school_code), False))]
+    record_listed(session, subject, decision, ACTION, purpose, [p for p in ids if p not in with_class], key=key)
+    record_listed(session, subject, decision, ACTION, purpose, with_class, key=key, items=(CLASS_ITEM,))
+    classes = read_classes(nodes, manifests, session, subject, purpose, with_class)
     identity = register_identities(nodes, manifests, session, subject, purpose, ids)
     for person_id, school_code, grade_no, tier in shown:
         found = identity.get(person_id, {})
         birth = found.get("birth_date")
         result.rows.append(Found(
             person_id, str(found.get("full_name") or ""), str(found.get("reading") or ""),
-            birth if isinstance(birth, date) else None, school_code, grade_no, tier,
+            birth if isinstance(birth, date) else None, school_code, grade_no, tier, classes.get(person_id, ""),
         ))
     # In 50音 order of the reading, as a register is read (children without a name shown last).
     result.rows.sort(key=lambda f: (not f.reading, f.reading, f.birth_date or date.max, f.person_id))

@@ -26,6 +26,7 @@ class FoundChild(BaseModel):
     school_name: str | None
     grade: int | None
     grade_label: str
+    school_class: str  # 2組, where the roster releases it for the purpose and the user may see it; else empty
     tier: str
 
 
@@ -58,5 +59,6 @@ def api_search(
         school_code=result.school, grade=result.grade, class_label=result.class_label,
         results=[FoundChild(person_id=r.person_id, name=r.name, reading=r.reading, birth_date=r.birth_date,
                             school_code=r.school_code, school_name=names.get(r.school_code or ""),
-                            grade=r.grade, grade_label=grade_label(r.grade), tier=r.tier) for r in result.rows],
+                            grade=r.grade, grade_label=grade_label(r.grade), school_class=r.school_class,
+                            tier=r.tier) for r in result.rows],
     )
