@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=50_000)
     parser.add_argument("--municipalities", type=int, default=5)
     parser.add_argument("--seed", type=int, default=26)
-    parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
+    parser.add_argument("--engines", nargs="*", default=["duckdb", "spark"], help="none: only make the prefecture")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--driver-memory", default="6g", help="Spark's driver (in local mode, all of Spark)")
     parser.add_argument("--shuffle-partitions", type=int, default=4)
@@ -143,9 +143,6 @@ def main() -> None:
     if args.worker:
         worker(args.worker[0], Path(args.worker[1]), args.homes, args.assignment, args)
         return
-    import polars as pl
-
-    from tsunagu.prefecture.persons import same_persons
     from tsunagu.synth.prefecture import generate_prefecture
 
     work = args.work or Path(f"/tmp/tsunagu-bench-prefecture-{args.children}")
@@ -165,7 +162,12 @@ def main() -> None:
         print(f"homes: {ingest_seconds} s", flush=True)
         made.write_text(json.dumps({"moved": moved, "synth_seconds": synth_seconds, "ingest_seconds": ingest_seconds,
                                     "homes": [str(h) for h in homes]}), encoding="utf-8")
+    if not args.engines:
+        return
     runs: dict[str, Any] = {}
+    if args.reuse:  # an engine run earlier on this prefecture (its own invocation) is kept beside the new ones
+        for saved in sorted(work.glob("run-*.json")):
+            runs[saved.stem.removeprefix("run-")] = json.loads(saved.read_text(encoding="utf-8"))
     for engine in args.engines:
         assignment = work / f"assignment-{engine}.parquet"
         cmd = [sys.executable, __file__, "--worker", engine, str(work / "synth" / "truth"), "--assignment",
@@ -174,8 +176,19 @@ def main() -> None:
         print(f"{engine}: linking … (log: {work / f'{engine}.log'})", flush=True)
         report, figures = _measured(cmd, work / f"{engine}.log")
         runs[engine] = {**figures, **report}
+        (work / f"run-{engine}.json").write_text(json.dumps(runs[engine], ensure_ascii=False, default=str),
+                                                  encoding="utf-8")
         print(f"{engine}: {figures} precision {report['evaluation']['precision']:.4f}"
               f" recall {report['evaluation']['recall']:.4f}", flush=True)
+        _write(args, work, runs, moved, synth_seconds, ingest_seconds)  # each engine's figures as soon as they exist
+
+
+def _write(args: argparse.Namespace, work: Path, runs: dict[str, Any], moved: int, synth_seconds: float,
+           ingest_seconds: float) -> None:
+    import polars as pl
+
+    from tsunagu.prefecture.persons import same_persons
+
     result: dict[str, Any] = {
         "children": args.children, "municipalities": args.municipalities, "seed": args.seed,
         "released_children": next(iter(runs.values()))["children"] if runs else None,
@@ -196,7 +209,6 @@ def main() -> None:
     path = RESULTS / f"bench-prefecture-{args.children}.json"
     path.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"written: {path}")
-
 
 if __name__ == "__main__":
     main()
