@@ -55,10 +55,13 @@ def _tree(root: int, cpu: dict[int, float]) -> int:
     return total
 
 
-def _measured(cmd: list[str]) -> tuple[dict[str, Any], dict[str, float]]:
+def _measured(cmd: list[str], log: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = os.getloadavg()
     started = time.perf_counter()
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # stderr to a file: a long run's progress (each of Splink's steps) can be followed with tail -f
+    with log.open("w", encoding="utf-8") as err_file:
+        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err_file, text=True)
     peak = [0]
     cpu: dict[int, float] = {}
     done = threading.Event()
@@ -70,17 +73,19 @@ def _measured(cmd: list[str]) -> tuple[dict[str, Any], dict[str, float]]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out, err = process.communicate()
+    out, _ = process.communicate()
     done.set()
     sampler.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
-        raise SystemExit(f"{cmd[-1]} failed:\n{err[-3000:]}")
+        raise SystemExit(f"{cmd[-1]} failed:\n{log.read_text(encoding='utf-8')[-3000:]}")
     waited = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    figures = {"wall_seconds": round(time.perf_counter() - started, 1),
+    figures: dict[str, Any] = {"wall_seconds": round(time.perf_counter() - started, 1),
                # the larger of: what was waited for (rusage), and the process tree sampled every 0.2 s
                "cpu_seconds": round(max(waited, sum(cpu.values())), 1),
-               "peak_mb": round(peak[0] / 2**20)}
+               "peak_mb": round(peak[0] / 2**20),
+               "load_average_before": [round(x, 2) for x in load_before],
+               "load_average_after": [round(x, 2) for x in os.getloadavg()]}
     return json.loads(out.strip().splitlines()[-1]), figures
 
 
@@ -106,11 +111,16 @@ def _homes(synth: Path, work: Path) -> list[Path]:
     return homes
 
 
-def worker(engine: str, truth: Path, homes: list[Path], assignment: Path) -> None:
+def worker(engine: str, truth: Path, homes: list[Path], assignment: Path, args: argparse.Namespace) -> None:
     """One engine's run, in its own process; prints one line of JSON."""
+    from tsunagu.prefecture.engine import DuckDBOptions, SparkOptions
     from tsunagu.prefecture.link import evaluate, link_prefecture
 
-    result = link_prefecture(homes, engine, as_of=AS_OF)
+    scratch = assignment.parent / "scratch"
+    spark = SparkOptions(driver_memory=args.driver_memory, shuffle_partitions=args.shuffle_partitions,
+                         local_dir=str(scratch / "spark"))
+    duckdb = DuckDBOptions(memory_limit=args.duckdb_memory, temp_dir=str(scratch / "duckdb"))
+    result = link_prefecture(homes, engine, as_of=AS_OF, spark=spark, duckdb=duckdb)
     result.persons.assignment.write_parquet(assignment)
     print(json.dumps({**result.summary(), "evaluation": evaluate(result, truth)}, ensure_ascii=False, default=str))
 
@@ -120,44 +130,74 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=50_000)
     parser.add_argument("--municipalities", type=int, default=5)
     parser.add_argument("--seed", type=int, default=26)
-    parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
+    parser.add_argument("--engines", nargs="*", default=["duckdb", "spark"], help="none: only make the prefecture")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--driver-memory", default="6g", help="Spark's driver (in local mode, all of Spark)")
+    parser.add_argument("--shuffle-partitions", type=int, default=4)
+    parser.add_argument("--duckdb-memory", default="6GB", help="DuckDB's memory_limit")
+    parser.add_argument("--reuse", action="store_true", help="keep WORK's prefecture and homes if they are there")
     parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "TRUTH"), help=argparse.SUPPRESS)
     parser.add_argument("--homes", nargs="*", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--assignment", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker[0], Path(args.worker[1]), args.homes, args.assignment)
+        worker(args.worker[0], Path(args.worker[1]), args.homes, args.assignment, args)
         return
-    import polars as pl
-
-    from tsunagu.prefecture.persons import same_persons
     from tsunagu.synth.prefecture import generate_prefecture
 
     work = args.work or Path(f"/tmp/tsunagu-bench-prefecture-{args.children}")
-    started = time.perf_counter()
-    summary = generate_prefecture(args.children, args.municipalities, args.seed, "default", work / "synth")
-    synth_seconds = round(time.perf_counter() - started, 1)
-    started = time.perf_counter()
-    homes = _homes(work / "synth", work)
-    ingest_seconds = round(time.perf_counter() - started, 1)
+    made = work / "made.json"
+    if args.reuse and made.is_file():  # the same prefecture again (another engine, other settings)
+        earlier = json.loads(made.read_text(encoding="utf-8"))
+        moved, synth_seconds, ingest_seconds = earlier["moved"], earlier["synth_seconds"], earlier["ingest_seconds"]
+        homes = [Path(h) for h in earlier["homes"]]
+    else:
+        started = time.perf_counter()
+        moved = generate_prefecture(args.children, args.municipalities, args.seed, "default", work / "synth").moved_children
+        synth_seconds = round(time.perf_counter() - started, 1)
+        print(f"synth: {synth_seconds} s", flush=True)
+        started = time.perf_counter()
+        homes = _homes(work / "synth", work)
+        ingest_seconds = round(time.perf_counter() - started, 1)
+        print(f"homes: {ingest_seconds} s", flush=True)
+        made.write_text(json.dumps({"moved": moved, "synth_seconds": synth_seconds, "ingest_seconds": ingest_seconds,
+                                    "homes": [str(h) for h in homes]}), encoding="utf-8")
+    if not args.engines:
+        return
     runs: dict[str, Any] = {}
+    if args.reuse:  # an engine run earlier on this prefecture (its own invocation) is kept beside the new ones
+        for saved in sorted(work.glob("run-*.json")):
+            runs[saved.stem.removeprefix("run-")] = json.loads(saved.read_text(encoding="utf-8"))
     for engine in args.engines:
         assignment = work / f"assignment-{engine}.parquet"
         cmd = [sys.executable, __file__, "--worker", engine, str(work / "synth" / "truth"), "--assignment",
-               str(assignment), "--homes", *map(str, homes)]
-        print(f"{engine}: linking …", flush=True)
-        report, figures = _measured(cmd)
+               str(assignment), "--driver-memory", args.driver_memory, "--shuffle-partitions",
+               str(args.shuffle_partitions), "--duckdb-memory", args.duckdb_memory, "--homes", *map(str, homes)]
+        print(f"{engine}: linking … (log: {work / f'{engine}.log'})", flush=True)
+        report, figures = _measured(cmd, work / f"{engine}.log")
         runs[engine] = {**figures, **report}
+        (work / f"run-{engine}.json").write_text(json.dumps(runs[engine], ensure_ascii=False, default=str),
+                                                  encoding="utf-8")
         print(f"{engine}: {figures} precision {report['evaluation']['precision']:.4f}"
               f" recall {report['evaluation']['recall']:.4f}", flush=True)
+        _write(args, work, runs, moved, synth_seconds, ingest_seconds)  # each engine's figures as soon as they exist
+
+
+def _write(args: argparse.Namespace, work: Path, runs: dict[str, Any], moved: int, synth_seconds: float,
+           ingest_seconds: float) -> None:
+    import polars as pl
+
+    from tsunagu.prefecture.persons import same_persons
+
     result: dict[str, Any] = {
         "children": args.children, "municipalities": args.municipalities, "seed": args.seed,
         "released_children": next(iter(runs.values()))["children"] if runs else None,
-        "moved_children": summary.moved_children, "synth_seconds": synth_seconds,
+        "moved_children": moved, "synth_seconds": synth_seconds,
+        "settings": {"spark_master": "local[2]", "spark_driver_memory": args.driver_memory,
+                     "spark_shuffle_partitions": args.shuffle_partitions, "duckdb_memory_limit": args.duckdb_memory},
         "ingest_register_seconds": ingest_seconds, "runs": runs,
         "machine": {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
-                    "note": "shared by eight sessions during the run: wall times are noisy, CPU seconds less so"},
+                    "note": "shared with other sessions during the run: wall times are noisy, CPU seconds less so"},
     }
     if {"duckdb", "spark"} <= set(runs):
         a = pl.read_parquet(work / "assignment-duckdb.parquet")
@@ -169,7 +209,6 @@ def main() -> None:
     path = RESULTS / f"bench-prefecture-{args.children}.json"
     path.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"written: {path}")
-
 
 if __name__ == "__main__":
     main()

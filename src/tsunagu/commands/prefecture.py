@@ -12,7 +12,7 @@ from rich.table import Table
 from tsunagu.commands.common import JsonOption, console, emit_json, reported_errors
 
 if TYPE_CHECKING:
-    from tsunagu.prefecture.engine import SparkOptions
+    from tsunagu.prefecture.engine import DuckDBOptions, SparkOptions
 
 prefecture_app = typer.Typer(help="都道府県（市町村をまたぐ名寄せと統計）")
 
@@ -22,14 +22,18 @@ MasterOption = typer.Option("local[2]", "--master", help="Spark のマスターU
 MemoryOption = typer.Option("4g", "--driver-memory", help="Spark ドライバのメモリ")
 PartitionsOption = typer.Option(4, "--shuffle-partitions", min=1, help="Spark のシャッフルのパーティション数")
 CheckpointOption = typer.Option(None, "--checkpoint-dir", help="Spark の中間結果の置き場所（クラスタでは全ノードから読める場所）")
+LocalDirOption = typer.Option(None, "--local-dir", help="Spark が溢れたデータを書く場所（spark.local.dir、既定: 一時フォルダ）")
+DuckDBMemoryOption = typer.Option(None, "--memory-limit", help="DuckDB のメモリ上限（例: 6GB、既定: DuckDB の既定＝機械の8割）")
 AsOfOption = typer.Option(None, "--as-of", help="基準日（YYYY-MM-DD、既定: 今日）。この日に18歳未満の子どもが対象")
 
 
-def _options(master: str, driver_memory: str, shuffle_partitions: int, checkpoint_dir: str | None) -> SparkOptions:
-    from tsunagu.prefecture.engine import SparkOptions  # the CLI starts without polars and Splink
+def _options(master: str, driver_memory: str, shuffle_partitions: int, checkpoint_dir: str | None,
+             local_dir: str | None, memory_limit: str | None) -> tuple[SparkOptions, DuckDBOptions]:
+    from tsunagu.prefecture.engine import DuckDBOptions, SparkOptions  # the CLI starts without polars and Splink
 
-    return SparkOptions(master=master, driver_memory=driver_memory, shuffle_partitions=shuffle_partitions,
-                        checkpoint_dir=checkpoint_dir)
+    return (SparkOptions(master=master, driver_memory=driver_memory, shuffle_partitions=shuffle_partitions,
+                         checkpoint_dir=checkpoint_dir, local_dir=local_dir),
+            DuckDBOptions(memory_limit=memory_limit))
 
 
 @prefecture_app.command("link")
@@ -40,6 +44,8 @@ def link(
     driver_memory: str = MemoryOption,
     shuffle_partitions: int = PartitionsOption,
     checkpoint_dir: str | None = CheckpointOption,
+    local_dir: str | None = LocalDirOption,
+    memory_limit: str | None = DuckDBMemoryOption,
     as_of: str | None = AsOfOption,
     truth: Path | None = typer.Option(None, "--truth", help="合成の県の truth フォルダ（精度を測る）"),
     out: Path | None = typer.Option(None, "--out", help="複数の市町村で見つかった子ども（市町村コードと宛名番号）のCSV"),
@@ -50,8 +56,8 @@ def link(
 
     with reported_errors(ValueError, FileNotFoundError):
         day = date.fromisoformat(as_of) if as_of else date.today()
-        options = _options(master, driver_memory, shuffle_partitions, checkpoint_dir)
-        result = link_prefecture(homes, engine, as_of=day, spark=options)
+        options, duckdb = _options(master, driver_memory, shuffle_partitions, checkpoint_dir, local_dir, memory_limit)
+        result = link_prefecture(homes, engine, as_of=day, spark=options, duckdb=duckdb)
         summary = result.summary()
         if truth is not None:
             summary["evaluation"] = evaluate(result, truth)
@@ -84,6 +90,8 @@ def stats(
     driver_memory: str = MemoryOption,
     shuffle_partitions: int = PartitionsOption,
     checkpoint_dir: str | None = CheckpointOption,
+    local_dir: str | None = LocalDirOption,
+    memory_limit: str | None = DuckDBMemoryOption,
     as_of: str | None = AsOfOption,
     k: int = typer.Option(10, "--k", min=2, help="この人数未満のセルを秘匿する"),
     json_out: JsonOption = False,
@@ -94,8 +102,8 @@ def stats(
 
     with reported_errors(ValueError):
         day = date.fromisoformat(as_of) if as_of else date.today()
-        options = _options(master, driver_memory, shuffle_partitions, checkpoint_dir)
-        tables = prefecture_tables(homes, engine, as_of=day, k=k, spark=options)
+        options, duckdb = _options(master, driver_memory, shuffle_partitions, checkpoint_dir, local_dir, memory_limit)
+        tables = prefecture_tables(homes, engine, as_of=day, k=k, spark=options, duckdb=duckdb)
     if json_out:
         emit_json({"as_of": day, "k": k, "tables": [t.public() for t in tables]})
         return

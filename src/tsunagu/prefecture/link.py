@@ -31,6 +31,7 @@ class PrefectureLink:
     seconds: dict[str, float]
     released: pl.DataFrame  # the released children (release.RELEASED_SCHEMA): kept in memory, never written
     notes: list[str] = field(default_factory=list)
+    steps: dict[str, float] = field(default_factory=dict)  # seconds of each of Splink's steps in "score"
 
     def across(self) -> pl.DataFrame:
         """Children found in more than one municipality's register: person, municipality, 宛名番号."""
@@ -47,13 +48,13 @@ class PrefectureLink:
             "persons": self.persons.assignment["person"].n_unique(),
             "persons_in_several_municipalities": across["person"].n_unique(),
             "links": self.persons.links.height, "review_pairs": self.persons.review,
-            "seconds": self.seconds, "notes": self.notes,
+            "seconds": self.seconds, "score_steps": self.steps, "notes": self.notes,
         }
 
 
 def link_prefecture(homes: Sequence[Path], engine_name: str, *, as_of: date | None = None,
                     spark: engine.SparkOptions | None = None, bands: Thresholds | None = None,
-                    purpose: str = "prefecture_linkage") -> PrefectureLink:
+                    purpose: str = "prefecture_linkage", duckdb: engine.DuckDBOptions | None = None) -> PrefectureLink:
     if engine_name not in engine.ENGINES:
         raise PrefectureInputError(f"エンジンは {' / '.join(engine.ENGINES)} のどれかです: {engine_name}")
     seconds: dict[str, float] = {}
@@ -61,13 +62,13 @@ def link_prefecture(homes: Sequence[Path], engine_name: str, *, as_of: date | No
     released = release(homes, purpose, as_of or date.today())
     seconds["release"] = round(time.perf_counter() - started, 3)
     mark = time.perf_counter()
-    scores = engine.score(released.children, engine_name, bands=bands, spark=spark)
+    scores = engine.score(released.children, engine_name, bands=bands, spark=spark, duckdb=duckdb)
     seconds["score"] = round(time.perf_counter() - mark, 3)
     mark = time.perf_counter()
     persons = assign_persons(released.children, scores.pairs, bands)
     seconds["persons"] = round(time.perf_counter() - mark, 3)
     return PrefectureLink(engine_name, released.municipalities, released.children.height, persons, seconds,
-                          released.children, [*released.notes, *scores.notes])
+                          released.children, [*released.notes, *scores.notes], scores.steps)
 
 
 def true_pairs(truth: Path) -> pl.DataFrame:

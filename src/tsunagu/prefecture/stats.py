@@ -62,8 +62,9 @@ def moves_spec(result: PrefectureLink, children: pl.DataFrame, names: dict[str, 
 
 
 def prefecture_tables(homes: Sequence[Path], engine_name: str, *, as_of: date, k: int = DEFAULT_K,
-                      spark: engine.SparkOptions | None = None, bands: Thresholds | None = None) -> list[StatTable]:
-    result = link_prefecture(homes, engine_name, as_of=as_of, spark=spark, bands=bands, purpose=PURPOSE)
+                      spark: engine.SparkOptions | None = None, bands: Thresholds | None = None,
+                      duckdb: engine.DuckDBOptions | None = None) -> list[StatTable]:
+    result = link_prefecture(homes, engine_name, as_of=as_of, spark=spark, bands=bands, purpose=PURPOSE, duckdb=duckdb)
     children = result.released
     specs = [residents_spec(children, result.municipalities, as_of), moves_spec(result, children, result.municipalities)]
     return publish_all(specs, k)
