@@ -14,7 +14,7 @@ from support.hubs import hub_of
 from tsunagu.screen import evaluate
 from tsunagu.screen.reasons import REASON_DTYPE
 from tsunagu.screen.runs.inputs import gather
-from tsunagu.screen.runs.rows import COLUMNS, result_rows
+from tsunagu.screen.runs.rows import COLUMNS, listed_rows, result_rows
 
 AS_OF = date(2026, 10, 31)
 _RANK = {"重点支援": 4, "予防的支援": 3, "見守り": 2, "対象外": 1}
@@ -54,10 +54,13 @@ def _oracle(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previous: 
 
 
 def _compare(results: pl.DataFrame, people: pl.DataFrame, previous: dict[str, str], ever: set[str]) -> None:
-    built = result_rows(results, people, AS_OF,
-                        pl.DataFrame({"person_id": list(previous), "tier": list(previous.values())},
-                                     schema={"person_id": pl.String, "tier": pl.String}),
-                        pl.DataFrame({"person_id": sorted(ever)}, schema={"person_id": pl.String}), "run-1")
+    base = result_rows(results.drop("in_list", "list_rank"), people, AS_OF,
+                       pl.DataFrame({"person_id": list(previous), "tier": list(previous.values())},
+                                    schema={"person_id": pl.String, "tier": pl.String}), "run-1")
+    # the list as listsize.fill gives it: a row per child, in_list never missing
+    listing = results.select("person_id", pl.col("in_list").fill_null(False), "list_rank").sample(fraction=1.0,
+                                                                                                   shuffle=True, seed=3)
+    built = listed_rows(base, listing, pl.DataFrame({"person_id": sorted(ever)}, schema={"person_id": pl.String}))
     assert built.columns == list(COLUMNS)
     expected = _oracle(results, people, AS_OF, previous, ever, "run-1")
     assert built.height == len(expected)

@@ -103,15 +103,11 @@ def _ages(birth: pl.Series, as_of: date) -> pl.Series:
 
 
 def result_rows(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previous: pl.DataFrame,
-                ever: pl.DataFrame, run_id: str) -> pl.DataFrame:
-    """The stored columns (``COLUMNS``) of every child of a part, in the results' order.
-
-    ``previous``: person_id and tier of the latest earlier run; ``ever``: person_id of everyone ever
-    listed before.
-    """
+                run_id: str) -> pl.DataFrame:
+    """The stored columns of every child of a part that do not depend on the list (``listed_rows``
+    adds those), in the results' order; ``previous``: person_id and tier of the latest earlier run."""
     frame = results.join(people.select("person_id", "birth_date", "school_code", "grade"), on="person_id", how="left",
                          maintain_order="left")
-    listed = pl.col("in_list").fill_null(False)
     before = (frame.select("person_id").join(previous.rename({"tier": "_before"}), on="person_id", how="left",
                                              maintain_order="left")["_before"])
     now_rank = pl.col("tier").replace_strict(_RANK, return_dtype=pl.Int64)
@@ -131,13 +127,23 @@ def result_rows(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previo
         pl.col("benefit_only").fill_null(False).alias("benefit_only"),
         pl.col("known_to_support").fill_null(False).alias("known_to_support"),
         _string_list(frame, "known_by").alias("known_by"),
-        (listed & ~pl.col("known_to_support").fill_null(False)).alias("no_mark"),
-        (listed & ~pl.col("person_id").is_in(ever["person_id"].implode())).alias("first_flag"),
         trend.alias("trend"),
         "school_code",
         "grade",
         _ages(frame["birth_date"], as_of),
         stale,
-        listed.alias("in_list"),
-        "list_rank",
     )
+
+
+def listed_rows(rows: pl.DataFrame, listing: pl.DataFrame, ever: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (``result_rows``) with the list's columns, in ``COLUMNS`` order. ``listing``:
+    person_id, in_list and list_rank of the list filled over every child (listsize.fill); ``ever``:
+    person_id of everyone ever listed before."""
+    listed = pl.col("in_list").fill_null(False)
+    return (rows.join(listing.select("person_id", "in_list", "list_rank"), on="person_id", how="left",
+                      maintain_order="left")
+            .with_columns(
+                (listed & ~pl.col("known_to_support")).alias("no_mark"),
+                (listed & ~pl.col("person_id").is_in(ever["person_id"].implode())).alias("first_flag"),
+                listed.alias("in_list"))
+            .select(COLUMNS))

@@ -29,15 +29,15 @@ from tsunagu.screen.listsize import ListFill, fill
 from tsunagu.screen.model import TIERS
 from tsunagu.screen.runs.inputs import ScreeningInputs, gather
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
-from tsunagu.screen.runs.rows import COLUMNS, result_rows
+from tsunagu.screen.runs.rows import COLUMNS, listed_rows, result_rows
 from tsunagu.store.bulk import bulk_insert, column_rows, read_frame
 from tsunagu.store.dialects import dialect_of
 from tsunagu.vault import schema
 from tsunagu.vault.node import LocalNode, Node
 
 NOT_LISTED = TIERS[-1]
-# Children evaluated (and their results written) at a time: the wide frame of every indicator's
-# value and evidence, and the result rows, are per part; only the inputs are whole-municipality.
+# Children evaluated at a time: the wide frame of every indicator's value and evidence is per part;
+# the inputs are whole-municipality, and so are the parts' result rows until the list is filled.
 # A part of 50,000 took about 0.7 GB at its peak (100,000 children, stage_memory.py).
 PARTITION_PEOPLE = 25_000
 
@@ -101,9 +101,19 @@ def partitions(people: pl.DataFrame, observations: pl.DataFrame,
     theirs). Every indicator and rule reads one child's values only, so a child's result does
     not depend on who else is in the part; the parts' results in order are the whole run's.
     An empty population still gives one (empty) part: the run's counts come from it."""
-    for start in range(0, max(people.height, 1), size):
-        part = people.slice(start, size)
-        yield part, observations.filter(pl.col("person_id").is_in(part["person_id"].implode()))
+    # Each observation's part number, found once by one join: a filter on the person ids of each
+    # part in turn hashed every observation's person id once per part.
+    numbered = people.select("person_id", (pl.int_range(0, pl.len(), dtype=pl.UInt32) // size).alias("_part"))
+    part_of = observations.select("person_id").join(numbered, on="person_id", how="left",
+                                                    maintain_order="left")["_part"]
+    for number, start in enumerate(range(0, max(people.height, 1), size)):
+        yield people.slice(start, size), observations.filter(part_of == number)
+
+
+# What evaluate is given while the list is not filled yet: no child listed. The list is filled once
+# every part is evaluated (its size is a share of all children) and joined to each part's rows.
+_LIST_PENDING = (pl.DataFrame(schema={"person_id": pl.String, "in_list": pl.Boolean, "list_rank": pl.Int64}),
+                 ListFill(share=0.0, capacity=0, listed=0, beyond=0, overflow=0))
 
 
 @dataclass
@@ -120,13 +130,14 @@ class _Totals:
     worse: int = 0
     list_fill: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, counts: dict[str, Any], rows: pl.DataFrame) -> None:
+    def add(self, counts: dict[str, Any]) -> None:
         for tier, count in counts["by_tier"].items():
             self.by_tier[tier] = self.by_tier.get(tier, 0) + int(count)
         self.benefit_only_flags += int(counts["benefit_only_flags"])
         self.stigma_guard_capped += int(counts["stigma_guard_capped"])
         self.known_to_support += int(counts["known_to_support"])
-        self.list_fill = counts  # the list is filled over everyone: every part reports the same fill
+
+    def add_listed(self, rows: pl.DataFrame) -> None:
         listed = rows.filter(pl.col("in_list"))
         self.listed += listed.height
         self.no_mark += int(listed["no_mark"].sum())
@@ -139,15 +150,6 @@ class _Totals:
         return {"by_tier": dict(self.by_tier), "benefit_only_flags": self.benefit_only_flags,
                 "stigma_guard_capped": self.stigma_guard_capped, "known_to_support": self.known_to_support,
                 **fill_counts}
-
-
-def _whole_list(rule_set: RuleSet, as_of: date, inputs: ScreeningInputs) -> tuple[pl.DataFrame, ListFill]:
-    """The list filled over every child of a run evaluated in parts: a first pass over the parts keeps
-    only what the list's order reads (a few columns per child), then one fill over all of them. The
-    second pass evaluates each part again with this list, so a part never holds the whole run."""
-    evidence = [evaluate(rule_set, as_of, people, observations).evidence
-                for people, observations in partitions(inputs.people, inputs.observations, PARTITION_PEOPLE)]
-    return fill(pl.concat([e for e in evidence if e is not None]), rule_set.settings.list_share, as_of)
 
 
 def _link_run(session: Session) -> tuple[str | None, str | None]:
@@ -209,11 +211,24 @@ def run_screening(session: Session, nodes: Mapping[str, Node], manifests: Manife
     ))
     session.flush()
     totals = _Totals()
-    listing = _whole_list(rule_set, as_of, inputs) if inputs.people.height > PARTITION_PEOPLE else None
+    # One evaluation per part: its rows are kept (the JSON texts, not the wide frame of every
+    # indicator) until the list, filled over every child, gives them their list columns. Each
+    # part used to be evaluated twice, once for the list's order and once for its rows.
+    parts: list[pl.DataFrame] = []
+    evidence: list[pl.DataFrame] = []
     for people, observations in partitions(inputs.people, inputs.observations, PARTITION_PEOPLE):
-        result = evaluate(rule_set, as_of, people, observations, listing=listing)
-        rows = result_rows(result.results, people, as_of, previous, ever, run_id)
-        totals.add(result.counts, rows)
+        result = evaluate(rule_set, as_of, people, observations, listing=_LIST_PENDING)
+        totals.add(result.counts)
+        assert result.evidence is not None
+        evidence.append(result.evidence)
+        parts.append(result_rows(result.results, people, as_of, previous, run_id))
+        del result, people, observations
+    listing, list_fill = fill(pl.concat(evidence), rule_set.settings.list_share, as_of)
+    totals.list_fill = list_fill.as_dict()
+    del evidence
+    while parts:
+        rows = listed_rows(parts.pop(0), listing, ever)
+        totals.add_listed(rows)
         if rows.height:
             _write(session.connection(), rows)
     counts = totals.counts
