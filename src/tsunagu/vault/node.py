@@ -368,7 +368,7 @@ def _frame(conn: Connection, query: object, params: Mapping[str, object] | None 
         # A batch of driver rows at a time: a department's whole answer (millions of observations
         # for a screening run) as Python tuples took several times the memory of its frame.
         parts: list[pl.DataFrame] = []
-        with _no_cycle_collection():
+        with no_cycle_collection():
             while rows := result.cursor.fetchmany(FETCH_BATCH_ROWS):
                 parts.append(_to_frame(columns, list(rows)))
     finally:
@@ -379,7 +379,7 @@ def _frame(conn: Connection, query: object, params: Mapping[str, object] | None 
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
+def no_cycle_collection() -> Iterator[None]:
     """The cycle collector off while driver rows become columns: the rows are millions of tuples of
     plain values (no cycles to find), and the collections their allocation set off walked every
     live object again and again — a fifth of the CPU time of a screening run's answers (4 million
