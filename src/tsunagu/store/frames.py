@@ -10,6 +10,7 @@ equal).
 from __future__ import annotations
 
 import hashlib
+import io
 from typing import Any
 
 import polars as pl
@@ -24,8 +25,15 @@ def hash_csv(hasher: Any, frame: pl.DataFrame, slice_rows: int = DIGEST_SLICE_RO
         hasher.update(frame.write_csv().encode("utf-8"))
         return
     for start in range(0, frame.height, slice_rows):
-        text = frame.slice(start, slice_rows).write_csv(include_header=start == 0)
-        hasher.update(text.encode("utf-8"))
+        hasher.update(_csv_bytes(frame.slice(start, slice_rows), include_header=start == 0))
+
+
+def _csv_bytes(frame: pl.DataFrame, *, include_header: bool) -> bytes:
+    """``frame.write_csv(...).encode()``: polars writes UTF-8 bytes, which ``write_csv()`` without a
+    file decodes into a Python string — only to be encoded again for the hash."""
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=include_header)
+    return buffer.getvalue()
 
 
 def csv_sha256(frame: pl.DataFrame, slice_rows: int = DIGEST_SLICE_ROWS) -> str:
@@ -45,5 +53,4 @@ def hash_csv_sorted(hasher: Any, frame: pl.DataFrame, by: list[str], slice_rows:
     order = frame.select(pl.arg_sort_by(by).alias("row"))["row"]
     for start in range(0, frame.height, slice_rows):
         rows = order.slice(start, slice_rows)
-        text = frame.select(pl.all().gather(rows)).write_csv(include_header=start == 0)
-        hasher.update(text.encode("utf-8"))
+        hasher.update(_csv_bytes(frame.select(pl.all().gather(rows)), include_header=start == 0))

@@ -9,11 +9,13 @@ This module is the in-process transport; the HTTP transport serves the same ``No
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol
@@ -245,7 +247,15 @@ class LocalNode:
             if not allowed:
                 self._refuse(conn, request, "items", "; ".join(f"{k}: {v}" for k, v in refused.items()) or "項目の指定がありません / no items")
             o, lo = schema.observations, schema.loads
-            pairs = [and_(o.c.item_id == item, o.c.source.in_(sources)) for item, sources in allowed.items()]
+            item_id: ColumnElement[str] = o.c.item_id
+            source: ColumnElement[str] = o.c.source
+            if _mostly_asked(conn, allowed):
+                # Most of the vault is asked for (a screening run's answers): read the table in obs_id
+                # order instead of through the item index, whose rows SQLite then sorted into obs_id
+                # order in a temporary B-tree (the schools' 4.2 million rows: 13.4 -> 8.0 CPU s).
+                # ``|| ''`` leaves the text as it is and keeps the planner off the two indexes.
+                item_id, source = item_id.concat(""), source.concat("")
+            pairs = [and_(item_id == item, source.in_(sources)) for item, sources in allowed.items()]
             query = (
                 select(o.c.source, o.c.local_id, o.c.item_id, o.c.value_text, o.c.value_num, o.c.value_bool,
                        o.c.observed_on, lo.c.export_date.label("snapshot_date"))
@@ -325,6 +335,17 @@ class LocalNode:
         return NodeAnswer(self.department, request.request_id, frame, refused, digest)
 
 
+def _mostly_asked(conn: Connection, allowed: Mapping[str, list[str]]) -> bool:
+    """On SQLite, whether the asked items' observations are at least half the table's rows (counted
+    on the item index: a few hundredths of a second for millions of rows)."""
+    if not dialect_of(conn).is_sqlite:
+        return False
+    o = schema.observations
+    asked = conn.execute(select(func.count()).select_from(o).where(o.c.item_id.in_(sorted(allowed)))).scalar_one()
+    span = conn.execute(select(func.max(o.c.obs_id) - func.min(o.c.obs_id) + 1)).scalar()
+    return span is not None and 2 * int(asked) >= int(span)
+
+
 def _unreadable_frame(found: Sequence[UnreadableRow], items: Mapping[str, Mapping[str | None, set[str]]],
                       ) -> pl.DataFrame:
     """Rows per (source, local_id, item_id, snapshot_date); rows whose key could not be read are counted
@@ -366,13 +387,29 @@ def _frame(conn: Connection, query: object, params: Mapping[str, object] | None 
         # A batch of driver rows at a time: a department's whole answer (millions of observations
         # for a screening run) as Python tuples took several times the memory of its frame.
         parts: list[pl.DataFrame] = []
-        while rows := result.cursor.fetchmany(FETCH_BATCH_ROWS):
-            parts.append(_to_frame(columns, list(rows)))
+        with no_cycle_collection():
+            while rows := result.cursor.fetchmany(FETCH_BATCH_ROWS):
+                parts.append(_to_frame(columns, list(rows)))
     finally:
         result.close()
     if len(parts) == 1:
         return parts[0]
     return pl.concat(parts, how="vertical_relaxed") if parts else _to_frame(columns, [])
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """The cycle collector off while driver rows become columns: the rows are millions of tuples of
+    plain values (no cycles to find), and the collections their allocation set off walked every
+    live object again and again — a fifth of the CPU time of a screening run's answers (4 million
+    rows at 100,000 children: 28.4 -> 22.2 CPU s)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _identity_frame(conn: Connection, query: Select[Any]) -> pl.DataFrame:
@@ -455,6 +492,10 @@ _LENIENT = frozenset(name for name, dtype in _TYPES.items() if dtype == pl.Float
 def _column(name: str, data: tuple[object, ...]) -> pl.Series:
     if name in _DATES:
         # SQLite hands dates back as ISO text (as SQLAlchemy's Date wrote them), PostgreSQL as dates.
+        if len(data) > SMALL_ANSWER_ROWS and all(isinstance(v, str) or v is None for v in data[:1000]):
+            parsed_at_once = _iso_dates(name, data)
+            if parsed_at_once is not None:
+                return parsed_at_once
         # Each distinct text is parsed once, in Python: polars' str.to_date has a fixed cost per call
         # that was a tenth of a child page's time (a dozen small answers, each with date columns).
         parsed = {v: date.fromisoformat(v) for v in set(data) if isinstance(v, str)}
@@ -462,3 +503,16 @@ def _column(name: str, data: tuple[object, ...]) -> pl.Series:
     if name in _BOOLEANS:
         return pl.Series(name, data, strict=False).cast(pl.Boolean)
     return pl.Series(name, data, dtype=_TYPES.get(name, _UTF8), strict=name not in _LENIENT)
+
+
+def _iso_dates(name: str, data: tuple[object, ...]) -> pl.Series | None:
+    """A large answer's ISO date texts parsed by polars at once (a Python date object per value, the
+    small answers' way, was most of the time of turning a department's answer into columns); None
+    when a value is not ``YYYY-MM-DD`` text, for the caller's own parsing to decide."""
+    try:
+        text = pl.Series(name, data, dtype=pl.Utf8)
+        dates = text.str.to_date("%Y-%m-%d", strict=True)
+    except (TypeError, pl.exceptions.PolarsError):
+        return None
+    ok = text.is_null() | (text.str.len_bytes() == 10)  # what date.fromisoformat reads: zero-padded
+    return dates if bool(ok.all()) else None

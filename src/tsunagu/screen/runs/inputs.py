@@ -23,7 +23,7 @@ from tsunagu.link.models import HouseholdMember, Person, PersonLink
 from tsunagu.screen.evaluate import OBSERVATION_SCHEMA, PEOPLE_SCHEMA
 from tsunagu.store.bulk import read_frame
 from tsunagu.store.frames import hash_csv, hash_csv_sorted
-from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
+from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest, no_cycle_collection
 
 REGISTRY = "resident_registry"
 SPINE_SOURCE = "juki_jumin"
@@ -212,7 +212,8 @@ class _Observations:
 def gather(session: Session, nodes: Mapping[str, Node], manifests: ManifestSet, catalog: Catalog,
            item_ids: frozenset[str], as_of: date, run_id: str, *, purpose: str = "screening") -> ScreeningInputs:
     require_basis(manifests)  # no source without a recorded ground (APPI art. 69(2)) is read
-    links, households = _links(session), _households(session)
+    with no_cycle_collection():  # the link index's rows as driver tuples first (vault.node)
+        links, households = _links(session), _households(session)
     refused: dict[str, str] = {}
     missing: list[str] = []
     # The register is the source its manifest declares (linkage.role: register), whatever its name.

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import Catalog
@@ -29,13 +29,15 @@ from tsunagu.screen.listsize import ListFill, fill
 from tsunagu.screen.model import TIERS
 from tsunagu.screen.runs.inputs import ScreeningInputs, gather
 from tsunagu.screen.runs.models import ScreeningResult, ScreeningRun
+from tsunagu.screen.runs.rows import COLUMNS, listed_rows, result_rows
+from tsunagu.store.bulk import bulk_insert, column_rows, read_frame
+from tsunagu.store.dialects import dialect_of
 from tsunagu.vault import schema
 from tsunagu.vault.node import LocalNode, Node
 
-_RANK = {tier: len(TIERS) - i for i, tier in enumerate(TIERS)}  # 重点支援 highest
 NOT_LISTED = TIERS[-1]
-# Children evaluated (and their results written) at a time: the wide frame of every indicator's
-# value and evidence, and the result rows, are per part; only the inputs are whole-municipality.
+# Children evaluated at a time: the wide frame of every indicator's value and evidence is per part;
+# the inputs are whole-municipality, and so are the parts' result rows until the list is filled.
 # A part of 50,000 took about 0.7 GB at its peak (100,000 children, stage_memory.py).
 PARTITION_PEOPLE = 25_000
 
@@ -64,50 +66,33 @@ class ScreeningReport:
     refused: dict[str, str] = field(default_factory=dict)
 
 
-def _previous(session: Session, as_of: date) -> tuple[dict[str, str], set[str]]:
-    """Tiers in the latest earlier run, and everyone ever listed before."""
+def _previous(session: Session, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Tiers in the latest earlier run (person_id, tier), and everyone ever listed before (person_id)."""
     last = session.execute(
         select(ScreeningRun.run_id).where(ScreeningRun.as_of <= as_of, ScreeningRun.finished_at.is_not(None))
         .order_by(ScreeningRun.as_of.desc(), ScreeningRun.started_at.desc()).limit(1)
     ).scalar()
-    tiers: dict[str, str] = {}
-    if last is not None:
-        tiers = dict(session.execute(select(ScreeningResult.person_id, ScreeningResult.tier)
-                                     .where(ScreeningResult.run_id == last)).all())
-    ever = set(session.scalars(select(ScreeningResult.person_id).where(ScreeningResult.in_list)).all())
-    return tiers, ever
+    conn, text = session.connection(), pl.Utf8()
+    tiers = read_frame(conn, select(ScreeningResult.person_id, ScreeningResult.tier)
+                       .where(ScreeningResult.run_id == (last or "")), {"person_id": text, "tier": text})
+    ever = read_frame(conn, select(ScreeningResult.person_id).where(ScreeningResult.in_list), {"person_id": text})
+    # One tier a person (the last row, as a dict built from the rows kept it).
+    return tiers.unique("person_id", keep="last", maintain_order=True), ever.unique()
 
 
-def _trend(tier: str, before: str | None) -> str:
-    if before is None:
-        return "new"
-    now, then = _RANK[tier], _RANK[before]
-    return "worse" if now > then else "better" if now < then else "same"
+def _write(conn: Connection, rows: pl.DataFrame) -> None:
+    """Straight to the driver's executemany: the ORM's bulk insert leaves out each row's null values,
+    so rows with and without a school or a list rank fell into separate statements (tens of
+    thousands of executes for 100,000 children), and built a parameter dict per row."""
+    converted = dialect_of(conn).is_sqlite
+    if converted:  # SQLite stores booleans as 0/1, as sqlite_driver_value would convert them one by one
+        rows = rows.with_columns(pl.col(pl.Boolean).cast(pl.Int64))
+    bulk_insert(conn, ScreeningResult.__table__, COLUMNS, column_rows(rows, COLUMNS),  # type: ignore[arg-type]
+                converted=converted)
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _rows(results: pl.DataFrame, people: pl.DataFrame, as_of: date, previous: dict[str, str], ever: set[str],
-          run_id: str) -> list[dict[str, Any]]:
-    frame = results.join(people.select("person_id", "birth_date", "school_code", "grade"), on="person_id", how="left")
-    rows = []
-    for r in frame.iter_rows(named=True):
-        listed = bool(r["in_list"])
-        reasons = r["reasons"] or []
-        rows.append({
-            "run_id": run_id, "person_id": r["person_id"], "tier": r["tier"], "domains": _json(r["domains"] or []),
-            "domain_scores": _json(r["domain_scores"]), "hard_rules": _json(r["hard_rules"] or []),
-            "reasons": _json(reasons), "benefit_only": bool(r["benefit_only"]),
-            "known_to_support": bool(r["known_to_support"]), "known_by": _json(r["known_by"] or []),
-            "no_mark": listed and not r["known_to_support"], "first_flag": listed and r["person_id"] not in ever,
-            "trend": _trend(r["tier"], previous.get(r["person_id"])), "school_code": r["school_code"],
-            "grade": r["grade"], "age": round((as_of - r["birth_date"]).days / 365.25, 2) if r["birth_date"] else None,
-            "stale_reasons": sum(1 for x in reasons if x.get("stale")),
-            "in_list": listed, "list_rank": r["list_rank"],
-        })
-    return rows
 
 
 def partitions(people: pl.DataFrame, observations: pl.DataFrame,
@@ -116,9 +101,19 @@ def partitions(people: pl.DataFrame, observations: pl.DataFrame,
     theirs). Every indicator and rule reads one child's values only, so a child's result does
     not depend on who else is in the part; the parts' results in order are the whole run's.
     An empty population still gives one (empty) part: the run's counts come from it."""
-    for start in range(0, max(people.height, 1), size):
-        part = people.slice(start, size)
-        yield part, observations.filter(pl.col("person_id").is_in(part["person_id"].implode()))
+    # Each observation's part number, found once by one join: a filter on the person ids of each
+    # part in turn hashed every observation's person id once per part.
+    numbered = people.select("person_id", (pl.int_range(0, pl.len(), dtype=pl.UInt32) // size).alias("_part"))
+    part_of = observations.select("person_id").join(numbered, on="person_id", how="left",
+                                                    maintain_order="left")["_part"]
+    for number, start in enumerate(range(0, max(people.height, 1), size)):
+        yield people.slice(start, size), observations.filter(part_of == number)
+
+
+# What evaluate is given while the list is not filled yet: no child listed. The list is filled once
+# every part is evaluated (its size is a share of all children) and joined to each part's rows.
+_LIST_PENDING = (pl.DataFrame(schema={"person_id": pl.String, "in_list": pl.Boolean, "list_rank": pl.Int64}),
+                 ListFill(share=0.0, capacity=0, listed=0, beyond=0, overflow=0))
 
 
 @dataclass
@@ -135,18 +130,19 @@ class _Totals:
     worse: int = 0
     list_fill: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, counts: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    def add(self, counts: dict[str, Any]) -> None:
         for tier, count in counts["by_tier"].items():
             self.by_tier[tier] = self.by_tier.get(tier, 0) + int(count)
         self.benefit_only_flags += int(counts["benefit_only_flags"])
         self.stigma_guard_capped += int(counts["stigma_guard_capped"])
         self.known_to_support += int(counts["known_to_support"])
-        self.list_fill = counts  # the list is filled over everyone: every part reports the same fill
-        listed = [r for r in rows if r["in_list"]]
-        self.listed += len(listed)
-        self.no_mark += sum(r["no_mark"] for r in listed)
-        self.first_flags += sum(r["first_flag"] for r in listed)
-        self.worse += sum(r["trend"] == "worse" for r in listed)
+
+    def add_listed(self, rows: pl.DataFrame) -> None:
+        listed = rows.filter(pl.col("in_list"))
+        self.listed += listed.height
+        self.no_mark += int(listed["no_mark"].sum())
+        self.first_flags += int(listed["first_flag"].sum())
+        self.worse += int((listed["trend"] == "worse").sum())
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -154,15 +150,6 @@ class _Totals:
         return {"by_tier": dict(self.by_tier), "benefit_only_flags": self.benefit_only_flags,
                 "stigma_guard_capped": self.stigma_guard_capped, "known_to_support": self.known_to_support,
                 **fill_counts}
-
-
-def _whole_list(rule_set: RuleSet, as_of: date, inputs: ScreeningInputs) -> tuple[pl.DataFrame, ListFill]:
-    """The list filled over every child of a run evaluated in parts: a first pass over the parts keeps
-    only what the list's order reads (a few columns per child), then one fill over all of them. The
-    second pass evaluates each part again with this list, so a part never holds the whole run."""
-    evidence = [evaluate(rule_set, as_of, people, observations).evidence
-                for people, observations in partitions(inputs.people, inputs.observations, PARTITION_PEOPLE)]
-    return fill(pl.concat([e for e in evidence if e is not None]), rule_set.settings.list_share, as_of)
 
 
 def _link_run(session: Session) -> tuple[str | None, str | None]:
@@ -224,13 +211,26 @@ def run_screening(session: Session, nodes: Mapping[str, Node], manifests: Manife
     ))
     session.flush()
     totals = _Totals()
-    listing = _whole_list(rule_set, as_of, inputs) if inputs.people.height > PARTITION_PEOPLE else None
+    # One evaluation per part: its rows are kept (the JSON texts, not the wide frame of every
+    # indicator) until the list, filled over every child, gives them their list columns. Each
+    # part used to be evaluated twice, once for the list's order and once for its rows.
+    parts: list[pl.DataFrame] = []
+    evidence: list[pl.DataFrame] = []
     for people, observations in partitions(inputs.people, inputs.observations, PARTITION_PEOPLE):
-        result = evaluate(rule_set, as_of, people, observations, listing=listing)
-        rows = _rows(result.results, people, as_of, previous, ever, run_id)
-        totals.add(result.counts, rows)
-        if rows:
-            session.execute(insert(ScreeningResult), rows)
+        result = evaluate(rule_set, as_of, people, observations, listing=_LIST_PENDING)
+        totals.add(result.counts)
+        assert result.evidence is not None
+        evidence.append(result.evidence)
+        parts.append(result_rows(result.results, people, as_of, previous, run_id))
+        del result, people, observations
+    listing, list_fill = fill(pl.concat(evidence), rule_set.settings.list_share, as_of)
+    totals.list_fill = list_fill.as_dict()
+    del evidence
+    while parts:
+        rows = listed_rows(parts.pop(0), listing, ever)
+        totals.add_listed(rows)
+        if rows.height:
+            _write(session.connection(), rows)
     counts = totals.counts
     run = session.get(ScreeningRun, run_id)
     assert run is not None
