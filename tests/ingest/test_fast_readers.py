@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from tsunagu.ingest import readers
+from tsunagu.ingest import readers, xlsx_rows
 from tsunagu.ingest.readers import UnreadableFileError, read_csv
 from tsunagu.ingest.xlsx_rows import fast_rows
 
@@ -183,3 +183,44 @@ def test_fast_xlsx_reads_shared_strings_and_styles(tmp_path: Path) -> None:
     assert fast is not None
     assert fast == slow
     assert slow[1] == ("共有", "リッチテキスト", datetime(2024, 4, 1), "#N/A", 2, "式", False)
+
+
+def _sizes(path: Path) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """A sheet's boundaries as openpyxl's own _get_size finds them, and as _size_from_head does."""
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        found = []
+        for sizing in (xlsx_rows._OPENPYXL_GET_SIZE, xlsx_rows._size_from_head):
+            sheet._min_column = sheet._min_row = 1
+            sheet._max_column = sheet._max_row = None
+            sizing(sheet)
+            found.append((sheet._min_column, sheet._min_row, sheet._max_column, sheet._max_row))
+        return found[0], found[1]
+    finally:
+        book.close()
+
+
+@pytest.mark.parametrize("kind", ["as written", "write-only (no dimension)", "no dimension", "small dimension"])
+def test_a_sheet_is_sized_from_its_head_as_openpyxl_sizes_it(tmp_path: Path, kind: str) -> None:
+    path = _book(tmp_path / "b.xlsx", ROWS, write_only=kind.startswith("write-only"))
+    if kind in SHEET_CHANGES:
+        path = _rewrite_sheet(path, SHEET_CHANGES[kind])
+    theirs, ours = _sizes(path)
+    assert ours == theirs
+    if kind in ("as written", "small dimension"):
+        assert ours[3] is not None  # the dimension was found, not skipped
+    if kind == "small dimension":
+        assert ours == (1, 1, 2, 3)
+
+
+def test_broken_xml_among_the_rows_is_refused_as_unreadable(tmp_path: Path) -> None:
+    path = _rewrite_sheet(_book(tmp_path / "b.xlsx", ROWS, write_only=True),
+                          lambda x: x.replace("</row>", "", 2).replace("<row ", "<row <", 1))
+    with pytest.raises(UnreadableFileError) as refused:
+        readers.read_xlsx(path, 2)
+    # Sized from its head, the workbook opens: the broken rows are found while they are read.
+    load_workbook(path, read_only=True, data_only=True).close()
+    assert type(refused.value.__cause__).__name__ == "ParseError"
+    fine = readers.read_xlsx(_book(tmp_path / "fine.xlsx", ROWS, write_only=True), 2)
+    assert fine.header == ["宛名番号", "施設名", "入所日", "出席率", "備考"] and len(fine.rows) == 5

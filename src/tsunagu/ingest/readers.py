@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from tsunagu.errors import InputError
 
@@ -244,35 +244,47 @@ def _cell_text(value: object) -> str:
 
 
 def read_xlsx(path: Path, header_row: int) -> Table:
+    from xml.etree.ElementTree import ParseError
+
     from openpyxl import load_workbook
 
-    from tsunagu.ingest.xlsx_rows import fast_rows
+    from tsunagu.ingest.xlsx_rows import size_sheets_from_their_head
 
+    size_sheets_from_their_head()
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken zip
         raise UnreadableFileError(f"{path.name}: Excelファイルとして読めません / not a readable xlsx: {exc}") from exc
     try:
-        from openpyxl.utils.datetime import CALENDAR_MAC_1904
-
-        date1904 = workbook.epoch == CALENDAR_MAC_1904
-        sheet = workbook.worksheets[0]
-        header: list[str] | None = None
-        rows: list[tuple[int, list[str]]] = []
-        values_by_row = fast_rows(sheet)  # openpyxl's values, read faster; None when openpyxl must read them
-        if values_by_row is None:
-            values_by_row = sheet.iter_rows(values_only=True)
-        for physical, values in enumerate(values_by_row, start=1):
-            if physical < header_row:
-                continue
-            cells = [_cell_text(v) for v in values]
-            if physical == header_row:
-                header = [c.strip() for c in cells]
-                continue
-            if any(c.strip() for c in cells):
-                rows.append((physical - header_row, cells))
+        return _sheet_table(path, workbook, header_row)
+    except ParseError as exc:  # broken XML among the rows (openpyxl used to find it on opening)
+        raise UnreadableFileError(f"{path.name}: Excelファイルとして読めません / not a readable xlsx: {exc}") from exc
     finally:
         workbook.close()
+
+
+def _sheet_table(path: Path, workbook: Any, header_row: int) -> Table:
+    """The first sheet's header and rows."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    from tsunagu.ingest.xlsx_rows import fast_rows
+
+    date1904 = workbook.epoch == CALENDAR_MAC_1904
+    sheet = workbook.worksheets[0]
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    values_by_row = fast_rows(sheet)  # openpyxl's values, read faster; None when openpyxl must read them
+    if values_by_row is None:
+        values_by_row = sheet.iter_rows(values_only=True)
+    for physical, values in enumerate(values_by_row, start=1):
+        if physical < header_row:
+            continue
+        cells = [_cell_text(v) for v in values]
+        if physical == header_row:
+            header = [c.strip() for c in cells]
+            continue
+        if any(c.strip() for c in cells):
+            rows.append((physical - header_row, cells))
     if header is None or not any(header):
         raise UnreadableFileError(
             f"{path.name}: 見出し行（{header_row}行目）がありません / no header row at line {header_row}"

@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from tsunagu.errors import ExitCode, TsunaguError
 from tsunagu.link.assign import new_surname
 from tsunagu.link.model import BLOCKING_RULES, blocking_sql, floored
 from tsunagu.link.romaji import latin_key
+from tsunagu.link.spill import new_folder
 from tsunagu.link.uprob import with_u
 
 LEFT_DATASET = "0_spine"
@@ -145,15 +145,19 @@ def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
     DuckDB's own default is 80 % of the machine's memory: at 500,000 children Splink's blocked
     pairs took the linkage run to 20 GB. Held to DUCKDB_MEMORY_MB, DuckDB writes what does not fit
     to a temporary folder of its own instead (joins, sorts and aggregates spill; the result is the
-    same). Without its progress bar, which DuckDB prints to standard output for any query that
-    runs over two seconds: into the JSON of ``tsunagu link --json``."""
-    spill = tempfile.mkdtemp(prefix="tsunagu-link-")
-    con = duckdb.connect(config={"memory_limit": f"{DUCKDB_MEMORY_MB}MB", "temp_directory": spill})
+    same), named for this process (link/spill.py) and removed on leaving, normally or by an
+    exception; a run killed by the kernel leaves it for the next run to clear. Without its progress
+    bar, which DuckDB prints to standard output for any query that runs over two seconds: into the
+    JSON of ``tsunagu link --json``."""
+    spill = new_folder()  # named for this process; clears the folders of runs that were killed
     try:
-        con.execute("SET enable_progress_bar = false")
-        yield con
+        con = duckdb.connect(config={"memory_limit": f"{DUCKDB_MEMORY_MB}MB", "temp_directory": str(spill)})
+        try:
+            con.execute("SET enable_progress_bar = false")
+            yield con
+        finally:
+            con.close()
     finally:
-        con.close()
         shutil.rmtree(spill, ignore_errors=True)
 
 
