@@ -26,13 +26,6 @@ def _count(db: Path, table: str) -> int:
         return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
 
 
-@pytest.fixture
-def ingestor(tmp_path: Path) -> Iterator[Ingestor]:
-    ing = Ingestor(packaged_manifests(), tmp_path / "vaults", f"sqlite:///{tmp_path / 'hub.sqlite3'}")
-    yield ing
-    ing.close()
-
-
 def test_a_large_load_rebuilds_the_indexes_as_they_were(
     tmp_path: Path, ingestor: Ingestor, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,13 +13,6 @@ from tsunagu.vault.node import LocalNode, NodeRefusedError, NodeRequest
 from tsunagu.vault.store import Vault, VaultLocation
 
 
-@pytest.fixture
-def ingestor(tmp_path: Path) -> Ingestor:
-    ing = Ingestor(packaged_manifests(), tmp_path / "vaults", f"sqlite:///{tmp_path / 'hub.sqlite3'}")
-    yield ing
-    ing.close()
-
-
 def _count(db: Path, table: str, where: str = "1=1") -> int:
     with sqlite3.connect(db) as conn:
         return int(conn.execute(f"select count(*) from {table} where {where}").fetchone()[0])
@@ -190,25 +183,20 @@ def test_a_roster_row_with_a_broken_school_year_is_loaded_and_flagged(tmp_path: 
                             " and item_id = 'grade'").fetchone() == (0,)
 
 
-@pytest.mark.parametrize("columnar", [True, False])
-def test_a_row_with_only_a_broken_observation_date_is_flagged(tmp_path: Path, columnar: bool) -> None:
+def test_a_row_with_only_a_broken_observation_date_is_flagged(tmp_path: Path, any_ingestor: Ingestor) -> None:
     header = "宛名番号,母宛名番号,妊娠届出週数,4か月児健診,1歳6か月児健診,3歳児健診,新生児訪問,EPDS得点,記録日"
     path = write_csv(tmp_path / "boshi_hoken_20261031.csv", header, [
         "1000000001,1000000009,10,受診,,,訪問済,,令和7年4月1日",
         "1000000002,1000000008,,,,,,,令和7年2月30日",
     ])
-    ingestor = Ingestor(packaged_manifests(), tmp_path / "vaults", f"sqlite:///{tmp_path / 'hub.sqlite3'}",
-                        columnar=columnar)
-    result = ingestor.ingest_file(path)
-    ingestor.close()
+    result = any_ingestor.ingest_file(path)
     assert (result.loaded, result.quarantined, result.flagged) == (2, 0, 1)
     with sqlite3.connect(tmp_path / "vaults" / "maternal_child_health.sqlite3") as conn:
         assert conn.execute("select distinct row_number, column_name, status from quarantine").fetchall() == [
             (2, "記録日", "flagged")]
 
 
-@pytest.mark.parametrize("columnar", [True, False])
-def test_the_roster_class_is_loaded_width_folded_and_a_broken_one_flagged(tmp_path: Path, columnar: bool) -> None:
+def test_the_roster_class_is_loaded_width_folded_and_a_broken_one_flagged(tmp_path: Path, any_ingestor: Ingestor) -> None:
     header = "学校コード,児童生徒番号,氏名,ふりがな,生年月日,性別,住所,保護者氏名,保護者ふりがな,学年,組"
     rest = "2015/4/2,女,つなぐ市中央町1-2-3,山田　一郎,やまだ　いちろう,5"
     path = write_csv(tmp_path / "school_S001_meibo_20261031.csv", header, [
@@ -217,10 +205,7 @@ def test_the_roster_class_is_loaded_width_folded_and_a_broken_one_flagged(tmp_pa
         f"S001,0003,山田　梅子,やまだ　うめこ,{rest},ひまわり学級",
         f"S001,0004,山田　菊子,やまだ　きくこ,{rest},#VALUE!",
     ], encoding="utf-8")
-    ingestor = Ingestor(packaged_manifests(), tmp_path / "vaults", f"sqlite:///{tmp_path / 'hub.sqlite3'}",
-                        columnar=columnar)
-    result = ingestor.ingest_file(path)
-    ingestor.close()
+    result = any_ingestor.ingest_file(path)
     assert (result.loaded, result.quarantined, result.flagged) == (4, 0, 1)
     with sqlite3.connect(tmp_path / "vaults" / "schools.sqlite3") as conn:
         assert conn.execute("select row_number, column_name, status from quarantine").fetchall() == [

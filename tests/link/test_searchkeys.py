@@ -4,15 +4,18 @@ and the synthetic municipality's school master names every school its exports us
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pytest
 from sqlalchemy import func, select
 
 from support.hubs import copy_home, hub_of
 from support.municipality import SmallTown
 from tsunagu.catalog.schools import read_school_master
+from tsunagu.hub import Hub
 from tsunagu.ingest.normalize import name_key, reading_key, split_name
 from tsunagu.link.models import PersonLink
 from tsunagu.link.run import run_linkage
@@ -21,45 +24,50 @@ from tsunagu.synth.schools import CLASS_STANDARD_ELEMENTARY, CLASS_STANDARD_JUNI
 from tsunagu.vault.node import NodeRequest
 
 
-def test_a_linkage_run_writes_hashed_keys_that_find_a_registered_child(small_town: SmallTown, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    copy_home(small_town.home, home)
-    with hub_of(home, migrate_store=True) as hub:
+@pytest.fixture
+def linked(small_town: SmallTown, tmp_path: Path) -> Iterator[tuple[Hub, bytes]]:
+    """A copy of the small town after a linkage run that wrote search keys: its hub and search key."""
+    with hub_of(copy_home(small_town.home, tmp_path / "home"), migrate_store=True) as hub:
         secret = hub.search_secret
         with hub.sessions.begin() as session:
             run_linkage(session, hub.nodes(), hub.manifests, search_secret=secret)
-        register = hub.manifests.register()
-        assert register is not None
-        with hub.sessions() as session:
-            links = session.execute(select(PersonLink.person_id, PersonLink.local_id)
-                                    .where(PersonLink.source == register.source)).all()
-            person_of = dict((lid, pid) for pid, lid in links)
-            answer = hub.nodes()[register.department].identifiers(
-                NodeRequest(requester="test", role="system", purpose="screening",
-                            fields=("full_name", "reading", "birth_date")),
-                local_ids=[(register.source, lid) for lid in person_of])
-            rows = list(answer.data.filter(pl.col("birth_date") > pl.date(2015, 1, 1)).head(5).iter_rows(named=True))
-            assert len(rows) == 5
-            stored = {t for (t,) in session.execute(select(SearchKey.token))}
-            for row in rows:
-                family, _given = split_name(row["full_name"])
-                person = person_of[row["local_id"]]
-                token = term_token(secret, NAME, name_key(family))
-                owners = set(session.scalars(select(SearchKey.person_id).where(SearchKey.token == token)))
-                assert person in owners
-                assert term_token(secret, READING, reading_key(row["reading"])) in stored
-                # the hub holds no name in clear, only the keyed hash
-                assert family not in stored and name_key(family) not in stored
-            adults = answer.data.filter(pl.col("birth_date") < pl.date(1990, 1, 1)).head(20)
-            adult_people = [person_of[lid] for lid in adults["local_id"].to_list()]
-            assert len(adult_people) == 20
-            assert session.scalar(select(func.count()).select_from(SearchKey)
-                                  .where(SearchKey.person_id.in_(adult_people))) == 0
-            first = session.scalar(select(func.count()).select_from(SearchKey))
-        with hub.sessions.begin() as session:  # a second run replaces, not adds
-            run_linkage(session, hub.nodes(), hub.manifests, incremental=True, search_secret=secret)
-        with hub.sessions() as session:
-            assert session.scalar(select(func.count()).select_from(SearchKey)) == first
+        yield hub, secret
+
+
+def test_a_linkage_run_writes_hashed_keys_that_find_a_registered_child(linked: tuple[Hub, bytes]) -> None:
+    hub, secret = linked
+    register = hub.manifests.register()
+    assert register is not None
+    with hub.sessions() as session:
+        links = session.execute(select(PersonLink.person_id, PersonLink.local_id)
+                                .where(PersonLink.source == register.source)).all()
+        person_of = dict((lid, pid) for pid, lid in links)
+        answer = hub.nodes()[register.department].identifiers(
+            NodeRequest(requester="test", role="system", purpose="screening",
+                        fields=("full_name", "reading", "birth_date")),
+            local_ids=[(register.source, lid) for lid in person_of])
+        rows = list(answer.data.filter(pl.col("birth_date") > pl.date(2015, 1, 1)).head(5).iter_rows(named=True))
+        assert len(rows) == 5
+        stored = {t for (t,) in session.execute(select(SearchKey.token))}
+        for row in rows:
+            family, _given = split_name(row["full_name"])
+            person = person_of[row["local_id"]]
+            token = term_token(secret, NAME, name_key(family))
+            owners = set(session.scalars(select(SearchKey.person_id).where(SearchKey.token == token)))
+            assert person in owners
+            assert term_token(secret, READING, reading_key(row["reading"])) in stored
+            # the hub holds no name in clear, only the keyed hash
+            assert family not in stored and name_key(family) not in stored
+        adults = answer.data.filter(pl.col("birth_date") < pl.date(1990, 1, 1)).head(20)
+        adult_people = [person_of[lid] for lid in adults["local_id"].to_list()]
+        assert len(adult_people) == 20
+        assert session.scalar(select(func.count()).select_from(SearchKey)
+                              .where(SearchKey.person_id.in_(adult_people))) == 0
+        first = session.scalar(select(func.count()).select_from(SearchKey))
+    with hub.sessions.begin() as session:  # a second run replaces, not adds
+        run_linkage(session, hub.nodes(), hub.manifests, incremental=True, search_secret=secret)
+    with hub.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(SearchKey)) == first
 
 
 def test_the_synthetic_school_master_names_every_school_the_exports_use(small_town: SmallTown) -> None:
@@ -69,29 +77,24 @@ def test_the_synthetic_school_master_names_every_school_the_exports_use(small_to
     assert all(name.startswith(("つなぐ市立", "私立つなぐ学園")) for name in master.values())
 
 
-def test_a_linkage_run_keys_each_pupil_by_school_and_class(small_town: SmallTown, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    copy_home(small_town.home, home)
-    with hub_of(home, migrate_store=True) as hub:
-        secret = hub.search_secret
-        with hub.sessions.begin() as session:
-            run_linkage(session, hub.nodes(), hub.manifests, search_secret=secret)
-        classes = hub.nodes()["schools"].items(
-            NodeRequest(requester="test", role="system", purpose="screening", items=(CLASS_ITEM,)), date.max).data
-        assert classes.height > 100
-        with hub.sessions() as session:
-            pupils = {lid: pid for lid, pid in session.execute(select(PersonLink.local_id, PersonLink.person_id)
-                                                               .where(PersonLink.source == "school_meibo"))}
-            checked = 0
-            for row in classes.head(20).iter_rows(named=True):
-                school = str(row["local_id"]).split(":")[0]
-                token = term_token(secret, CLASS, class_term(school, str(row["value_text"])))
-                owners = set(session.scalars(select(SearchKey.person_id).where(SearchKey.token == token)))
-                if row["local_id"] in pupils:
-                    assert pupils[row["local_id"]] in owners
-                    checked += 1
-                assert 1 <= len(owners) <= CLASS_STANDARD_JUNIOR_HIGH * 9  # one class's pupils, every grade of it
-            assert checked >= 15
+def test_a_linkage_run_keys_each_pupil_by_school_and_class(linked: tuple[Hub, bytes]) -> None:
+    hub, secret = linked
+    classes = hub.nodes()["schools"].items(
+        NodeRequest(requester="test", role="system", purpose="screening", items=(CLASS_ITEM,)), date.max).data
+    assert classes.height > 100
+    with hub.sessions() as session:
+        pupils = {lid: pid for lid, pid in session.execute(select(PersonLink.local_id, PersonLink.person_id)
+                                                           .where(PersonLink.source == "school_meibo"))}
+        checked = 0
+        for row in classes.head(20).iter_rows(named=True):
+            school = str(row["local_id"]).split(":")[0]
+            token = term_token(secret, CLASS, class_term(school, str(row["value_text"])))
+            owners = set(session.scalars(select(SearchKey.person_id).where(SearchKey.token == token)))
+            if row["local_id"] in pupils:
+                assert pupils[row["local_id"]] in owners
+                checked += 1
+            assert 1 <= len(owners) <= CLASS_STANDARD_JUNIOR_HIGH * 9  # one class's pupils, every grade of it
+        assert checked >= 15
 
 
 def test_the_synthetic_classes_follow_the_class_size_standard(small_town: SmallTown) -> None:

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
-import sqlite3
 from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from support.hubs import hub_of
+from support.hubs import copy_home, hub_of
 from tsunagu.catalog import default_catalog
+from tsunagu.config import Settings, load_settings
 from tsunagu.link.models import PersonLink
 from tsunagu.outreach.evaluate import (
     ELIGIBLE,
@@ -35,6 +34,8 @@ from tsunagu.outreach.models import OutreachResult
 from tsunagu.outreach.programmes import ProgrammeSet, load_programmes
 from tsunagu.outreach.run import run_outreach
 from tsunagu.privacy import Subject
+from tsunagu.store.dialects import create_vault_engine
+from tsunagu.vault.store import VaultLocation
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 AS_OF = dt.date(2026, 10, 31)
@@ -128,28 +129,37 @@ def test_a_household_with_a_members_unreadable_relationship_has_no_single_parent
 
 
 # -- the small town --------------------------------------------------------------------------------
-def _unload(vault: Path, count: int) -> list[str]:
+def _unload(settings: Settings, count: int) -> list[str]:
     """Take ``count`` receiving children's 児童手当 rows out of the load and into the quarantine; the
-    first keeps its key, the others name nobody. Returns their 児童宛名番号."""
-    with sqlite3.connect(vault) as conn:
-        found = conn.execute(
-            "select r.record_id, r.local_id, r.load_id, r.row_number, r.raw from records r join observations o"
-            " on o.record_id = r.record_id where r.source = 'jidou_teate' and r.valid_to is null"
-            " and o.item_id = 'child_allowance' and o.value_bool = 1 order by r.row_number limit ?", (count,)).fetchall()
-        for i, (record_id, local_id, load_id, row_number, raw) in enumerate(found):
-            conn.execute("delete from observations where record_id = ?", (record_id,))
-            conn.execute("delete from records where record_id = ?", (record_id,))
-            conn.execute(
-                "insert into quarantine (load_id, source, file_name, row_number, column_name, value, rule, raw,"
-                " status, local_id) values (?, 'jidou_teate', 'jidou_teate.xlsx', ?, '児童氏名', '?', 'test', ?,"
-                " 'open', ?)", (load_id, row_number, raw, local_id if i == 0 else None))
-        return [str(r[1]) for r in found]
+    first keeps its key, the others name nobody. Returns their 児童宛名番号. The home's 子ども支援
+    vault on either back-end: its SQLite file, or its PostgreSQL schema (named in the SQL, which the
+    engine's schema map does not rewrite)."""
+    location = VaultLocation.for_home("child_support", settings.vault_dir, settings.hub_url)
+    t = f'"{location.schema_name}".' if location.schema_name else ""
+    engine = create_vault_engine(location.url, location.schema_name)
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(text(
+                f"select r.record_id, r.local_id, r.load_id, r.row_number, r.raw from {t}records r join {t}observations o"
+                " on o.record_id = r.record_id where r.source = 'jidou_teate' and r.valid_to is null"
+                " and o.item_id = 'child_allowance' and o.value_bool = :yes order by r.row_number limit :n"),
+                {"yes": True, "n": count}).all()
+            for i, (record_id, local_id, load_id, row_number, raw) in enumerate(found):
+                conn.execute(text(f"delete from {t}observations where record_id = :id"), {"id": record_id})
+                conn.execute(text(f"delete from {t}records where record_id = :id"), {"id": record_id})
+                conn.execute(text(
+                    f"insert into {t}quarantine (load_id, source, file_name, row_number, column_name, value, rule, raw,"
+                    " status, local_id) values (:load, 'jidou_teate', 'jidou_teate.xlsx', :row, '児童氏名', '?', 'test',"
+                    " :raw, 'open', :key)"), {"load": load_id, "row": row_number, "raw": raw,
+                                             "key": local_id if i == 0 else None})
+    finally:
+        engine.dispose()
+    return [str(r[1]) for r in found]
 
 
 def test_in_a_town_the_quarantined_row_keeps_the_child_off_the_gap_list(linked_town: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    shutil.copytree(linked_town, home)
-    named, nameless = _unload(home / "vaults" / "child_support.sqlite3", 2)
+    home = copy_home(linked_town, tmp_path / "home")  # on PostgreSQL, with a copy of its database
+    named, nameless = _unload(load_settings(home), 2)
     with hub_of(home, migrate_store=True) as hub:
         programmes = load_programmes(hub.rules_path, hub.settings.municipality_code)
         with hub.sessions.begin() as session:

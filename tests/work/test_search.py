@@ -13,23 +13,31 @@ from tsunagu.catalog.manifest import packaged_manifest_dir
 from tsunagu.hub import Hub
 from tsunagu.privacy.models import AuditEntry
 from tsunagu.work.errors import Invalid, Refused
-from tsunagu.work.search import parse_word, search_children
+from tsunagu.work.search import SearchResult, parse_word, search_children
 from tsunagu.work.suspensions import suspend
 from work.builders import Home
-from work.searching import make_searchable
 
 ALL = ["P0001", "P0002", "P0003", "P0004"]
 
 
-def _search(home: Home, secret: bytes, user: str, query: str, **kw: object) -> list[str]:
+@pytest.fixture
+def home(searchable_home: Home) -> Home:
+    """Every test here searches: a copy of the small home made searchable (work/searching.py)."""
+    return searchable_home
+
+
+def _found(home: Home, user: str, query: str, **kw: object) -> SearchResult:
     hub = Hub(home.settings)
     try:
         with home.factory.begin() as session:
-            found = search_children(session, home.subject(user), "screening", query, secret=secret, nodes=hub.nodes(),
-                                    manifests=hub.manifests, **kw)  # type: ignore[arg-type]
-            return sorted(r.person_id for r in found.rows)
+            return search_children(session, home.subject(user), "screening", query, secret=hub.search_secret,
+                                   nodes=hub.nodes(), manifests=hub.manifests, **kw)  # type: ignore[arg-type]
     finally:
         hub.close()
+
+
+def _search(home: Home, user: str, query: str, **kw: object) -> list[str]:
+    return sorted(r.person_id for r in _found(home, user, query, **kw).rows)
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -52,41 +60,35 @@ def _search(home: Home, secret: bytes, user: str, query: str, **kw: object) -> l
     ("2018-04-02", []),
 ])
 def test_each_way_of_writing_finds_the_child(home: Home, query: str, expected: list[str]) -> None:
-    secret = make_searchable(home)
-    assert _search(home, secret, "cw1", query) == expected
+    assert _search(home, "cw1", query) == expected
 
 
 def test_school_and_grade_narrow_the_search(home: Home) -> None:
-    secret = make_searchable(home)
-    assert _search(home, secret, "cw1", "2018-04-01", school="S001") == ["P0001", "P0002", "P0004"]
-    assert _search(home, secret, "cw1", "", school="S001", grade=3) == ["P0002"]
+    assert _search(home, "cw1", "2018-04-01", school="S001") == ["P0001", "P0002", "P0004"]
+    assert _search(home, "cw1", "", school="S001", grade=3) == ["P0002"]
 
 
 def test_a_child_out_of_scope_is_not_found(home: Home) -> None:
-    secret = make_searchable(home)
     # The SSW of S001 sees S001's children: 鈴木 (S002) exists, and is not found.
-    assert _search(home, secret, "ssw1", "鈴木") == []
-    assert _search(home, secret, "ssw1", "2018-04-01") == ["P0001", "P0002", "P0004"]
+    assert _search(home, "ssw1", "鈴木") == []
+    assert _search(home, "ssw1", "2018-04-01") == ["P0001", "P0002", "P0004"]
     # A teacher sees the children assigned to them (teacher1: P0001).
-    assert _search(home, secret, "teacher1", "2018-04-01") == ["P0001"]
+    assert _search(home, "teacher1", "2018-04-01") == ["P0001"]
 
 
 def test_a_role_without_search_is_refused(home: Home) -> None:
-    secret = make_searchable(home)
     with pytest.raises(Refused):
-        _search(home, secret, "admin1", "高橋")
+        _search(home, "admin1", "高橋")
 
 
 def test_a_suspended_child_is_not_found(home: Home) -> None:
-    secret = make_searchable(home)
     with home.factory.begin() as session:
         suspend(session, home.subject("po1"), "P0001", "本人からの利用停止請求")
-    assert _search(home, secret, "cw1", "高橋") == []
+    assert _search(home, "cw1", "高橋") == []
 
 
 def test_the_search_is_audited_without_the_terms(home: Home) -> None:
-    secret = make_searchable(home)
-    _search(home, secret, "cw1", "髙橋 H30.4.1")
+    _search(home, "cw1", "髙橋 H30.4.1")
     with home.factory() as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "children.search")
                                   .order_by(AuditEntry.seq)).all()
@@ -99,14 +101,7 @@ def test_the_search_is_audited_without_the_terms(home: Home) -> None:
 
 
 def test_names_come_from_the_register_for_the_purpose(home: Home) -> None:
-    secret = make_searchable(home)
-    hub = Hub(home.settings)
-    try:
-        with home.factory.begin() as session:
-            found = search_children(session, home.subject("cw1"), "screening", "佐藤", secret=secret,
-                                    nodes=hub.nodes(), manifests=hub.manifests)
-    finally:
-        hub.close()
+    found = _found(home, "cw1", "佐藤")
     row = found.rows[0]
     assert (row.name, row.birth_date.isoformat() if row.birth_date else None, row.tier) == \
         ("佐藤　花子", "2018-04-01", "予防的支援")
@@ -120,14 +115,7 @@ def test_a_word_that_is_nothing_is_refused(word: str) -> None:
 
 
 def test_results_are_in_the_order_of_their_reading(home: Home) -> None:
-    secret = make_searchable(home)
-    hub = Hub(home.settings)
-    try:
-        with home.factory.begin() as session:
-            found = search_children(session, home.subject("cw1"), "screening", "2018-04-01", secret=secret,
-                                    nodes=hub.nodes(), manifests=hub.manifests)
-    finally:
-        hub.close()
+    found = _found(home, "cw1", "2018-04-01")
     assert [r.person_id for r in found.rows] == ["P0002", "P0003", "P0001", "P0004"]  # サトウ スズキ タカハシ タナカ
 
 
@@ -145,16 +133,14 @@ def test_results_are_in_the_order_of_their_reading(home: Home) -> None:
 ])
 def test_a_class_finds_its_children_within_the_scope(home: Home, user: str, query: str, school: str | None,
                                                      expected: list[str]) -> None:
-    secret = make_searchable(home)
-    assert _search(home, secret, user, query, school=school) == expected
+    assert _search(home, user, query, school=school) == expected
 
 
 def test_a_class_needs_a_school_for_a_centre_wide_user(home: Home) -> None:
-    secret = make_searchable(home)
     with pytest.raises(Invalid, match="学校を選んで"):
-        _search(home, secret, "cw1", "3年2組")
+        _search(home, "cw1", "3年2組")
     with pytest.raises(Invalid, match="学年"):
-        _search(home, secret, "cw1", "3年2組", school="S001", grade=5)
+        _search(home, "cw1", "3年2組", school="S001", grade=5)
 
 
 @pytest.mark.parametrize(("word", "grade", "label", "junior"), [
@@ -171,8 +157,7 @@ def test_a_class_word_is_read_as_a_teacher_writes_it(word: str, grade: int | Non
 
 
 def test_a_class_search_is_audited_without_the_class(home: Home) -> None:
-    secret = make_searchable(home)
-    _search(home, secret, "ssw1", "3年2組")
+    _search(home, "ssw1", "3年2組")
     with home.factory() as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "children.search")
                                   .order_by(AuditEntry.seq)).all()

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from tsunagu.link.assign import Thresholds
+from tsunagu.link.model import floored
 from tsunagu.prefecture import model
 from tsunagu.prefecture.errors import SparkUnavailableError
 
@@ -109,7 +110,7 @@ def _predict(db_api: Any, tables: list[Any], settings: dict[str, Any], threshold
     notes: list[str] = []
     if not trained:
         notes = _train(linker, seed, steps)
-        linker = Linker(frames, model.floored(linker.misc.save_model_to_json()), log_level=logging.ERROR)
+        linker = Linker(frames, floored(linker.misc.save_model_to_json()), log_level=logging.ERROR)
     predictions = linker.inference.predict(threshold_match_probability=threshold)
     steps.done("predict")
     pairs = pl.from_arrow(predictions.as_pyarrow_table())  # type: ignore[no-untyped-call]

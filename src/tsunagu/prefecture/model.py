@@ -39,22 +39,7 @@ PRIOR_RULE = ("given_key", "family_key", "birth_date")
 EM_BLOCKS: tuple[tuple[str, ...], ...] = (("birth_date", "family_reading_key"), ("given_reading_key", "family_reading_key"),
                                           ("birth_date", "given_reading_key"))
 U_PAIRS = 1_000_000
-# A level EM saw no match in (a kind of typo rare in the training pairs) gets m = 0, which vetoes every
-# true pair showing it. Such a level is given this m instead: one match in a thousand.
-M_FLOOR = 0.001
-
-
-def floored(trained: dict[str, Any]) -> dict[str, Any]:
-    """The trained model with each non-null level's m at least M_FLOOR (the else levels excepted)."""
-    out = copy.deepcopy(trained)
-    for comparison in out["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            if level.get("is_null_level") or level["sql_condition"] == "ELSE":
-                continue
-            m = level.get("m_probability")
-            if m is not None and m < M_FLOOR:
-                level["m_probability"] = M_FLOOR
-    return out
+# After training each level's m is floored as the municipal model's is (link/model.py: floored, M_FLOOR).
 
 
 def address() -> dict[str, Any]:

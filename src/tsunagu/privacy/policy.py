@@ -10,12 +10,12 @@ relationship → item held by another department → sensitivity too high.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from tsunagu.catalog import Catalog, default_catalog
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 JST = ZoneInfo("Asia/Tokyo")
+T = TypeVar("T")
 SENSITIVITY_LABELS = {1: "1（通常）", 2: "2（要配慮）", 3: "3（最も機微）"}
 
 # Rule ids of refusals: stable, so the audit log and tests can name them.
@@ -88,8 +89,12 @@ class Decision:
     break_glass: bool = False
 
 
-def _unknown(kind: str, english: str, name: object, known: Iterable[str]) -> str:
-    return f"未登録の{kind}です: {name!r}（登録済み: {', '.join(known)}） / unknown {english}"
+def _known(table: Mapping[str, T], name: str, error: type[PolicyError], kind: str, english: str) -> T:
+    """``table[name]``, or ``error`` naming what is registered (a caller's bug, never a deny)."""
+    try:
+        return table[name]
+    except KeyError:
+        raise error(f"未登録の{kind}です: {name!r}（登録済み: {', '.join(table)}） / unknown {english}") from None
 
 
 DECISIONS_KEPT = 10_000
@@ -113,36 +118,19 @@ class Policy:
         return tuple(sorted(self.actions))
 
     def role(self, name: str) -> RoleSpec:
-        try:
-            return self.roles[name]
-        except KeyError:
-            raise UnknownRoleError(_unknown("役割", "role", name, self.roles)) from None
+        return _known(self.roles, name, UnknownRoleError, "役割", "role")
 
     def action(self, name: str) -> ActionSpec:
-        try:
-            return self.actions[name]
-        except KeyError:
-            raise UnknownActionError(_unknown("操作", "action", name, self.actions)) from None
+        return _known(self.actions, name, UnknownActionError, "操作", "action")
 
     def purpose_label(self, name: str) -> str:
-        try:
-            return self.purposes[name]
-        except KeyError:
-            raise UnknownPurposeError(_unknown("利用目的", "purpose", name, self.purposes)) from None
+        return _known(self.purposes, name, UnknownPurposeError, "利用目的", "purpose")
 
     def relationship_label(self, name: str) -> str:
-        try:
-            return self.relationships[name]
-        except KeyError:
-            raise UnknownRelationshipError(
-                _unknown("子どもとの関係", "relationship", name, self.relationships)
-            ) from None
+        return _known(self.relationships, name, UnknownRelationshipError, "子どもとの関係", "relationship")
 
     def holder_label(self, name: str) -> str:
-        try:
-            return self.catalog.department(name).name
-        except KeyError:
-            raise UnknownHolderError(_unknown("保有部署", "holder", name, self.catalog.departments)) from None
+        return _known(self.catalog.departments, name, UnknownHolderError, "保有部署", "holder").name
 
     def decide(
         self,
