@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         f = result["figures"]
         print(json.dumps({"profile": profile, **{k: f[k] for k in (
-            "listed_share", "ceiling_recall", "rules_recall", "model_recall", "model_ece", "single_department_recall")},
+            "listed_share", "ceiling_recall", "rules_recall", "model_recall", "model_recall_cross_fitted", "model_ece",
+            "single_department_recall")},
             "met": result["met"], "simulate": result["simulate"]}, ensure_ascii=False))
     return 0
 

@@ -45,12 +45,22 @@ def test_training_calibrates_on_held_out_decisions_and_ranks_by_the_signal() -> 
     # leave 6,000 held out, where a calibrated model is clearly under the limit.
     x, y = _toy(30000, 1)
     fitted = learn.train(x, y, np.ones(y.size), seed=1)
-    assert set(np.unique(fitted.split)) == {0, 1, 2}
+    assert set(np.unique(fitted.split)) == {0, 2}  # learn from 80% (calibration cross-fitted), hold out 20%
     assert fitted.ece <= learn.ECE_LIMIT
     raw = learn.raw_scores(fitted.model_text, np.array([[2.0, 0, 0], [-2.0, 0, 0]]))
     assert raw[0] > raw[1]
     prob = fitted.calibration.apply(raw)
     assert 0 <= prob[1] < prob[0] <= 1
+
+
+def test_the_estimators_weights_do_not_steer_the_fit_only_the_weighted_figures() -> None:
+    # A few random-sample decisions weighing 1/p = 50 must not outweigh thousands of others in the fit
+    # (that made the learned ranking recall less than the rules); they still count in the weighted ECE.
+    x, y = _toy(3000, 4)
+    weights = np.where(np.arange(y.size) % 10 == 0, 50.0, 1.0)
+    plain, weighted = learn.train(x, y, np.ones(y.size), seed=1), learn.train(x, y, weights, seed=1)
+    assert weighted.model_text == plain.model_text and weighted.calibration == plain.calibration
+    assert weighted.ece == plain.ece and weighted.ece_weighted != plain.ece_weighted
 
 
 def test_too_few_decisions_are_refused() -> None:

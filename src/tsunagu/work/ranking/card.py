@@ -30,11 +30,12 @@ def build_card(row: RankingVersion, metrics: Mapping[str, Any], fair: Mapping[st
                         "text": f"{row.period_from} から {row.period_to} までのスクリーニングに対する二次アセスメントの判断"},
         "labels": ("二次アセスメントで専門職が記録した判断（支援する・見守る＝支援の必要あり、対応不要＝なし）。"
                    "子どもごとに最新の判断を使う。一覧に載った子ども・モデルが提案した子ども（重み1）と"
-                   "無作為確認枠の子ども（重み＝1÷抽出確率）だけを使い、それ以外の判断は使わない。"),
+                   "無作為確認枠の子ども（重み＝1÷抽出確率）だけを使い、それ以外の判断は使わない。"
+                   "重みは全体の推定（重みつきの較正誤差・群ごとの誤りの率）に使い、学習そのものは重みなしで行う。"),
         "inputs": [labels.get(n, n) for n in names],
         "rule_set_hash": rule_set_hash,
-        "method": ("LightGBM（勾配ブースティング木）。記録の60%で学習、20%でプラット法（ロジスティック）による較正、"
-                   "残り20%（保留データ）で評価。理由は LightGBM の寄与度（SHAP値）を指標名に対応させて示す。"),
+        "method": ("LightGBM（勾配ブースティング木）。記録の80%で学習し、その80%の5分割交差予測で"
+                   "プラット法（ロジスティック）による較正、残り20%（保留データ）で評価。理由は LightGBM の寄与度（SHAP値）を指標名に対応させて示す。"),
         "metrics": dict(metrics),
         "metrics_text": (f"保留した判断での較正誤差（ECE、10区間）{metrics['held_out_ece']:.3f}"
                          f"（基準 {metrics['ece_limit']} 以下: {'満たす' if metrics['calibrated'] else '満たさない'}）。"
