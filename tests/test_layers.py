@@ -21,7 +21,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tsunagu"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
     ("yamlstrict", "municipality", "csvout"),
-    ("config", "catalog", "store", "synth"),
+    ("config", "catalog", "store"),
+    ("synth",),  # the generator takes its sources from the catalogue
     ("privacy",),
     ("vault",),
     ("ingest",),
@@ -83,3 +84,49 @@ def test_no_package_imports_upward_or_sideways() -> None:
 def test_the_check_sees_an_upward_import() -> None:
     tree = ast.parse("from tsunagu.web.app import create_app\nimport tsunagu.ingest.load\n")
     assert _imported(tree) == {"web", "ingest"}
+
+
+# -- one way to open each store (issue 16) -------------------------------------------------------------
+# Engines and session factories are built in the ``store`` package only (``store/dialects.py`` gives
+# each back-end's settings, ``store/db.HubStore`` the hub's engine with its two session factories); the
+# hub store is opened by ``tsunagu.hub.Hub`` alone and a department's vault by ``vault.store.Vault`` alone.
+BUILDERS = {"create_engine", "create_hub_engine", "create_vault_engine", "sessionmaker",
+            "session_factory", "read_session_factory", "HubStore.open"}
+OPENED_BY = {"HubStore.open": {"hub.py"}, "create_vault_engine": {"vault/store.py"}}
+
+
+def _called(tree: ast.AST) -> set[str]:
+    """Builders this module calls: a bare name only when the module imports it (a parameter that
+    happens to be called ``session_factory`` builds nothing), ``x.name`` and ``X.name`` always."""
+    imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in imported:
+                names.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                names.add(func.attr)
+                if isinstance(func.value, ast.Name):
+                    names.add(f"{func.value.id}.{func.attr}")
+    return names
+
+
+def test_engines_and_sessions_are_built_in_one_place() -> None:
+    wrong = []
+    for path in sorted(SRC.rglob("*.py")):
+        where = str(path.relative_to(SRC))
+        if where.startswith("store/"):
+            continue
+        for name in _called(ast.parse(path.read_text(encoding="utf-8"))) & BUILDERS:
+            if where not in OPENED_BY.get(name, set()):
+                wrong.append(f"{where} calls {name}")
+    assert sorted(wrong) == []
+
+
+def test_the_one_place_check_sees_a_call() -> None:
+    # The check above must be able to fail: a call in a module outside the store package is seen.
+    tree = ast.parse("from sqlalchemy import create_engine\nengine = create_engine('sqlite://')\n"
+                     "def f(session_factory):\n    return session_factory()\n")
+    assert _called(tree) & BUILDERS == {"create_engine"}

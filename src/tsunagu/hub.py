@@ -30,8 +30,8 @@ from tsunagu.config import Settings
 from tsunagu.privacy import NoteCipher, Policy, default_policy, load_note_cipher, load_or_create_signing_key
 from tsunagu.privacy.keyfiles import load_or_create_search_secret
 from tsunagu.privacy.policy import SESSION_POLICY
-from tsunagu.store.db import migrate, read_session_factory, session_factory
-from tsunagu.store.dialects import Dialect, create_hub_engine, dialect_for_url
+from tsunagu.store.db import HubStore, migrate
+from tsunagu.store.dialects import Dialect, dialect_for_url
 from tsunagu.vault.http.hub_audit import HubExchangeLog
 from tsunagu.vault.node import Node
 from tsunagu.vault.topology import close_nodes, open_nodes
@@ -57,12 +57,13 @@ class Hub:
         self.settings = settings
         if migrate_store:
             migrate(settings.hub_url)
-        self.engine: Engine = create_hub_engine(settings.hub_url)
         # Every session carries this municipality's vocabulary and policy (``catalog_of``/``policy_of``):
         # the services below the hub take sessions, so that is how they reach them.
         vocabulary: dict[str, object] = {SESSION_CATALOG: self.catalog, SESSION_POLICY: self.policy}
-        self.sessions: sessionmaker[Session] = session_factory(self.engine, vocabulary)
-        self.read_sessions: sessionmaker[Session] = read_session_factory(self.engine, vocabulary)
+        self.store = HubStore.open(settings.hub_url, vocabulary)
+        self.engine: Engine = self.store.engine
+        self.sessions: sessionmaker[Session] = self.store.sessions
+        self.read_sessions: sessionmaker[Session] = self.store.read_sessions
         self._on_exchange = on_exchange
         self._nodes: dict[str, Node] | None = None
         self._lock = threading.Lock()
@@ -105,7 +106,7 @@ class Hub:
                 # that made it, else when the nodes close); ``on_exchange`` is called as well.
                 log = HubExchangeLog(self.settings, self._on_exchange, sessions=self.sessions,
                                      key=lambda: self.signing_key)
-                self._nodes = open_nodes(self.settings, on_exchange=log, hub=self.engine, manifests=self.manifests)
+                self._nodes = open_nodes(self.settings, on_exchange=log, hub=self.store, manifests=self.manifests)
             return self._nodes
 
     # -- the vocabulary, policy and rules --------------------------------------------------------
@@ -161,7 +162,7 @@ class Hub:
             if self._nodes is not None:
                 close_nodes(self._nodes)
                 self._nodes = None
-        self.engine.dispose()
+        self.store.dispose()
 
     def __enter__(self) -> Hub:
         return self

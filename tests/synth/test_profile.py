@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tsunagu.synth import builtin_profiles, load_profile
-from tsunagu.synth.profile import NOISE_KINDS, SOURCES
+from tsunagu.synth import SOURCES, builtin_profiles, load_profile
+from tsunagu.synth.profile import NOISE_KINDS
 from tsunagu.yamlstrict import ConfigError
 
 
@@ -75,8 +75,9 @@ def test_out_of_range_rate_and_unknown_source_are_errors(tmp_path: Path) -> None
         load_profile(path)
     assert caught.value.line == 4
     path.write_text("extends: default\nname: src\nnoise:\n  date_styles:\n    zeimu: iso\n", encoding="utf-8")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="unknown source zeimu") as caught:
         load_profile(path)
+    assert "zeimu_kazei" in str(caught.value)  # the error lists the catalogue's sources
 
 
 def test_unknown_builtin_profile() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,29 @@ def session_factory(engine: Engine, info: dict[str, object] | None = None) -> se
     ``info`` is copied into every session's ``info``: a hub puts its catalogue and policy there.
     """
     return sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+@dataclass(frozen=True)
+class HubStore:
+    """The hub store, opened: its engine with the writing and the reading session factories.
+
+    The one way the hub store is opened (``tsunagu.hub.Hub`` holds one; ``tests/test_layers.py``
+    checks nothing else builds an engine or a session factory), so every engine has its back-end's
+    settings (``store.dialects``: SQLite's pragmas) and every session the hub's ``info``.
+    """
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+
+    @classmethod
+    def open(cls, url: str, info: dict[str, object] | None = None) -> HubStore:
+        """Open (not migrate) the store at ``url``; ``info`` goes into every session's ``info``."""
+        engine = create_hub_engine(url)
+        return cls(engine, session_factory(engine, info), read_session_factory(engine, info))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
 
 
 class ReadOnlySessionError(IntegrityError, RuntimeError):

@@ -8,7 +8,6 @@ screening can be measured. No real person's data is used or imitated.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,14 +16,14 @@ import numpy as np
 
 from tsunagu.synth.cgc_history import write_history
 from tsunagu.synth.context import Context, rng_for
-from tsunagu.synth.exports import childwelfare, education, health, highschool, registry, school, welfare
 from tsunagu.synth.highschool import build_high_schools
 from tsunagu.synth.needs import build_needs
 from tsunagu.synth.population import build_population
-from tsunagu.synth.profile import SOURCES, Profile, builtin_profiles, load_profile
+from tsunagu.synth.profile import Profile, builtin_profiles, load_profile
 from tsunagu.synth.programmes import write_programmes
 from tsunagu.synth.schools import build_schools, write_school_master
-from tsunagu.synth.table import Table, Written, write_table
+from tsunagu.synth.sources import BUILDERS, SOURCES
+from tsunagu.synth.table import Written, write_table
 from tsunagu.synth.truth import (
     RECORDS_HEADER,
     append_records,
@@ -48,33 +47,6 @@ class SynthSummary:
     profile: str
     seed: int
     export_date: date
-
-
-Builder = Callable[[Context], "Table | list[Table]"]
-
-BUILDERS: dict[str, Builder] = {
-    "juki_jumin": registry.juki_jumin,
-    "juki_idou": registry.juki_idou,
-    "zeimu_kazei": registry.zeimu_kazei,
-    "seiho_jukyu": welfare.seiho_jukyu,
-    "jifu_teate": welfare.jifu_teate,
-    "jidou_teate": welfare.jidou_teate,
-    "shogai": welfare.shogai,
-    "kaigo": welfare.kaigo,
-    "boshi_hoken": health.boshi_hoken,
-    "yobou_sesshu": health.yobou_sesshu,
-    "hoiku": health.hoiku,
-    "gakureibo": education.gakureibo,
-    "shugaku_enjo": education.shugaku_enjo,
-    "school_meibo": school.school_meibo,
-    "school_kiroku": school.school_kiroku,
-    "school_chosa": school.school_chosa,
-    "kokoro_tenki": school.kokoro_tenki,
-    "kodomo_center": childwelfare.kodomo_center,
-    "jisou": childwelfare.jisou,
-    "koko_zaiseki": highschool.koko_zaiseki,
-    "koko_shusseki": highschool.koko_shusseki,
-}
 
 
 def _clear(folder: Path) -> None:

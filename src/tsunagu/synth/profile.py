@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,31 +20,6 @@ from tsunagu.yamlstrict import ConfigError, read_yaml, validation_error
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 
-SourceName = Literal[
-    "juki_jumin",
-    "juki_idou",
-    "zeimu_kazei",
-    "seiho_jukyu",
-    "jifu_teate",
-    "jidou_teate",
-    "shogai",
-    "kaigo",
-    "boshi_hoken",
-    "yobou_sesshu",
-    "hoiku",
-    "gakureibo",
-    "shugaku_enjo",
-    "school_meibo",
-    "school_kiroku",
-    "school_chosa",
-    "kokoro_tenki",
-    "kodomo_center",
-    "jisou",
-    "koko_zaiseki",
-    "koko_shusseki",
-]
-# The sources the generator writes, in the order it writes them (the packaged manifests' sources).
-SOURCES: tuple[str, ...] = get_args(SourceName)
 DateStyle = Literal["kanji", "abbrev", "abbrev_slash", "iso", "slash"]
 
 
@@ -240,11 +215,23 @@ NOISE_KINDS: tuple[str, ...] = tuple(NoiseRates.model_fields)
 
 class Noise(_Strict):
     defaults: NoiseRates
-    sources: dict[SourceName, NoiseOverride]
-    date_styles: dict[SourceName, DateStyle]
+    sources: dict[str, NoiseOverride]
+    date_styles: dict[str, DateStyle]
+
+    @model_validator(mode="after")
+    def _known_sources(self) -> Noise:
+        # The sources are the catalogue's (its packaged manifests): a misspelt one is an error, not a
+        # setting silently never read.
+        from tsunagu.catalog.manifest import packaged_manifests
+
+        known = set(packaged_manifests().manifests)
+        unknown = sorted((set(self.sources) | set(self.date_styles)) - known)
+        if unknown:
+            raise ValueError(f"unknown source {', '.join(unknown)} (the catalogue's sources: {', '.join(sorted(known))})")
+        return self
 
     def rate(self, source: str, kind: str) -> float:
-        override = self.sources.get(source)  # type: ignore[call-overload]
+        override = self.sources.get(source)
         if override is not None:
             value = getattr(override, kind)
             if value is not None:
@@ -252,7 +239,7 @@ class Noise(_Strict):
         return float(getattr(self.defaults, kind))
 
     def style(self, source: str) -> str:
-        return str(self.date_styles.get(source, "iso"))  # type: ignore[call-overload]
+        return str(self.date_styles.get(source, "iso"))
 
 
 class HighSchool(_Strict):

@@ -14,7 +14,8 @@ from tsunagu.synth.context import Context
 from tsunagu.synth.dates import NA, format_dates
 from tsunagu.synth.needs import TIERS
 from tsunagu.synth.population import RESIDENT, single_parent
-from tsunagu.synth.profile import NOISE_KINDS, SOURCES
+from tsunagu.synth.profile import NOISE_KINDS
+from tsunagu.synth.sources import SOURCES
 from tsunagu.synth.table import Written
 
 GENERATOR_VERSION = "tsunagu-synth/1"

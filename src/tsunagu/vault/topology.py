@@ -22,7 +22,7 @@ from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import ManifestSet, manifests_for_home
 from tsunagu.config import Settings
 from tsunagu.errors import ConfigurationError
-from tsunagu.store.db import session_factory
+from tsunagu.store.db import HubStore
 from tsunagu.vault.http import signing
 from tsunagu.vault.http.client import ExchangeRecord, HttpNode, Timeouts
 from tsunagu.vault.http.hub_audit import HubExchangeLog
@@ -148,26 +148,26 @@ def _http(settings: Settings, topology: Topology, department: str, entry: NodeEn
     )
 
 
-def open_nodes(settings: Settings, *, hub: Engine, manifests: ManifestSet | None = None,
+def open_nodes(settings: Settings, *, hub: HubStore, manifests: ManifestSet | None = None,
                on_exchange: Callable[[ExchangeRecord], None] | None = None) -> dict[str, Node]:
     """One node per department, in process or over HTTP as the topology says.
 
-    Called by ``tsunagu.hub.Hub.nodes()`` (use that): ``hub`` is the hub store's engine (on
-    PostgreSQL its schemas say which vaults exist; the exchange log writes through it), ``manifests`` the
+    Called by ``tsunagu.hub.Hub.nodes()`` (use that): ``hub`` is the opened hub store (on
+    PostgreSQL its schemas say which vaults exist; the exchange log writes through its sessions), ``manifests`` the
     municipality's (read from the home when not given). Every HTTP node records each exchange in the
     hub's audit chain (``HubExchangeLog``), whoever opens the nodes: the Hub passes its own log (its
     sessions and key) as ``on_exchange``; any other hook is wrapped in one and called as well. Close
     the result with ``close_nodes``: it writes the exchanges made outside a unit of work.
     """
     hook = on_exchange if isinstance(on_exchange, HubExchangeLog) \
-        else HubExchangeLog(settings, also=on_exchange, sessions=session_factory(hub))
+        else HubExchangeLog(settings, also=on_exchange, sessions=hub.sessions)
     manifests = manifests if manifests is not None else manifests_for_home(settings.home)
     departments = sorted({m.department for m in manifests.manifests.values()})
     topology = load_topology(settings.home)
     remote = {d for d, e in topology.nodes.items() if e.transport == "http"} if topology is not None else set()
     nodes: dict[str, Node] = {}
     if topology is None or topology.pattern == "integrated":
-        for department in _departments_with_vaults(settings, departments, hub):
+        for department in _departments_with_vaults(settings, departments, hub.engine):
             if department not in remote:
                 nodes[department] = _local(settings, department, manifests)
     if topology is not None:
