@@ -215,35 +215,44 @@ def test_a_parent_whose_only_register_row_did_not_load_leaves_single_parenthood_
 
 def _quarantine_spouse(home: Path) -> tuple[str, list[str]]:
     """A 妻 of a household with children: her register row taken out of the load into the quarantine
-    (key kept), her membership closed as the next linkage would. Returns her person and the children."""
-    with sqlite3.connect(home / "hub.sqlite3") as hub:
-        found = hub.execute(
+    (key kept), her membership closed as the next linkage would. Returns her person and the children.
+    On either back-end, as ``_unload`` does."""
+    with hub_of(home) as hub, hub.engine.begin() as conn:
+        found = conn.execute(text(
             "select w.person_id, w.household_id from household_members w where w.relationship = '妻'"
             " and w.valid_to is null and exists (select 1 from household_members c where c.household_id ="
-            " w.household_id and c.role = 'child' and c.valid_to is null) order by w.household_id limit 1").fetchone()
+            " w.household_id and c.role = 'child' and c.valid_to is null) order by w.household_id limit 1")).first()
         assert found is not None
-        spouse, household = found
-        children = [r[0] for r in hub.execute("select person_id from household_members where household_id = ? and"
-                                              " role = 'child' and valid_to is null", (household,))]
-        aza = hub.execute("select local_id from person_links where person_id = ? and source = 'juki_jumin'",
-                          (spouse,)).fetchone()[0]
-        hub.execute("update household_members set valid_to = '2026-11-01 00:00:00.000000' where person_id = ?",
-                    (spouse,))
-    with sqlite3.connect(home / "vaults" / "resident_registry.sqlite3") as vault:
-        record_id, load_id, row_number, raw = vault.execute(
-            "select record_id, load_id, row_number, raw from records where source = 'juki_jumin' and local_id = ?"
-            " and valid_to is null", (aza,)).fetchone()
-        vault.execute("delete from observations where record_id = ?", (record_id,))
-        vault.execute("delete from records where record_id = ?", (record_id,))
-        vault.execute("insert into quarantine (load_id, source, file_name, row_number, column_name, value, rule, raw,"
-                      " status, local_id) values (?, 'juki_jumin', 'juki_jumin.csv', ?, '性別', '?', 'test', ?, 'open', ?)",
-                      (load_id, row_number, raw, aza))
+        spouse, household = str(found[0]), str(found[1])
+        children = [str(r[0]) for r in conn.execute(text(
+            "select person_id from household_members where household_id = :h and role = 'child' and valid_to is null"),
+            {"h": household})]
+        aza = conn.execute(text("select local_id from person_links where person_id = :p and source = 'juki_jumin'"),
+                           {"p": spouse}).scalar_one()
+        conn.execute(text("update household_members set valid_to = :t where person_id = :p"),
+                     {"t": dt.datetime(2026, 11, 1), "p": spouse})
+    settings = load_settings(home)
+    location = VaultLocation.for_home("resident_registry", settings.vault_dir, settings.hub_url)
+    t = f'"{location.schema_name}".' if location.schema_name else ""
+    engine = create_vault_engine(location.url, location.schema_name)
+    try:
+        with engine.begin() as vault:
+            record_id, load_id, row_number, raw = vault.execute(text(
+                f"select record_id, load_id, row_number, raw from {t}records where source = 'juki_jumin'"
+                " and local_id = :key and valid_to is null"), {"key": aza}).one()
+            vault.execute(text(f"delete from {t}observations where record_id = :id"), {"id": record_id})
+            vault.execute(text(f"delete from {t}records where record_id = :id"), {"id": record_id})
+            vault.execute(text(
+                f"insert into {t}quarantine (load_id, source, file_name, row_number, column_name, value, rule, raw,"
+                " status, local_id) values (:load, 'juki_jumin', 'juki_jumin.csv', :row, '性別', '?', 'test', :raw,"
+                " 'open', :key)"), {"load": load_id, "row": row_number, "raw": raw, "key": aza})
+    finally:
+        engine.dispose()
     return spouse, children
 
 
 def test_in_a_town_a_quarantined_spouse_row_is_not_read_as_a_single_parent(linked_town: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    shutil.copytree(linked_town, home)
+    home = copy_home(linked_town, tmp_path / "home")  # on PostgreSQL, with a copy of its database
     spouse, children = _quarantine_spouse(home)
     with hub_of(home, migrate_store=True) as hub:
         programmes = load_programmes(hub.rules_path, hub.settings.municipality_code)

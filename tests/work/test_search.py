@@ -167,23 +167,15 @@ def test_a_class_search_is_audited_without_the_class(home: Home) -> None:
     assert not any("2組" in e.reason or "3年" in e.reason for e in entries)
 
 
-def _rows(home: Home, secret: bytes, user: str, query: str, **kw: object) -> dict[str, str]:
-    hub = Hub(home.settings)
-    try:
-        with home.factory.begin() as session:
-            found = search_children(session, home.subject(user), "screening", query, secret=secret, nodes=hub.nodes(),
-                                    manifests=hub.manifests, **kw)  # type: ignore[arg-type]
-            return {r.person_id: r.school_class for r in found.rows}
-    finally:
-        hub.close()
+def _rows(home: Home, user: str, query: str, **kw: object) -> dict[str, str]:
+    return {r.person_id: r.school_class for r in _found(home, user, query, **kw).rows}
 
 
 def test_each_row_shows_its_class_as_the_roster_names_it(home: Home) -> None:
-    secret = make_searchable(home)
     # Every child's class, whatever was typed (a birth date here), in one spelling (the roster's ２ is 2組).
-    assert _rows(home, secret, "cw1", "2018-04-01") == {"P0001": "2組", "P0002": "2組", "P0003": "2組",
+    assert _rows(home, "cw1", "2018-04-01") == {"P0001": "2組", "P0002": "2組", "P0003": "2組",
                                                          "P0004": "1組"}
-    assert _rows(home, secret, "ssw1", "3年2組") == {"P0002": "2組"}
+    assert _rows(home, "ssw1", "3年2組") == {"P0002": "2組"}
     with home.factory() as session:
         listed = session.scalars(select(AuditEntry).where(AuditEntry.action == "children.search",
                                                           AuditEntry.person_id.is_not(None))).all()
@@ -193,11 +185,10 @@ def test_each_row_shows_its_class_as_the_roster_names_it(home: Home) -> None:
 
 
 def test_a_class_the_roster_does_not_release_for_the_purpose_is_not_shown(home: Home) -> None:
-    secret = make_searchable(home)
     own = home.settings.home / "manifests"
     shutil.copytree(packaged_manifest_dir(), own)
     meibo = own / "school_meibo.yaml"
     meibo.write_text(meibo.read_text(encoding="utf-8").replace("  screening: [school_class]\n", ""), encoding="utf-8")
-    assert _rows(home, secret, "cw1", "2018-04-01") == dict.fromkeys(("P0001", "P0002", "P0003", "P0004"), "")
+    assert _rows(home, "cw1", "2018-04-01") == dict.fromkeys(("P0001", "P0002", "P0003", "P0004"), "")
     # Searching by the class still works: the class key was written by the linkage run, not read here.
-    assert _rows(home, secret, "ssw1", "3年2組") == {"P0002": ""}
+    assert _rows(home, "ssw1", "3年2組") == {"P0002": ""}
