@@ -87,6 +87,9 @@ records = Table(
     Index("ix_records_source_local", "source", "local_id"),
     Index("ix_records_aza", "aza_number"),
     Index("ix_records_valid", "source", "valid_to"),
+    # A new snapshot closes the rows of the one before it by load (``LoadWriter.finish``): without this
+    # index, every changed file of a daily run scanned the whole table.
+    Index("ix_records_load", "load_id"),
 )
 # The identity fields a node may give out: every column of ``records`` but its bookkeeping.
 RECORD_BOOKKEEPING = ("record_id", "load_id", "source", "row_number", "local_id", "subject", "raw", "valid_from",
@@ -110,6 +113,7 @@ observations = Table(
     Column("valid_to", Date),
     Index("ix_observations_item", "item_id", "valid_to"),
     Index("ix_observations_local", "source", "local_id"),
+    Index("ix_observations_load", "load_id"),  # as ix_records_load
 )
 
 quarantine = Table(

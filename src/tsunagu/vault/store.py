@@ -56,6 +56,9 @@ def sqlite_value(value: object) -> object:
 # in place (ALTER TABLE … ADD COLUMN) and its rows read as not having them (a quarantine entry made
 # before ``local_id`` names nobody).
 _ADDED_COLUMNS = {"records": ("locality", "region"), "quarantine": ("local_id",)}
+# Indexes added after schema version 1 was fixed: a vault made before them gets them when first
+# opened (one sort of the table), a new one from ``metadata.create_all``.
+_ADDED_INDEXES = {"ix_records_load": ("records", "load_id"), "ix_observations_load": ("observations", "load_id")}
 
 
 def _add_columns(conn: Connection, schema_name: str | None) -> None:
@@ -65,6 +68,12 @@ def _add_columns(conn: Connection, schema_name: str | None) -> None:
         for name in names:
             if name not in present:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} TEXT"))
+
+
+def _add_indexes(conn: Connection, schema_name: str | None) -> None:
+    prefix = "" if schema_name is None else f'"{schema_name}".'
+    for name, (table_name, column) in _ADDED_INDEXES.items():
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {prefix}{table_name} ({column})"))
 
 
 class Vault:
@@ -81,6 +90,7 @@ class Vault:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.location.schema_name}"'))
             schema.metadata.create_all(conn)
             _add_columns(conn, self.location.schema_name)
+            _add_indexes(conn, self.location.schema_name)
             found = conn.execute(select(schema.vault_info.c.value).where(schema.vault_info.c.key == "schema_version")).scalar()
             if found is None:
                 conn.execute(insert(schema.vault_info).values(key="schema_version", value=str(schema.VAULT_SCHEMA_VERSION)))
