@@ -67,7 +67,12 @@ def _state(home: Path) -> dict[str, object]:
         tiers = db.execute("select person_id, tier from screening_results where run_id = ?", latest).fetchall() \
             if latest else []
         state["tiers"] = _digest([(key.get(p, p), tier) for p, tier in tiers])
-        state["runs"] = db.execute("select count(*) from screening_runs where finished_at is not null").fetchone()[0]
+        # Every finished run is whole: a run the kill interrupted is never marked finished with part of
+        # its results. (How many finished runs there are depends on when the kill lands: one that comes
+        # after the run's commit, during the process's exit, leaves a whole run, and the rerun adds a second.)
+        state["runs"] = sorted({n for (n,) in db.execute(
+            "select count(r.person_id) from screening_runs s left join screening_results r on r.run_id = s.run_id"
+            " where s.finished_at is not null group by s.run_id")})
     return state
 
 
