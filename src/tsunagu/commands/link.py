@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -27,26 +24,14 @@ from tsunagu.config import Settings
 from tsunagu.hub import Hub
 from tsunagu.link.probabilistic import BlockingTooLargeError
 from tsunagu.link.run import LinkReport, run_linkage
+from tsunagu.vault.node import no_cycle_collection
 
 link_app = typer.Typer(help="名寄せ（同一人物の記録をつなぐ）", invoke_without_command=True)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused for one run of this process. A run makes millions of row
-    tuples that hold no cycles, and the collector went over all of them again and again (0.8 s
-    of a run at 100,000 children); whatever cycles the run leaves are collected afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def link_home(settings: Settings, incremental: bool = False) -> LinkReport:
-    with _collector_paused(), Hub.open(settings) as hub, hub.sessions.begin() as session:
+    # A run makes millions of row tuples with no cycles: the collector would walk them again and again.
+    with no_cycle_collection(), Hub.open(settings) as hub, hub.sessions.begin() as session:
         return run_linkage(session, hub.nodes(), hub.manifests, incremental=incremental,
                            search_secret=hub.search_secret)
 
