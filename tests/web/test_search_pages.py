@@ -31,7 +31,8 @@ def test_ordinary_search_rows_name_the_school_grade_and_class(home: Home, browse
     page = browser("cw1").client.get("/search", params={"q": "鈴木", "purpose": "screening"}).text
     assert f"<td>{SCHOOL_NAME} 4年2組</td>" in page
     by_name = browser("cw1").client.get("/search", params={"q": "高橋 たろう", "purpose": "assessment"}).text
-    assert "<td>S001 5年2組</td>" in by_name and "<td>S001 小学5年</td>" not in by_name
+    # S001 is not in the 学校マスタ: the kind of school goes before the grade, class or not.
+    assert "<td>S001 小学5年2組</td>" in by_name and "<td>S001 5年2組</td>" not in by_name
 
 
 def test_a_word_that_cannot_be_read_is_shown_beside_the_box_with_what_was_typed(home: Home, browser: Make) -> None:
@@ -69,8 +70,8 @@ def test_a_class_search_on_the_page_and_the_api_agree_and_are_audited(home: Home
     ssw = browser("ssw1").client
     page = ssw.get("/search", params={"q": "3年2組", "purpose": "screening"})
     assert page.status_code == 200
-    assert "検索結果（S001 3年2組、1人）" in page.text and "佐藤　花子" in page.text and "髙橋" not in page.text
-    assert "<td>S001 3年2組</td>" in page.text  # the row names the class too, as the face sheet does
+    assert "検索結果（S001 小学3年2組、1人）" in page.text and "佐藤　花子" in page.text and "髙橋" not in page.text
+    assert "<td>S001 小学3年2組</td>" in page.text  # the row names the class too, as the face sheet does
     body = ssw.get("/api/search", params={"q": "3年2組", "purpose": "screening"}).json()
     assert [r["person_id"] for r in body["results"]] == ["P0002"]
     assert body["results"][0]["school_class"] == "2組"
@@ -120,7 +121,10 @@ def test_household_view_lists_members_with_relationships(home: Home, browser: Ma
     assert "髙橋　洋子" in page.text and ">母<" in page.text and "髙橋　太郎" in page.text and "きょうだい" in page.text
     # The child's own row names the class as the child page's face sheet does (the roster wrote ２).
     own = page.text[page.text.index("<td>本人</td>"):]
-    assert "S001 3年2組" in own[:own.index("</tr>")]
+    assert "<td>S001 小学3年2組</td>" in own[:own.index("</tr>")]
+    # … and a sibling's row, shown without the class, writes the school and grade the same way.
+    sibling = page.text[page.text.index("髙橋　太郎"):]
+    assert "<td>S001 小学5年</td>" in sibling[:sibling.index("</tr>")]
     with home.factory() as session:
         members = session.scalars(select(AuditEntry.person_id).where(AuditEntry.action == "child.items.read",
                                                                      AuditEntry.actor == "cw1")).all()
@@ -151,6 +155,23 @@ def test_schools_are_shown_by_name(home: Home, browser: Make) -> None:
     child = cw.get("/children/P0003", params={"purpose": "assessment"}).text
     assert SCHOOL_NAME in child
     assert "住民記録に世帯の情報がありません" in child  # P0003 is in no household
+
+
+def test_school_grade_and_class_name_the_kind_of_school_once() -> None:
+    from tsunagu.web.state import make_templates
+
+    text = make_templates().env.from_string("{{ code | schooling(grade, school_class) }}")
+    schools = {"B1": "つなぐ市立第一小学校", "C1": "つなぐ市立第一中学校"}
+
+    def shown(code: str | None, grade: int | None, school_class: str = "") -> str:
+        return text.render(schools=schools, code=code, grade=grade, school_class=school_class)
+
+    # By the school's name when the 学校マスタ has it, the grade as the school counts it.
+    assert (shown("B1", 5, "2組"), shown("B1", 3)) == ("つなぐ市立第一小学校 5年2組", "つなぐ市立第一小学校 3年")
+    assert shown("C1", 7, "1組") == "つなぐ市立第一中学校 1年1組"
+    # Otherwise before the grade, beside the code: with the class or without, the same way.
+    assert (shown("S9", 5, "2組"), shown("S9", 3)) == ("S9 小学5年2組", "S9 小学3年")
+    assert (shown("S9", 8, "3組"), shown(None, 8), shown(None, None, "2組")) == ("S9 中学2年3組", "中学2年", "2組")
 
 
 def test_one_grade_display_everywhere() -> None:
