@@ -274,40 +274,35 @@ class LocalNode:
             return self._answer(conn, request, "items", frame, refused, subjects)
 
     def record(self, request: NodeRequest, source: str, local_id: str, as_of: date | None = None) -> NodeAnswer:
-        allowed, refused = self._split_items(request.purpose, request.role, request.items)
-        with self.vault.transaction() as conn:
-            if not allowed and not self._identifier_sources(request.purpose, request.role):
-                self._refuse(conn, request, "record", "この利用目的では提供できる情報がありません / nothing released for this purpose")
-            query = _record_query(tuple(sorted({s for sources in allowed.values() for s in sources})))
-            if as_of is not None:
-                query = query.where(_valid_at(schema.observations, as_of))
-            columns, rows = _fetch(conn, query, {"record_local_id": local_id})
-            released = {(item, source) for item, sources in allowed.items() for source in sources}
-            frame = _to_frame(columns, [row for row in rows if (row[2], row[0]) in released])
-            return self._answer(conn, request, "record", frame, refused, 1 if frame.height else 0)
+        return self._records(request, "record", [local_id], as_of)
 
     def records(self, request: NodeRequest, source: str, local_ids: Sequence[str],
                 as_of: date | None = None) -> NodeAnswer:
-        # The checks of ``record``, once; then each record by its own index as ``record`` reads it (an
-        # IN list of local ids may be planned through another index, as ``identifiers`` found).
+        return self._records(request, "records", local_ids, as_of)
+
+    def _records(self, request: NodeRequest, kind: RequestKind, local_ids: Sequence[str],
+                 as_of: date | None) -> NodeAnswer:
+        """Every released observation of each local id, in the order asked (each once), across the
+        department's sources that release the items; the checks and the log entry once per request.
+        Each record is read by its own index: an IN list of local ids may be planned through another
+        index, as ``identifiers`` found."""
         allowed, refused = self._split_items(request.purpose, request.role, request.items)
         with self.vault.transaction() as conn:
             if not allowed and not self._identifier_sources(request.purpose, request.role):
-                self._refuse(conn, request, "records", "この利用目的では提供できる情報がありません / nothing released for this purpose")
+                self._refuse(conn, request, kind, "この利用目的では提供できる情報がありません / nothing released for this purpose")
             query = _record_query(tuple(sorted({s for sources in allowed.values() for s in sources})))
             if as_of is not None:
                 query = query.where(_valid_at(schema.observations, as_of))
             released = {(item, source) for item, sources in allowed.items() for source in sources}
-            columns = list(query.selected_columns.keys())
             rows: list[tuple[object, ...]] = []
             answered = 0
-            for local_id in dict.fromkeys(local_ids):  # each asked once, in the order asked
+            for local_id in dict.fromkeys(local_ids):
                 found = [row for row in _fetch(conn, query, {"record_local_id": local_id})[1]
                          if (row[2], row[0]) in released]
                 answered += 1 if found else 0
                 rows.extend(found)
-            frame = _to_frame(columns, rows)
-            return self._answer(conn, request, "records", frame, refused, answered)
+            frame = _to_frame(list(query.selected_columns.keys()), rows)
+            return self._answer(conn, request, kind, frame, refused, answered)
 
     def unreadable(self, request: NodeRequest, as_of: date) -> NodeAnswer:
         # The same release as the items: an answer says a subject has a row in the source, which an
