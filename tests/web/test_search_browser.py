@@ -52,7 +52,7 @@ def test_search_a_named_child_then_its_face_sheet_household_and_charts(
     header.get_by_role("button", name="検索").click()
     expect(page.get_by_role("heading", level=2, name="検索結果（1人）")).to_be_visible()
     # The row names the class as the face sheet does (the roster's 組, released for assessment).
-    expect(page.locator("tr", has_text="髙橋　太郎")).to_contain_text("S001 5年2組")
+    expect(page.locator("tr", has_text="髙橋　太郎")).to_contain_text("S001 小学5年2組")
     page.screenshot(path=str(SHOTS / f"search-{width}.png"), full_page=True)
     problems = {"search": serious_violations(page)}
 
@@ -75,7 +75,7 @@ def test_search_a_named_child_then_its_face_sheet_household_and_charts(
     face.get_by_role("link", name="世帯の詳細を見る").click()
     expect(page.get_by_role("heading", level=1, name="髙橋　太郎の世帯")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("保護者")
-    expect(page.locator("tr", has_text="本人")).to_contain_text("S001 5年2組")
+    expect(page.locator("tr", has_text="本人")).to_contain_text("S001 小学5年2組")
     page.screenshot(path=str(SHOTS / f"household-{width}.png"), full_page=True)
     problems["household"] = serious_violations(page)
     assert problems == {"search": [], "child": [], "household": []}
@@ -88,9 +88,9 @@ def test_an_ssw_finds_a_class_of_their_school_from_the_header_box(server: str, c
     header = page.get_by_role("search", name="こどもの検索")
     header.get_by_label("氏名・よみ・生年月日・宛名番号・組で検索").fill("3年2組")
     header.get_by_role("button", name="検索").click()
-    expect(page.get_by_role("heading", level=2, name="検索結果（S001 3年2組、1人）")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="検索結果（S001 小学3年2組、1人）")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("佐藤　花子")
-    expect(page.locator("tr", has_text="佐藤　花子")).to_contain_text("S001 3年2組")
+    expect(page.locator("tr", has_text="佐藤　花子")).to_contain_text("S001 小学3年2組")
     expect(page.get_by_role("table")).not_to_contain_text("髙橋")
     page.screenshot(path=str(SHOTS / "search-class-1280.png"), full_page=True)
     assert serious_violations(page) == []

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -65,6 +66,17 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
+def open_nodes_at_start(hub: Hub) -> None:
+    """The departments' nodes opened before the first request rather than by it: opening a vault made
+    by an older tsunagu builds the indexes added since (``vault.store``), which at 500,000 children kept
+    the first child page after an upgrade waiting about 35 s. A node that cannot be opened now is
+    opened, and its error shown, by the first request that needs it, as before."""
+    try:
+        hub.nodes()
+    except Exception:  # the app still serves the pages that need no node
+        logging.getLogger("tsunagu.web").exception("部署のノードを起動時に開けませんでした（最初の要求で開き直します）")
+
+
 def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     files, folders = loose_files(settings.home, settings.hub_url)
     if files or folders:  # `tsunagu serve` refuses such files; an app made otherwise says so loudly
@@ -81,6 +93,7 @@ def create_app(settings: Settings, *, secure_cookies: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         prepare_sign_in()
+        await run_in_threadpool(open_nodes_at_start, hub)
         yield
         state.close()
 

@@ -19,8 +19,9 @@ from fastapi import FastAPI
 
 from tsunagu.config import Settings, load_settings
 from tsunagu.errors import UnavailableError
+from tsunagu.hub import Hub
 from tsunagu.privacy import load_note_cipher, load_or_create_signing_key
-from tsunagu.web.app import create_app
+from tsunagu.web.app import create_app, open_nodes_at_start
 from tsunagu.web.security import load_or_create_secret
 from tsunagu.work.listing import settle_after_loads
 
@@ -77,6 +78,10 @@ def run(settings: Settings, *, host: str, port: int, workers: int = 1, secure_co
     load_or_create_secret(settings.home)
     load_or_create_signing_key(settings.home)
     load_note_cipher(settings.home, settings.note_key)
+    # The vaults too, once, before the workers open them: each worker's start-up then finds the
+    # indexes an upgrade adds already built, instead of the workers building them at once.
+    with Hub.open(settings, migrate_store=False) as hub:
+        open_nodes_at_start(hub)
     os.environ[HOME_ENV] = str(settings.home.resolve())
     os.environ[SECURE_COOKIES_ENV] = "1" if secure_cookies else "0"
     uvicorn.run("tsunagu.web.serving:app_from_environment", factory=True, host=host, port=port, workers=workers,

@@ -78,9 +78,14 @@ def _school(context: Context, code: str | None) -> str:
     return names.get(str(code), str(code))
 @pass_context
 def _schooling(context: Context, code: str | None, grade: int | None, school_class: str = "") -> str:
-    """A child's school, grade and class as one text wherever a child is listed or described
-    (○○小学校 3年2組; 小学3年 when the class is not shown to this user, ``work.classes``)."""
-    year = class_label(grade, school_class) if grade and school_class else grade_label(grade) or school_class
+    """A child's school, grade and class as one text wherever a child is listed or described, the
+    class or not (``work.classes``: shown when the user may read it). The kind of school is said once:
+    by the school's name from the 学校マスタ (○○小学校 5年2組, ○○小学校 3年), else before the grade
+    beside the school's code (S001 小学5年2組, S001 小学3年) — a child's row and a sibling's, one with
+    the class and one without, then read alike."""
+    names: dict[str, str] = context.get("schools") or {}
+    named = bool(code) and str(code) in names
+    year = (class_label(grade, "") if named else grade_label(grade)) + school_class if grade else school_class
     return " ".join(part for part in (_school(context, code), year) if part)
 
 

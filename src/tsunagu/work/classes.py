@@ -10,7 +10,7 @@ class shown is the latest roster's (by snapshot, then observed date), written on
 
 The child page reads the class from the roster answer it already asked for (``latest_class``); the
 household view and the search, which ask the schools for nothing else, ask for this one item
-(``read_classes``), record by record.
+(``read_classes``), every child listed in one request to the roster's node.
 """
 
 from __future__ import annotations
@@ -64,18 +64,28 @@ def read_classes(nodes: Mapping[str, Node], manifests: ManifestSet, session: Ses
     links = session.execute(select(PersonLink.person_id, PersonLink.source, PersonLink.local_id)
                             .where(PersonLink.person_id.in_(wanted))).all()
     request = NodeRequest(requester=subject.user_id, role=subject.role, purpose=purpose, items=(CLASS_ITEM,))
-    rows: dict[str, list[ClassRow]] = {}
+    # One request per roster for every child listed (``Node.records``), not one per child: a search's
+    # hundred children were a hundred node requests, each with its transaction and log entry.
+    asked: dict[str, list[tuple[str, str]]] = {}
     for person_id, source, local_id in sorted(links):
-        node = nodes.get(holders.get(source, ""))
-        if node is None:
-            continue
+        if nodes.get(holders.get(source, "")) is not None:
+            asked.setdefault(source, []).append((person_id, local_id))
+    rows: dict[str, list[ClassRow]] = {}
+    for source, pairs in asked.items():
         try:
-            answer = node.record(request, source, local_id)
-        except Exception:  # a refusal or a node that is down costs the class, not the page
+            answer = nodes[holders[source]].records(request, source, [local_id for _, local_id in pairs])
+        except Exception:  # a refusal or a node that is down costs the classes, not the page
             continue
-        rows.setdefault(person_id, []).extend(
-            (row["value_text"], row.get("snapshot_date"), row.get("observed_on"))
-            for row in answer.data.iter_rows(named=True) if row.get("item_id") == CLASS_ITEM)
+        # A record's rows are those of its local id, whichever of the department's sources holds them
+        # (as ``Node.record`` answers one record).
+        by_local: dict[str, list[ClassRow]] = {}
+        for row in answer.data.iter_rows(named=True):
+            if row.get("item_id") == CLASS_ITEM:
+                by_local.setdefault(str(row["local_id"]), []).append(
+                    (row["value_text"], row.get("snapshot_date"), row.get("observed_on")))
+        for person_id, local_id in pairs:
+            if local_id in by_local:
+                rows.setdefault(person_id, []).extend(by_local[local_id])
     return {person_id: found for person_id, found in ((p, latest_class(r)) for p, r in rows.items()) if found}
 
 

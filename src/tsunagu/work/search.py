@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import Select, intersect, select
 from sqlalchemy.orm import Session
 
 from tsunagu.catalog import catalog_of
@@ -199,9 +199,10 @@ def _class_grade(words: list[Word], school: str | None, grade: int | None) -> in
     return grade if grade is not None else next(iter(typed), None)
 
 
-def _matching(session: Session, secret: bytes, word: Word) -> set[str]:
+def _matching(secret: bytes, word: Word) -> Select[str]:
+    """The persons with any of the word's keys."""
     tokens = [term_token(secret, kind, key) for kind, key in word.keys]
-    return set(session.scalars(select(SearchKey.person_id).where(SearchKey.token.in_(tokens)).distinct()))
+    return select(SearchKey.person_id).where(SearchKey.token.in_(tokens))
 
 
 def search_children(
@@ -223,19 +224,17 @@ def search_children(
     # Any row at all (not a count: counting 850,000 rows at 100,000 children took longer than the search).
     result.indexed = session.scalar(select(SearchKey.id).limit(1)) is not None
     run = latest_run(session)
-    people: set[str] | None = None
-    for word in words:
-        matched = _matching(session, secret, word)
-        people = matched if people is None else people & matched
-        if not people:
-            break
+    # The persons every word matches, intersected by the database: a surname alone matched 3,500
+    # persons at 100,000 children, each id fetched into Python and sent back in an IN list.
+    matching = [_matching(secret, word) for word in words]
+    people = None if not matching else matching[0] if len(matching) == 1 else intersect(*matching)
     rows: list[tuple[str, str | None, int | None, str]] = []
-    if run is not None and (people is None or people):
+    if run is not None:
         r = ScreeningResult
         # By person only, the run compared here: with the run in the query SQLite walked the run's
         # 100,000 results by the (run, tier) index instead of the few persons found.
         stmt = select(r.person_id, r.school_code, r.grade, r.tier, r.run_id).where(
-            r.person_id.in_(sorted(people)) if people is not None else r.run_id == run.run_id)
+            r.person_id.in_(people) if people is not None else r.run_id == run.run_id)
         if school:
             stmt = stmt.where(r.school_code == school)
         if grade is not None:

@@ -138,6 +138,11 @@ class HttpNode:
         path = f"{wire.ENDPOINTS['record']}/{quote(local_id, safe='')}"
         return self._exchange(_Call("record", request), path, as_of, source, local_id)
 
+    def records(self, request: NodeRequest, source: str, local_ids: Sequence[str],
+                as_of: date | None = None) -> NodeAnswer:
+        pairs = [(source, local_id) for local_id in local_ids]
+        return self._exchange(_Call("records", request), wire.ENDPOINTS["records"], as_of, source, local_ids=pairs)
+
     def unreadable(self, request: NodeRequest, as_of: date) -> NodeAnswer:
         return self._exchange(_Call("unreadable", request), wire.ENDPOINTS["unreadable"], as_of)
 

@@ -168,8 +168,12 @@ class NodeService:
             raise _Refusal(400, "bad_request", f"基準日（as_of）がありません / {kind} need as_of")
         if kind == "record" and (not request.source or request.local_id != local_id):
             raise _Refusal(400, "bad_request", "source と local_id が必要です / record needs source and matching local_id")
-        if kind != "identifiers" and request.local_ids is not None:
-            raise _Refusal(400, "bad_request", f"local_ids は識別情報の要求にだけ使えます / local_ids sent to {kind!r}")
+        if kind == "records" and (not request.source or request.local_ids is None
+                                  or any(source != request.source for source, _ in request.local_ids)):
+            raise _Refusal(400, "bad_request", "source と同じ source の local_ids が必要です / records need source and "
+                                               "local_ids of that source")
+        if kind not in ("identifiers", "records") and request.local_ids is not None:
+            raise _Refusal(400, "bad_request", f"local_ids は識別情報と複数記録の要求にだけ使えます / local_ids sent to {kind!r}")
         return request
 
     # -- the exchange -----------------------------------------------------------------------------
@@ -204,6 +208,9 @@ class NodeService:
         if kind == "unreadable":
             assert request.as_of is not None  # checked in _parse
             return self.node.unreadable(node_request, request.as_of)
+        if kind == "records":
+            assert request.source is not None and request.local_ids is not None  # checked in _parse
+            return self.node.records(node_request, request.source, [i for _, i in request.local_ids], request.as_of)
         assert request.source is not None and request.local_id is not None  # checked in _parse
         return self.node.record(node_request, request.source, request.local_id, request.as_of)
 
@@ -260,7 +267,7 @@ async def _read_body(request: Request) -> bytes | None:
 
 def create_app(node: LocalNode, *, node_key: Ed25519PrivateKey, hub_keys: Mapping[str, Ed25519PublicKey],
                window_s: float = DEFAULT_WINDOW_S, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The HTTP service of ``node``: POST /identifiers, /items, /records/{local_id}, /unreadable."""
+    """The HTTP service of ``node``: POST /identifiers, /items, /records, /records/{local_id}, /unreadable."""
     service = NodeService(node, node_key=node_key, hub_keys=hub_keys, window_s=window_s, clock=clock)
     # No interactive docs: a node describes itself to nobody who has not been given its address and key.
     app = FastAPI(title=f"tsunagu node {node.department}", docs_url=None, redoc_url=None, openapi_url=None)
@@ -285,6 +292,10 @@ def create_app(node: LocalNode, *, node_key: Ed25519PrivateKey, hub_keys: Mappin
     @app.post("/unreadable")
     async def unreadable(request: Request) -> Response:
         return await dispatch(request, "unreadable")
+
+    @app.post("/records")
+    async def records(request: Request) -> Response:
+        return await dispatch(request, "records")
 
     # ":path" because a source's own ids may contain "/" (case numbers such as R8/0003).
     @app.post("/records/{local_id:path}")

@@ -33,8 +33,9 @@ H_DIGEST = "X-Tsunagu-Content-SHA256"
 H_SIGNATURE = "X-Tsunagu-Signature"
 H_NODE = "X-Tsunagu-Node"
 
+# A record is /records/{local_id}; many records of one source, /records with the local ids in the body.
 ENDPOINTS: dict[RequestKind, str] = {"identifiers": "/identifiers", "items": "/items", "record": "/records",
-                                     "unreadable": "/unreadable"}
+                                     "records": "/records", "unreadable": "/unreadable"}
 
 
 class WireError(InputError, ValueError):
@@ -60,7 +61,8 @@ class WireRequest(BaseModel):
     as_of: date | None = None
     source: str | None = None
     local_id: str | None = None
-    # identifiers only: the (source, local_id) pairs asked for; absent means every record.
+    # identifiers: the (source, local_id) pairs asked for, absent meaning every record; records: the
+    # records asked for, every pair of the request's source.
     local_ids: tuple[tuple[str, str], ...] | None = None
     # identifiers only: the identity fields wanted; absent means every field.
     fields: tuple[str, ...] | None = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -92,10 +93,15 @@ def _rows(node: Node, source: str, subject: Subject, local_ids: list[str]) -> di
     try:
         identity = node.identifiers(ask, local_ids=[(source, i) for i in local_ids])
         found: dict[str, RegisterRow] = {}
-        for identity_row in identity.data.iter_rows(named=True):
+        identities = list(identity.data.iter_rows(named=True))
+        # Every record's 続柄 and moves in one request (``Node.records``), not one per member.
+        answer = node.records(items, source, [str(row["local_id"]) for row in identities]) if identities else None
+        by_record: dict[str, dict[str, dict[str, Any]]] = {}
+        for r in answer.data.iter_rows(named=True) if answer is not None else ():  # oldest first: a record's latest value of an item wins
+            by_record.setdefault(str(r["local_id"]), {})[str(r["item_id"])] = r
+        for identity_row in identities:
             local_id = str(identity_row["local_id"])
-            answer = node.record(items, source, local_id)
-            values = {str(r["item_id"]): r for r in answer.data.iter_rows(named=True)}
+            values = by_record.get(local_id, {})
             relation = values[RELATIONSHIP_ITEM].get("value_text") if RELATIONSHIP_ITEM in values else None
             found[local_id] = RegisterRow(local_id, identity_row.get("household_number"),
                                           str(identity_row.get("full_name") or ""), identity_row.get("birth_date"),
