@@ -16,10 +16,11 @@ from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 from tests.support.hubs import hub_of
 
-from tsunagu.store.arrow import arrow_batches, compiled_sql
+from tsunagu.store import arrow as store_arrow
+from tsunagu.store.arrow import arrow_batches, compiled_sql, read_only_sqlite
 from tsunagu.vault import node as vault_node
 from tsunagu.vault import schema
 from tsunagu.vault.columns import arrow_frame
@@ -128,13 +129,51 @@ def test_an_empty_answer_has_the_same_types(answers: Any) -> None:
 
 
 def test_the_arrow_reader_cannot_write_the_vault(tmp_path: Path) -> None:
-    vault = _vault_with(tmp_path / "v.sqlite3", CASES["booleans"])
+    path = tmp_path / "v.sqlite3"
+    vault = _vault_with(path, CASES["booleans"])
+    try:
+        with read_only_sqlite(path) as reader, reader.cursor() as cursor, pytest.raises(Exception, match="readonly"):
+            cursor.execute("DELETE FROM observations")
+        with vault.transaction() as conn:
+            assert len(conn.execute(select(schema.observations.c.obs_id)).all()) == 3
+    finally:
+        vault.dispose()
+
+
+def test_a_value_that_fits_no_earlier_batch_ends_the_arrow_read(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real in the boolean column after a first batch of integers: the driver cannot widen a
+    # column it already typed, so the Arrow path gives up and the tuple path answers.
+    monkeypatch.setattr(store_arrow, "ARROW_BATCH_ROWS", 10)
+    rows: list[Row] = [(None, None, 1, "2026-10-31")] * 25 + [(None, None, 0.5, "2026-10-31")]
+    vault = _vault_with(tmp_path / "v.sqlite3", rows)
+    o = schema.observations
+    query = select(o.c.local_id, o.c.value_bool).order_by(o.c.obs_id)
     try:
         with vault.transaction() as conn:
-            with pytest.raises(Exception, match="readonly"), arrow_batches(conn, text("DELETE FROM observations")) as batches:
+            with arrow_batches(conn, query) as batches:
                 assert batches is not None
-                list(batches)
-            assert conn.execute(select(schema.observations.c.obs_id)).all() != []
+                read = list(batches)
+            assert read[-1] is None and len(read) == 3
+            assert _frame(conn, query).equals(_tuple_frame(conn, query))
+    finally:
+        vault.dispose()
+
+
+def test_answers_of_many_batches_keep_their_nulls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_arrow, "ARROW_BATCH_ROWS", 7)
+    rows = CASES["every kind in one answer"] * 5 + CASES["nulls only"] * 4 + CASES["large and awkward numbers"]
+    vault = _vault_with(tmp_path / "v.sqlite3", rows)
+    o = schema.observations
+    query = select(o.c.local_id, o.c.value_text, o.c.value_num, o.c.value_bool, o.c.observed_on).order_by(o.c.obs_id)
+    try:
+        with vault.transaction() as conn:
+            with arrow_batches(conn, query) as batches:
+                assert batches is not None
+                arrow = arrow_frame(list(query.selected_columns.keys()), batches)
+            assert arrow is not None
+            assert arrow.equals(_tuple_frame(conn, query))
+            assert arrow["value_text"].null_count() == 2 * 5 + 3 * 4 + 9  # every NULL back, across batches
     finally:
         vault.dispose()
 

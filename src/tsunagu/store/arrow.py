@@ -13,9 +13,10 @@ sees what the caller's connection would see from outside a transaction: the last
 use it.
 
 ADBC infers each column's Arrow type from the values it meets, as SQLite is dynamically typed: a
-column whose values all are NULL comes back as int64, and a column mixing numbers and text as text
-(the numbers printed in six significant digits). Callers check the types they get and fall back to
-the driver's tuples when a column is not what they expect (``vault.columns``).
+column whose values all are NULL comes back as int64 (hence ``_never_null``), and a column mixing
+numbers and text as text (the numbers printed in six significant digits). Callers check the types
+they get and fall back to the driver's tuples when a column is not what they expect
+(``vault.columns``).
 """
 
 from __future__ import annotations
@@ -26,16 +27,21 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection
+import pyarrow.compute as pc
+from sqlalchemy import Connection, Select, func, literal_column
+from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.expression import Executable
 
 from tsunagu.store.dialects import dialect_of, sqlite_driver_value
 
-# Rows per Arrow batch: every row of an answer in one. The driver fixes each column's type on its
-# first batch and fails on a later batch that disagrees (a department's first 65,536 observations
-# with no number, then one: "expected INT64 but got DOUBLE"); within a batch it widens the type
-# (null, integer, double, text) as it meets values, so one batch gives the type of every value.
-ARROW_BATCH_ROWS = 1 << 30
+# Rows per Arrow batch: a department's whole answer in one was a screening run's peak memory.
+ARROW_BATCH_ROWS = 100_000
+# What a column's NULLs read as, by the column's type, so that no batch holds a column of NULLs only.
+_INTEGER_KINDS = (sqltypes.Integer, sqltypes.Boolean)
+_REAL_KINDS = (sqltypes.Float, sqltypes.Numeric)
+# The C library's allocator for the columns with their NULLs put back: pyarrow's default pool keeps
+# what it frees for later, and an answer's batches pass through it once.
+_POOL = pa.system_memory_pool()
 
 
 def sqlite_file(conn: Connection) -> Path | None:
@@ -60,25 +66,68 @@ def compiled_sql(conn: Connection, query: Executable, params: Mapping[str, objec
     return str(compiled.string), ordered
 
 
+def _never_null(query: Select[Any]) -> Select[Any]:
+    """The query with each column ``c`` as ``ifnull(c, a value of c's type)`` followed by ``c IS NULL``.
+
+    ADBC's SQLite driver fixes each column's Arrow type on its first batch, from the values it
+    meets, and fails on a later batch that disagrees: a first batch whose numbers are all NULL
+    makes an int64 column that a later batch's reals do not fit ("expected INT64 but got DOUBLE").
+    A column that is never NULL takes its stored kind at once; ``restore_nulls`` puts the NULLs
+    back. The joins, conditions and order are the query's own."""
+    columns: list[Any] = []
+    for name, column in zip(query.selected_columns.keys(), query.selected_columns, strict=True):
+        kind = column.type
+        default = "0" if isinstance(kind, _INTEGER_KINDS) else "0.0" if isinstance(kind, _REAL_KINDS) else "''"
+        columns.append(func.ifnull(column, literal_column(default)).label(name))
+        columns.append(column.is_(None).label(f"{name}__null"))
+    return query.with_only_columns(*columns, maintain_column_froms=True)
+
+
+def _restore_nulls(batch: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:
+    arrays = []
+    for i in range(len(names)):
+        values, was_null = batch.column(2 * i), batch.column(2 * i + 1)
+        arrays.append(pc.if_else(pc.cast(was_null, pa.bool_(), memory_pool=_POOL), pa.scalar(None, values.type), values,
+                                 memory_pool=_POOL))
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
 @contextmanager
-def arrow_batches(conn: Connection, query: Executable, params: Mapping[str, object] | None = None,
-                  ) -> Iterator[Iterator[pa.RecordBatch] | None]:
-    """The query's rows as Arrow record batches (one: see ARROW_BATCH_ROWS), read from ``conn``'s
-    SQLite file through a read-only ADBC connection of its own; None when ``conn`` is not a
-    file-based SQLite connection (the caller reads the driver's tuples). The batches are valid
-    inside the ``with`` block only."""
+def read_only_sqlite(path: Path) -> Iterator[Any]:
+    """An ADBC connection to the SQLite file at ``path`` that cannot write it (a URI filename with
+    ``mode=ro``: SQLite refuses every write) and holds no transaction open between statements."""
+    import adbc_driver_sqlite.dbapi
+
+    with adbc_driver_sqlite.dbapi.connect(f"{path.as_uri()}?mode=ro", autocommit=True) as reader:
+        yield reader
+
+
+@contextmanager
+def arrow_batches(conn: Connection, query: Select[Any], params: Mapping[str, object] | None = None,
+                  ) -> Iterator[Iterator[pa.RecordBatch | None] | None]:
+    """The query's rows as Arrow record batches, read from ``conn``'s SQLite file through a read-only
+    ADBC connection of its own; None when ``conn`` is not a file-based SQLite connection (the caller
+    reads the driver's tuples). A batch of None ends the batches when a value did not fit its
+    column's type (a column of reals holding a text, say): the caller reads the tuples then. The
+    batches are valid inside the ``with`` block only."""
     path = sqlite_file(conn)
     if path is None:
         yield None
         return
     import adbc_driver_sqlite
-    import adbc_driver_sqlite.dbapi
 
-    sql, values = compiled_sql(conn, query, params)
-    # ``mode=ro`` on a URI filename: the vault file is never opened for writing by this reader.
-    with adbc_driver_sqlite.dbapi.connect(f"{path.as_uri()}?mode=ro", autocommit=True) as reader, \
-            reader.cursor() as cursor:
+    names = list(query.selected_columns.keys())
+    sql, values = compiled_sql(conn, _never_null(query), params)
+    with read_only_sqlite(path) as reader, reader.cursor() as cursor:
         cursor.adbc_statement.set_options(
             **{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(ARROW_BATCH_ROWS)})
         cursor.execute(sql, parameters=values or None)
-        yield iter(cursor.fetch_record_batch())
+        yield _batches(cursor.fetch_record_batch(), names)
+
+
+def _batches(reader: pa.RecordBatchReader, names: list[str]) -> Iterator[pa.RecordBatch | None]:
+    try:
+        for batch in reader:
+            yield _restore_nulls(batch, names)
+    except OSError:  # the driver's "Type mismatch in column …", raised through pyarrow's reader
+        yield None

@@ -69,14 +69,15 @@ def _iso_dates(name: str, data: tuple[object, ...] | pl.Series) -> pl.Series | N
 
 
 
-def arrow_frame(names: list[str], batches: Iterable[pa.RecordBatch]) -> pl.DataFrame | None:
+def arrow_frame(names: list[str], batches: Iterable[pa.RecordBatch | None]) -> pl.DataFrame | None:
     """The Arrow batches' rows as the frame ``rows_frame`` builds from the same rows; None when a
     column holds values the Arrow path does not take as they are (the caller reads the tuples).
 
-    ``names`` are the query's column names: the batches' must be the same."""
+    ``names`` are the query's column names: the batches' must be the same. A batch of None (a value
+    that did not fit its column's Arrow type, store.arrow) is None too."""
     parts: list[pl.DataFrame] = []
     for batch in batches:
-        if batch.schema.names != names:
+        if batch is None or batch.schema.names != names:
             return None
         part = pl.from_arrow(batch)
         assert isinstance(part, pl.DataFrame)
