@@ -1,16 +1,20 @@
 """Two code versions' stage times side by side: ingest, link and screen, alternated, medians.
 
     python benchmarks/alternate_stages.py --before /path/to/old/.venv/bin/tsunagu \
-        --after .venv/bin/tsunagu --work /tmp/alt --children 100000 [--runs 3]
+        --after .venv/bin/tsunagu --work /tmp/alt --children 100000 [--runs 3] \
+        [--stages screen --linked HOME]
 
 The BEFORE version synthesises one municipality. Each turn then runs, for each version in
 alternating order (BEFORE first on odd turns, AFTER first on even ones): an ingest into a fresh home,
 a link of a copy of one ingested home, and a screen of a copy of one linked home — the same input for
 both versions at every stage, so only the code differs. Each stage runs under
 ``tsunagu.bench.wrapper``: wall seconds, CPU seconds (user + system) and peak RSS. The homes of the
-last turn are kept, so ``benchmarks/result_digests.py`` can compare the results. Writes
-``benchmarks/results/alternate-<N>.json`` and prints the medians. Give the load average (``uptime``)
-and the CPU with the figures: the two versions share whatever else the machine is doing.
+last turn are kept, so ``benchmarks/result_digests.py`` can compare the results. ``--stages`` runs
+only some stages; with ``--stages screen --linked HOME`` the screens run on copies of that linked
+home and nothing is synthesised, ingested or linked. Each run records the 1-minute load average at
+its start. Writes ``benchmarks/results/alternate-<N>.json`` (some stages only:
+``alternate-<stages>-<N>.json``) and prints the medians. Give the load average and the CPU with the
+figures: the two versions share whatever else the machine is doing.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ AS_OF = "2026-10-31"  # the default profile's export date
 def _run(tsunagu: str, args: list[str]) -> dict[str, float]:
     """One stage of one version, under that version's wrapper."""
     python = str(Path(tsunagu).with_name("python"))
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     done = subprocess.run([python, "-m", "tsunagu.bench.wrapper", "--", tsunagu, *args],
                           capture_output=True, text=True, check=False)
@@ -42,7 +47,7 @@ def _run(tsunagu: str, args: list[str]) -> dict[str, float]:
         sys.exit(f"{tsunagu} {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     usage = json.loads(next(line for line in reversed(done.stderr.splitlines()) if line.startswith(MARKER))[len(MARKER):])
     return {"wall_s": round(wall, 2), "cpu_s": round(usage["user_seconds"] + usage["system_seconds"], 2),
-            "peak_mb": round(usage["maxrss_kb"] / 1024)}
+            "peak_mb": round(usage["maxrss_kb"] / 1024), "load_1min": round(load, 2)}
 
 
 def _fresh(path: Path, source: Path | None = None) -> Path:
@@ -68,24 +73,31 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--children", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--stages", default="ingest,link,screen", help="comma-separated, of ingest, link, screen")
+    parser.add_argument("--linked", type=Path, help="a linked home to screen copies of (with --stages screen)")
     args = parser.parse_args()
+    stages = [s for s in ("ingest", "link", "screen") if s in args.stages.split(",")]
+    if args.linked is not None and stages != ["screen"]:
+        parser.error("--linked goes with --stages screen")
     versions = {"before": args.before, "after": args.after}
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     synth = work / "synth"
-    if not (synth / "exports").exists():
+    if args.linked is None and not (synth / "exports").exists():
         subprocess.run([args.before, "synth", "--children", str(args.children), "--seed", "1", "--out", str(synth),
                         "--json"], check=True, capture_output=True)
     # One ingested and one linked home (by BEFORE) are the common inputs of link and screen.
-    base = _fresh(work / "base")
-    _init(args.before, base, synth)
-    _run(args.before, ["ingest", str(synth / "exports"), "--home", str(base), "--json"])
-    linked = _fresh(work / "linked", base)
-    _run(args.before, ["link", "--home", str(linked), "--json"])
-    figures: dict[str, dict[str, list[dict[str, float]]]] = {v: {"ingest": [], "link": [], "screen": []} for v in versions}
+    base, linked = work / "base", args.linked
+    if linked is None:
+        _fresh(base)
+        _init(args.before, base, synth)
+        _run(args.before, ["ingest", str(synth / "exports"), "--home", str(base), "--json"])
+        linked = _fresh(work / "linked", base)
+        _run(args.before, ["link", "--home", str(linked), "--json"])
+    figures: dict[str, dict[str, list[dict[str, float]]]] = {v: {s: [] for s in stages} for v in versions}
     for turn in range(args.runs):
         order = ["before", "after"] if turn % 2 == 0 else ["after", "before"]
-        for stage in ("ingest", "link", "screen"):
+        for stage in stages:
             for version in order:
                 tsunagu = versions[version]
                 home = work / f"{stage}_{version}"
@@ -103,10 +115,12 @@ def main() -> None:
                 print(turn, stage, version, figures[version][stage][-1], flush=True)
     medians = {v: {s: {k: statistics.median(r[k] for r in runs) for k in ("wall_s", "cpu_s", "peak_mb")}
                    for s, runs in stages.items()} for v, stages in figures.items()}
-    result: dict[str, Any] = {"children": args.children, "runs": args.runs, "versions": versions,
+    result: dict[str, Any] = {"children": args.children, "runs": args.runs, "versions": versions, "stages": stages,
                               "load_average": os.getloadavg(), "medians": medians, "runs_detail": figures}
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"alternate-{args.children}.json"
+    # Some stages only: a file of their own, beside the whole comparison's.
+    part = "" if len(stages) == 3 else "-".join(stages) + "-"
+    out = RESULTS / f"alternate-{part}{args.children}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(medians, indent=2))
 

@@ -27,9 +27,11 @@ from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import Manifest, ManifestSet
 from tsunagu.errors import RefusedError
 from tsunagu.privacy.records import IDENTITY_ACTIONS, ITEM_ACTIONS, existence_sensitivity, role_may_receive
+from tsunagu.store.arrow import arrow_batches
 from tsunagu.store.dialects import dialect_of
 from tsunagu.store.frames import csv_sha256
 from tsunagu.vault import schema
+from tsunagu.vault.columns import SMALL_ANSWER_ROWS, arrow_frame, rows_frame
 from tsunagu.vault.quarantine import UnreadableRow, unreadable_rows
 from tsunagu.vault.store import Vault
 
@@ -101,8 +103,6 @@ class Node(Protocol):
         ...
 
 
-# Answers up to this many rows are written out by ``_csv_text``; larger ones by polars.
-SMALL_ANSWER_ROWS = 2_000
 # Driver rows turned into columns at a time by ``_frame``.
 FETCH_BATCH_ROWS = 100_000
 
@@ -244,7 +244,7 @@ class LocalNode:
                 columns, rows = _fetch(conn, one if pairs else query.where(false()), first)
                 for source, local_id in pairs[1:]:
                     rows.extend(_fetch(conn, one, {"pair_source": source, "pair_local": local_id})[1])
-                frame = _to_frame(columns, sorted(rows, key=_record_id))
+                frame = rows_frame(columns, sorted(rows, key=_record_id))
             return self._answer(conn, request, "identifiers", frame, refused, frame.height)
 
     def items(self, request: NodeRequest, as_of: date) -> NodeAnswer:
@@ -301,7 +301,7 @@ class LocalNode:
                          if (row[2], row[0]) in released]
                 answered += 1 if found else 0
                 rows.extend(found)
-            frame = _to_frame(list(query.selected_columns.keys()), rows)
+            frame = rows_frame(list(query.selected_columns.keys()), rows)
             return self._answer(conn, request, kind, frame, refused, answered)
 
     def unreadable(self, request: NodeRequest, as_of: date) -> NodeAnswer:
@@ -392,20 +392,27 @@ def _unreadable_frame(found: Sequence[UnreadableRow], items: Mapping[str, Mappin
     )
 
 
-_TYPES: dict[str, pl.DataType] = {
-    "record_id": pl.Int64(), "row_number": pl.Int64(), "value_num": pl.Float64(), "value_bool": pl.Boolean(),
-    "observed_on": pl.Date(), "snapshot_date": pl.Date(), "valid_from": pl.Date(), "birth_date": pl.Date(),
-}
-
-
-def _frame(conn: Connection, query: object, params: Mapping[str, object] | None = None) -> pl.DataFrame:
+def _frame(conn: Connection, query: Select[Any], params: Mapping[str, object] | None = None) -> pl.DataFrame:
     """Rows as a typed frame; the types do not depend on whether any row came back.
 
-    The driver's rows are turned into columns directly: SQLAlchemy's per-row processing and
-    polars' row-wise construction were most of the time of a node's answer (hundreds of
-    thousands of identity rows for a linkage run).
+    From a SQLite vault the rows come as Arrow columns (store.arrow): SQLite handing millions of
+    observations to Python one tuple at a time was the largest cost of a screening run. Otherwise,
+    or when a column holds values the Arrow path does not take as they are (vault.columns), the
+    driver's rows are turned into columns directly: SQLAlchemy's per-row processing and polars'
+    row-wise construction were most of the time of a node's answer.
     """
-    result = conn.execute(query, params) if params else conn.execute(query)  # type: ignore[call-overload]
+    names = list(query.selected_columns.keys())
+    with arrow_batches(conn, query, params) as batches:
+        frame = arrow_frame(names, batches) if batches is not None else None
+    if frame is not None:
+        return frame
+    return _tuple_frame(conn, query, params)
+
+
+def _tuple_frame(conn: Connection, query: Select[Any], params: Mapping[str, object] | None = None,
+                 ) -> pl.DataFrame:
+    """``_frame`` from the driver's tuples, a batch at a time."""
+    result = conn.execute(query, params) if params else conn.execute(query)
     columns = list(result.keys())
     try:
         # A batch of driver rows at a time: a department's whole answer (millions of observations
@@ -413,12 +420,12 @@ def _frame(conn: Connection, query: object, params: Mapping[str, object] | None 
         parts: list[pl.DataFrame] = []
         with no_cycle_collection():
             while rows := result.cursor.fetchmany(FETCH_BATCH_ROWS):
-                parts.append(_to_frame(columns, list(rows)))
+                parts.append(rows_frame(columns, list(rows)))
     finally:
         result.close()
     if len(parts) == 1:
         return parts[0]
-    return pl.concat(parts, how="vertical_relaxed") if parts else _to_frame(columns, [])
+    return pl.concat(parts, how="vertical_relaxed") if parts else rows_frame(columns, [])
 
 
 @contextmanager
@@ -439,28 +446,11 @@ def no_cycle_collection() -> Iterator[None]:
 def _identity_frame(conn: Connection, query: Select[Any]) -> pl.DataFrame:
     """Every identity row the query selects, in record order, as a typed frame.
 
-    On SQLite each column comes back as one JSON array (``json_group_array``) that polars
-    decodes: the same values as ``_frame``, without a Python object per value, which was most of
-    a linkage run's gathering (1.6 -> 1.1 s for the register's 283,000 rows at 100,000 children).
-    Identity columns are text, integers and ISO dates only: no float loses digits in JSON.
+    From a SQLite vault the rows come as Arrow columns (``_frame``). They came as one JSON array per
+    column (``json_group_array``), decoded by polars: 1.7 -> 1.2 CPU s for the register's 283,000
+    current rows at 100,000 children, the same frame.
     """
-    record_id = schema.records.c.record_id
-    if not dialect_of(conn).is_sqlite:
-        return _frame(conn, query.order_by(record_id))
-    arrays = query.subquery()
-    texts = conn.execute(select(*[func.json_group_array(c) for c in arrays.c])).one()
-    columns = [_json_column(c.name, text) for c, text in zip(arrays.c, texts, strict=True)]
-    # An aggregate need not read its subquery in the subquery's order: sort here instead.
-    return pl.DataFrame(columns).sort(record_id.name)
-
-
-def _json_column(name: str, text: str) -> pl.Series:
-    dtype = _TYPES.get(name, pl.Utf8())
-    assert dtype in (pl.Utf8(), pl.Int64(), pl.Date()), f"{name}: {dtype} does not go through JSON unchanged"
-    inner = pl.Int64 if dtype == pl.Int64() else pl.Utf8
-    values: pl.Series = pl.Series(name, [text]).str.json_decode(pl.List(inner))[0]  # the one list's values
-    values = values.rename(name)
-    return values.str.to_date("%Y-%m-%d") if dtype == pl.Date() else values
+    return _frame(conn, query.order_by(schema.records.c.record_id))
 
 
 def _fetch(conn: Connection, query: object, params: Mapping[str, object] | None = None,
@@ -478,11 +468,6 @@ def _record_id(row: tuple[object, ...]) -> int:
     record_id = row[0]  # the first column selected
     assert isinstance(record_id, int)
     return record_id
-
-
-def _to_frame(columns: list[str], rows: list[tuple[object, ...]]) -> pl.DataFrame:
-    values: list[tuple[object, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    return pl.DataFrame([_column(name, data) for name, data in zip(columns, values, strict=True)])
 
 
 @functools.lru_cache(maxsize=256)
@@ -503,40 +488,3 @@ def _record_query(sources: tuple[str, ...]) -> Select[Any]:
         .where(o.c.source.in_(sources), o.c.local_id == bindparam("record_local_id"))
         .order_by(o.c.observed_on, o.c.obs_id)
     )
-
-
-# Each column's kind, looked up by name: comparing polars types (``dtype == pl.Date()``) cost more than
-# building a small answer's column (a child page builds some 90).
-_UTF8 = pl.Utf8()
-_DATES = frozenset(name for name, dtype in _TYPES.items() if dtype == pl.Date())
-_BOOLEANS = frozenset(name for name, dtype in _TYPES.items() if dtype == pl.Boolean())
-_LENIENT = frozenset(name for name, dtype in _TYPES.items() if dtype == pl.Float64())  # ints among the floats
-
-
-def _column(name: str, data: tuple[object, ...]) -> pl.Series:
-    if name in _DATES:
-        # SQLite hands dates back as ISO text (as SQLAlchemy's Date wrote them), PostgreSQL as dates.
-        if len(data) > SMALL_ANSWER_ROWS and all(isinstance(v, str) or v is None for v in data[:1000]):
-            parsed_at_once = _iso_dates(name, data)
-            if parsed_at_once is not None:
-                return parsed_at_once
-        # Each distinct text is parsed once, in Python: polars' str.to_date has a fixed cost per call
-        # that was a tenth of a child page's time (a dozen small answers, each with date columns).
-        parsed = {v: date.fromisoformat(v) for v in set(data) if isinstance(v, str)}
-        return pl.Series(name, [parsed.get(v, v) for v in data] if parsed else data, dtype=pl.Date)  # type: ignore[call-overload]
-    if name in _BOOLEANS:
-        return pl.Series(name, data, strict=False).cast(pl.Boolean)
-    return pl.Series(name, data, dtype=_TYPES.get(name, _UTF8), strict=name not in _LENIENT)
-
-
-def _iso_dates(name: str, data: tuple[object, ...]) -> pl.Series | None:
-    """A large answer's ISO date texts parsed by polars at once (a Python date object per value, the
-    small answers' way, was most of the time of turning a department's answer into columns); None
-    when a value is not ``YYYY-MM-DD`` text, for the caller's own parsing to decide."""
-    try:
-        text = pl.Series(name, data, dtype=pl.Utf8)
-        dates = text.str.to_date("%Y-%m-%d", strict=True)
-    except (TypeError, pl.exceptions.PolarsError):
-        return None
-    ok = text.is_null() | (text.str.len_bytes() == 10)  # what date.fromisoformat reads: zero-padded
-    return dates if bool(ok.all()) else None

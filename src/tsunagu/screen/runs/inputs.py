@@ -100,6 +100,14 @@ def _people(node: Node, links: pl.DataFrame, households: pl.DataFrame, as_of: da
 def _map_to_people(answer: pl.DataFrame, manifests: ManifestSet, links: pl.DataFrame) -> pl.DataFrame:
     """(source, local_id) → person, via the identity source for sources keyed by another's ids."""
     identity_of = {m.source: (m.identity_of or m.source) for m in manifests.manifests.values()}
+    identities = {identity_of.get(source, source) for source in answer["source"].unique().to_list()}
+    if len(identities) == 1:
+        # Every row keyed by one source's ids (a department's sources by its register's): a join on the
+        # local id alone, with that source's links — the same rows in the same order, and for the
+        # schools' 3.5 million rows at 100,000 children 0.97 -> 0.36 CPU s against the two text keys.
+        (only,) = identities
+        return answer.with_columns(pl.lit(only, dtype=pl.Utf8).alias("identity_source")).join(
+            links.filter(pl.col("source") == only).drop("source"), on="local_id", how="inner", maintain_order="left")
     keyed = answer.with_columns(
         pl.col("source").replace_strict(identity_of, default=pl.col("source")).alias("identity_source"))
     # In the answer's order whichever side polars builds on: input order breaks ties (screen.evaluate).
