@@ -41,6 +41,20 @@ def test_the_digest_in_sorted_order_is_the_digest_of_the_sorted_frame(slice_rows
     assert empty.hexdigest() == hashlib.sha256(FRAME.clear().write_csv().encode("utf-8")).hexdigest()
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rows_that_tie_on_the_keys_give_one_digest_in_any_arrival_order(seed: int) -> None:
+    # Rows equal on the sort keys but different elsewhere: an unstable sort on the keys alone left
+    # their order, and so the digest, to the order the rows arrived in.
+    tied = pl.DataFrame({"key": ["a"] * 6 + ["b"] * 6, "value": [f"v{i % 4}" for i in range(12)],
+                         "num": [float(i % 3) for i in range(12)]})
+    wanted = hashlib.sha256()
+    hash_csv_sorted(wanted, tied, ["key"], 5)
+    shuffled = hashlib.sha256()
+    hash_csv_sorted(shuffled, tied.sample(fraction=1.0, shuffle=True, seed=seed), ["key"], 5)
+    assert shuffled.hexdigest() == wanted.hexdigest()
+    assert wanted.hexdigest() == hashlib.sha256(tied.sort(["key", "value", "num"]).write_csv().encode()).hexdigest()
+
+
 def test_the_sliced_digest_of_no_rows_is_the_header_s() -> None:
     empty = FRAME.clear()
     assert csv_sha256(empty, 3) == hashlib.sha256(empty.write_csv().encode("utf-8")).hexdigest()

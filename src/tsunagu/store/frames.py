@@ -43,6 +43,14 @@ def csv_sha256(frame: pl.DataFrame, slice_rows: int = DIGEST_SLICE_ROWS) -> str:
     return hasher.hexdigest()
 
 
+def _full_order(frame: pl.DataFrame, by: list[str]) -> list[str]:
+    """``by``, then every other column: rows that tie on ``by`` but differ elsewhere are ordered by
+    their content, not by where they arrived, so the same rows read in another order (another
+    machine's thread count, another node's read plan) give the same digest. Polars' sort is not
+    stable; at 100k, 11 keys tied between rows that differed."""
+    return by + [name for name in frame.columns if name not in by]
+
+
 def hash_csv_sorted(hasher: Any, frame: pl.DataFrame, by: list[str], slice_rows: int = DIGEST_SLICE_ROWS) -> None:
     """``hash_csv(hasher, frame.sort(by))`` without the sorted copy of the frame: the sort's row
     order is taken once (4 bytes a row) and the rows are gathered in it a slice at a time. A
@@ -50,7 +58,7 @@ def hash_csv_sorted(hasher: Any, frame: pl.DataFrame, by: list[str], slice_rows:
     if frame.height == 0:
         hash_csv(hasher, frame)
         return
-    order = frame.select(pl.arg_sort_by(by).alias("row"))["row"]
+    order = frame.select(pl.arg_sort_by(_full_order(frame, by)).alias("row"))["row"]
     for start in range(0, frame.height, slice_rows):
         rows = order.slice(start, slice_rows)
         hasher.update(_csv_bytes(frame.select(pl.all().gather(rows)), include_header=start == 0))
