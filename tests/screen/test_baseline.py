@@ -38,7 +38,8 @@ def test_benefit_items_are_the_benefit_receipts() -> None:
 
 
 def test_baseline_size_and_tiers() -> None:
-    assert len(BASELINE.scored_items) == 35  # 30, and 2026-12: four high-school items and one pre-school item
+    assert len(BASELINE.scored_items) == 39  # 30; 2026-12: four high-school items, one pre-school item, then
+    # four school-life items (persistent lateness, early leaving, health-room visits; SSW/SC referral)
     assert [c.id for c in BASELINE.hard_rules] == [
         "hr_yotaikyo_protected", "hr_cgc_investigating", "hr_abuse_recent", "hr_temp_protection",
     ]  # fmt: skip

@@ -266,7 +266,10 @@ def test_custom_combination_can_use_domain_levels(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     custom = load_rule_set(rules, "999999")
-    rows = [("yc", "household_care_need", "要介護3", D(2024, 10, 1)), *_records("two", [POVERTY_1, SCHOOL_1])]
+    # Since 2026-12 a household care need is a young-carer level only with a sign of the child's own
+    # (here 35 days' absence): care need 1 + school signs 1 = level 1.
+    rows = [("yc", "household_care_need", "要介護3", D(2024, 10, 1)), *_records("yc", [SCHOOL_1]),
+            *_records("two", [POVERTY_1, SCHOOL_1])]
     rows += _records("one", [POVERTY_1])
     result = evaluate(custom, AS_OF, people(["yc", "two", "one"]), obs(rows))
     assert result.results["tier"].to_list() == ["重点支援", "見守り", "対象外"]
