@@ -1,7 +1,7 @@
 """Two code versions' stage times side by side: ingest, link and screen, alternated, medians.
 
     python benchmarks/alternate_stages.py --before /path/to/old/.venv/bin/tsunagu \
-        --after .venv/bin/tsunagu --work /tmp/alt --children 100000 [--runs 3]
+        --after .venv/bin/tsunagu --work /tmp/alt --children 100000 [--runs 3] [--stages ingest,link,screen]
 
 The BEFORE version synthesises one municipality. Each turn then runs, for each version in
 alternating order (BEFORE first on odd turns, AFTER first on even ones): an ingest into a fresh home,
@@ -68,7 +68,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--children", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--stages", default="ingest,link,screen",
+                        help="the stages to time, of ingest, link and screen (comma-separated)")
     args = parser.parse_args()
+    timed = [stage for stage in ("ingest", "link", "screen") if stage in args.stages.split(",")]
     versions = {"before": args.before, "after": args.after}
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
@@ -77,15 +80,20 @@ def main() -> None:
         subprocess.run([args.before, "synth", "--children", str(args.children), "--seed", "1", "--out", str(synth),
                         "--json"], check=True, capture_output=True)
     # One ingested and one linked home (by BEFORE) are the common inputs of link and screen.
-    base = _fresh(work / "base")
-    _init(args.before, base, synth)
-    _run(args.before, ["ingest", str(synth / "exports"), "--home", str(base), "--json"])
+    base = work / "base"
+    done = work / "base.ingested"  # a later call with the same --work reuses the ingested home
+    if not done.exists():
+        _fresh(base)
+        _init(args.before, base, synth)
+        _run(args.before, ["ingest", str(synth / "exports"), "--home", str(base), "--json"])
+        done.touch()
     linked = _fresh(work / "linked", base)
-    _run(args.before, ["link", "--home", str(linked), "--json"])
-    figures: dict[str, dict[str, list[dict[str, float]]]] = {v: {"ingest": [], "link": [], "screen": []} for v in versions}
+    if "screen" in timed:
+        _run(args.before, ["link", "--home", str(linked), "--json"])
+    figures: dict[str, dict[str, list[dict[str, float]]]] = {v: {stage: [] for stage in timed} for v in versions}
     for turn in range(args.runs):
         order = ["before", "after"] if turn % 2 == 0 else ["after", "before"]
-        for stage in ("ingest", "link", "screen"):
+        for stage in timed:
             for version in order:
                 tsunagu = versions[version]
                 home = work / f"{stage}_{version}"
