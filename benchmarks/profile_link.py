@@ -76,7 +76,7 @@ def _install(recorder: Recorder, sql_dir: Path | None, plans: Path | None) -> No
 
     stages.Stages.done = done  # type: ignore[method-assign]
     probabilistic._count = recorder.timed(lambda con, rule: "count " + "+".join(rule), probabilistic._count)
-    probabilistic.with_u = recorder.timed(lambda *a, **k: "uprob.with_u", uprob.with_u)
+    probabilistic.with_u = recorder.timed(lambda *a, **k: "uprob.with_u", uprob.with_u)  # type: ignore[attr-defined]
     probabilistic._kept = recorder.timed(lambda *a, **k: "_kept (pairs out of DuckDB)", probabilistic._kept)
     run_sql = DuckDBAPI._log_and_run_sql_execution
 
@@ -94,7 +94,7 @@ def _install(recorder: Recorder, sql_dir: Path | None, plans: Path | None) -> No
             if plans is not None:
                 self._con.execute("SET enable_profiling = 'no_output'")
 
-    DuckDBAPI._log_and_run_sql_execution = splink_sql  # type: ignore[method-assign]
+    DuckDBAPI._log_and_run_sql_execution = splink_sql  # type: ignore[method-assign,misc]
 
 
 def main() -> None:
