@@ -2,7 +2,7 @@
 
     python benchmarks/alternate_stages.py --before /path/to/old/.venv/bin/tsunagu \
         --after .venv/bin/tsunagu --work /tmp/alt --children 100000 [--runs 3] \
-        [--stages screen --linked HOME]
+        [--stages ingest,link,screen] [--linked HOME (with --stages screen)]
 
 The BEFORE version synthesises one municipality. Each turn then runs, for each version in
 alternating order (BEFORE first on odd turns, AFTER first on even ones): an ingest into a fresh home,
@@ -73,11 +73,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--children", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--stages", default="ingest,link,screen", help="comma-separated, of ingest, link, screen")
+    parser.add_argument("--stages", default="ingest,link,screen",
+                        help="the stages to time, of ingest, link and screen (comma-separated)")
     parser.add_argument("--linked", type=Path, help="a linked home to screen copies of (with --stages screen)")
     args = parser.parse_args()
-    stages = [s for s in ("ingest", "link", "screen") if s in args.stages.split(",")]
-    if args.linked is not None and stages != ["screen"]:
+    timed = [stage for stage in ("ingest", "link", "screen") if stage in args.stages.split(",")]
+    if args.linked is not None and timed != ["screen"]:
         parser.error("--linked goes with --stages screen")
     versions = {"before": args.before, "after": args.after}
     work: Path = args.work
@@ -89,15 +90,19 @@ def main() -> None:
     # One ingested and one linked home (by BEFORE) are the common inputs of link and screen.
     base, linked = work / "base", args.linked
     if linked is None:
-        _fresh(base)
-        _init(args.before, base, synth)
-        _run(args.before, ["ingest", str(synth / "exports"), "--home", str(base), "--json"])
+        done = work / "base.ingested"  # a later call with the same --work reuses the ingested home
+        if not done.exists():
+            _fresh(base)
+            _init(args.before, base, synth)
+            _run(args.before, ["ingest", str(synth / "exports"), "--home", str(base), "--json"])
+            done.touch()
         linked = _fresh(work / "linked", base)
-        _run(args.before, ["link", "--home", str(linked), "--json"])
-    figures: dict[str, dict[str, list[dict[str, float]]]] = {v: {s: [] for s in stages} for v in versions}
+        if "screen" in timed:
+            _run(args.before, ["link", "--home", str(linked), "--json"])
+    figures: dict[str, dict[str, list[dict[str, float]]]] = {v: {stage: [] for stage in timed} for v in versions}
     for turn in range(args.runs):
         order = ["before", "after"] if turn % 2 == 0 else ["after", "before"]
-        for stage in stages:
+        for stage in timed:
             for version in order:
                 tsunagu = versions[version]
                 home = work / f"{stage}_{version}"
@@ -114,12 +119,12 @@ def main() -> None:
                 figures[version][stage].append(_run(tsunagu, stage_args))
                 print(turn, stage, version, figures[version][stage][-1], flush=True)
     medians = {v: {s: {k: statistics.median(r[k] for r in runs) for k in ("wall_s", "cpu_s", "peak_mb")}
-                   for s, runs in stages.items()} for v, stages in figures.items()}
-    result: dict[str, Any] = {"children": args.children, "runs": args.runs, "versions": versions, "stages": stages,
+                   for s, runs in per_stage.items()} for v, per_stage in figures.items()}
+    result: dict[str, Any] = {"children": args.children, "runs": args.runs, "versions": versions, "stages": timed,
                               "load_average": os.getloadavg(), "medians": medians, "runs_detail": figures}
     RESULTS.mkdir(exist_ok=True)
     # Some stages only: a file of their own, beside the whole comparison's.
-    part = "" if len(stages) == 3 else "-".join(stages) + "-"
+    part = "" if len(timed) == 3 else "-".join(timed) + "-"
     out = RESULTS / f"alternate-{part}{args.children}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(medians, indent=2))

@@ -220,15 +220,44 @@ class ProbabilisticResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _frames(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataFrame, settings: dict[str, Any]) -> list[Any]:
+def _frames(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataFrame, settings: dict[str, Any],
+            suffix: str = "") -> list[Any]:
     """The two sides as Splink's input tables, with only the columns the settings or a training
     rule name."""
     from splink import DuckDBAPI
 
     db_api = DuckDBAPI(connection=con)
     used = splink_columns(left.columns, settings)
-    return [db_api.register(_arrow(left.select(used)), table_name="tsunagu_spine"),
-            db_api.register(_arrow(right.select(used)), table_name="tsunagu_records")]
+    return [db_api.register(_arrow(left.select(used)), table_name="tsunagu_spine" + suffix),
+            db_api.register(_arrow(right.select(used)), table_name="tsunagu_records" + suffix)]
+
+
+# The prediction's input tables name each record by its row number and each side by one digit.
+# Splink joins every blocked pair back to both sides on ``source_dataset || '-__-' || key``: with
+# the link keys (``juki_jumin:…``, 30-odd characters) that text is made, stored and hashed for
+# every pair of every blocking rule — the part of a run that grows with the square of the
+# municipality (pairs sharing a birth date or a common name). Up to 12 characters DuckDB keeps a
+# text inline, without an allocation of its own: "0-__-1234567" is 12. Training keeps the link keys,
+# because Splink draws EM's sample of pairs by a hash of them (the same pairs, the same model).
+SCORING_DATASETS = {LEFT_DATASET: "0", RIGHT_DATASET: "1"}
+
+
+def _scoring_sides(left: pl.DataFrame, right: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def short(side: pl.DataFrame, dataset: str) -> pl.DataFrame:
+        return side.with_columns(pl.int_range(side.height, dtype=pl.Int64).cast(pl.Utf8).alias("key"),
+                                 pl.lit(SCORING_DATASETS[dataset]).alias("source_dataset"))
+    return short(left, LEFT_DATASET), short(right, RIGHT_DATASET)
+
+
+def _keys_back(pairs: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame) -> pl.DataFrame:
+    """Oriented pairs of the short-keyed prediction with their link keys and dataset names again."""
+    names = {short: name for name, short in SCORING_DATASETS.items()}
+    return pairs.with_columns(
+        left["key"].gather(pairs["key_l"].cast(pl.Int64)).alias("key_l"),
+        right["key"].gather(pairs["key_r"].cast(pl.Int64)).alias("key_r"),
+        *[pl.col(c).replace_strict(names, return_dtype=pl.Utf8) for c in ("source_dataset_l", "source_dataset_r")
+          if c in pairs.columns],
+    )
 
 
 def splink_columns(columns: list[str], settings: dict[str, Any]) -> list[str]:
@@ -331,17 +360,19 @@ def link_probabilistic(
         if right.height == 0 or left.height == 0:
             return ProbabilisticResult(_empty_pairs(), trained_model or settings, counts)
         logging.getLogger("splink").setLevel(logging.ERROR)
-        frames = _frames(con, left, right, trained_model or settings)
+        scoring = _frames(con, *_scoring_sides(left, right), trained_model or settings, suffix="_scored")
         notes: list[str] = []
         if trained_model is not None:
-            linker = _linker(frames, copy.deepcopy(trained_model))
+            linker = _linker(scoring, copy.deepcopy(trained_model))
         else:
             assert start is not None
-            linker, notes = _trained(frames, left, right, start, training_plan(left, right, counted), counted)
+            frames = _frames(con, left, right, settings)
+            linker, notes = _trained(frames, scoring, left, right, start, training_plan(left, right, counted), counted)
         predictions = linker.inference.predict(threshold_match_probability=min(threshold, NEW_SURNAME_FLOOR))
         pairs = _kept(con, predictions.physical_name, threshold)
         pairs = pairs.filter((pl.col("match_probability") >= threshold) | new_surname(pairs))
-        return ProbabilisticResult(_orient(pairs), linker.misc.save_model_to_json(), counts, notes)
+        return ProbabilisticResult(_keys_back(_orient(pairs, SCORING_DATASETS[LEFT_DATASET]), left, right),
+                                   linker.misc.save_model_to_json(), counts, notes)
 
 
 def _kept(con: duckdb.DuckDBPyConnection, table: str, threshold: float) -> pl.DataFrame:
@@ -385,10 +416,10 @@ def _prepare(con: duckdb.DuckDBPyConnection, left: pl.DataFrame, right: pl.DataF
         cursor.close()
 
 
-def _trained(frames: list[Any], left: pl.DataFrame, right: pl.DataFrame, start: dict[str, Any], plan: Plan,
-             counts: list[BlockCount]) -> tuple[Any, list[str]]:
-    """A linker from settings with u (uprob) and the prior from the counts, m trained, then m
-    floored (model.floored)."""
+def _trained(frames: list[Any], scoring: list[Any], left: pl.DataFrame, right: pl.DataFrame, start: dict[str, Any],
+             plan: Plan, counts: list[BlockCount]) -> tuple[Any, list[str]]:
+    """A linker from settings with u (uprob) and the prior from the counts, m trained on
+    ``frames``, then m floored (model.floored): a linker of ``scoring`` (_scoring_sides) with it."""
     prior = prior_probability(plan, counts, left.height, right.height)
     if prior is not None:
         start = {**start, "probability_two_random_records_match": prior}
@@ -398,12 +429,12 @@ def _trained(frames: list[Any], left: pl.DataFrame, right: pl.DataFrame, start: 
         notes.append(f"事前確率の規則 {blocking_sql(plan[0])} の組が全組の{PRIOR_RECALL:.0%}を超えるため既定値を使いました"
                      f" / prior rule {blocking_sql(plan[0])} pairs over {PRIOR_RECALL:.0%} of all pairs: default prior used")
     # The same comparisons and columns as the linker just validated: only m and u differ.
-    return _linker(frames, floored(linker.misc.save_model_to_json()), validate=False), notes
+    return _linker(scoring, floored(linker.misc.save_model_to_json()), validate=False), notes
 
 
-def _orient(pairs: pl.DataFrame) -> pl.DataFrame:
+def _orient(pairs: pl.DataFrame, left_dataset: str = LEFT_DATASET) -> pl.DataFrame:
     """Keep the spine on the left whatever order Splink chose."""
-    swapped = pairs["source_dataset_l"] != LEFT_DATASET
+    swapped = pairs["source_dataset_l"] != left_dataset
     if not swapped.any():
         return pairs
     rename = {c: c[:-2] + ("_r" if c.endswith("_l") else "_l") for c in pairs.columns if c.endswith(("_l", "_r"))}
