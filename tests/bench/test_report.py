@@ -1,11 +1,25 @@
-"""The result writer and the docs/performance.md tables, on a small fake result."""
+"""The result writer and the docs/performance.md tables, on a small fake result; ``tsunagu bench`` on the
+hub of ``TSUNAGU_DATABASE_URL`` (kept for its stages, recorded without the URL, never reused)."""
 
 import json
 from pathlib import Path
 from typing import Any
 
-from tsunagu.bench.report import BEGIN, END, SPLINK_COLUMNS, STAGE_COLUMNS, WEB_COLUMNS, update_performance_doc
+import pytest
+
+from tsunagu.bench.pipeline import BenchOptions, _ingest, _Runner
+from tsunagu.bench.report import (
+    BEGIN,
+    END,
+    SPLINK_COLUMNS,
+    STAGE_COLUMNS,
+    WEB_COLUMNS,
+    render_tables,
+    update_performance_doc,
+)
 from tsunagu.bench.results import load_results, result_name, write_result
+from tsunagu.bench.timing import child_env
+from tsunagu.store.db import migrate
 
 
 def _latency(p95: float) -> dict[str, Any]:
@@ -122,3 +136,45 @@ def test_a_pipe_in_an_error_cannot_break_the_table(tmp_path: Path) -> None:
     link = next(row for row in rows if row[2] == "link")
     assert len(link) == len(STAGE_COLUMNS)
     assert link[7] == "exit 1: a \\| b c"
+
+
+URL = "postgresql+psycopg://bench@127.0.0.1:5432/bench"
+
+
+def test_the_bench_keeps_the_database_url_and_the_other_benchmarks_drop_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", URL)
+    monkeypatch.setenv("TSUNAGU_HOME", "/elsewhere")
+    assert child_env(keep_database_url=True)["TSUNAGU_DATABASE_URL"] == URL
+    assert "TSUNAGU_DATABASE_URL" not in child_env()
+    assert "TSUNAGU_HOME" not in child_env(keep_database_url=True)
+
+
+def test_the_result_names_the_hub_without_its_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", URL)
+    assert _Runner(BenchOptions(children=100), print).hub == "postgresql"
+    monkeypatch.delenv("TSUNAGU_DATABASE_URL")
+    assert _Runner(BenchOptions(children=100), print).hub == "sqlite"
+
+
+def test_a_postgresql_result_is_a_file_and_a_row_of_its_own(tmp_path: Path) -> None:
+    write_result(fake_result(), tmp_path)
+    on_pg = write_result({**fake_result(), "hub": "postgresql"}, tmp_path)
+    assert on_pg.name == result_name("default", 1000, "postgresql") == "bench-default-1000-postgresql.json"
+    results = load_results(tmp_path)
+    assert [r.get("hub", "sqlite") for r in results] == ["sqlite", "postgresql"]
+    web = _table(render_tables(results), "Web load")
+    assert [row[1] for row in web[1:]] == ["default", "default (postgresql)"]
+
+
+def test_a_database_that_already_holds_a_hub_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Any URL does: the check is the migration revision, the same on both back-ends.
+    url = f"sqlite:///{tmp_path / 'last-run.sqlite3'}"
+    migrate(url)
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", url)
+    runner = _Runner(BenchOptions(children=100, work=tmp_path), print)
+    home = tmp_path / "home"
+    home.mkdir()
+    entry = _ingest(runner, "tsunagu-not-run", tmp_path / "synth", home)
+    assert entry["status"] == "failed"
+    assert "already holds a hub" in entry["error"]
+    assert home.is_dir()  # refused before anything was touched

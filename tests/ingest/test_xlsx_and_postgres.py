@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from support.exports import JUKI_HEADER, juki_row, write_csv
+from support.postgres import fresh_database
 from tsunagu.catalog.manifest import packaged_manifests
 from tsunagu.cli import app
 from tsunagu.ingest.load import Ingestor
@@ -87,3 +88,24 @@ def test_commands_refuse_an_uninitialised_home(tmp_path: Path) -> None:
     result = runner.invoke(app, ["quarantine", "list", "--home", str(tmp_path / "nowhere")])
     assert result.exit_code == 1
     assert "tsunagu init" in result.output
+
+
+@pytest.mark.postgres
+def test_an_ingest_leaves_the_planner_statistics_of_what_it_loaded(tmp_path: Path) -> None:
+    # Without them (autovacuum off, or not yet run) a child page's record lookups scanned every
+    # current record of the source; -1 is PostgreSQL's "never analysed". A database of its own: the
+    # session's (pg_url) has other tests' vaults.
+    write_csv(tmp_path / "exports" / "juki_jumin_20261031.csv", JUKI_HEADER,
+              [juki_row("1000000001"), juki_row("1000000002"), juki_row("1000000003", birth="令和6年2月30日")])
+    with fresh_database("tsunagu_stats") as url:
+        ingestor = Ingestor(packaged_manifests(), tmp_path / "v", url)
+        report = ingestor.ingest([tmp_path / "exports"])
+        ingestor.close()
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            tuples = {name: conn.execute(text(f"select reltuples from pg_class where oid = "
+                                              f"'vault_resident_registry.{name}'::regclass")).scalar_one()
+                      for name in ("loads", "records", "quarantine")}
+        engine.dispose()
+    assert report.files[0].loaded == 2
+    assert tuples == {"loads": 1, "records": 2, "quarantine": 1}

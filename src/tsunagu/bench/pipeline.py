@@ -58,8 +58,20 @@ class _Runner:
 
     def __init__(self, options: BenchOptions, say: Say) -> None:
         self.options, self.say = options, say
-        self.env = child_env()
+        self.env = child_env(keep_database_url=True)
         self.load_before = 0.0
+
+    @property
+    def database_url(self) -> str | None:
+        """The hub the stages use when it is not the home's own SQLite file (``TSUNAGU_DATABASE_URL``)."""
+        return self.env.get("TSUNAGU_DATABASE_URL") or None
+
+    @property
+    def hub(self) -> str:
+        """The hub's back-end, as recorded in the result (never the URL: it may carry a password)."""
+        from tsunagu.store.dialects import dialect_for_url
+
+        return dialect_for_url(self.database_url).name if self.database_url else "sqlite"
 
     def run(self, cmd: list[str]) -> StageRun:
         # Other work on a shared machine slows a stage down: the load average says how busy it was.
@@ -119,6 +131,14 @@ def _ingest_figures(report: dict[str, Any], run: StageRun) -> dict[str, Any]:
 
 
 def _ingest(r: _Runner, tsunagu: str, synth: Path, home: Path) -> dict[str, Any]:
+    if r.database_url is not None:
+        from tsunagu.store.db import current_revision
+
+        # The fresh home below is a folder; a hub in the database would be the last run's, and ingesting
+        # on top of its vaults would measure (and evaluate) a municipality twice the size.
+        if current_revision(r.database_url) is not None:
+            return {"status": "failed", "error": "the database at TSUNAGU_DATABASE_URL already holds a hub: "
+                                                 "give each bench run an empty database"}
     shutil.rmtree(home, ignore_errors=True)
     init = r.run([tsunagu, "init", "--home", str(home), "--name", "つなぐ市（ベンチマーク）", "--code", "272205"])
     if not init.ok:
@@ -219,6 +239,7 @@ def run_bench(options: BenchOptions, say: Say | None = None) -> dict[str, Any]:
     stages["web"] = _web(r, home) if stages["screen"]["status"] == "ok" else _skipped("screen did not finish")
     return {
         "benchmark": "bench", "children": options.children, "profile": options.profile, "seed": options.seed,
+        "hub": r.hub,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": describe_machine(),
         "code": code, "memory_limit_mb": options.memory_limit_mb, "work": str(folder),
         "web_config": {"users": options.web_users, "seconds": options.web_seconds,

@@ -90,7 +90,7 @@ def _stage_rows(results: list[dict[str, Any]]) -> list[list[Any]]:
             entry = result["stages"].get(key)
             if entry is None:
                 continue
-            rows.append([result["children"], result["profile"], label, entry.get("status"), entry.get("wall_seconds"),
+            rows.append([result["children"], _profile(result), label, entry.get("status"), entry.get("wall_seconds"),
                          entry.get("cpu_seconds"), entry.get("peak_rss_mb"), stage_figures(key, entry)])
     return rows
 
@@ -100,7 +100,7 @@ def _splink_rows(results: list[dict[str, Any]]) -> list[list[Any]]:
     for result in results:
         stages, comparison = result["stages"], result.get("comparison", {})
         link = stages.get("link", {})
-        row: list[Any] = [result["children"], result["profile"], link.get("wall_seconds"),
+        row: list[Any] = [result["children"], _profile(result), link.get("wall_seconds"),
                           _num(link.get("figures", {}).get("recall"))]
         for key, compared in (("baseline_splink", "splink_as_written"), ("baseline_splink_dates_parsed",
                                                                           "splink_dates_parsed")):
@@ -112,6 +112,12 @@ def _splink_rows(results: list[dict[str, Any]]) -> list[list[Any]]:
                     versus.get("wall_ratio_tsunagu_to_splink"), _signed(versus.get("recall_difference"))]
         rows.append(row)
     return rows
+
+
+def _profile(result: dict[str, Any]) -> str:
+    """The profile, with the hub when it is not the embedded store (the same size is run on both)."""
+    hub = result.get("hub", "sqlite")
+    return str(result["profile"]) if hub == "sqlite" else f"{result['profile']} ({hub})"
 
 
 def _ms(value: Any) -> str:
@@ -130,13 +136,13 @@ def _web_rows(results: list[dict[str, Any]]) -> list[list[Any]]:
     for result in results:
         web = result["stages"].get("web", {})
         if web.get("status") != "ok":
-            rows.append([result["children"], result["profile"], web.get("status", "–"),
+            rows.append([result["children"], _profile(result), web.get("status", "–"),
                          web.get("error", "–"), *["–"] * (len(WEB_COLUMNS) - 4)])
             continue
         f = web["figures"]
         lists, pages = f["latency"]["candidate_list"], f["latency"]["child_page"]
         think = f.get("think_seconds")
-        rows.append([result["children"], result["profile"], f["users"],
+        rows.append([result["children"], _profile(result), f["users"],
                      _ms(think * 1000) if isinstance(think, int | float) else "–", f["duration_seconds"],
                      f["requests_per_second"], f["error_count"],
                      *(_ms(lists[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),

@@ -93,9 +93,12 @@ def timed(cmd: list[str]) -> tuple[float, int, str]:
     return stage.wall_seconds, int(stage.peak_rss_mb or 0), stage.stdout
 
 
-def child_env() -> dict[str, str]:
-    """The environment for stage processes: the benchmark measures the embedded (SQLite) stores."""
+def child_env(*, keep_database_url: bool = False) -> dict[str, str]:
+    """The environment for stage processes: the benchmark measures the embedded (SQLite) stores,
+    unless ``keep_database_url`` (``tsunagu bench``, whose stages — the web server too — then measure the
+    hub at ``TSUNAGU_DATABASE_URL`` when it is set). ``TSUNAGU_HOME`` is dropped: each stage is given a home."""
     env = dict(os.environ)
-    env.pop("TSUNAGU_DATABASE_URL", None)
+    if not keep_database_url:
+        env.pop("TSUNAGU_DATABASE_URL", None)
     env.pop("TSUNAGU_HOME", None)
     return env

@@ -236,6 +236,9 @@ class Ingestor:
                         report.refused.append({"file": str(path), "reason": str(exc)})
                     if progress is not None:
                         progress(path)
+            # Once per run, not per file: a vault is read (the web app, link) only after its files are in.
+            for department in sorted({f.department for f in report.files if not f.already_loaded}):
+                self.vault(department).refresh_statistics()
         finally:
             self._shared.clear()  # the results of a run are not kept after it
         return report

@@ -58,6 +58,7 @@ def sqlite_value(value: object) -> object:
 _ADDED_COLUMNS = {"records": ("locality", "region"), "quarantine": ("local_id",)}
 # Indexes added after schema version 1 was fixed: a vault made before them gets them when first
 # opened (one sort of the table), a new one from ``metadata.create_all``.
+LOADED_TABLES = ("loads", "records", "observations", "quarantine")  # what a load writes
 _ADDED_INDEXES = {"ix_records_load": ("records", "load_id"), "ix_observations_load": ("observations", "load_id")}
 
 
@@ -102,6 +103,13 @@ class Vault:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def refresh_statistics(self) -> None:
+        """After a load: the planner's statistics of the tables a load writes (PostgreSQL; see
+        ``Dialect.refresh_statistics``). Never changes what is stored."""
+        prefix = "" if self.location.schema_name is None else f'"{self.location.schema_name}".'
+        with self.engine.begin() as conn:
+            dialect_of(conn).refresh_statistics(conn, [f"{prefix}{name}" for name in LOADED_TABLES])
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
