@@ -10,15 +10,28 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from screen.test_evaluate import AS_OF, BASELINE, HARD, POVERTY_1, POVERTY_2, SCHOOL_1, SCHOOL_2, _records, obs, people
+from screen.test_evaluate import (
+    AS_OF,
+    BASELINE,
+    HARD,
+    POVERTY_1,
+    POVERTY_2,
+    SCHOOL_1,
+    SCHOOL_2,
+    D,
+    _records,
+    obs,
+    people,
+)
 from tsunagu.screen import evaluate
 from tsunagu.screen.listsize import capacity, fill
 from tsunagu.screen.model import Settings
 
 
-def _evidence(rows: list[tuple[str, str, int, int, int, int]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=["person_id", "tier", "n_hard_rules", "n_level2", "n_flagged", "points"],
-                        orient="row")
+def _evidence(rows: list[tuple[str, str, int, int, int, int]], maltreated: frozenset[str] = frozenset()) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema=["person_id", "tier", "n_hard_rules", "n_level2", "n_flagged", "points"],
+                         orient="row")
+    return frame.with_columns(maltreatment_record=pl.col("person_id").is_in(list(maltreated)))
 
 
 # 10 children: two hard rules, one 重点支援 by levels, two 予防的支援, three 見守り, two 対象外.
@@ -47,6 +60,45 @@ def test_tiers_fill_the_list_in_order_of_evidence() -> None:
 def test_inside_a_tier_more_evidence_comes_first() -> None:
     frame, _ = fill(_evidence(TOWN), 0.6, AS_OF)  # capacity 6: one of the 見守り
     assert "w1" in _listed(frame) and not {"w2", "w3"} & _listed(frame)  # w1 has 3 points, the others 2
+
+
+def test_inside_a_tier_a_maltreatment_record_comes_before_more_domains_and_points() -> None:
+    # The issue-25 case: a past 通告 (1 point) behind learning flags (2 points, two domains) under the
+    # old order. The kind of evidence now comes first; the old order listed w_learn.
+    rows = [("w_learn", "見守り", 0, 0, 2, 4), ("w_past", "見守り", 0, 0, 1, 1), ("p1", "予防的支援", 0, 1, 1, 4)]
+    frame, counts = fill(_evidence(rows, frozenset({"w_past"})), 0.6, AS_OF)  # capacity 2
+    assert _listed(frame) == {"p1", "w_past"} and counts.beyond == 1
+    ranks = dict(frame.select("person_id", "list_rank").iter_rows())
+    assert ranks["p1"] < ranks["w_past"] < ranks["w_learn"]  # never across tiers: 予防的支援 stays first
+    plain, _ = fill(_evidence(rows), 0.6, AS_OF)
+    assert _listed(plain) == {"p1", "w_learn"}  # without the record, domains and points decide as before
+
+
+def test_a_maltreatment_record_never_jumps_a_hard_rule() -> None:
+    rows = [("h", "重点支援", 1, 0, 0, 0), ("m", "重点支援", 0, 1, 1, 2)]
+    frame, _ = fill(_evidence(rows, frozenset({"m"})), 0.5, AS_OF)
+    assert _listed(frame) == {"h"}
+
+
+def test_evaluate_lists_a_past_report_before_learning_flags_in_the_same_tier() -> None:
+    past_report = [("abuse_consultation", "ネグレクト", D(2021, 5, 10))]  # abuse_ever only: 1 point, level 1
+    learning = [("academic_score", 28, D(2024, 12, 1))]  # 偏差値30以下: 2 points, level 1
+    ids = ["past", "learn"]
+    rows = [*_records("past", [past_report]), *_records("learn", [learning])]
+    half = dataclasses.replace(BASELINE, settings=dataclasses.replace(BASELINE.settings, list_share=0.5))
+    result = evaluate(half, AS_OF, people(ids), obs(rows))
+    tiers = dict(result.results.select("person_id", "tier").iter_rows())
+    assert tiers == {"past": "見守り", "learn": "見守り"}
+    assert set(result.results.filter(pl.col("in_list"))["person_id"]) == {"past"}
+    assert result.evidence is not None
+    points = dict(result.evidence.select("person_id", "points").iter_rows())
+    assert points["past"] < points["learn"]  # the order is not the point sum's
+
+
+def test_the_baseline_marks_maltreatment_records_and_not_benefits() -> None:
+    marked = {i.id for i in BASELINE.scored_items if i.maltreatment_record}
+    assert marked == {"abuse_consultation", "abuse_yotaikyo", "abuse_cgc", "abuse_temp_protection"}
+    assert not any(i.maltreatment_record and i.benefit for i in BASELINE.scored_items)
 
 
 def test_hard_rules_alone_beyond_the_list_are_all_listed_and_reported() -> None:

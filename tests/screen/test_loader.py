@@ -368,3 +368,24 @@ def test_hash_changes_when_a_parameter_or_a_rule_changes(tmp_path: Path) -> None
     )
     assert load_rule_set(rules, None).hash not in (first, changed)
     assert load_rule_set(RULES, MINOH).hash != first
+
+
+def test_a_benefit_item_marked_as_a_maltreatment_record_is_refused_at_its_line(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    path = rules / "baseline" / "judgements.yaml"
+    text = path.read_text(encoding="utf-8")
+    marked = text.replace("        benefit: true\n", "        benefit: true\n        maltreatment_record: true\n", 1)
+    path.write_text(marked, encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot be a maltreatment_record") as err:
+        load_rule_set(rules, None)
+    assert err.value.line == line_number(path, "        maltreatment_record: true")
+
+
+def test_a_maltreatment_record_must_be_a_boolean(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    path = rules / "baseline" / "judgements.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("        maltreatment_record: true", '        maltreatment_record: "yes"', 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_rule_set(rules, None)
+    assert err.value.line == line_number(path, 'maltreatment_record: "yes"')

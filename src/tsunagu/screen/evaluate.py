@@ -270,6 +270,7 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
     hard = [pl.col(f"hr:{c.id}") for c in rule_set.hard_rules]
     benefit = [pl.col(f"sc:{i.id}") for i in rule_set.scored_items if i.benefit]
     other = [pl.col(f"sc:{i.id}") for i in rule_set.scored_items if not i.benefit]
+    maltreated = [pl.col(f"sc:{i.id}") > 0 for i in rule_set.scored_items if i.maltreatment_record]
     zero = pl.lit(0, dtype=pl.Int64)
     lazy = lazy.with_columns(
         n_hard_rules=pl.sum_horizontal(hard).cast(pl.Int64) if hard else zero,
@@ -278,6 +279,7 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
         n_flagged=pl.sum_horizontal([(c >= 1).cast(pl.Int64) for c in lvl]),
         _benefit_points=pl.sum_horizontal(benefit) if benefit else zero,
         _other_points=pl.sum_horizontal(other) if other else zero,
+        maltreatment_record=pl.any_horizontal(maltreated) if maltreated else pl.lit(False),
     )
     tiers = rule_set.combination.tiers
     compile_tier = _compiler(params, combination=True)
@@ -300,7 +302,7 @@ def evaluate(rule_set: RuleSet, as_of: dt.date, people: pl.DataFrame, observatio
         known_by=_string_list([(pl.col(f"kn:{c.id}"), c.id) for c in rule_set.known_to_support]),
     ).with_columns(known_to_support=pl.col("known_by").list.len() > 0)
     scored = lazy.collect()
-    evidence = scored.select("person_id", "tier", "n_hard_rules", "n_level2", "n_flagged",
+    evidence = scored.select("person_id", "tier", "n_hard_rules", "maltreatment_record", "n_level2", "n_flagged",
                              (pl.col("_benefit_points") + pl.col("_other_points")).alias("points"))
     if listing is None:
         part_listing, list_fill = fill(evidence, rule_set.settings.list_share, as_of)

@@ -2,8 +2,15 @@
 
 The tiers fill the list in order of evidence: every child a hard rule lists first (never dropped,
 even when they alone exceed the list — that excess is reported as ``overflow``), then 重点支援,
-予防的支援 and 見守り, and inside a tier by the number of domains at level 2, of domains flagged and
-the points behind them. Children with a tier who do not fit keep their tier and are counted as
+予防的支援 and 見守り. Inside a tier the kind of evidence comes before its amount: first the children
+with a record of maltreatment or protective involvement (an item marked ``maltreatment_record`` in
+the rules scored — 虐待の通告, 要対協, 児童相談所, 一時保護, past or present), then the number of
+domains at level 2, of domains flagged and the points behind them. A point sum treats a past
+通告 (1 point) as weaker than two learning flags (2 points); the law and the research do not:
+a child once reported is the child the 要対協 must keep in view (児童虐待防止法 第4条, 児童福祉法
+第25条の2), and previous episodes are the most consistent predictor of recurrence in the systematic
+reviews (Hindley et al. 2006; White et al. 2015 — docs/rules.md, "The list's order inside a tier").
+Children with a tier who do not fit keep their tier and are counted as
 ``beyond`` (枠外): a town with more need than its list sees the number, it is not listed at 20%
 without anyone noticing, nor does a child disappear from the record.
 
@@ -50,7 +57,8 @@ def capacity(share: float, children: int) -> int:
 
 
 def fill(evidence: pl.DataFrame, share: float, as_of: dt.date) -> tuple[pl.DataFrame, ListFill]:
-    """``evidence``: person_id, tier, n_hard_rules, n_level2, n_flagged, points (one row per child).
+    """``evidence``: person_id, tier, n_hard_rules, maltreatment_record (bool), n_level2, n_flagged,
+    points (one row per child).
 
     Returns person_id, in_list (bool) and list_rank (1 = first; null for 対象外) in the input's
     order, and the counts.
@@ -62,8 +70,8 @@ def fill(evidence: pl.DataFrame, share: float, as_of: dt.date) -> tuple[pl.DataF
         pl.col("tier").replace_strict(_TIER_RANK, return_dtype=pl.Int64).alias("_tier_rank"),
         (pl.col("n_hard_rules") > 0).alias("_hard"),
         pl.Series("_lot", [lottery(as_of, p) for p in tiered["person_id"]], dtype=pl.UInt64),
-    ).sort(["_hard", "_tier_rank", "n_level2", "n_flagged", "points", "_lot"],
-           descending=[True, False, True, True, True, False])
+    ).sort(["_hard", "_tier_rank", "maltreatment_record", "n_level2", "n_flagged", "points", "_lot"],
+           descending=[True, False, True, True, True, True, False])
     hard = int(tiered["_hard"].sum())
     room = max(cap, hard)
     ranked = tiered.with_row_index("list_rank", offset=1).select(

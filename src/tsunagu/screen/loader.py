@@ -222,6 +222,11 @@ class _Builder:
         for domain, (judgement, place, loc) in self.judgements.items():
             for key in ("level1", "level2"):
                 checks.number_parameter(getattr(judgement.thresholds, key), params, place, (*loc, "thresholds", key))
+            for item, iplace, iloc in self.items.get(domain, []):
+                if item.benefit and item.maltreatment_record:
+                    # A benefit is not a record of harm: marking it would move benefit users up the list.
+                    raise iplace.error((*iloc, "maltreatment_record"),
+                                       f"item {item.id!r} is marked benefit; it cannot be a maltreatment_record")
             scored = tuple(
                 ScoredItemDef(
                     item.id,
@@ -230,6 +235,7 @@ class _Builder:
                     checks.expression(item.score, iplace, (*iloc, "score"), env, Type.NUM, score=True),
                     item.reference,
                     item.benefit,
+                    item.maltreatment_record,
                     checks.evidence(item.evidence, item.score, indicators, iplace, iloc),
                     iplace.origin(iloc),
                 )

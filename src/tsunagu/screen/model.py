@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 DOMAINS: dict[str, str] = {
     "poverty": "生活困窮",
@@ -94,6 +94,9 @@ class ScoredItem(Strict):
     score: Text
     reference: Text
     benefit: bool = False
+    # A record of maltreatment or of protective involvement (通告, 要対協, 児童相談所, 一時保護): the list
+    # places such a child first inside its tier, before domain counts and points (docs/rules.md 掲載枠).
+    maltreatment_record: StrictBool = False
     evidence: list[Ident] | None = None
 
 

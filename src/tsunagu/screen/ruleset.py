@@ -100,6 +100,7 @@ class ScoredItemDef:
     score: Expression
     reference: str
     benefit: bool
+    maltreatment_record: bool
     evidence: tuple[str, ...]
     origin: Origin
 
@@ -326,6 +327,7 @@ def _item_json(item: ScoredItemDef) -> dict[str, Any]:
         "score": item.score.source,
         "reference": item.reference,
         "benefit": item.benefit,
+        "maltreatment_record": item.maltreatment_record,
         "evidence": list(item.evidence),
     }
 
