@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from support.hubs import copy_home, nodes_of
 from support.municipality import SmallTown
 from tsunagu.catalog.manifest import manifests_for_home
 from tsunagu.config import load_settings
+from tsunagu.errors import UnavailableError
 from tsunagu.link.records import COMPARISON_FIELDS, KEYED_FIELDS, gather, needed_for_scoring
 from tsunagu.vault import schema
 from tsunagu.vault.node import IDENTITY_FIELDS, LocalNode, NodeRefusedError, NodeRequest, _frame
@@ -105,3 +107,34 @@ def test_scoring_waits_only_for_the_departments_whose_records_it_uses(home: Path
     assert before.spine.equals(whole.spine)
     joined = before.with_records_of(after)
     assert joined.records.sort("key").equals(whole.records.sort("key"))
+
+
+class _FailingNode:
+    """A node whose identifiers request fails (down, or its vault locked), not a policy refusal."""
+
+    def __init__(self, node: object) -> None:
+        self._node = node
+
+    def identifiers(self, *_args: object, **_kwargs: object) -> object:
+        raise OSError("database is locked")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._node, name)
+
+
+def test_a_register_node_that_fails_stops_the_run_and_another_node_does_not(home: Path) -> None:
+    # Without the register (the spine) a full run would delete every link of the register's records:
+    # a failing register stops the run before anything is written; another department's failure is
+    # named and the run goes on without it.
+    nodes = nodes_of(load_settings(home))
+    manifests = manifests_for_home(home)
+    try:
+        failing = {**nodes, "resident_registry": _FailingNode(nodes["resident_registry"])}
+        with pytest.raises(UnavailableError, match="住民記録"):
+            gather(failing, manifests, "test-failing-register")  # type: ignore[arg-type]
+        other = {**nodes, "tax": _FailingNode(nodes["tax"])}
+        inputs = gather(other, manifests, "test-failing-tax")  # type: ignore[arg-type]
+        assert "tax" in inputs.refused and "database is locked" in inputs.refused["tax"]
+        assert inputs.records.filter(pl.col("source") == inputs.spine_source).height > 0
+    finally:
+        close_nodes(nodes)

@@ -18,6 +18,7 @@ from datetime import date
 import polars as pl
 
 from tsunagu.catalog.manifest import Manifest, ManifestSet
+from tsunagu.errors import UnavailableError
 from tsunagu.ingest.normalize import name_key, reading_key, split_name
 from tsunagu.vault.node import Node, NodeRefusedError, NodeRequest
 
@@ -277,6 +278,12 @@ def gather(nodes: Mapping[str, Node], manifests: ManifestSet, run_id: str) -> Li
         notes.append("住民記録（linkage.role: register）を宣言した取込定義がないため、宛名番号のない記録はつなげません"
                      " / no manifest declares the register: records without 宛名番号 stay unlinked")
     for asked in answers:
+        if asked.refused is not None and asked.department == registry and asked.missing:
+            # The register is the spine: a run without it would delete every link of the register's
+            # records. A node that failed (not one that refused by policy) stops the run unwritten.
+            raise UnavailableError(
+                f"住民記録（{registry}）のノードから識別情報を読めなかったため、名寄せを中止しました（つながりは変更していません）:"
+                f" {asked.refused} / the register's node failed, so the link run stopped before writing anything")
         if asked.refused is not None:
             refused[asked.department] = asked.refused
             missing.extend(asked.missing)

@@ -1,20 +1,19 @@
-"""A node answer's columns, typed the same whichever way the rows were read.
+"""A node answer's columns, typed the same however many rows came back.
 
 Every answer column has one polars type, fixed by its name (``COLUMN_TYPES``; text otherwise),
-whether any row came back or not. Rows come either as the driver's tuples (``rows_frame``: every
-back-end, and small answers) or, from a SQLite vault, as Arrow batches (``arrow_frame``: no Python
-object per value, store.arrow). The tuple path is the reference: the Arrow path gives the same
-frame or, when a column's values are not of the kinds the tuple path would take as they are, None,
-and the caller reads the tuples (tests/vault/test_arrow_answers.py holds the two paths equal).
+whether any row came back or not; ``rows_frame`` builds the frame from the driver's tuples.
+
+An Arrow path (ADBC's SQLite driver) was tried and removed (2026-12-07): the driver carries its own
+copy of SQLite, and two copies of SQLite in one process release each other's POSIX locks when one
+closes the file (sqlite.org/howtocorrupt.html §2.2.1) — a link lost the resident register to a
+"database is locked" after a crash, and the same mechanism can let two writers into one vault.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 
 import polars as pl
-import pyarrow as pa
 
 # Answers up to this many rows are written out by ``node._csv_text`` and have their dates parsed one
 # distinct value at a time; larger ones by polars.
@@ -66,43 +65,3 @@ def _iso_dates(name: str, data: tuple[object, ...] | pl.Series) -> pl.Series | N
         return None
     ok = text.is_null() | (text.str.len_bytes() == 10)  # what date.fromisoformat reads: zero-padded
     return dates if bool(ok.all()) else None
-
-
-
-def arrow_frame(names: list[str], batches: Iterable[pa.RecordBatch | None]) -> pl.DataFrame | None:
-    """The Arrow batches' rows as the frame ``rows_frame`` builds from the same rows; None when a
-    column holds values the Arrow path does not take as they are (the caller reads the tuples).
-
-    ``names`` are the query's column names: the batches' must be the same. A batch of None (a value
-    that did not fit its column's Arrow type, store.arrow) is None too."""
-    parts: list[pl.DataFrame] = []
-    for batch in batches:
-        if batch is None or batch.schema.names != names:
-            return None
-        part = pl.from_arrow(batch)
-        assert isinstance(part, pl.DataFrame)
-        columns = [_arrow_column(name, part[name]) for name in names]
-        if any(c is None for c in columns):
-            return None
-        parts.append(pl.DataFrame(columns))
-    if not parts:
-        return rows_frame(names, [])
-    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
-
-
-def _arrow_column(name: str, values: pl.Series) -> pl.Series | None:
-    """One column in the type ``column`` gives it, or None. SQLite's values come as ADBC typed them:
-    a column of NULLs only as int64, integers as int64, reals as float64, text as text (and a column
-    mixing them as text)."""
-    target = COLUMN_TYPES.get(name, _UTF8)
-    if values.null_count() == values.len():
-        return values.cast(target)
-    kind = values.dtype
-    if name in _DATES:
-        # ISO text only, as SQLAlchemy's Date writes it; any other spelling goes the tuple way.
-        return _iso_dates(name, values) if kind == pl.Utf8() else None
-    if name in _BOOLEANS:
-        return values.cast(pl.Boolean) if kind == pl.Int64() else None  # 0/1, as the tuple path casts them
-    if name in _LENIENT:
-        return values.cast(target) if kind in (pl.Float64(), pl.Int64()) else None
-    return values if kind == target else None

@@ -27,11 +27,10 @@ from tsunagu.catalog import default_catalog
 from tsunagu.catalog.manifest import Manifest, ManifestSet
 from tsunagu.errors import RefusedError
 from tsunagu.privacy.records import IDENTITY_ACTIONS, ITEM_ACTIONS, existence_sensitivity, role_may_receive
-from tsunagu.store.arrow import arrow_batches
 from tsunagu.store.dialects import dialect_of
 from tsunagu.store.frames import csv_sha256
 from tsunagu.vault import schema
-from tsunagu.vault.columns import SMALL_ANSWER_ROWS, arrow_frame, rows_frame
+from tsunagu.vault.columns import SMALL_ANSWER_ROWS, rows_frame
 from tsunagu.vault.quarantine import UnreadableRow, unreadable_rows
 from tsunagu.vault.store import Vault
 
@@ -395,17 +394,10 @@ def _unreadable_frame(found: Sequence[UnreadableRow], items: Mapping[str, Mappin
 def _frame(conn: Connection, query: Select[Any], params: Mapping[str, object] | None = None) -> pl.DataFrame:
     """Rows as a typed frame; the types do not depend on whether any row came back.
 
-    From a SQLite vault the rows come as Arrow columns (store.arrow): SQLite handing millions of
-    observations to Python one tuple at a time was the largest cost of a screening run. Otherwise,
-    or when a column holds values the Arrow path does not take as they are (vault.columns), the
-    driver's rows are turned into columns directly: SQLAlchemy's per-row processing and polars'
-    row-wise construction were most of the time of a node's answer.
+    The driver's rows are turned into columns directly, a batch at a time: SQLAlchemy's per-row
+    processing and polars' row-wise construction were most of the time of a node's answer. (Reading
+    them as Arrow through a second SQLite library was tried and removed: vault.columns says why.)
     """
-    names = list(query.selected_columns.keys())
-    with arrow_batches(conn, query, params) as batches:
-        frame = arrow_frame(names, batches) if batches is not None else None
-    if frame is not None:
-        return frame
     return _tuple_frame(conn, query, params)
 
 
