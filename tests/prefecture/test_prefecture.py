@@ -108,6 +108,15 @@ def test_duckdb_finds_the_moved_children(prefecture: tuple[Path, list[Path]]) ->
     assert set(across.columns) == {"person", "municipality", "aza_number"}
 
 
+def test_duckdb_spill_folder_is_made_with_its_parents(prefecture: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    # DuckDB makes only the last folder of its temp_directory, and only at its first spill: a 1M-child
+    # run failed there after 15 minutes when the parent was missing.
+    _synth, homes = prefecture
+    spill = tmp_path / "scratch" / "duckdb"
+    link_prefecture(homes, "duckdb", as_of=AS_OF, duckdb=engine.DuckDBOptions(memory_limit="2GB", temp_dir=str(spill)))
+    assert spill.is_dir()
+
+
 def test_spark_local_mode_gives_the_same_persons_as_duckdb(prefecture: tuple[Path, list[Path]]) -> None:
     pytest.importorskip("pyspark", reason="the spark extra (scripts/test installs it)")
     _, homes = prefecture

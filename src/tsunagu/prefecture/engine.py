@@ -132,6 +132,9 @@ def score_duckdb(children: pl.DataFrame, threshold: float, seed: int, trained: d
     if memory_limit:  # on a shared machine: DuckDB would otherwise take up to 80 % of its memory
         con.execute(f"SET memory_limit = '{memory_limit}'")
     if temp_dir:  # where DuckDB spills what does not fit under the limit
+        # DuckDB makes only the last folder of the path, and only when it first spills: a missing
+        # parent failed a 1M-child run at its first spill, after 15 minutes of work.
+        os.makedirs(temp_dir, exist_ok=True)
         con.execute(f"SET temp_directory = '{temp_dir}'")
     try:
         return _predict(DuckDBAPI(connection=con), _tables(children),
